@@ -1,0 +1,54 @@
+// Schema migrations, applied in order; entry i upgrades user_version i to i+1. Never edit a shipped entry: append.
+export const MIGRATIONS: string[] = [
+  /* 1: initial schema */ `
+  CREATE TABLE roots (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,          -- absolute folder the user added
+    added_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE photos (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,          -- absolute path as the file system gave it (may be non-UTF-8: stored as given by Node)
+    folder TEXT NOT NULL,               -- dirname(path), for folder filters
+    size INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,          -- content hash (size + head + tail), recognises renamed/moved files
+    width INTEGER,                      -- oriented pixel dimensions of the original
+    height INTEGER,
+    taken_at INTEGER,                   -- capture time, ms since epoch (EXIF DateTimeOriginal), NULL if unknown
+    camera TEXT,
+    lens TEXT,
+    thumb TEXT,                         -- thumbnail file name inside the thumbnail cache folder
+    status TEXT NOT NULL DEFAULT 'ok',  -- ok | missing (file gone, kept for its ratings) | failed
+    error TEXT,                         -- reason when status = failed
+    indexed_at INTEGER NOT NULL,
+    rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+    flag INTEGER NOT NULL DEFAULT 0 CHECK (flag IN (-1, 0, 1)),   -- -1 reject, 0 none, 1 pick
+    label TEXT CHECK (label IN ('red','yellow','green','blue','purple'))
+  );
+  CREATE INDEX photos_fingerprint ON photos(fingerprint);
+  CREATE INDEX photos_folder ON photos(folder);
+  CREATE INDEX photos_taken_at ON photos(taken_at);
+
+  CREATE TABLE embeddings (
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    vec BLOB NOT NULL,                  -- L2-normalised image embedding, float16 little-endian (db/vectors.ts)
+    PRIMARY KEY (photo_id, model_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX embeddings_model ON embeddings(model_id);
+
+  CREATE TABLE text_features (
+    model_id TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    vec BLOB NOT NULL,                  -- L2-normalised text embedding, float32 little-endian
+    PRIMARY KEY (model_id, prompt)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
