@@ -1,0 +1,82 @@
+// Culling state (star rating, pick/reject flag, colour label), changed for many photos at once with undo.
+import type { PreviousCulling } from '../electron/api-types.ts';
+import { LABELS, type CullingChange, type Flag, type Label } from '../electron/services/types.ts';
+import type { DB } from './database.ts';
+
+export class CullingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CullingError';
+  }
+}
+
+/** Throws a readable error for anything the schema's CHECK constraints would reject. */
+export function validateCulling(change: CullingChange): void {
+  const keys = Object.keys(change).filter((k) => (change as Record<string, unknown>)[k] !== undefined);
+  if (!keys.length) throw new CullingError('Nothing to change: give a rating, a flag or a label.');
+  const unknown = keys.filter((k) => k !== 'rating' && k !== 'flag' && k !== 'label');
+  if (unknown.length) throw new CullingError(`Unknown culling field(s): ${unknown.join(', ')}.`);
+  if (change.rating !== undefined && !(Number.isInteger(change.rating) && change.rating >= 0 && change.rating <= 5)) {
+    throw new CullingError(`Rating must be a whole number from 0 to 5, not ${JSON.stringify(change.rating)}.`);
+  }
+  if (change.flag !== undefined && !([-1, 0, 1] as unknown[]).includes(change.flag)) {
+    throw new CullingError(`Flag must be -1 (reject), 0 (none) or 1 (pick), not ${JSON.stringify(change.flag)}.`);
+  }
+  if (change.label !== undefined && change.label !== null && !(LABELS as readonly unknown[]).includes(change.label)) {
+    throw new CullingError(`Label must be one of ${LABELS.join(', ')} or none, not ${JSON.stringify(change.label)}.`);
+  }
+}
+
+function checkIds(ids: number[]): number[] {
+  const bad = ids.find((id) => !Number.isSafeInteger(id));
+  if (bad !== undefined) throw new CullingError(`Invalid photo id ${JSON.stringify(bad)}.`);
+  return [...new Set(ids)];
+}
+
+/**
+ * Applies `change` to every photo in `ids` in one transaction and returns their previous states
+ * (for undo). Unknown ids make the whole call fail, so nothing is half-applied.
+ */
+export function setCulling(db: DB, ids: number[], change: CullingChange): PreviousCulling[] {
+  validateCulling(change);
+  const unique = checkIds(ids);
+  const sets: string[] = [];
+  const values: (number | string | null)[] = [];
+  if (change.rating !== undefined) (sets.push('rating = ?'), values.push(change.rating));
+  if (change.flag !== undefined) (sets.push('flag = ?'), values.push(change.flag));
+  if (change.label !== undefined) (sets.push('label = ?'), values.push(change.label));
+  const read = db.prepare('SELECT id, rating, flag, label FROM photos WHERE id = ?');
+  const write = db.prepare(`UPDATE photos SET ${sets.join(', ')} WHERE id = ?`);
+  return db.transaction(() => {
+    const previous: PreviousCulling[] = [];
+    for (const id of unique) {
+      const row = read.get(id) as PreviousCulling | undefined;
+      if (!row) throw new CullingError(`Photo ${id} is not in the library.`);
+      previous.push({ id: row.id, rating: row.rating, flag: row.flag, label: row.label });
+      write.run(...values, id);
+    }
+    return previous;
+  }).immediate();
+}
+
+/** Puts back states returned by `setCulling` (undo), in one transaction. */
+export function restoreCulling(db: DB, previous: PreviousCulling[]): void {
+  for (const p of previous) {
+    validateCulling({ rating: p.rating, flag: p.flag as Flag, label: p.label as Label | null });
+    checkIds([p.id]);
+  }
+  const write = db.prepare('UPDATE photos SET rating = ?, flag = ?, label = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const p of previous) write.run(p.rating, p.flag, p.label, p.id);
+  }).immediate();
+}
+
+/** Current culling state of some photos (for sidecars and reports). */
+export function getCulling(db: DB, ids: number[]): Map<number, { rating: number; flag: Flag; label: Label | null }> {
+  const out = new Map<number, { rating: number; flag: Flag; label: Label | null }>();
+  const rows = db
+    .prepare('SELECT id, rating, flag, label FROM photos WHERE id IN (SELECT value FROM json_each(?))')
+    .all(JSON.stringify(checkIds(ids))) as { id: number; rating: number; flag: Flag; label: Label | null }[];
+  for (const r of rows) out.set(r.id, { rating: r.rating, flag: r.flag, label: r.label });
+  return out;
+}

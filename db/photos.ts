@@ -1,0 +1,226 @@
+// Photo rows and image embeddings: the queries the indexer needs, the PhotoRecord view every
+// front end reads, and the library's root folders. Statements are prepared once per database.
+import path from 'node:path';
+import type { DB } from './database.ts';
+import { encodeF16 } from './vectors.ts';
+import type { Flag, Label, PhotoFilter, PhotoRecord } from '../electron/services/types.ts';
+
+export type PhotoStatus = PhotoRecord['status'];
+
+export interface PhotoRow {
+  id: number;
+  path: string;
+  folder: string;
+  size: number;
+  mtime_ms: number;
+  fingerprint: string;
+  width: number | null;
+  height: number | null;
+  taken_at: number | null;
+  camera: string | null;
+  lens: string | null;
+  thumb: string | null;
+  status: PhotoStatus;
+  error: string | null;
+  indexed_at: number;
+  rating: number;
+  flag: number;
+  label: string | null;
+}
+
+/** What indexing learns about a file; culling state (rating, flag, label) is never touched here. */
+export interface IndexedPhoto {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  fingerprint: string;
+  width: number | null;
+  height: number | null;
+  takenAt: number | null;
+  camera: string | null;
+  lens: string | null;
+  thumb: string | null;
+}
+
+export interface FailedPhoto {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  fingerprint: string; // '' when the file could not even be read
+  reason: string;
+}
+
+export function toPhotoRecord(row: PhotoRow): PhotoRecord {
+  return {
+    id: row.id,
+    path: row.path,
+    folder: row.folder,
+    name: path.basename(row.path),
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    width: row.width,
+    height: row.height,
+    takenAt: row.taken_at,
+    camera: row.camera,
+    lens: row.lens,
+    thumb: row.thumb,
+    status: row.status,
+    error: row.error,
+    rating: row.rating,
+    flag: row.flag as Flag,
+    label: row.label as Label | null,
+  };
+}
+
+/** `folder` and everything below it: matches the folder itself or any path starting with folder + separator. */
+function underFolderSql(column: string): string {
+  return `(${column} = @folder OR substr(${column}, 1, length(@prefix)) = @prefix)`;
+}
+
+function folderParams(folder: string): { folder: string; prefix: string } {
+  const f = folder.length > 1 ? folder.replace(/[\\/]+$/, '') : folder;
+  return { folder: f, prefix: f.endsWith(path.sep) ? f : f + path.sep };
+}
+
+const cache = new WeakMap<DB, ReturnType<typeof prepare>>();
+
+/** The indexer's prepared statements for `db` (prepared on first use, then reused). */
+export function photoQueries(db: DB) {
+  let q = cache.get(db);
+  if (!q) cache.set(db, (q = prepare(db)));
+  return q;
+}
+
+function prepare(db: DB) {
+  const byPath = db.prepare<[string], PhotoRow>('SELECT * FROM photos WHERE path = ?');
+  const byFingerprint = db.prepare<[string], PhotoRow>(
+    "SELECT * FROM photos WHERE fingerprint = ? AND fingerprint != '' ORDER BY status = 'missing' DESC, id",
+  );
+  const hasEmbedding = db.prepare<[number, string], { one: number }>(
+    'SELECT 1 AS one FROM embeddings WHERE photo_id = ? AND model_id = ?',
+  );
+  const upsertOk = db.prepare<Record<string, unknown>, { id: number }>(`
+    INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, width, height, taken_at, camera, lens, thumb, status, error, indexed_at)
+    VALUES (@path, @folder, @size, @mtimeMs, @fingerprint, @width, @height, @takenAt, @camera, @lens, @thumb, 'ok', NULL, @now)
+    ON CONFLICT(path) DO UPDATE SET folder = excluded.folder, size = excluded.size, mtime_ms = excluded.mtime_ms,
+      fingerprint = excluded.fingerprint, width = excluded.width, height = excluded.height, taken_at = excluded.taken_at,
+      camera = excluded.camera, lens = excluded.lens, thumb = excluded.thumb, status = 'ok', error = NULL,
+      indexed_at = excluded.indexed_at
+    RETURNING id`);
+  const upsertFailed = db.prepare<Record<string, unknown>, { id: number }>(`
+    INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, status, error, indexed_at)
+    VALUES (@path, @folder, @size, @mtimeMs, @fingerprint, 'failed', @reason, @now)
+    ON CONFLICT(path) DO UPDATE SET folder = excluded.folder, size = excluded.size, mtime_ms = excluded.mtime_ms,
+      fingerprint = excluded.fingerprint, status = 'failed', error = excluded.error, indexed_at = excluded.indexed_at
+    RETURNING id`);
+  const move = db.prepare(
+    "UPDATE photos SET path = @path, folder = @folder, size = @size, mtime_ms = @mtimeMs, status = 'ok', error = NULL WHERE id = @id",
+  );
+  const setStatus = db.prepare<[PhotoStatus, number]>('UPDATE photos SET status = ? WHERE id = ?');
+  const clearEmbeddings = db.prepare<[number]>('DELETE FROM embeddings WHERE photo_id = ?');
+  const putEmbedding = db.prepare<[number, string, Buffer]>(
+    'INSERT OR REPLACE INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)',
+  );
+  const under = db.prepare<{ folder: string; prefix: string }, Pick<PhotoRow, 'id' | 'path' | 'status'>>(
+    `SELECT id, path, status FROM photos WHERE ${underFolderSql('path')}`,
+  );
+  const countStatus = db.prepare<[], { status: PhotoStatus; n: number }>(
+    'SELECT status, COUNT(*) AS n FROM photos GROUP BY status',
+  );
+
+  return {
+    byPath: (p: string): PhotoRow | undefined => byPath.get(p),
+    /** Rows with this content, missing ones first (the likely source of a rename or move). */
+    byFingerprint: (fingerprint: string): PhotoRow[] => byFingerprint.all(fingerprint),
+    hasEmbedding: (photoId: number, modelId: string): boolean => hasEmbedding.get(photoId, modelId) !== undefined,
+    /** Inserts or refreshes the row for `photo.path` as indexed ('ok'); returns its id. */
+    upsertPhoto: (photo: IndexedPhoto): number =>
+      upsertOk.get({ ...photo, folder: path.dirname(photo.path), now: Date.now() })!.id,
+    /** Records why a file could not be indexed; it is retried only once its size or mtime changes. */
+    markFailed: (f: FailedPhoto): number => upsertFailed.get({ ...f, folder: path.dirname(f.path), now: Date.now() })!.id,
+    /** A renamed or moved photo: new path, same row (so rating, flag, label and embeddings stay). */
+    movePhoto: (id: number, to: { path: string; size: number; mtimeMs: number }): void => {
+      move.run({ ...to, folder: path.dirname(to.path), id });
+    },
+    setStatus: (id: number, status: PhotoStatus): void => {
+      setStatus.run(status, id);
+    },
+    clearEmbeddings: (photoId: number): void => {
+      clearEmbeddings.run(photoId);
+    },
+    storeEmbedding: (photoId: number, modelId: string, vec: ArrayLike<number>): void => {
+      putEmbedding.run(photoId, modelId, encodeF16(vec));
+    },
+    /** Rows whose path lies in one of `roots` (at any depth). */
+    rowsUnder: (roots: string[]): Pick<PhotoRow, 'id' | 'path' | 'status'>[] =>
+      roots.flatMap((r) => under.all(folderParams(path.resolve(r)))),
+    countByStatus: (): Record<PhotoStatus, number> => {
+      const counts: Record<PhotoStatus, number> = { ok: 0, missing: 0, failed: 0 };
+      for (const { status, n } of countStatus.all()) counts[status] = n;
+      return counts;
+    },
+  };
+}
+
+export type PhotoQueries = ReturnType<typeof photoQueries>;
+
+export function getPhoto(db: DB, id: number): PhotoRecord | null {
+  const row = db.prepare<[number], PhotoRow>('SELECT * FROM photos WHERE id = ?').get(id);
+  return row ? toPhotoRecord(row) : null;
+}
+
+/** Photos matching `filter`, in capture order (file time when the capture time is unknown), then by path. */
+export function listPhotos(db: DB, filter: PhotoFilter = {}): PhotoRecord[] {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const status = filter.status ?? 'ok';
+  if (status !== 'any') {
+    where.push('status = @status');
+    params.status = status;
+  }
+  if (filter.folder) {
+    where.push(underFolderSql('folder'));
+    Object.assign(params, folderParams(path.resolve(filter.folder)));
+  }
+  if (filter.minRating) {
+    where.push('rating >= @minRating');
+    params.minRating = filter.minRating;
+  }
+  if (filter.flag !== undefined && filter.flag !== 'any') {
+    where.push('flag = @flag');
+    params.flag = filter.flag;
+  }
+  if (filter.label === 'none') where.push('label IS NULL');
+  else if (filter.label !== undefined && filter.label !== 'any') {
+    where.push('label = @label');
+    params.label = filter.label;
+  }
+  if (filter.takenAfter !== undefined) {
+    where.push('taken_at >= @takenAfter');
+    params.takenAfter = filter.takenAfter;
+  }
+  if (filter.takenBefore !== undefined) {
+    where.push('taken_at < @takenBefore');
+    params.takenBefore = filter.takenBefore;
+  }
+  const sql = `SELECT * FROM photos ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY COALESCE(taken_at, mtime_ms), path`;
+  return db.prepare<Record<string, unknown>, PhotoRow>(sql).all(params).map(toPhotoRecord);
+}
+
+export function listRoots(db: DB): string[] {
+  return db.prepare<[], { path: string }>('SELECT path FROM roots ORDER BY path').all().map((r) => r.path);
+}
+
+/** Adds a folder to the library (absolute, without trailing separator); returns all roots. */
+export function addRoot(db: DB, folder: string): string[] {
+  const abs = folderParams(path.resolve(folder)).folder;
+  db.prepare('INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)').run(abs, Date.now());
+  return listRoots(db);
+}
+
+/** Forgets a root folder; its photos stay in the database (with their ratings) until removed explicitly. */
+export function removeRoot(db: DB, folder: string): string[] {
+  db.prepare('DELETE FROM roots WHERE path = ?').run(folderParams(path.resolve(folder)).folder);
+  return listRoots(db);
+}

@@ -1,0 +1,133 @@
+// `window.cull`: the one API the renderer uses. Two transports implement it with the same
+// semantics: Electron IPC (electron/preload.ts) in the app, and HTTP + WebSocket on 127.0.0.1
+// (electron/server/) for `npm run serve` and the browser tests. Every call resolves with plain
+// JSON data or rejects with an `ApiError`-shaped error ({ code, message }).
+import type {
+  AttributeQuery,
+  CullingChange,
+  ExportOptions,
+  ExportSummary,
+  IndexProgress,
+  IndexSummary,
+  LibraryStats,
+  PhotoFilter,
+  PhotoRecord,
+  ScoredPhoto,
+} from './services/types.ts';
+
+export type ApiErrorCode =
+  | 'invalid-argument'
+  | 'not-found'
+  | 'outside-library'
+  | 'busy'
+  | 'cancelled'
+  | 'internal'
+  | 'no-model' // no CLIP model installed yet: the UI shows the first-run screen (modelStatus/downloadModel)
+  | 'unauthorized'; // HTTP transport only: missing or wrong token (open the URL printed by `npm run serve`)
+
+export interface ApiError {
+  code: ApiErrorCode;
+  message: string; // what went wrong and what to do, for the user
+}
+
+export interface PresetInfo {
+  id: string;
+  label: string;
+  description: string;
+}
+
+export interface PreviousCulling {
+  id: number;
+  rating: number;
+  flag: -1 | 0 | 1;
+  label: string | null;
+}
+
+/** Whether a CLIP model is installed; without one the window shows a first-run screen offering the download. */
+export interface ModelStatus {
+  state: 'ready' | 'missing' | 'downloading' | 'error';
+  /** Folder the model is (or will be) loaded from. */
+  dir: string;
+  /** Set when ready. randomWeights → the UI must say "test model with random weights: scores are meaningless". */
+  model?: { id: string; name: string; randomWeights: boolean; architecture: string | null };
+  /** What can be downloaded (registry default entry), for the first-run screen. */
+  download?: { id: string; name: string; bytes: number | null };
+  /** While downloading. */
+  progress?: ModelDownloadProgress;
+  /** When state is 'error' (or 'missing' after a failed download): what went wrong, for the user. */
+  error?: string;
+}
+
+export interface ModelDownloadProgress {
+  received: number; // bytes so far, all files
+  total: number | null; // bytes expected, when known
+  file?: string; // file being downloaded
+}
+
+export type ServerEvent =
+  | { type: 'index-progress'; progress: IndexProgress }
+  | { type: 'index-done'; summary: IndexSummary }
+  | { type: 'export-progress'; done: number; total: number; current?: string }
+  | { type: 'library-changed' }
+  | { type: 'model-download-progress'; progress: ModelDownloadProgress }
+  | { type: 'model-status'; status: ModelStatus }; // after a download finishes or fails
+
+export interface CullApi {
+  /** Works without a model; every other library method rejects with code 'no-model' until one is installed. */
+  modelStatus(): Promise<ModelStatus>;
+  /** Downloads the default model (progress as 'model-download-progress' events), then opens the library. */
+  downloadModel(): Promise<ModelStatus>;
+  cancelDownload(): Promise<void>;
+
+  stats(): Promise<LibraryStats>;
+  roots(): Promise<string[]>;
+  addRoot(dir: string): Promise<string[]>;
+  removeRoot(dir: string): Promise<string[]>;
+  /** Asks the user for a folder (native dialog in Electron; in the browser transport, a prompt the UI shows). */
+  chooseFolder?(): Promise<string | null>;
+
+  /** Starts indexing the given roots (default: all); progress arrives as events. Resolves when done. */
+  index(roots?: string[]): Promise<IndexSummary>;
+  cancelIndex(): Promise<void>;
+
+  presets(): Promise<PresetInfo[]>;
+  /** Parses what the user typed ("scary vs peaceful + 0.5*sharp vs blurry", "@quality"); rejects with a readable message. */
+  parseQuery(text: string): Promise<AttributeQuery>;
+  score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
+  search(text: string, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
+  explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>>;
+
+  photos(filter?: PhotoFilter): Promise<PhotoRecord[]>;
+  photo(id: number): Promise<PhotoRecord | null>;
+  setCulling(ids: number[], change: CullingChange): Promise<PreviousCulling[]>;
+  restoreCulling(previous: PreviousCulling[]): Promise<void>;
+
+  exportPhotos(opts: ExportOptions): Promise<ExportSummary>;
+  cancelExport(): Promise<void>;
+
+  /** URL the renderer can put in <img src> for a photo's thumbnail / full-size preview. */
+  thumbUrl(id: number): string;
+  imageUrl(id: number): string;
+
+  onEvent(listener: (event: ServerEvent) => void): () => void;
+}
+
+/**
+ * CullApi methods that cross a transport: one IPC channel `cull:<name>` and one HTTP route
+ * `POST /api/<name>` each, validated by electron/validate.ts. (chooseFolder is Electron-only,
+ * handled in the main process; thumbUrl/imageUrl/onEvent are implemented client-side.)
+ */
+export const API_METHOD_NAMES = [
+  'modelStatus', 'downloadModel', 'cancelDownload',
+  'stats', 'roots', 'addRoot', 'removeRoot',
+  'index', 'cancelIndex',
+  'presets', 'parseQuery', 'score', 'search', 'explain',
+  'photos', 'photo', 'setCulling', 'restoreCulling',
+  'exportPhotos', 'cancelExport',
+] as const satisfies readonly (keyof CullApi)[];
+
+export type ApiMethodName = (typeof API_METHOD_NAMES)[number];
+
+/** IPC channel carrying ServerEvents from the main process to the window. */
+export const EVENT_CHANNEL = 'cull:event';
+export const channelFor = (method: ApiMethodName | 'chooseFolder'): string => `cull:${method}`;

@@ -1,0 +1,32 @@
+// Preload of the sandboxed window: exposes `window.cull` (CullApi) through the context bridge.
+// One IPC channel per method (`cull:<method>`), events on `cull:event`. Bundled to CommonJS by
+// build/build-electron.ts: a sandboxed preload can only require('electron') and a few builtins,
+// so everything it needs (the method list) is inlined into the bundle.
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type CullApi, type ServerEvent } from './api-types.ts';
+import { APP_SCHEME } from './window.ts';
+
+type Envelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+
+async function invoke(channel: string, args: unknown[]): Promise<unknown> {
+  const out = (await ipcRenderer.invoke(channel, ...args)) as Envelope;
+  if (out.ok) return out.result;
+  // Custom Error properties do not survive the context bridge; a plain object does.
+  throw { code: out.error.code, message: out.error.message };
+}
+
+const api: Record<string, unknown> = {
+  chooseFolder: () => invoke(channelFor('chooseFolder'), []),
+  thumbUrl: (id: number) => `${APP_SCHEME}://thumb/${Number(id)}`,
+  imageUrl: (id: number) => `${APP_SCHEME}://image/${Number(id)}`,
+  onEvent(listener: (event: ServerEvent) => void): () => void {
+    const handler = (_e: IpcRendererEvent, event: ServerEvent) => listener(event);
+    ipcRenderer.on(EVENT_CHANNEL, handler);
+    return () => {
+      ipcRenderer.removeListener(EVENT_CHANNEL, handler);
+    };
+  },
+};
+for (const name of API_METHOD_NAMES) api[name] = (...args: unknown[]) => invoke(channelFor(name), args);
+
+contextBridge.exposeInMainWorld('cull', api as unknown as CullApi);

@@ -1,0 +1,23 @@
+// Registers the privileged `cull:` scheme (must happen before app 'ready') and its handler
+// (electron/server/protocol-handler.ts: the renderer files, and thumbnails/images by id only).
+import { protocol } from 'electron';
+import type { LibraryApi } from './server/dispatch.ts';
+import { createProtocolHandler } from './server/protocol-handler.ts';
+import { APP_SCHEME } from './window.ts';
+
+/** Call at module load of main.ts, before app.whenReady(). */
+export function registerCullScheme(): void {
+  protocol.registerSchemesAsPrivileged([
+    {
+      scheme: APP_SCHEME,
+      // standard: real origins (cull://app) so 'self', relative URLs and ES modules work;
+      // secure: treated like https; no bypassCSP.
+      privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true },
+    },
+  ]);
+}
+
+/** Call once the app is ready. */
+export function handleCullProtocol(opts: { rendererDir: string; getLibrary(): LibraryApi | null }): void {
+  protocol.handle(APP_SCHEME, createProtocolHandler(opts));
+}

@@ -1,0 +1,92 @@
+// The `cull:` protocol of the Electron window, as a plain fetch-style handler (Request → Response)
+// so it is tested under Node; electron/protocol.ts registers it with protocol.handle.
+//   cull://app/<file>   the built renderer (dist/renderer), with the CSP header on HTML
+//   cull://thumb/<id>   a thumbnail the library knows
+//   cull://image/<id>   a full-size original the library knows (browser formats; else the thumbnail)
+// Nothing else: no other hosts, no paths outside the renderer folder or the library.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { isInside } from '../validate.ts';
+import { APP_CSP } from '../window.ts';
+import type { LibraryApi } from './dispatch.ts';
+import { imageHeaders, lookupImage } from './images.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.webp': 'image/webp',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+export interface ProtocolHandlerOptions {
+  rendererDir: string;
+  getLibrary(): LibraryApi | null;
+  csp?: string;
+}
+
+const text = (status: number, body: string) =>
+  new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' } });
+
+function fileResponse(file: string, headers: Record<string, string>): Response {
+  const body = Readable.toWeb(fs.createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
+  return new Response(body, { status: 200, headers });
+}
+
+export function createProtocolHandler(opts: ProtocolHandlerOptions): (request: Request) => Promise<Response> {
+  const rendererDir = path.resolve(opts.rendererDir);
+  const csp = opts.csp ?? APP_CSP;
+
+  async function serveApp(pathname: string): Promise<Response> {
+    let rel: string;
+    try {
+      rel = decodeURIComponent(pathname);
+    } catch {
+      return text(400, 'Bad path');
+    }
+    if (rel.includes('\0') || rel.includes('\\')) return text(400, 'Bad path');
+    let file = path.resolve(rendererDir, '.' + path.posix.normalize('/' + rel));
+    if (!isInside(file, rendererDir)) return text(404, 'Not found');
+    let st = await fs.promises.stat(file).catch(() => null);
+    if (st?.isDirectory()) {
+      file = path.join(file, 'index.html');
+      st = await fs.promises.stat(file).catch(() => null);
+    }
+    if (!st?.isFile()) return text(404, 'Not found');
+    const ext = path.extname(file).toLowerCase();
+    const headers: Record<string, string> = {
+      'content-type': TYPES[ext] ?? 'application/octet-stream',
+      'content-length': String(st.size),
+      'x-content-type-options': 'nosniff',
+    };
+    if (ext === '.html') headers['content-security-policy'] = csp;
+    return fileResponse(file, headers);
+  }
+
+  return async (request: Request): Promise<Response> => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Method not allowed');
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return text(400, 'Bad URL');
+    }
+    if (url.protocol !== 'cull:') return text(404, 'Not found');
+    if (url.host === 'app') return serveApp(url.pathname);
+    if (url.host === 'thumb' || url.host === 'image') {
+      const segment = url.pathname.replace(/^\//, '');
+      const found = await lookupImage(opts.getLibrary(), url.host, segment);
+      if (!found.ok) return text(found.status, found.error.message);
+      return fileResponse(found.file, imageHeaders(found));
+    }
+    return text(404, 'Not found');
+  };
+}

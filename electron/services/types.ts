@@ -1,0 +1,122 @@
+// Shapes shared by the services, the CLI, the IPC bridge and the renderer. Plain data only:
+// everything here crosses IPC / HTTP as JSON.
+
+export type Flag = -1 | 0 | 1; // reject, none, pick
+export const LABELS = ['red', 'yellow', 'green', 'blue', 'purple'] as const;
+export type Label = (typeof LABELS)[number];
+
+export interface PhotoRecord {
+  id: number;
+  path: string;
+  folder: string;
+  name: string;
+  size: number;
+  mtimeMs: number;
+  width: number | null;
+  height: number | null;
+  takenAt: number | null; // ms since epoch
+  camera: string | null;
+  lens: string | null;
+  thumb: string | null; // file name inside the thumbnail cache
+  status: 'ok' | 'missing' | 'failed';
+  error: string | null;
+  rating: number; // 0..5
+  flag: Flag;
+  label: Label | null;
+}
+
+export interface CullingChange {
+  rating?: number;
+  flag?: Flag;
+  label?: Label | null;
+}
+
+export interface PhotoFilter {
+  folder?: string; // photos in this folder or below
+  minRating?: number;
+  flag?: Flag | 'any';
+  label?: Label | 'none' | 'any';
+  takenAfter?: number;
+  takenBefore?: number;
+  status?: PhotoRecord['status'] | 'any'; // default 'ok'
+}
+
+/** One pole of an attribute: prompts averaged (or weighted) into one text direction. */
+export interface Pole {
+  prompts: string[];
+  weights?: number[]; // weighted-sum variant; default equal weights
+}
+
+/** An antonym pair scored as CLIP-IQA: softmax(s·cos(x,t+), s·cos(x,t−)) at the positive pole. */
+export interface Attribute {
+  label: string; // what the user typed or the preset name, for display
+  positive: Pole;
+  negative: Pole;
+  weight?: number; // in a combination; default 1
+}
+
+export interface AttributeQuery {
+  attributes: Attribute[]; // combined by weighted average of the per-attribute scores
+  minScore?: number; // threshold filter on the combined score, 0..1
+}
+
+export interface ScoredPhoto {
+  id: number;
+  path: string;
+  score: number; // 0..1 for attributes; cosine for search; LAION scale (~1..10) for aesthetic
+  parts?: Record<string, number>; // per-attribute scores in a combination
+}
+
+export interface IndexProgress {
+  phase: 'walking' | 'indexing' | 'done';
+  found: number; // files found so far
+  done: number; // files handled (indexed + skipped + failed)
+  total: number; // files to handle (known after walking)
+  indexed: number;
+  skipped: number; // unchanged since last run
+  failed: number;
+  ratePerSec: number;
+  etaSec: number | null;
+  current?: string; // path being handled
+  lastError?: { path: string; reason: string };
+}
+
+export interface IndexSummary {
+  indexed: number;
+  skipped: number;
+  failed: number;
+  missing: number; // files in the database that have disappeared (marked, not dropped)
+  renamed: number; // recognised by fingerprint, ratings kept
+  errors: { path: string; reason: string }[];
+  seconds: number;
+  cancelled: boolean;
+}
+
+export interface ExportOptions {
+  photoIds: number[]; // in the order to export (best first)
+  to: string;
+  mode: 'copy' | 'link';
+  xmp?: boolean; // write XMP sidecars next to the originals
+  report?: string; // CSV or JSON path (by extension)
+  scores?: Record<number, Record<string, number>>; // per-photo scores for the report
+}
+
+export interface ExportSummary {
+  exported: { id: number; from: string; to: string }[];
+  failed: { id: number; path: string; reason: string }[];
+  xmpWritten: number;
+  report: string | null;
+  destination: string;
+}
+
+export interface LibraryStats {
+  photos: number;
+  embedded: number; // with an embedding for the active model
+  missing: number;
+  failed: number;
+  picks: number;
+  rejects: number;
+  rated: number;
+  roots: string[];
+  model: { id: string; name: string; randomWeights: boolean; architecture: string | null };
+}

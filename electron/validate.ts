@@ -1,0 +1,446 @@
+// Argument validation for every CullApi method, shared by the IPC handlers and the HTTP server:
+// the renderer (or anything that reached the local port) is untrusted, so nothing reaches the
+// Library facade before its arguments have been checked here. Validators return the arguments
+// normalised (paths resolved, nulls from JSON turned into undefined) or throw an ApiException.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ApiError, ApiErrorCode, ApiMethodName, PreviousCulling } from './api-types.ts';
+import { LABELS } from './services/types.ts';
+import type {
+  Attribute,
+  AttributeQuery,
+  CullingChange,
+  ExportOptions,
+  Flag,
+  Label,
+  PhotoFilter,
+  Pole,
+} from './services/types.ts';
+
+export const LIMITS = {
+  ids: 100_000, // ids per call (setCulling, restoreCulling, export)
+  query: 2_000, // characters in a typed query or a prompt
+  path: 4_096,
+  roots: 1_000,
+  attributes: 32, // attributes in one combined query
+  prompts: 64, // prompts per pole
+  top: 1_000_000,
+  scoresPerPhoto: 64,
+} as const;
+
+const ERROR_CODES: readonly ApiErrorCode[] = [
+  'invalid-argument', 'not-found', 'outside-library', 'busy', 'cancelled', 'internal', 'no-model', 'unauthorized',
+];
+
+/** An Error carrying an ApiError code; what validators and the dispatcher throw. */
+export class ApiException extends Error implements ApiError {
+  readonly code: ApiErrorCode;
+  constructor(code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiException';
+    this.code = code;
+  }
+  toJSON(): ApiError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isApiErrorCode(value: unknown): value is ApiErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * Any thrown value → plain ApiError. Library errors are plain Errors with user-readable messages;
+ * `fallback` is the code to give them (e.g. 'invalid-argument' for a query that does not parse).
+ */
+export function toApiError(err: unknown, fallback: ApiErrorCode = 'internal'): ApiError {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; message?: unknown; name?: unknown };
+    const message = typeof e.message === 'string' && e.message ? e.message : String(err);
+    if (isApiErrorCode(e.code)) return { code: e.code, message };
+    if (e.name === 'AbortError') return { code: 'cancelled', message: message || 'Cancelled.' };
+    return { code: fallback, message };
+  }
+  return { code: fallback, message: String(err) };
+}
+
+const invalid = (message: string): ApiException => new ApiException('invalid-argument', message);
+
+// ---------------------------------------------------------------------------------------------
+// Primitive checks
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? 'a string' : typeof value;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** JSON turns `undefined` into `null`; optional arguments accept both. */
+const absent = (value: unknown): value is null | undefined => value === undefined || value === null;
+
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) throw invalid(`${what}: unknown field "${key.slice(0, 64)}" (allowed: ${allowed.join(', ')}).`);
+  }
+}
+
+export function checkId(value: unknown, what = 'id'): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw invalid(`${what} must be a positive integer, got ${typeof value === 'number' ? value : describe(value)}.`);
+  }
+  return value;
+}
+
+export function checkIds(value: unknown, what = 'ids', opts: { min?: number } = {}): number[] {
+  if (!Array.isArray(value)) throw invalid(`${what} must be an array of photo ids, got ${describe(value)}.`);
+  if (value.length > LIMITS.ids) throw invalid(`${what}: at most ${LIMITS.ids} ids per call, got ${value.length}.`);
+  if (value.length < (opts.min ?? 0)) throw invalid(`${what} must contain at least ${opts.min} id.`);
+  return value.map((v, i) => checkId(v, `${what}[${i}]`));
+}
+
+export function checkNumber(value: unknown, what: string, min: number, max: number, opts: { integer?: boolean } = {}): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${what} must be a finite number, got ${describe(value)}.`);
+  if (opts.integer && !Number.isInteger(value)) throw invalid(`${what} must be an integer, got ${value}.`);
+  if (value < min || value > max) throw invalid(`${what} must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+export function checkString(value: unknown, what: string, opts: { max?: number; nonEmpty?: boolean } = {}): string {
+  const max = opts.max ?? LIMITS.query;
+  if (typeof value !== 'string') throw invalid(`${what} must be a string, got ${describe(value)}.`);
+  if (value.length > max) throw invalid(`${what} is too long (${value.length} characters, at most ${max}).`);
+  if (opts.nonEmpty && value.trim() === '') throw invalid(`${what} must not be empty.`);
+  return value;
+}
+
+function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${what} must be true or false, got ${describe(value)}.`);
+  return value;
+}
+
+export function checkFlag(value: unknown, what = 'flag'): Flag {
+  if (value !== -1 && value !== 0 && value !== 1) throw invalid(`${what} must be -1 (reject), 0 or 1 (pick), got ${String(value).slice(0, 32)}.`);
+  return value;
+}
+
+export function checkLabel(value: unknown, what = 'label'): Label | null {
+  if (value === null) return null;
+  if (typeof value !== 'string' || !(LABELS as readonly string[]).includes(value)) {
+    throw invalid(`${what} must be one of ${LABELS.join(', ')} or null, got ${String(value).slice(0, 32)}.`);
+  }
+  return value as Label;
+}
+
+export function checkRating(value: unknown, what = 'rating'): number {
+  return checkNumber(value, what, 0, 5, { integer: true });
+}
+
+/** An absolute, normalised path (no NUL, no relative segments); returned resolved. */
+export function checkAbsolutePath(value: unknown, what: string): string {
+  const p = checkString(value, what, { max: LIMITS.path, nonEmpty: true });
+  if (p.includes('\0')) throw invalid(`${what} contains a NUL character.`);
+  if (!path.isAbsolute(p)) throw invalid(`${what} must be an absolute path, got "${p.slice(0, 200)}".`);
+  const resolved = path.resolve(p);
+  // Trailing separators are harmless; ".." or "." segments and doubled separators are not accepted
+  // because the caller should send the path the user picked, not something computed.
+  const native = path.sep === '\\' ? p.replace(/\//g, '\\') : p;
+  const trimmed = native.length > 1 ? native.replace(/[\\/]+$/, '') || native : native;
+  if (resolved !== trimmed && resolved !== native) {
+    throw invalid(`${what} must be a normalised path ("${resolved}"), got "${p.slice(0, 200)}".`);
+  }
+  return resolved;
+}
+
+export async function checkExistingDirectory(value: unknown, what: string): Promise<string> {
+  const p = checkAbsolutePath(value, what);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(p);
+  } catch {
+    throw invalid(`${what}: folder ${p} does not exist.`);
+  }
+  if (!st.isDirectory()) throw invalid(`${what}: ${p} is not a folder.`);
+  return p;
+}
+
+/** True when `p` is `dir` itself or inside it (both absolute and resolved). */
+export function isInside(p: string, dir: string): boolean {
+  if (p === dir) return true;
+  const rel = path.relative(dir, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structured arguments
+
+const FILTER_KEYS = ['folder', 'minRating', 'flag', 'label', 'takenAfter', 'takenBefore', 'status'] as const;
+const STATUS = ['ok', 'missing', 'failed', 'any'] as const;
+const TIME_LIMIT = 8.64e15; // the range of a JS Date, in ms
+
+export interface ValidationContext {
+  /** The library's roots (absolute, resolved), for 'outside-library' checks. */
+  roots(): Promise<string[]>;
+}
+
+async function checkInsideRoots(p: string, what: string, ctx: ValidationContext): Promise<string> {
+  const roots = await ctx.roots();
+  if (!roots.some((r) => isInside(p, path.resolve(r)))) {
+    throw new ApiException('outside-library', `${what}: ${p} is not inside any library folder. Add the folder to the library first.`);
+  }
+  return p;
+}
+
+export async function checkFilter(value: unknown, ctx: ValidationContext, what = 'filter'): Promise<PhotoFilter | undefined> {
+  if (absent(value)) return undefined;
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
+  checkKeys(value, FILTER_KEYS, what);
+  const out: PhotoFilter = {};
+  if (!absent(value.folder)) out.folder = await checkInsideRoots(checkAbsolutePath(value.folder, `${what}.folder`), `${what}.folder`, ctx);
+  if (!absent(value.minRating)) out.minRating = checkRating(value.minRating, `${what}.minRating`);
+  if (!absent(value.flag)) out.flag = value.flag === 'any' ? 'any' : checkFlag(value.flag, `${what}.flag`);
+  if (!absent(value.label)) {
+    out.label = value.label === 'any' || value.label === 'none' ? value.label : (checkLabel(value.label, `${what}.label`) ?? undefined);
+  }
+  if (!absent(value.takenAfter)) out.takenAfter = checkNumber(value.takenAfter, `${what}.takenAfter`, -TIME_LIMIT, TIME_LIMIT);
+  if (!absent(value.takenBefore)) out.takenBefore = checkNumber(value.takenBefore, `${what}.takenBefore`, -TIME_LIMIT, TIME_LIMIT);
+  if (!absent(value.status)) {
+    if (!(STATUS as readonly unknown[]).includes(value.status)) throw invalid(`${what}.status must be one of ${STATUS.join(', ')}.`);
+    out.status = value.status as PhotoFilter['status'];
+  }
+  return out;
+}
+
+function checkPole(value: unknown, what: string): Pole {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object with prompts, got ${describe(value)}.`);
+  checkKeys(value, ['prompts', 'weights'], what);
+  if (!Array.isArray(value.prompts) || value.prompts.length === 0 || value.prompts.length > LIMITS.prompts) {
+    throw invalid(`${what}.prompts must be an array of 1 to ${LIMITS.prompts} strings.`);
+  }
+  const prompts = value.prompts.map((p, i) => checkString(p, `${what}.prompts[${i}]`, { nonEmpty: true }));
+  const pole: Pole = { prompts };
+  if (!absent(value.weights)) {
+    if (!Array.isArray(value.weights) || value.weights.length !== prompts.length) {
+      throw invalid(`${what}.weights must be an array with one number per prompt.`);
+    }
+    pole.weights = value.weights.map((w, i) => checkNumber(w, `${what}.weights[${i}]`, -1000, 1000));
+  }
+  return pole;
+}
+
+function checkAttribute(value: unknown, what: string): Attribute {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
+  checkKeys(value, ['label', 'positive', 'negative', 'weight'], what);
+  const attr: Attribute = {
+    label: checkString(value.label, `${what}.label`),
+    positive: checkPole(value.positive, `${what}.positive`),
+    negative: checkPole(value.negative, `${what}.negative`),
+  };
+  if (!absent(value.weight)) attr.weight = checkNumber(value.weight, `${what}.weight`, -1000, 1000);
+  return attr;
+}
+
+/** A typed query string or an already parsed AttributeQuery. */
+export function checkQuery(value: unknown, what = 'query'): string | AttributeQuery {
+  if (typeof value === 'string') return checkString(value, what, { nonEmpty: true });
+  if (!isPlainObject(value)) throw invalid(`${what} must be a query string or a parsed query, got ${describe(value)}.`);
+  checkKeys(value, ['attributes', 'minScore'], what);
+  if (!Array.isArray(value.attributes) || value.attributes.length === 0 || value.attributes.length > LIMITS.attributes) {
+    throw invalid(`${what}.attributes must be an array of 1 to ${LIMITS.attributes} attributes.`);
+  }
+  const q: AttributeQuery = { attributes: value.attributes.map((a, i) => checkAttribute(a, `${what}.attributes[${i}]`)) };
+  if (!absent(value.minScore)) q.minScore = checkNumber(value.minScore, `${what}.minScore`, 0, 1);
+  return q;
+}
+
+export async function checkScoreOptions(
+  value: unknown, ctx: ValidationContext, what = 'options',
+): Promise<{ filter?: PhotoFilter; top?: number } | undefined> {
+  if (absent(value)) return undefined;
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
+  checkKeys(value, ['filter', 'top'], what);
+  const out: { filter?: PhotoFilter; top?: number } = {};
+  const filter = await checkFilter(value.filter, ctx, `${what}.filter`);
+  if (filter) out.filter = filter;
+  if (!absent(value.top)) out.top = checkNumber(value.top, `${what}.top`, 1, LIMITS.top, { integer: true });
+  return out;
+}
+
+export function checkCullingChange(value: unknown, what = 'change'): CullingChange {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object with rating, flag and/or label, got ${describe(value)}.`);
+  checkKeys(value, ['rating', 'flag', 'label'], what);
+  const change: CullingChange = {};
+  if (value.rating !== undefined) change.rating = checkRating(value.rating, `${what}.rating`);
+  if (value.flag !== undefined) change.flag = checkFlag(value.flag, `${what}.flag`);
+  if (value.label !== undefined) change.label = checkLabel(value.label, `${what}.label`);
+  if (Object.keys(change).length === 0) throw invalid(`${what} must set at least one of rating, flag, label.`);
+  return change;
+}
+
+export function checkPreviousCulling(value: unknown, what = 'previous'): PreviousCulling[] {
+  if (!Array.isArray(value)) throw invalid(`${what} must be an array, got ${describe(value)}.`);
+  if (value.length > LIMITS.ids) throw invalid(`${what}: at most ${LIMITS.ids} entries per call, got ${value.length}.`);
+  return value.map((v, i) => {
+    const w = `${what}[${i}]`;
+    if (!isPlainObject(v)) throw invalid(`${w} must be an object.`);
+    checkKeys(v, ['id', 'rating', 'flag', 'label'], w);
+    return {
+      id: checkId(v.id, `${w}.id`),
+      rating: checkRating(v.rating, `${w}.rating`),
+      flag: checkFlag(v.flag, `${w}.flag`),
+      label: checkLabel(v.label ?? null, `${w}.label`),
+    };
+  });
+}
+
+function checkScores(value: unknown, what: string): Record<number, Record<string, number>> {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object keyed by photo id.`);
+  const entries = Object.entries(value);
+  if (entries.length > LIMITS.ids) throw invalid(`${what}: at most ${LIMITS.ids} photos.`);
+  const out: Record<number, Record<string, number>> = {};
+  for (const [key, parts] of entries) {
+    if (!/^[1-9]\d{0,15}$/.test(key)) throw invalid(`${what}: "${key.slice(0, 32)}" is not a photo id.`);
+    const id = checkId(Number(key), `${what} key`);
+    if (!isPlainObject(parts)) throw invalid(`${what}[${key}] must be an object of named scores.`);
+    const named = Object.entries(parts);
+    if (named.length > LIMITS.scoresPerPhoto) throw invalid(`${what}[${key}]: at most ${LIMITS.scoresPerPhoto} scores per photo.`);
+    const row: Record<string, number> = {};
+    for (const [name, score] of named) {
+      checkString(name, `${what}[${key}] name`, { max: LIMITS.query });
+      row[name] = checkNumber(score, `${what}[${key}].${name.slice(0, 64)}`, -1e9, 1e9);
+    }
+    out[id] = row;
+  }
+  return out;
+}
+
+export async function checkExportOptions(value: unknown, what = 'options'): Promise<ExportOptions> {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
+  checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'report', 'scores'], what);
+  const photoIds = checkIds(value.photoIds, `${what}.photoIds`, { min: 1 });
+  const to = await checkExistingDirectory(value.to, `${what}.to`);
+  if (value.mode !== 'copy' && value.mode !== 'link') throw invalid(`${what}.mode must be "copy" or "link".`);
+  const opts: ExportOptions = { photoIds, to, mode: value.mode };
+  if (!absent(value.xmp)) opts.xmp = checkBoolean(value.xmp, `${what}.xmp`);
+  if (!absent(value.report)) {
+    const report = checkAbsolutePath(value.report, `${what}.report`);
+    if (!/\.(csv|json)$/i.test(report)) throw invalid(`${what}.report must end in .csv or .json.`);
+    await checkExistingDirectory(path.dirname(report), `${what}.report's folder`);
+    opts.report = report;
+  }
+  if (!absent(value.scores)) opts.scores = checkScores(value.scores, `${what}.scores`);
+  return opts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One validator per CullApi method (what crosses IPC/HTTP). chooseFolder is main-process only,
+// thumbUrl/imageUrl/onEvent are client-side.
+
+type Args = unknown[];
+type Validator = (args: Args, ctx: ValidationContext) => Promise<unknown[]>;
+
+function arity(args: Args, max: number, method: string): void {
+  if (!Array.isArray(args)) throw invalid(`${method}: arguments must be an array.`);
+  // Trailing undefined/null are what optional arguments look like after IPC or JSON.
+  let n = args.length;
+  while (n > 0 && absent(args[n - 1])) n--;
+  if (n > max) throw invalid(`${method} takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}.`);
+}
+
+const none = (method: string): Validator => async (args) => {
+  arity(args, 0, method);
+  return [];
+};
+
+export const VALIDATORS = {
+  modelStatus: none('modelStatus'),
+  downloadModel: none('downloadModel'),
+  cancelDownload: none('cancelDownload'),
+  stats: none('stats'),
+  roots: none('roots'),
+  addRoot: async (args) => {
+    arity(args, 1, 'addRoot');
+    return [await checkExistingDirectory(args[0], 'folder')];
+  },
+  removeRoot: async (args, ctx) => {
+    arity(args, 1, 'removeRoot');
+    const dir = checkAbsolutePath(args[0], 'folder');
+    const roots = (await ctx.roots()).map((r) => path.resolve(r));
+    if (!roots.includes(dir)) throw new ApiException('not-found', `${dir} is not a library folder.`);
+    return [dir];
+  },
+  index: async (args, ctx) => {
+    arity(args, 1, 'index');
+    if (absent(args[0])) return [undefined];
+    if (!Array.isArray(args[0])) throw invalid(`roots must be an array of folders, got ${describe(args[0])}.`);
+    if (args[0].length > LIMITS.roots) throw invalid(`roots: at most ${LIMITS.roots} folders.`);
+    const roots: string[] = [];
+    for (const [i, r] of args[0].entries()) roots.push(await checkInsideRoots(checkAbsolutePath(r, `roots[${i}]`), `roots[${i}]`, ctx));
+    return [roots];
+  },
+  cancelIndex: none('cancelIndex'),
+  presets: none('presets'),
+  parseQuery: async (args) => {
+    arity(args, 1, 'parseQuery');
+    return [checkString(args[0], 'query', { nonEmpty: true })];
+  },
+  score: async (args, ctx) => {
+    arity(args, 2, 'score');
+    return [checkQuery(args[0]), await checkScoreOptions(args[1], ctx)];
+  },
+  search: async (args, ctx) => {
+    arity(args, 2, 'search');
+    return [checkString(args[0], 'text', { nonEmpty: true }), await checkScoreOptions(args[1], ctx)];
+  },
+  explain: async (args) => {
+    arity(args, 2, 'explain');
+    return [checkId(args[0], 'photoId'), checkQuery(args[1])];
+  },
+  photos: async (args, ctx) => {
+    arity(args, 1, 'photos');
+    return [await checkFilter(args[0], ctx)];
+  },
+  photo: async (args) => {
+    arity(args, 1, 'photo');
+    return [checkId(args[0], 'id')];
+  },
+  setCulling: async (args) => {
+    arity(args, 2, 'setCulling');
+    return [checkIds(args[0], 'ids'), checkCullingChange(args[1])];
+  },
+  restoreCulling: async (args) => {
+    arity(args, 1, 'restoreCulling');
+    return [checkPreviousCulling(args[0])];
+  },
+  exportPhotos: async (args) => {
+    arity(args, 1, 'exportPhotos');
+    return [await checkExportOptions(args[0])];
+  },
+  cancelExport: none('cancelExport'),
+} satisfies Record<ApiMethodName, Validator>;
+
+export type ApiMethod = ApiMethodName;
+export const API_METHODS = Object.keys(VALIDATORS) as ApiMethod[];
+
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(VALIDATORS, name);
+}
+
+/** Validates `args` for `method`; resolves with the normalised arguments or rejects with an ApiException. */
+export async function validateArgs(method: string, args: unknown, ctx: ValidationContext): Promise<unknown[]> {
+  if (!isApiMethod(method)) throw new ApiException('not-found', `Unknown method "${String(method).slice(0, 64)}".`);
+  if (!Array.isArray(args)) throw invalid(`${method}: arguments must be an array.`);
+  return VALIDATORS[method](args, ctx);
+}
+
+/** Parses a photo id from a URL path segment: digits only, so nothing path-like gets through. */
+export function parseIdSegment(segment: string): number | null {
+  if (!/^[1-9]\d{0,15}$/.test(segment)) return null;
+  const id = Number(segment);
+  return Number.isSafeInteger(id) ? id : null;
+}

@@ -1,0 +1,136 @@
+// CLIP inference with onnxruntime-node: image and text towers, L2-normalised embeddings.
+import fs from 'node:fs';
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { ClipTokenizer } from './tokenizer.ts';
+import type { ClipModel, ModelInfo } from './types.ts';
+
+/** Texts encoded per text-model run; prompts are short, so this bounds memory, not speed. */
+const TEXT_BATCH = 64;
+
+export interface OpenClipModelOptions {
+  /** Intra-op threads per session; defaults to the number of cores. */
+  threads?: number;
+}
+
+/** Scales each `dim`-long row of `arr` to unit length, in place; returns `arr`. */
+export function l2normalizeRows(arr: Float32Array, dim: number): Float32Array {
+  for (let off = 0; off < arr.length; off += dim) {
+    let sum = 0;
+    for (let i = off; i < off + dim; i++) sum += arr[i] * arr[i];
+    const inv = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let i = off; i < off + dim; i++) arr[i] *= inv;
+  }
+  return arr;
+}
+
+async function createSession(file: string, threads: number): Promise<ort.InferenceSession> {
+  if (!fs.existsSync(file)) throw new Error(`ONNX model file not found: ${file}`);
+  try {
+    return await ort.InferenceSession.create(file, {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+    });
+  } catch (err) {
+    throw new Error(`Could not load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Runs `session` and returns a copy of output `name` checked to be rows × dim. */
+async function runEmbeddings(
+  session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, name: string, rows: number, dim: number, file: string,
+): Promise<Float32Array> {
+  if (!session.outputNames.includes(name)) {
+    throw new Error(`ONNX model ${file} has no output "${name}" (outputs: ${session.outputNames.join(', ')})`);
+  }
+  const result = await session.run(feeds, [name]);
+  const out = result[name];
+  try {
+    if (out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== dim) {
+      throw new Error(`ONNX model ${file} returned ${name} of shape [${out.dims.join(', ')}], expected [${rows}, ${dim}]`);
+    }
+    return Float32Array.from(out.data as Float32Array);
+  } finally {
+    out.dispose();
+  }
+}
+
+class OnnxClipModel implements ClipModel {
+  private textSession: Promise<ort.InferenceSession> | null = null;
+  private tokenizer: ClipTokenizer | null = null;
+
+  constructor(
+    readonly info: ModelInfo,
+    private readonly vision: ort.InferenceSession,
+    private readonly threads: number,
+  ) {}
+
+  async embedImages(pixels: Float32Array, count: number): Promise<Float32Array> {
+    const { dim, visionFile, preprocess } = this.info;
+    const side = preprocess.imageSize;
+    if (pixels.length !== count * 3 * side * side) {
+      throw new Error(`embedImages: expected ${count}×3×${side}×${side} floats, got ${pixels.length}`);
+    }
+    if (count === 0) return new Float32Array(0);
+    const input = new ort.Tensor('float32', pixels, [count, 3, side, side]);
+    const out = await runEmbeddings(this.vision, { pixel_values: input }, 'image_embeds', count, dim, visionFile);
+    return l2normalizeRows(out, dim);
+  }
+
+  async embedTexts(texts: string[]): Promise<Float32Array> {
+    const { dim, textFile } = this.info;
+    const result = new Float32Array(texts.length * dim);
+    if (texts.length === 0) return result;
+    const session = await this.text();
+    const tokenizer = (this.tokenizer ??= ClipTokenizer.fromFile(this.info.tokenizerFile));
+    const encoded = texts.map((text, index) => ({ index, ids: tokenizer.encode(text) }));
+
+    // Sorting by length keeps padding minimal. Padding with the end token changes nothing:
+    // the causal mask hides later positions and pooling takes the FIRST end token (ArgMax).
+    encoded.sort((a, b) => a.ids.length - b.ids.length);
+    for (let start = 0; start < encoded.length; start += TEXT_BATCH) {
+      const batch = encoded.slice(start, start + TEXT_BATCH);
+      const len = batch[batch.length - 1].ids.length;
+      const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.endTokenId));
+      const mask = new BigInt64Array(batch.length * len);
+      batch.forEach((e, row) => {
+        e.ids.forEach((id, j) => {
+          ids[row * len + j] = BigInt(id);
+          mask[row * len + j] = 1n;
+        });
+      });
+      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch.length, len]) };
+      // Real exports may also take a padding mask; ours rely on the causal mask alone.
+      if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', mask, [batch.length, len]);
+      const out = await runEmbeddings(session, feeds, 'text_embeds', batch.length, dim, textFile);
+      batch.forEach((e, row) => result.set(out.subarray(row * dim, (row + 1) * dim), e.index * dim));
+    }
+    return l2normalizeRows(result, dim);
+  }
+
+  async dispose(): Promise<void> {
+    const text = this.textSession;
+    this.textSession = null;
+    await this.vision.release();
+    if (text) await (await text.catch(() => null))?.release();
+  }
+
+  /** The text session is created on first use: indexing photos never needs it. */
+  private text(): Promise<ort.InferenceSession> {
+    if (!this.textSession) {
+      this.textSession = createSession(this.info.textFile, this.threads);
+      this.textSession.catch(() => (this.textSession = null)); // allow a retry after a failure
+    }
+    return this.textSession;
+  }
+}
+
+export async function openClipModel(info: ModelInfo, opts: OpenClipModelOptions = {}): Promise<ClipModel> {
+  const threads = opts.threads ?? os.availableParallelism();
+  const vision = await createSession(info.visionFile, threads);
+  return new OnnxClipModel(info, vision, threads);
+}

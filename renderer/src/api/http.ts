@@ -1,0 +1,117 @@
+// Browser transport for `npm run serve` and the browser tests: POST /api/<method> with a JSON
+// array of arguments and the token in the `x-cull-token` header; events over one WebSocket at
+// /events (token in the URL: browsers cannot set headers on WebSockets), reconnecting if the
+// server restarts. Images are plain same-origin URLs carrying the token.
+import { API_METHOD_NAMES, type CullApi, type ServerEvent } from '../../../electron/api-types.ts';
+import { ApiClientError, toClientError } from './errors.ts';
+
+export interface HttpApiOptions {
+  /** http://127.0.0.1:<port>; defaults to the page's origin. */
+  origin?: string;
+  token: string;
+  fetch?: typeof fetch;
+  WebSocket?: typeof WebSocket;
+}
+
+/** The token from the page URL (`?token=`), remembered for this tab so a reload of a bare URL still works. */
+export function tokenFromLocation(loc: Location = location, storage: Storage | null = sessionStorageOrNull()): string | null {
+  const fromUrl = new URLSearchParams(loc.search).get('token');
+  if (fromUrl) {
+    storage?.setItem('cull-token', fromUrl);
+    return fromUrl;
+  }
+  return storage?.getItem('cull-token') ?? null;
+}
+
+function sessionStorageOrNull(): Storage | null {
+  try {
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function createHttpApi(opts: HttpApiOptions): CullApi {
+  const origin = (opts.origin ?? location.origin).replace(/\/$/, '');
+  const token = opts.token;
+  const doFetch = opts.fetch ?? fetch.bind(globalThis);
+  const WS = opts.WebSocket ?? WebSocket;
+
+  async function call(method: string, args: unknown[]): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await doFetch(`${origin}/api/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-cull-token': token },
+        body: JSON.stringify(args),
+      });
+    } catch (err) {
+      throw new ApiClientError('internal', `Cannot reach the Cull server at ${origin}: ${(err as Error).message}. Is \`npm run serve\` still running?`);
+    }
+    let body: unknown = null;
+    try {
+      body = await res.json();
+    } catch {
+      // handled below
+    }
+    if (res.ok) return body;
+    const error = (body as { error?: unknown } | null)?.error;
+    if (error) throw toClientError(error);
+    throw new ApiClientError('internal', `The server answered ${res.status} ${res.statusText}.`);
+  }
+
+  // --- events: one socket shared by all listeners, opened on the first subscription.
+  const listeners = new Set<(e: ServerEvent) => void>();
+  let socket: WebSocket | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  let backoff = 500;
+
+  function connect(): void {
+    if (socket || listeners.size === 0) return;
+    const wsUrl = `${origin.replace(/^http/, 'ws')}/events?token=${encodeURIComponent(token)}`;
+    const ws = new WS(wsUrl);
+    socket = ws;
+    ws.onopen = () => {
+      backoff = 500;
+    };
+    ws.onmessage = (msg: MessageEvent) => {
+      let event: ServerEvent;
+      try {
+        event = JSON.parse(String(msg.data)) as ServerEvent;
+      } catch {
+        return;
+      }
+      for (const l of [...listeners]) l(event);
+    };
+    ws.onclose = () => {
+      socket = null;
+      if (listeners.size === 0) return;
+      retry = setTimeout(() => {
+        retry = null;
+        connect();
+      }, backoff);
+      backoff = Math.min(backoff * 2, 10_000);
+    };
+  }
+
+  const api: Record<string, unknown> = {
+    thumbUrl: (id: number) => `${origin}/thumb/${encodeURIComponent(String(id))}?token=${encodeURIComponent(token)}`,
+    imageUrl: (id: number) => `${origin}/image/${encodeURIComponent(String(id))}?token=${encodeURIComponent(token)}`,
+    onEvent(listener: (e: ServerEvent) => void): () => void {
+      listeners.add(listener);
+      connect();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) {
+          if (retry) clearTimeout(retry);
+          retry = null;
+          socket?.close();
+          socket = null;
+        }
+      };
+    },
+    // chooseFolder is absent on purpose: in the browser the UI asks for a path itself.
+  };
+  for (const name of API_METHOD_NAMES) api[name] = (...args: unknown[]) => call(name, args);
+  return api as unknown as CullApi;
+}

@@ -1,0 +1,48 @@
+// The attribute bar's chips: each chip is one parsed antonym attribute with its own weight;
+// the chips together form the AttributeQuery sent to api.score / api.explain.
+import type { Attribute, AttributeQuery } from '../../../electron/services/types.ts';
+
+export interface AttributeChip {
+  key: string; // stable key for the UI (label + counter)
+  attribute: Attribute;
+  weight: number;
+  preset?: string; // preset id when it came from a preset chip
+}
+
+let counter = 0;
+
+export function chipsFromQuery(query: AttributeQuery, preset?: string): AttributeChip[] {
+  return query.attributes.map((a) => ({
+    key: `${a.label}#${++counter}`,
+    attribute: { label: a.label, positive: a.positive, negative: a.negative },
+    weight: a.weight ?? 1,
+    preset,
+  }));
+}
+
+/** Adds chips, replacing any existing chip with the same label (typing it again updates it). */
+export function mergeChips(existing: AttributeChip[], added: AttributeChip[]): AttributeChip[] {
+  const labels = new Set(added.map((c) => c.attribute.label));
+  return [...existing.filter((c) => !labels.has(c.attribute.label)), ...added];
+}
+
+/** Chips → query; chips at weight 0 are kept in the bar but left out of the score. */
+export function combineChips(chips: AttributeChip[]): AttributeQuery | null {
+  const attributes: Attribute[] = chips
+    .filter((c) => Number.isFinite(c.weight) && c.weight > 0)
+    .map((c) => ({ ...c.attribute, weight: c.weight }));
+  return attributes.length ? { attributes } : null;
+}
+
+/** One line describing the combination, e.g. "sharp vs blurry + 0.5×bright vs dark". */
+export function describeChips(chips: AttributeChip[]): string {
+  return chips
+    .filter((c) => c.weight > 0)
+    .map((c) => (c.weight === 1 ? c.attribute.label : `${+c.weight.toFixed(2)}×${c.attribute.label}`))
+    .join(' + ');
+}
+
+export function clampWeight(value: number): number {
+  if (!Number.isFinite(value)) return 1;
+  return Math.max(0, Math.min(10, Math.round(value * 100) / 100));
+}

@@ -1,0 +1,169 @@
+// Keyboard culling, Lightroom / Photo Mechanic style: a pure mapping from a key event to an
+// action, so the bindings are tested without a browser and listed in the help overlay.
+import type { Flag, Label } from '../../../electron/services/types.ts';
+import type { MoveDirection } from './virtual-grid.ts';
+
+export type View = 'grid' | 'loupe' | 'compare';
+
+export type Action =
+  | { type: 'flag'; flag: Flag }
+  | { type: 'rating'; rating: number }
+  | { type: 'label'; label: Label }
+  | { type: 'move'; dir: MoveDirection; extend: boolean }
+  | { type: 'zoom' }
+  | { type: 'undo' }
+  | { type: 'redo' }
+  | { type: 'loupe' }
+  | { type: 'grid' }
+  | { type: 'compare' }
+  | { type: 'help' }
+  | { type: 'escape' }
+  | { type: 'selectAll' }
+  | { type: 'focusQuery' };
+
+export interface KeyInput {
+  key: string;
+  ctrlKey?: boolean;
+  metaKey?: boolean;
+  shiftKey?: boolean;
+  altKey?: boolean;
+}
+
+export interface KeyContext {
+  view: View;
+  /** A modal (help, export dialog) is open: only Esc and ? reach the app. */
+  modal: boolean;
+  /** Focus is in a text field: culling keys must not fire. */
+  typing: boolean;
+}
+
+export const LABEL_KEYS: Record<string, Label> = { '6': 'red', '7': 'yellow', '8': 'green', '9': 'blue' };
+
+const MOVE_KEYS: Record<string, MoveDirection> = {
+  ArrowLeft: 'left',
+  ArrowRight: 'right',
+  ArrowUp: 'up',
+  ArrowDown: 'down',
+  PageUp: 'pageUp',
+  PageDown: 'pageDown',
+  Home: 'home',
+  End: 'end',
+};
+
+export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
+  if (ctx.typing) return null;
+  const mod = !!(e.ctrlKey || e.metaKey);
+  if (e.key === 'Escape') return { type: 'escape' };
+  if (ctx.modal) return e.key === '?' ? { type: 'help' } : null;
+
+  if (mod && !e.altKey) {
+    const k = e.key.toLowerCase();
+    if (k === 'z') return e.shiftKey ? { type: 'redo' } : { type: 'undo' };
+    if (k === 'y') return { type: 'redo' };
+    if (k === 'a' && ctx.view === 'grid') return { type: 'selectAll' };
+    return null; // leave every other Ctrl/Cmd shortcut to the browser / OS
+  }
+  if (e.altKey) return null;
+
+  const move = MOVE_KEYS[e.key];
+  if (move) {
+    // In loupe and compare, up/down would be meaningless: treat them like left/right.
+    if (ctx.view !== 'grid' && (move === 'up' || move === 'down')) {
+      return { type: 'move', dir: move === 'up' ? 'prev' : 'next', extend: false };
+    }
+    return { type: 'move', dir: move, extend: !!e.shiftKey };
+  }
+  if (e.key === ' ' || e.key === 'Spacebar') return { type: 'move', dir: e.shiftKey ? 'prev' : 'next', extend: false };
+
+  if (/^[0-5]$/.test(e.key)) return { type: 'rating', rating: Number(e.key) };
+  const label = LABEL_KEYS[e.key];
+  if (label) return { type: 'label', label };
+
+  switch (e.key.toLowerCase()) {
+    case 'p':
+      return { type: 'flag', flag: 1 };
+    case 'x':
+      return { type: 'flag', flag: -1 };
+    case 'u':
+      return { type: 'flag', flag: 0 };
+    case 'z':
+      return { type: 'zoom' };
+    case 'e':
+      return { type: 'loupe' };
+    case 'g':
+      return { type: 'grid' };
+    case 'c':
+      return { type: 'compare' };
+    case '?':
+      return { type: 'help' };
+    case '/':
+      return { type: 'focusQuery' };
+  }
+  if (e.key === 'Enter') return ctx.view === 'loupe' ? { type: 'grid' } : { type: 'loupe' };
+  return null;
+}
+
+interface TargetLike {
+  tagName?: string;
+  type?: string;
+  isContentEditable?: boolean;
+}
+
+const NON_TEXT_INPUTS = new Set(['checkbox', 'radio', 'range', 'button', 'submit', 'reset', 'color', 'file', 'image']);
+
+/** True when keys typed now belong to a text field (so P, X, digits… must not cull). */
+export function isTypingTarget(el: TargetLike | null | undefined): boolean {
+  if (!el) return false;
+  if (el.isContentEditable) return true;
+  const tag = (el.tagName ?? '').toUpperCase();
+  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
+  if (tag === 'INPUT') return !NON_TEXT_INPUTS.has((el.type ?? 'text').toLowerCase());
+  return false;
+}
+
+export interface Shortcut {
+  keys: string[];
+  description: string;
+}
+
+/** What the help overlay (?) lists; kept next to the mapping so the two cannot drift apart. */
+export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
+  {
+    group: 'Culling',
+    items: [
+      { keys: ['P'], description: 'Pick' },
+      { keys: ['X'], description: 'Reject' },
+      { keys: ['U'], description: 'Unflag' },
+      { keys: ['0', '–', '5'], description: 'Star rating (0 clears)' },
+      { keys: ['6'], description: 'Red label (press again to clear)' },
+      { keys: ['7'], description: 'Yellow label' },
+      { keys: ['8'], description: 'Green label' },
+      { keys: ['9'], description: 'Blue label' },
+      { keys: ['Ctrl/⌘', 'Z'], description: 'Undo' },
+      { keys: ['Ctrl/⌘', 'Shift', 'Z'], description: 'Redo' },
+    ],
+  },
+  {
+    group: 'Moving',
+    items: [
+      { keys: ['←', '→', '↑', '↓'], description: 'Previous / next photo, row up / down' },
+      { keys: ['Space'], description: 'Next photo (Shift: previous)' },
+      { keys: ['Shift', '←/→'], description: 'Extend the selection' },
+      { keys: ['Ctrl/⌘', 'A'], description: 'Select all' },
+      { keys: ['Home', 'End'], description: 'First / last photo' },
+    ],
+  },
+  {
+    group: 'Views',
+    items: [
+      { keys: ['Enter'], description: 'Loupe (Enter again: back to grid)' },
+      { keys: ['E'], description: 'Loupe' },
+      { keys: ['G'], description: 'Grid' },
+      { keys: ['C'], description: 'Compare 2–4 selected photos' },
+      { keys: ['Z'], description: 'Loupe: fit / 100 %' },
+      { keys: ['/'], description: 'Type an attribute' },
+      { keys: ['?'], description: 'This help' },
+      { keys: ['Esc'], description: 'Close overlay / back to grid' },
+    ],
+  },
+];

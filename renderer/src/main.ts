@@ -1,0 +1,27 @@
+// Renderer entry: picks the CullApi transport (Electron IPC or HTTP, decided by ./api) and
+// mounts the app. The mock API exists only in `vite dev` with ?mock in the URL.
+import { mount } from 'svelte';
+import type { CullApi } from '../../electron/api-types.ts';
+import App from './App.svelte';
+import { app } from './state/app.svelte.ts';
+import './app.css';
+
+async function chooseApi(): Promise<CullApi> {
+  if (import.meta.env.DEV) {
+    const mock = new URLSearchParams(location.search).get('mock');
+    if (mock !== null) {
+      const { createMockApi } = await import('./dev/mock-api.ts');
+      return createMockApi(Number(mock) || 2000);
+    }
+  }
+  const { api } = await import('./api/index.ts');
+  return api;
+}
+
+mount(App, { target: document.getElementById('app')! });
+chooseApi().then(
+  (api) => app.init(api),
+  (err: unknown) => {
+    app.fatal = { code: 'internal', message: `Cannot connect to Cull: ${err instanceof Error ? err.message : String(err)}`, hint: 'Reload the page; if you use the browser, check that `npm run serve` is running.' };
+  },
+);

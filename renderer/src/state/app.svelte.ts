@@ -1,0 +1,634 @@
+// The renderer's single store (Svelte 5 runes). Large collections use $state.raw: 100 000
+// photo records must not be wrapped in deep proxies. Culling edits patch records in place and
+// bump `cullVersion`, so a keypress re-renders a handful of tiles instead of re-sorting the grid.
+import type { CullApi, PresetInfo, ServerEvent } from '../../../electron/api-types.ts';
+import type {
+  AttributeQuery,
+  CullingChange,
+  ExportSummary,
+  IndexProgress,
+  IndexSummary,
+  Label,
+  LibraryStats,
+  PhotoRecord,
+} from '../../../electron/services/types.ts';
+import { chipsFromQuery, combineChips, mergeChips, type AttributeChip, clampWeight, describeChips } from '../lib/attributes.ts';
+import { selectForExport, type ExportRule } from '../lib/export-selection.ts';
+import { toUiError, type UiError } from '../lib/format.ts';
+import type { View } from '../lib/keyboard.ts';
+import {
+  DEFAULT_FILTER,
+  defaultDir,
+  folderList,
+  makeRanking,
+  matchesFilter,
+  sortPhotos,
+  type Ranking,
+  type SortDir,
+  type SortKey,
+  type ViewFilter,
+} from '../lib/sort-filter.ts';
+import { UndoStack, labelChange, type CullingEdit } from '../lib/undo.ts';
+import { moveIndex, type MoveDirection } from '../lib/virtual-grid.ts';
+
+export interface Toast extends UiError {
+  id: number;
+}
+
+export interface IndexState {
+  running: boolean;
+  progress: IndexProgress | null;
+  errors: { path: string; reason: string }[];
+  summary: IndexSummary | null;
+}
+
+export interface ExportState {
+  running: boolean;
+  done: number;
+  total: number;
+  current: string | null;
+  summary: ExportSummary | null;
+  error: UiError | null;
+}
+
+export class AppState {
+  api!: CullApi;
+  ready = $state(false);
+  fatal = $state<UiError | null>(null);
+
+  stats = $state.raw<LibraryStats | null>(null);
+  roots = $state.raw<string[]>([]);
+  photos = $state.raw<PhotoRecord[]>([]);
+  presets = $state.raw<PresetInfo[]>([]);
+  loadingPhotos = $state(false);
+
+  // Ranking: attribute chips or a free-text search (the latest submitted wins).
+  chips = $state.raw<AttributeChip[]>([]);
+  queryText = $state('');
+  queryError = $state<string | null>(null);
+  searchText = $state('');
+  searchError = $state<string | null>(null);
+  ranking = $state.raw<Ranking | null>(null);
+  scoring = $state(false);
+  private scoreSeq = 0;
+
+  filter = $state.raw<ViewFilter>({ ...DEFAULT_FILTER });
+  sortKey = $state<SortKey>('date');
+  sortDir = $state<SortDir>('asc');
+  tileSize = $state(180);
+  /** Written by the grid: how many columns / rows per page, for arrow and Page keys. */
+  layout = { columns: 1, pageRows: 3 };
+
+  view = $state<View>('grid');
+  focusId = $state<number | null>(null);
+  selected = $state.raw<Set<number>>(new Set());
+  private anchorId: number | null = null;
+  compareIds = $state.raw<number[]>([]);
+  compareActive = $state(0);
+  zoom100 = $state(false);
+  helpOpen = $state(false);
+  exportOpen = $state(false);
+
+  /** Bumped on every culling edit: tiles re-read their record's flag/rating/label. */
+  cullVersion = $state(0);
+  /** Bumped when an edit can change which photos pass the filter or their order. */
+  private viewVersion = $state(0);
+  private undoStack = new UndoStack();
+  canUndo = $state(false);
+  canRedo = $state(false);
+
+  indexing = $state<IndexState>({ running: false, progress: null, errors: [], summary: null });
+  exporting = $state<ExportState>({ running: false, done: 0, total: 0, current: null, summary: null, error: null });
+  toasts = $state<Toast[]>([]);
+  private toastSeq = 0;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+  // ---- derived view ------------------------------------------------------------------------
+
+  /** Photos passing every filter except the score threshold (the histogram shows these). */
+  filtered = $derived.by(() => {
+    void this.viewVersion;
+    const f = { ...this.filter, minScore: null };
+    return this.photos.filter((p) => matchesFilter(p, f, this.ranking));
+  });
+
+  /** What the grid shows, in order. */
+  visible = $derived.by(() => {
+    const min = this.filter.minScore;
+    const r = this.ranking;
+    const list = r && min !== null ? this.filtered.filter((p) => (r.score.get(p.id) ?? -Infinity) >= min) : this.filtered;
+    return sortPhotos(list, this.sortKey, this.sortDir, r);
+  });
+
+  indexOf = $derived.by(() => {
+    const m = new Map<number, number>();
+    this.visible.forEach((p, i) => m.set(p.id, i));
+    return m;
+  });
+
+  focusIndex = $derived(this.focusId === null ? -1 : (this.indexOf.get(this.focusId) ?? -1));
+  focused = $derived(this.focusIndex >= 0 ? this.visible[this.focusIndex] : null);
+
+  /** Scores of the photos the histogram covers. */
+  scoreValues = $derived.by(() => {
+    const r = this.ranking;
+    if (!r) return new Float64Array(0);
+    const out: number[] = [];
+    for (const p of this.filtered) {
+      const s = r.score.get(p.id);
+      if (s !== undefined) out.push(s);
+    }
+    return Float64Array.from(out);
+  });
+
+  folders = $derived(folderList(this.photos));
+  activeQuery = $derived<AttributeQuery | null>(combineChips(this.chips));
+  queryLabel = $derived(describeChips(this.chips));
+  randomWeights = $derived(this.stats?.model.randomWeights === true);
+  modal = $derived(this.helpOpen || this.exportOpen);
+
+  // ---- startup -----------------------------------------------------------------------------
+
+  async init(api: CullApi): Promise<void> {
+    this.api = api;
+    api.onEvent((e) => this.onEvent(e));
+    try {
+      const [stats, roots, presets] = await Promise.all([api.stats(), api.roots(), api.presets()]);
+      this.stats = stats;
+      this.roots = roots;
+      this.presets = presets;
+      await this.loadPhotos();
+      this.ready = true;
+    } catch (err) {
+      this.fatal = toUiError(err, 'Cannot open the library');
+    }
+  }
+
+  private onEvent(e: ServerEvent): void {
+    switch (e.type) {
+      case 'index-progress': {
+        const p = e.progress;
+        const errors = this.indexing.errors;
+        if (p.lastError && !errors.some((x) => x.path === p.lastError!.path)) errors.push(p.lastError);
+        this.indexing.running = p.phase !== 'done';
+        this.indexing.progress = p;
+        break;
+      }
+      case 'index-done':
+        this.finishIndex(e.summary);
+        break;
+      case 'export-progress':
+        this.exporting.done = e.done;
+        this.exporting.total = e.total;
+        this.exporting.current = e.current ?? null;
+        break;
+      case 'library-changed':
+        this.scheduleRefresh();
+        break;
+    }
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      void this.refresh();
+    }, 300);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [stats, roots] = await Promise.all([this.api.stats(), this.api.roots()]);
+      this.stats = stats;
+      this.roots = roots;
+      await this.loadPhotos();
+      if (this.ranking) await this.rerank();
+    } catch (err) {
+      this.toast(err, 'Refreshing the library failed');
+    }
+  }
+
+  private async loadPhotos(): Promise<void> {
+    this.loadingPhotos = true;
+    try {
+      this.photos = await this.api.photos();
+      if (this.focusId === null || !this.photos.some((p) => p.id === this.focusId)) {
+        // Focus the first photo of the grid once it is known.
+        queueMicrotask(() => this.focusFirst());
+      }
+    } finally {
+      this.loadingPhotos = false;
+    }
+  }
+
+  private focusFirst(): void {
+    const first = this.visible[0];
+    this.focusId = first ? first.id : null;
+    this.selected = first ? new Set([first.id]) : new Set();
+    this.anchorId = this.focusId;
+  }
+
+  // ---- toasts --------------------------------------------------------------------------------
+
+  toast(err: unknown, context?: string): void {
+    const e = toUiError(err, context);
+    if (e.code === 'cancelled') return;
+    const id = ++this.toastSeq;
+    this.toasts = [...this.toasts.slice(-3), { ...e, id }];
+    setTimeout(() => this.dismiss(id), 12_000);
+  }
+
+  dismiss(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id);
+  }
+
+  // ---- library ------------------------------------------------------------------------------
+
+  async addRoot(dir: string): Promise<boolean> {
+    const path = dir.trim();
+    if (!path) return false;
+    try {
+      this.roots = await this.api.addRoot(path);
+      this.stats = await this.api.stats();
+      return true;
+    } catch (err) {
+      this.toast(err, `Cannot add "${path}"`);
+      return false;
+    }
+  }
+
+  async chooseFolder(): Promise<string | null> {
+    if (!this.api.chooseFolder) return null;
+    try {
+      return await this.api.chooseFolder();
+    } catch (err) {
+      this.toast(err, 'Cannot open the folder chooser');
+      return null;
+    }
+  }
+
+  async removeRoot(dir: string): Promise<void> {
+    try {
+      this.roots = await this.api.removeRoot(dir);
+      await this.refresh();
+    } catch (err) {
+      this.toast(err, `Cannot remove "${dir}"`);
+    }
+  }
+
+  async startIndex(roots?: string[]): Promise<void> {
+    if (this.indexing.running) return;
+    this.indexing = { running: true, progress: null, errors: [], summary: null };
+    try {
+      const summary = await this.api.index(roots);
+      this.finishIndex(summary);
+    } catch (err) {
+      this.indexing.running = false;
+      this.toast(err, 'Indexing failed');
+    }
+  }
+
+  private finishIndex(summary: IndexSummary): void {
+    const first = !this.indexing.summary;
+    this.indexing.running = false;
+    this.indexing.summary = summary;
+    for (const e of summary.errors) {
+      if (!this.indexing.errors.some((x) => x.path === e.path)) this.indexing.errors.push(e);
+    }
+    if (first) void this.refresh();
+  }
+
+  async cancelIndex(): Promise<void> {
+    try {
+      await this.api.cancelIndex();
+    } catch (err) {
+      this.toast(err, 'Cannot cancel indexing');
+    }
+  }
+
+  // ---- ranking --------------------------------------------------------------------------------
+
+  /** Enter in the attribute box: replace the combination (add = Shift+Enter: extend it). */
+  async submitQuery(text: string, add = false): Promise<boolean> {
+    const t = text.trim();
+    if (!t) {
+      this.queryError = null;
+      if (!add) await this.setChips([]);
+      return true;
+    }
+    try {
+      const parsed = await this.api.parseQuery(t);
+      this.queryError = null;
+      const chips = chipsFromQuery(parsed);
+      await this.setChips(add ? mergeChips(this.chips, chips) : chips);
+      return true;
+    } catch (err) {
+      this.queryError = toUiError(err).message;
+      return false;
+    }
+  }
+
+  async togglePreset(p: PresetInfo): Promise<void> {
+    const existing = this.chips.filter((c) => c.preset === p.id);
+    if (existing.length) return this.setChips(this.chips.filter((c) => c.preset !== p.id));
+    try {
+      const parsed = await this.api.parseQuery('@' + p.id);
+      this.queryError = null;
+      await this.setChips(mergeChips(this.chips, chipsFromQuery(parsed, p.id)));
+    } catch (err) {
+      this.queryError = toUiError(err).message;
+    }
+  }
+
+  async setChipWeight(key: string, weight: number): Promise<void> {
+    const w = clampWeight(weight);
+    await this.setChips(this.chips.map((c) => (c.key === key ? { ...c, weight: w } : c)));
+  }
+
+  async removeChip(key: string): Promise<void> {
+    await this.setChips(this.chips.filter((c) => c.key !== key));
+  }
+
+  private async setChips(chips: AttributeChip[]): Promise<void> {
+    this.chips = chips;
+    this.searchText = '';
+    this.searchError = null;
+    await this.rerank(true);
+  }
+
+  async submitSearch(text: string): Promise<void> {
+    const t = text.trim();
+    this.searchText = t;
+    this.searchError = null;
+    await this.rerank(true);
+  }
+
+  /** Re-scores with the current chips / search; `fresh` re-sorts by score and focuses the best. */
+  private async rerank(fresh = false): Promise<void> {
+    const seq = ++this.scoreSeq;
+    const query = this.activeQuery;
+    const search = this.searchText;
+    if (!search && !query) {
+      this.ranking = null;
+      this.scoring = false;
+      if (this.sortKey === 'score') this.setSort('date');
+      if (this.filter.minScore !== null) this.filter = { ...this.filter, minScore: null };
+      return;
+    }
+    this.scoring = true;
+    try {
+      const results = search ? await this.api.search(search) : await this.api.score(query!);
+      if (seq !== this.scoreSeq) return; // a newer query superseded this one
+      this.ranking = makeRanking(search ? 'search' : 'attributes', search ? `“${search}”` : this.queryLabel, results);
+      if (fresh) {
+        this.filter = { ...this.filter, minScore: null };
+        this.sortKey = 'score';
+        this.sortDir = 'desc';
+        this.focusFirst();
+      }
+    } catch (err) {
+      if (seq !== this.scoreSeq) return;
+      const e = toUiError(err);
+      if (search) this.searchError = e.message;
+      else this.queryError = e.message;
+    } finally {
+      if (seq === this.scoreSeq) this.scoring = false;
+    }
+  }
+
+  clearRanking(): Promise<void> {
+    this.queryText = '';
+    this.queryError = null;
+    return this.setChips([]);
+  }
+
+  setSort(key: SortKey, dir?: SortDir): void {
+    this.sortKey = key;
+    this.sortDir = dir ?? defaultDir(key);
+  }
+
+  setFilter(patch: Partial<ViewFilter>): void {
+    this.filter = { ...this.filter, ...patch };
+  }
+
+  resetFilters(): void {
+    this.filter = { ...DEFAULT_FILTER };
+  }
+
+  filtersActive = $derived.by(() => {
+    const f = this.filter;
+    return f.flag !== 'any' || f.minRating > 0 || f.label !== 'any' || f.folder !== null || f.from !== null || f.to !== null || f.minScore !== null;
+  });
+
+  // ---- focus & selection ----------------------------------------------------------------------
+
+  focus(id: number, mode: 'single' | 'toggle' | 'range' = 'single'): void {
+    if (mode === 'toggle') {
+      const next = new Set(this.selected);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      this.selected = next;
+      this.anchorId = id;
+    } else if (mode === 'range' && this.anchorId !== null && this.indexOf.has(this.anchorId)) {
+      const a = this.indexOf.get(this.anchorId)!;
+      const b = this.indexOf.get(id) ?? a;
+      const [lo, hi] = a < b ? [a, b] : [b, a];
+      this.selected = new Set(this.visible.slice(lo, hi + 1).map((p) => p.id));
+    } else {
+      this.selected = new Set([id]);
+      this.anchorId = id;
+    }
+    this.focusId = id;
+  }
+
+  move(dir: MoveDirection, columns: number, pageRows: number, extend = false): void {
+    if (this.view === 'compare') {
+      const n = this.compareIds.length;
+      if (dir === 'left' || dir === 'prev') this.compareActive = Math.max(0, this.compareActive - 1);
+      if (dir === 'right' || dir === 'next') this.compareActive = Math.min(n - 1, this.compareActive + 1);
+      return;
+    }
+    const cols = this.view === 'grid' ? columns : 1;
+    const idx = moveIndex(this.focusIndex, dir, cols, this.visible.length, pageRows);
+    if (idx < 0) return;
+    this.focus(this.visible[idx].id, extend ? 'range' : 'single');
+  }
+
+  selectAll(): void {
+    this.selected = new Set(this.visible.map((p) => p.id));
+  }
+
+  /** Photos a culling key applies to: the compared photo, the loupe photo, or the grid selection. */
+  targets(): PhotoRecord[] {
+    if (this.view === 'compare') {
+      const id = this.compareIds[this.compareActive];
+      const p = id === undefined ? undefined : this.photoById(id);
+      return p ? [p] : [];
+    }
+    const focused = this.focused;
+    if (this.view === 'grid' && this.selected.size > 1 && focused && this.selected.has(focused.id)) {
+      return this.visible.filter((p) => this.selected.has(p.id));
+    }
+    return focused ? [focused] : [];
+  }
+
+  photoById(id: number): PhotoRecord | undefined {
+    const i = this.indexOf.get(id);
+    if (i !== undefined) return this.visible[i];
+    return this.photos.find((p) => p.id === id);
+  }
+
+  // ---- culling --------------------------------------------------------------------------------
+
+  async cull(change: CullingChange): Promise<void> {
+    const targets = this.targets();
+    if (!targets.length) return;
+    const ids = targets.map((p) => p.id);
+    try {
+      const previous = await this.api.setCulling(ids, change);
+      this.patch(ids.map((id) => ({ id, ...change })));
+      this.undoStack.push({ ids, change, previous });
+      this.syncUndo();
+    } catch (err) {
+      this.toast(err, 'Cannot save the rating');
+    }
+  }
+
+  label(label: Label): Promise<void> {
+    return this.cull(labelChange(this.targets(), label));
+  }
+
+  async undo(): Promise<void> {
+    const edit = this.undoStack.undo();
+    if (!edit) return;
+    try {
+      await this.api.restoreCulling(edit.previous);
+      this.patch(edit.previous);
+      this.refocus(edit);
+    } catch (err) {
+      this.undoStack.revert('undo');
+      this.toast(err, 'Undo failed');
+    }
+    this.syncUndo();
+  }
+
+  async redo(): Promise<void> {
+    const edit = this.undoStack.redo();
+    if (!edit) return;
+    try {
+      edit.previous = await this.api.setCulling(edit.ids, edit.change);
+      this.patch(edit.ids.map((id) => ({ id, ...edit.change })));
+      this.refocus(edit);
+    } catch (err) {
+      this.undoStack.revert('redo');
+      this.toast(err, 'Redo failed');
+    }
+    this.syncUndo();
+  }
+
+  /** Undo shows what it changed: focus the edited photo again when it is still in the grid. */
+  private refocus(edit: CullingEdit): void {
+    if (this.view === 'grid' && edit.ids.length === 1 && this.indexOf.has(edit.ids[0])) this.focus(edit.ids[0]);
+  }
+
+  private syncUndo(): void {
+    this.canUndo = this.undoStack.canUndo;
+    this.canRedo = this.undoStack.canRedo;
+  }
+
+  /** Writes culling values into the shared records (no copy of the 100k-element arrays). */
+  private patch(changes: ({ id: number } & CullingChange)[]): void {
+    const byId = new Map(changes.map((c) => [c.id, c]));
+    for (const p of this.photos) {
+      const c = byId.get(p.id);
+      if (!c) continue;
+      if (c.rating !== undefined) p.rating = c.rating;
+      if (c.flag !== undefined) p.flag = c.flag;
+      if (c.label !== undefined) p.label = c.label as Label | null;
+    }
+    this.cullVersion++;
+    const f = this.filter;
+    if (f.flag !== 'any' || f.minRating > 0 || f.label !== 'any' || this.sortKey === 'rating') this.viewVersion++;
+    void this.api.stats().then((s) => (this.stats = s), () => {});
+  }
+
+  // ---- views ----------------------------------------------------------------------------------
+
+  openLoupe(): void {
+    if (this.focused) {
+      this.view = 'loupe';
+      this.zoom100 = false;
+    }
+  }
+
+  openCompare(): void {
+    const sel = this.visible.filter((p) => this.selected.has(p.id)).map((p) => p.id);
+    let ids = sel.slice(0, 4);
+    if (ids.length < 2) {
+      // Nothing multi-selected: compare the focused photo with the next one.
+      const i = Math.max(0, this.focusIndex);
+      ids = this.visible.slice(i, i + 2).map((p) => p.id);
+    }
+    if (ids.length < 2) {
+      this.toast({ code: 'invalid-argument', message: 'Compare needs at least two photos: Ctrl/⌘-click or Shift-click 2–4 photos.' });
+      return;
+    }
+    this.compareIds = ids;
+    this.compareActive = Math.max(0, ids.indexOf(this.focusId ?? -1));
+    this.view = 'compare';
+  }
+
+  closeView(): void {
+    if (this.view === 'compare') {
+      const id = this.compareIds[this.compareActive];
+      if (id !== undefined && this.indexOf.has(id)) this.focus(id);
+    }
+    this.view = 'grid';
+  }
+
+  // ---- export ---------------------------------------------------------------------------------
+
+  exportIds(rule: ExportRule): number[] {
+    return selectForExport(this.visible, rule);
+  }
+
+  async runExport(opts: { ids: number[]; to: string; mode: 'copy' | 'link'; xmp: boolean; report: string | null }): Promise<void> {
+    this.exporting = { running: true, done: 0, total: opts.ids.length, current: null, summary: null, error: null };
+    // The report gets each exported photo's scores for the active ranking.
+    let scores: Record<number, Record<string, number>> | undefined;
+    const r = this.ranking;
+    if (r) {
+      scores = {};
+      for (const id of opts.ids) {
+        const s = r.score.get(id);
+        if (s === undefined) continue;
+        scores[id] = { ...(r.parts.get(id) ?? {}), [r.kind === 'search' ? 'search' : 'score']: s };
+      }
+    }
+    try {
+      const summary = await this.api.exportPhotos({
+        photoIds: opts.ids,
+        to: opts.to,
+        mode: opts.mode,
+        xmp: opts.xmp,
+        report: opts.report || undefined,
+        scores,
+      });
+      this.exporting.summary = summary;
+    } catch (err) {
+      this.exporting.error = toUiError(err, 'Export failed');
+    } finally {
+      this.exporting.running = false;
+    }
+  }
+
+  async cancelExport(): Promise<void> {
+    try {
+      await this.api.cancelExport();
+    } catch (err) {
+      this.toast(err, 'Cannot cancel the export');
+    }
+  }
+}
+
+export const app = new AppState();

@@ -1,0 +1,338 @@
+// Test photos generated with sharp (never committed): JPEGs with EXIF, PNG, WebP, TIFF, GIF,
+// RAW-like containers with embedded JPEG previews, and broken files of every kind the indexer meets.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import sharp from 'sharp';
+
+export function tempDir(prefix = 'cull-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Deterministic PRNG (mulberry32) so fixtures are identical from run to run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A distinct picture per seed: a coloured gradient with a few blocks, as raw RGB. */
+export function pattern(width: number, height: number, seed: number): sharp.Sharp {
+  const rnd = prng(seed);
+  const [r0, g0, b0] = [rnd() * 255, rnd() * 255, rnd() * 255];
+  const px = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      px[i] = (r0 + (x * 255) / width) % 256;
+      px[i + 1] = (g0 + (y * 255) / height) % 256;
+      px[i + 2] = b0;
+    }
+  }
+  for (let k = 0; k < 4; k++) {
+    const bx = Math.floor(rnd() * width * 0.7);
+    const by = Math.floor(rnd() * height * 0.7);
+    const c = [rnd() * 255, rnd() * 255, rnd() * 255];
+    for (let y = by; y < by + height / 4; y++)
+      for (let x = bx; x < bx + width / 4; x++) px.set(c, (y * width + x) * 3);
+  }
+  return sharp(px, { raw: { width, height, channels: 3 } });
+}
+
+export interface ExifFields {
+  make?: string;
+  model?: string;
+  lens?: string;
+  dateTimeOriginal?: string; // "YYYY:MM:DD HH:MM:SS"
+  createDate?: string;
+  orientation?: number;
+}
+
+function withExif(img: sharp.Sharp, exif?: ExifFields): sharp.Sharp {
+  if (!exif) return img;
+  const ifd0: Record<string, string> = {};
+  const ifd2: Record<string, string> = {};
+  if (exif.make) ifd0.Make = exif.make;
+  if (exif.model) ifd0.Model = exif.model;
+  if (exif.dateTimeOriginal) ifd2.DateTimeOriginal = exif.dateTimeOriginal;
+  if (exif.createDate) ifd2.DateTimeDigitized = exif.createDate;
+  if (exif.lens) ifd2.LensModel = exif.lens;
+  let out = img.withExif({ IFD0: ifd0, IFD2: ifd2 });
+  // sharp writes Orientation itself; withMetadata is how to set it.
+  if (exif.orientation) out = out.withMetadata({ orientation: exif.orientation });
+  return out;
+}
+
+export type Format = 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif';
+
+export interface ImageSpec {
+  width?: number;
+  height?: number;
+  seed?: number;
+  format?: Format;
+  exif?: ExifFields;
+}
+
+export async function imageBuffer(spec: ImageSpec = {}): Promise<Buffer> {
+  const { width = 160, height = 120, seed = 1, format = 'jpeg' } = spec;
+  const img = withExif(pattern(width, height, seed), spec.exif);
+  return img.toFormat(format, format === 'jpeg' ? { quality: 85 } : {}).toBuffer();
+}
+
+export async function writeImage(file: string, spec: ImageSpec = {}): Promise<string> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, await imageBuffer(spec));
+  return file;
+}
+
+/** `count` small photos of assorted formats (mostly JPEGs with EXIF), named p000.jpg …; returns paths. */
+export async function writePhotoSet(dir: string, count: number, opts: { seed?: number; size?: number } = {}): Promise<string[]> {
+  const formats: Format[] = ['jpeg', 'jpeg', 'jpeg', 'png', 'webp', 'jpeg', 'tiff', 'jpeg'];
+  const ext: Record<Format, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', tiff: 'tif', gif: 'gif' };
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const format = formats[i % formats.length];
+    const seed = (opts.seed ?? 1000) + i;
+    const file = path.join(dir, `p${String(i).padStart(3, '0')}.${ext[format]}`);
+    const side = opts.size ?? 160;
+    await writeImage(file, {
+      width: side,
+      height: Math.round(side * 0.75),
+      seed,
+      format,
+      exif: format === 'jpeg' ? { make: 'Canon', model: 'Canon EOS R5', dateTimeOriginal: `2023:05:${String((i % 28) + 1).padStart(2, '0')} 10:00:00` } : undefined,
+    });
+    files.push(file);
+  }
+  return files;
+}
+
+// ---- broken files ---------------------------------------------------------------------------
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** A ~100-byte, well-formed PNG whose header claims `side`×`side` pixels (a decompression bomb). */
+export function pixelBombPng(side = 100_000): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(1024))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A JPEG header claiming 60000×60000 (JPEG's limit is 65535): tiny file, pixel-limit reject. */
+export async function pixelBombJpeg(): Promise<Buffer> {
+  const jpeg = await imageBuffer({ width: 16, height: 16 });
+  const out = Buffer.from(jpeg);
+  for (let p = 2; p < out.length; ) {
+    const marker = out[p + 1];
+    const len = out.readUInt16BE(p + 2);
+    if (marker === 0xc0 || marker === 0xc2) {
+      out.writeUInt16BE(60000, p + 5);
+      out.writeUInt16BE(60000, p + 7);
+      return out;
+    }
+    p += 2 + len;
+  }
+  throw new Error('no SOF in generated JPEG');
+}
+
+export async function truncatedJpeg(): Promise<Buffer> {
+  const jpeg = await imageBuffer({ width: 400, height: 300, seed: 77 });
+  return jpeg.subarray(0, Math.floor(jpeg.length / 2));
+}
+
+export interface BadFile {
+  name: string;
+  content: Buffer;
+  /** What the recorded reason must say. */
+  reason: RegExp;
+}
+
+export async function badFiles(): Promise<BadFile[]> {
+  return [
+    { name: 'zero-byte.jpg', content: Buffer.alloc(0), reason: /empty/i },
+    { name: 'notes.jpg', content: Buffer.from('These are my holiday notes, not a photo.\n'.repeat(20)), reason: /not an image|unsupported|unrecogni[sz]ed/i },
+    { name: 'bomb.png', content: pixelBombPng(), reason: /pixel|too large|dimension|size/i },
+    { name: 'bomb.jpg', content: await pixelBombJpeg(), reason: /pixel|too large|dimension|size/i },
+    { name: 'truncated.jpg', content: await truncatedJpeg(), reason: /truncat|corrupt|damaged|premature|incomplete/i },
+    { name: 'garbage.png', content: Buffer.concat([pixelBombPng(64).subarray(0, 33), Buffer.from('garbage'.repeat(30))]), reason: /corrupt|damaged|truncat|invalid|read/i },
+    { name: 'no-preview.nef', content: Buffer.concat([Buffer.from('II*\0\x08\0\0\0\0\0\0\0\0\0', 'latin1'), junk(4096, 5)]), reason: /no embedded preview/i },
+  ];
+}
+
+// ---- RAW-like containers ----------------------------------------------------------------------
+
+export function junk(n: number, seed: number): Buffer {
+  const rnd = prng(seed);
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(rnd() * 256);
+  // Keep the junk free of accidental JPEG start markers.
+  for (let i = out.indexOf(0xff); i >= 0; i = out.indexOf(0xff, i + 1)) out[i] = 0xfe;
+  return out;
+}
+
+/** A lossless-JPEG-looking block (SOF3), like CR2/DNG sensor data: must never be taken as a preview. */
+export function losslessJpegDecoy(size: number): Buffer {
+  const sof3 = Buffer.from([0xff, 0xc3, 0x00, 0x0b, 0x0c, 0x0f, 0xa0, 0x0f, 0xa0, 0x01, 0x01, 0x11, 0x00]);
+  const sos = Buffer.from([0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00]);
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), sof3, sos, junk(size, 9), Buffer.from([0xff, 0xd9])]);
+}
+
+type TiffValue = { tag: number; type: 2 | 3 | 4; value: number[] | string };
+
+/**
+ * A TIFF-based RAW like NEF/DNG: IFD0 (camera EXIF, a small JPEG via JPEGInterchangeFormat) and a
+ * SubIFD whose single JPEG-compressed strip is the large preview, amid sensor-like junk and a
+ * lossless-JPEG decoy bigger than any preview.
+ */
+export function tiffRaw(opts: { small: Buffer; large: Buffer; make?: string; model?: string; orientation?: number }): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(8)];
+  let at = 8;
+  const place = (b: Buffer) => {
+    const offset = at;
+    parts.push(b);
+    at += b.length;
+    if (at % 2) place(Buffer.alloc(1));
+    return offset;
+  };
+  place(junk(3000, 1));
+  const smallAt = place(opts.small);
+  place(junk(2000, 2));
+  place(losslessJpegDecoy(opts.large.length * 3));
+  const largeAt = place(opts.large);
+  place(junk(1000, 3));
+
+  const writeIfd = (entries: TiffValue[], next = 0): number => {
+    entries.sort((a, b) => a.tag - b.tag);
+    const data: Buffer[] = [];
+    const ifdAt = at;
+    const body = Buffer.alloc(2 + entries.length * 12 + 4);
+    let dataAt = ifdAt + body.length;
+    body.writeUInt16LE(entries.length, 0);
+    entries.forEach((e, i) => {
+      const p = 2 + i * 12;
+      const bytes =
+        e.type === 2
+          ? Buffer.from(`${e.value}\0`, 'latin1')
+          : Buffer.concat((e.value as number[]).map((v) => {
+              const b = Buffer.alloc(e.type === 3 ? 2 : 4);
+              if (e.type === 3) b.writeUInt16LE(v);
+              else b.writeUInt32LE(v);
+              return b;
+            }));
+      body.writeUInt16LE(e.tag, p);
+      body.writeUInt16LE(e.type, p + 2);
+      body.writeUInt32LE(e.type === 2 ? bytes.length : (e.value as number[]).length, p + 4);
+      if (bytes.length <= 4) bytes.copy(body, p + 8);
+      else {
+        body.writeUInt32LE(dataAt, p + 8);
+        data.push(bytes);
+        dataAt += bytes.length + (bytes.length % 2);
+        if (bytes.length % 2) data.push(Buffer.alloc(1));
+      }
+    });
+    body.writeUInt32LE(next, body.length - 4);
+    place(Buffer.concat([body, ...data]));
+    return ifdAt;
+  };
+
+  const subIfd = writeIfd([
+    { tag: 0x00fe, type: 4, value: [0] }, // full-resolution image
+    { tag: 0x0103, type: 3, value: [7] }, // JPEG
+    { tag: 0x0111, type: 4, value: [largeAt] },
+    { tag: 0x0117, type: 4, value: [opts.large.length] },
+  ]);
+  const ifd0 = writeIfd([
+    { tag: 0x00fe, type: 4, value: [1] }, // reduced-resolution image
+    { tag: 0x0103, type: 3, value: [6] },
+    { tag: 0x010f, type: 2, value: opts.make ?? 'NIKON CORPORATION' },
+    { tag: 0x0110, type: 2, value: opts.model ?? 'NIKON D850' },
+    { tag: 0x0112, type: 3, value: [opts.orientation ?? 1] },
+    { tag: 0x014a, type: 4, value: [subIfd] },
+    { tag: 0x0201, type: 4, value: [smallAt] },
+    { tag: 0x0202, type: 4, value: [opts.small.length] },
+  ]);
+  const out = Buffer.concat(parts);
+  out.write('II*\0', 0, 'latin1');
+  out.writeUInt32LE(ifd0, 4);
+  return out;
+}
+
+/** CR3-like ISO-BMFF junk with JPEGs somewhere inside (found only by scanning). */
+export function bmffRawWithJpegs(...jpegs: Buffer[]): Buffer {
+  const ftyp = Buffer.from('\0\0\0\x18ftypcrx \0\0\0\x01crx isom', 'latin1');
+  return Buffer.concat([ftyp, junk(5000, 11), ...jpegs.flatMap((j, i) => [j, junk(3000, 20 + i)])]);
+}
+
+/** Fujifilm RAF: magic, then the preview JPEG's offset/length (big-endian) at bytes 84/88. */
+export function rafRaw(jpeg: Buffer): Buffer {
+  const header = Buffer.alloc(160);
+  header.write('FUJIFILMCCD-RAW 0201FF383501', 0, 'latin1');
+  const offset = header.length + 2048;
+  header.writeUInt32BE(offset, 84);
+  header.writeUInt32BE(jpeg.length, 88);
+  return Buffer.concat([header, junk(2048, 31), jpeg, junk(4096, 32)]);
+}
+
+// ---- indexing in a child process ------------------------------------------------------------------
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * Writes a script that indexes `roots` into a library in its own process (for the kill/resume test,
+ * and for running as an unprivileged user). Usage:
+ *   node --import tsx <script> <db> <modelDir> <thumbsDir> <embedDelayMs> <root>...
+ * Prints the IndexSummary as JSON. `embedDelayMs` slows each model call down so the parent can
+ * stop the child between batches.
+ */
+export function writeIndexScript(dir: string): string {
+  const mod = (p: string) => JSON.stringify(path.join(REPO, p));
+  const script = path.join(dir, 'index-child.mts');
+  fs.writeFileSync(
+    script,
+    `import { openDatabase } from ${mod('db/database.ts')};
+import { loadModelFolder } from ${mod('native-models/folder.ts')};
+import { openClipModel } from ${mod('native-models/runtime.ts')};
+import { indexLibrary } from ${mod('electron/services/indexer.ts')};
+const [dbPath, modelDir, thumbsDir, delay, ...roots] = process.argv.slice(2);
+const model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
+const slow = {
+  info: model.info,
+  embedTexts: (t) => model.embedTexts(t),
+  dispose: () => model.dispose(),
+  embedImages: async (pixels, count) => {
+    await new Promise((r) => setTimeout(r, Number(delay)));
+    return model.embedImages(pixels, count);
+  },
+};
+const db = openDatabase(dbPath);
+const summary = await indexLibrary({ db, model: slow, roots, thumbsDir, batchSize: 8 });
+db.close();
+await model.dispose();
+console.log(JSON.stringify(summary));
+`,
+  );
+  fs.chmodSync(script, 0o644);
+  return script;
+}
+
+export const REPO_DIR = REPO;
