@@ -152,8 +152,11 @@ function prepare(db: DB) {
       putEmbedding.run(photoId, modelId, encodeF16(vec));
     },
     /** Rows whose path lies in one of `roots` (at any depth). */
-    rowsUnder: (roots: string[]): Pick<PhotoRow, 'id' | 'path' | 'status'>[] =>
-      roots.flatMap((r) => under.all(folderParams(path.resolve(r)))),
+    rowsUnder: (roots: string[]): Pick<PhotoRow, 'id' | 'path' | 'status'>[] => {
+      const byId = new Map<number, Pick<PhotoRow, 'id' | 'path' | 'status'>>();
+      for (const r of roots) for (const row of under.all(folderParams(path.resolve(r)))) byId.set(row.id, row);
+      return [...byId.values()]; // nested roots list a row once
+    },
     countByStatus: (): Record<PhotoStatus, number> => {
       const counts: Record<PhotoStatus, number> = { ok: 0, missing: 0, failed: 0 };
       for (const { status, n } of countStatus.all()) counts[status] = n;

@@ -4,7 +4,7 @@
 // of a thrown error. Calls from any frame but the app's own window are refused. Electron objects
 // are injected (structural types) so test/ipc-validation.test.ts runs under plain Node.
 import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type ServerEvent } from './api-types.ts';
-import { ApiDispatcher, type CallResult, type LibraryApi, type ModelService } from './server/dispatch.ts';
+import { ApiDispatcher, type CallResult, type MaybeLibrary, type ModelService } from './server/dispatch.ts';
 import { toApiError } from './validate.ts';
 import { isAppUrl } from './window.ts';
 
@@ -42,7 +42,7 @@ export interface IpcRegistration {
 
 export function registerIpcHandlers(
   ipcMain: IpcMainLike,
-  getLibrary: () => LibraryApi | null,
+  getLibrary: () => MaybeLibrary,
   window: WindowLike,
   opts: IpcOptions = {},
 ): IpcRegistration {

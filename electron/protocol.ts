@@ -1,7 +1,7 @@
 // Registers the privileged `cull:` scheme (must happen before app 'ready') and its handler
 // (electron/server/protocol-handler.ts: the renderer files, and thumbnails/images by id only).
 import { protocol } from 'electron';
-import type { LibraryApi } from './server/dispatch.ts';
+import type { MaybeLibrary } from './server/dispatch.ts';
 import { createProtocolHandler } from './server/protocol-handler.ts';
 import { APP_SCHEME } from './window.ts';
 
@@ -18,6 +18,6 @@ export function registerCullScheme(): void {
 }
 
 /** Call once the app is ready. */
-export function handleCullProtocol(opts: { rendererDir: string; getLibrary(): LibraryApi | null }): void {
+export function handleCullProtocol(opts: { rendererDir: string; getLibrary(): MaybeLibrary }): void {
   protocol.handle(APP_SCHEME, createProtocolHandler(opts));
 }

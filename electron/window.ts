@@ -135,9 +135,18 @@ export function windowOpenHandler(opts: { openExternal?: (url: string) => void }
   };
 }
 
-/** Permission requests (camera, geolocation, notifications…): the app needs none. */
+/** The one permission the renderer may use: writing text to the clipboard ("copy path"). */
+export const ALLOWED_PERMISSIONS: readonly string[] = ['clipboard-sanitized-write'];
+
+/** session.setPermissionRequestHandler: camera, geolocation, notifications… are all refused. */
 export function permissionRequestHandler() {
-  return (_webContents: unknown, _permission: string, callback: (granted: boolean) => void): void => callback(false);
+  return (_webContents: unknown, permission: string, callback: (granted: boolean) => void): void =>
+    callback(ALLOWED_PERMISSIONS.includes(permission));
+}
+
+/** session.setPermissionCheckHandler, same rule. */
+export function permissionCheckHandler() {
+  return (_webContents: unknown, permission: string): boolean => ALLOWED_PERMISSIONS.includes(permission);
 }
 
 /** Structural slice of Electron's WebContents that hardenWebContents touches. */

@@ -64,13 +64,14 @@ export function loadModelFolder(dir: string, opts: { quantized?: boolean } = {})
 
   const preprocess = readPreprocess(readJson('preprocessor_config.json'), (msg) => fail(`preprocessor_config.json in ${dir}: ${msg}`, 'preprocessor_config.json'));
   if (vision.image_size !== undefined && vision.image_size !== preprocess.imageSize) {
-    fail(`preprocessor_config.json crops to ${preprocess.imageSize} px but config.json vision_config.image_size is ${String(vision.image_size)}`, 'preprocessor_config.json');
+    fail(`preprocessor_config.json in ${dir} crops to ${preprocess.imageSize} px but config.json vision_config.image_size is ${String(vision.image_size)}`, 'preprocessor_config.json');
   }
 
   const tokenizerFile = requireFile('tokenizer.json');
   const onnx = (name: string, q: boolean) => `onnx/${name}${q ? '_quantized' : ''}.onnx`;
-  const hasPair = (q: boolean) => ['vision_model', 'text_model'].every((n) => fs.existsSync(path.join(dir, onnx(n, q))));
-  const quantized = opts.quantized ?? (!hasPair(false) && hasPair(true));
+  const present = (q: boolean) => ['vision_model', 'text_model'].filter((n) => fs.existsSync(path.join(dir, onnx(n, q)))).length;
+  // Quantized by default only in a folder without any full-precision tower (a quantized download).
+  const quantized = opts.quantized ?? (present(false) === 0 && present(true) === 2);
   const visionFile = requireFile(onnx('vision_model', quantized));
   const textFile = requireFile(onnx('text_model', quantized));
 

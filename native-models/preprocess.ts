@@ -1,12 +1,14 @@
 // Image decoding for CLIP with sharp. Reproduces Hugging Face's CLIPImageProcessor (PIL bicubic
 // resize of the shortest side, centre crop, rescale, normalise) with EXIF orientation applied.
 //
-// Resampling: sharp's 'cubic' kernel is Catmull-Rom, the same a = -0.5 cubic PIL's BICUBIC uses,
-// and like PIL it widens the kernel when shrinking (antialiasing). With fastShrinkOnLoad off it
-// lands within ~0.005 mean / ~0.35 max (normalised units) of a PIL port on real photos (see
-// test/preprocess.test.ts). transformers.js on Node is not the reference: it resizes with an
-// affine bicubic interpolator without antialiasing, so it aliases on large downscales.
-import sharp from 'sharp';
+// Resampling: sharp's 'cubic' kernel is Catmull-Rom, the a = -0.5 cubic of PIL's BICUBIC, and like
+// PIL it widens the kernel when shrinking (antialiasing). Measured against a port of Pillow's
+// resampler on 30 real photos (test/preprocess.test.ts), in normalised units (one 8-bit level is
+// ~0.015): mean |Δ| 0.005, max 0.36. decodePhoto's CLIP pixels (from its 512 px intermediate)
+// differ from preprocessForClip's by a similar 0.006 mean / 0.36 max. transformers.js on Node is
+// not the reference: its affine bicubic resize is corner-aligned and not antialiased.
+import fs from 'node:fs/promises';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageDecodeError } from './errors.ts';
 import type { DecodedPhoto, PreprocessSpec } from './types.ts';
 
@@ -23,7 +25,8 @@ export interface DecodeOptions {
 export async function preprocessForClip(input: ImageInput, spec: PreprocessSpec, opts: DecodeOptions = {}): Promise<Float32Array> {
   const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
   const info = await probe(input, maxPixels);
-  return guard(async () => clipPixels(await orientedRgb(input, info, maxPixels), info.width, info.height, spec));
+  const { width, height } = info;
+  return guard(async () => clipPixels(await orientedRgb(input, info, maxPixels), width, height, width, height, spec));
 }
 
 /**
@@ -55,7 +58,7 @@ export async function decodePhoto(
     const [thumbnail, pixels] = await Promise.all([
       thumb.jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
       // Target size from the original dimensions, so the geometry is exactly preprocessForClip's.
-      clipPixels(fromMid(), width, height, spec),
+      clipPixels(fromMid(), iw, ih, width, height, spec),
     ]);
     return { pixels, thumbnail, width, height };
   });
@@ -74,7 +77,9 @@ interface Probe {
 
 /** Reads the header only: oriented size, alpha, and the pixel-bomb guard before any decoding. */
 async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
-  let meta: sharp.Metadata;
+  const bytes = typeof input === 'string' ? await fs.stat(input).then((s) => s.size, () => null) : input.length;
+  if (bytes === 0) throw new ImageDecodeError('not-image', 'empty file (0 bytes)');
+  let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
@@ -90,7 +95,7 @@ async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
 }
 
 /** Oriented sRGB, 3 channels. Alpha is dropped without compositing, like PIL's convert('RGB'). */
-async function orientedRgb(input: ImageInput, info: Probe, maxPixels: number): Promise<sharp.Sharp> {
+async function orientedRgb(input: ImageInput, info: Probe, maxPixels: number): Promise<Sharp> {
   const img = sharp(input, { failOn: 'error', limitInputPixels: maxPixels }).autoOrient().toColourspace('srgb');
   if (!info.hasAlpha) return img;
   // sharp premultiplies alpha while resizing (transparent pixels turn black), so strip it first.
@@ -105,29 +110,57 @@ async function orientedRgb(input: ImageInput, info: Probe, maxPixels: number): P
   return sharp(rgb, { raw: { width: out.width, height: out.height, channels: 3 } });
 }
 
-/** Resize (shortest side), centre crop and normalise; `width`×`height` is the geometry to reproduce. */
-async function clipPixels(src: sharp.Sharp, width: number, height: number, spec: PreprocessSpec): Promise<Float32Array> {
+/**
+ * Resize (shortest side), centre crop and normalise. `src` is `sw`×`sh`; `width`×`height` is the
+ * geometry to reproduce (the original's, when `src` is a smaller intermediate of the same image).
+ */
+async function clipPixels(src: Sharp, sw: number, sh: number, width: number, height: number, spec: PreprocessSpec): Promise<Float32Array> {
   const size = spec.imageSize;
   const [tw, th] = clipResizeTarget(width, height, size);
-  const { data, info } = await src
-    .resize(tw, th, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false })
-    .extract({ left: Math.floor((tw - size) / 2), top: Math.floor((th - size) / 2), width: size, height: size })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || data.length !== size * size * 3) {
-    throw new ImageDecodeError('failed', `unexpected decoded layout (${info.width}×${info.height}×${info.channels})`);
+  let data: Buffer;
+  let rowWidth: number;
+  if (tw > sw) {
+    ({ data, width: rowWidth } = await upscale(await src.raw().toBuffer(), sw, sh, tw, th));
+  } else {
+    // One pipeline, so a JPEG is decoded with shrink-on-load (fastShrinkOnLoad off: closer to PIL).
+    const out = await src.resize(tw, th, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false }).raw().toBuffer({ resolveWithObject: true });
+    ({ data, info: { width: rowWidth } } = out);
   }
-  return normalise(data, spec);
+  if (data.length < rowWidth * th * 3 || rowWidth < tw) throw new ImageDecodeError('failed', 'unexpected decoded image layout');
+  return normalise(data, rowWidth, Math.floor((tw - size) / 2), Math.floor((th - size) / 2), spec);
 }
 
-/** HWC uint8 → CHW float32, (v/255 - mean) / std per channel. */
-function normalise(hwc: Buffer, { imageSize, mean, std }: PreprocessSpec): Float32Array {
+const rawInput = (data: Buffer, width: number, height: number) => sharp(data, { raw: { width, height, channels: 3 } });
+
+/**
+ * Images smaller than the model input. sharp's resize enlarges with a fixed, corner-aligned
+ * interpolator (~0.1 mean off PIL); an affine bicubic with PIL's centre alignment over
+ * edge-replicated borders lands within ~0.002 of it.
+ */
+async function upscale(data: Buffer, w: number, h: number, tw: number, th: number): Promise<{ data: Buffer; width: number }> {
+  const pad = 3;
+  const padded = await rawInput(data, w, h).extend({ top: pad, bottom: pad, left: pad, right: pad, extendWith: 'copy' }).raw().toBuffer();
+  const sx = tw / w;
+  const sy = th / h;
+  const out = await rawInput(padded, w + 2 * pad, h + 2 * pad)
+    .affine([sx, 0, 0, sy], { interpolator: 'bicubic', idx: -pad, idy: -pad, odx: (sx - 1) / 2, ody: (sy - 1) / 2 })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: out.data, width: out.info.width };
+}
+
+/** Crops imageSize² at (left, top) from HWC uint8 rows of `rowWidth`, to CHW (v/255 - mean) / std. */
+function normalise(hwc: Buffer, rowWidth: number, left: number, top: number, { imageSize, mean, std }: PreprocessSpec): Float32Array {
   const plane = imageSize * imageSize;
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
     const lut = new Float32Array(256);
     for (let v = 0; v < 256; v++) lut[v] = (v / 255 - mean[c]) / std[c];
-    for (let i = 0, s = c; i < plane; i++, s += 3) out[c * plane + i] = lut[hwc[s]];
+    for (let y = 0; y < imageSize; y++) {
+      const row = ((top + y) * rowWidth + left) * 3 + c;
+      const o = c * plane + y * imageSize;
+      for (let x = 0; x < imageSize; x++) out[o + x] = lut[hwc[row + x * 3]];
+    }
   }
   return out;
 }
@@ -143,7 +176,8 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 /** sharp/libvips messages → the reasons a user reads next to the photo. */
 function decodeError(err: unknown): ImageDecodeError {
   const msg = err instanceof Error ? err.message : String(err);
-  const first = msg.split('\n')[0];
+  // libvips messages span lines ("corrupt header:\nvipspng: ..."): keep them readable on one.
+  const first = [...new Set(msg.split('\n').map((l) => l.trim()).filter(Boolean))].join(' ').replace(/:$/, '').slice(0, 200);
   const e = (kind: ConstructorParameters<typeof ImageDecodeError>[0], text: string) => new ImageDecodeError(kind, text, { cause: err });
   if (/Input file is missing|ENOENT/i.test(msg)) return e('missing', 'file not found');
   if (/exceeds pixel limit/i.test(msg)) return e('too-large', 'image too large (over the pixel limit)');

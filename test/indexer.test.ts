@@ -7,6 +7,7 @@ import { openDatabase, type DB } from '../db/database.ts';
 import { addRoot, getPhoto, listPhotos, listRoots, photoQueries, removeRoot, type PhotoRow } from '../db/photos.ts';
 import { decodeF16 } from '../db/vectors.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexer.ts';
+import { cameraName, parseExifDate, readMetadata } from '../electron/services/metadata.ts';
 import type { IndexProgress } from '../electron/services/types.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { openClipModel } from '../native-models/runtime.ts';
@@ -168,7 +169,7 @@ describe('indexLibrary', () => {
   });
 
   it('marks a deleted photo missing (rating kept) and restores it when it reappears', async () => {
-    const file = path.join(root, 'p003.webp');
+    const file = path.join(root, 'p004.webp');
     const old = row(lib.db, file)!;
     lib.db.prepare('UPDATE photos SET rating = 5 WHERE id = ?').run(old.id);
     const content = fs.readFileSync(file);
@@ -200,7 +201,7 @@ describe('indexLibrary', () => {
     const special = listPhotos(lib.db, { folder: path.join(root, 'special') });
     expect(special.map((p) => p.name).sort()).toEqual(['big.jpg', 'camera.NEF', 'digitized.jpg', 'rotated.jpg']);
     expect(listPhotos(lib.db, { folder: path.join(root, 'spec') })).toEqual([]); // a prefix is not a folder
-    expect(listPhotos(lib.db, { minRating: 4 }).map((p) => p.name).sort()).toEqual(['p003.webp', 'renamed.jpg']);
+    expect(listPhotos(lib.db, { minRating: 4 }).map((p) => p.name).sort()).toEqual(['p004.webp', 'renamed.jpg']);
     expect(listPhotos(lib.db, { flag: 1 }).map((p) => p.name)).toEqual(['renamed.jpg']);
     expect(listPhotos(lib.db, { label: 'green' }).map((p) => p.name)).toEqual(['renamed.jpg']);
     expect(listPhotos(lib.db, { label: 'none' })).toHaveLength(count - 1);
@@ -227,13 +228,18 @@ describe('cancelling and resuming', () => {
     const files = await writePhotoSet(root, 30, { seed: 3000 });
     const lib = library('resume-lib', root);
     const abort = new AbortController();
-    const first = await lib.run({
-      batchSize: 8,
-      signal: abort.signal,
-      onProgress: (p) => {
-        if (p.indexed >= 8) abort.abort();
+    // Abort while the first batch is being embedded: that batch is still stored, nothing after it.
+    const aborting: ClipModel = {
+      info: model.info,
+      embedTexts: (texts) => model.embedTexts(texts),
+      dispose: async () => {},
+      embedImages: async (pixels, n) => {
+        const out = await model.embedImages(pixels, n);
+        abort.abort();
+        return out;
       },
-    });
+    };
+    const first = await lib.run({ batchSize: 8, signal: abort.signal, model: aborting });
     expect(first.cancelled).toBe(true);
     expect(first.indexed).toBe(8);
     expect(rows(lib.db)).toHaveLength(8);
@@ -290,5 +296,56 @@ describe('cancelling and resuming', () => {
     expect(embeddingCount(db)).toBe(files.length);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
+  });
+});
+
+describe('model failures', () => {
+  it('rejects the run when the model fails, keeping stored batches and marking no photo failed', async () => {
+    const root = path.join(tmp, 'model-error');
+    await writePhotoSet(root, 20, { seed: 7000 });
+    const lib = library('model-error-lib', root);
+    let calls = 0;
+    const flaky: ClipModel = {
+      info: model.info,
+      embedTexts: (texts) => model.embedTexts(texts),
+      dispose: async () => {},
+      embedImages: async (pixels, n) => {
+        if (++calls === 2) throw new Error('onnxruntime exploded');
+        return model.embedImages(pixels, n);
+      },
+    };
+    await expect(lib.run({ model: flaky, batchSize: 8 })).rejects.toThrow('onnxruntime exploded');
+    expect(rows(lib.db)).toHaveLength(8);
+    expect(rows(lib.db).every((r) => r.status === 'ok')).toBe(true);
+    const resumed = await lib.run({ batchSize: 8 });
+    expect(resumed).toMatchObject({ indexed: 12, skipped: 8, failed: 0 });
+  });
+});
+
+describe('metadata', () => {
+  it('dedupes camera names', () => {
+    expect(cameraName('Canon', 'Canon EOS R5')).toBe('Canon EOS R5');
+    expect(cameraName('NIKON CORPORATION', 'NIKON D850')).toBe('NIKON D850');
+    expect(cameraName('FUJIFILM', 'X-T4')).toBe('FUJIFILM X-T4');
+    expect(cameraName('  SONY\0', 'ILCE-7M3 ')).toBe('SONY ILCE-7M3');
+    expect(cameraName(undefined, 'Pixel 7')).toBe('Pixel 7');
+    expect(cameraName('Apple', '')).toBe('Apple');
+    expect(cameraName(null, 42)).toBeNull();
+  });
+
+  it('reads EXIF dates as local time and rejects blanks', () => {
+    expect(parseExifDate('2021:06:15 14:30:05')).toBe(new Date(2021, 5, 15, 14, 30, 5).getTime());
+    expect(parseExifDate('2021:06:15 14:30:05', '25')).toBe(new Date(2021, 5, 15, 14, 30, 5, 250).getTime());
+    expect(parseExifDate('2021-06-15T14:30')).toBe(new Date(2021, 5, 15, 14, 30).getTime());
+    for (const blank of ['0000:00:00 00:00:00', '    :  :     :  :  ', '', 'yesterday', 20210615, undefined]) expect(parseExifDate(blank)).toBeNull();
+  });
+
+  it('never throws on junk', async () => {
+    const empty = { takenAt: null, camera: null, lens: null, orientation: null };
+    expect(await readMetadata(Buffer.alloc(0))).toEqual(empty);
+    expect(await readMetadata(Buffer.from('not an image at all'))).toEqual(empty);
+    expect(await readMetadata(Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0xff, 0xff, 0x45, 0x78, 0x69, 0x66, 0, 0, 0x49, 0x49]))).toEqual(empty);
+    const webp = await imageBuffer({ format: 'webp', exif: { make: 'Canon', model: 'Canon EOS R6', lens: 'RF50mm', dateTimeOriginal: '2022:02:02 02:02:02', orientation: 8 } });
+    expect(await readMetadata(webp)).toEqual({ takenAt: new Date(2022, 1, 2, 2, 2, 2).getTime(), camera: 'Canon EOS R6', lens: 'RF50mm', orientation: 8 });
   });
 });

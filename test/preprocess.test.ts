@@ -7,14 +7,16 @@
 //     units). Compared per pixel on smooth images, and on 8×8 block means on photos (aliasing
 //     averages out there, while a wrong crop, orientation, channel order or normalisation does not).
 //
-// Tolerances (normalised units, i.e. after (x/255 - mean)/std), measured with sharp 0.35:
-//  - vs PIL, sample photos: mean |Δ| avg 0.0048, worst photo 0.020, max |Δ| 0.36
-//  - decodePhoto vs preprocessForClip (photos): mean 0.0057, worst 0.020, max 0.36
+// Tolerances (normalised units, i.e. after (x/255 - mean)/std; one 8-bit level is ~0.015),
+// measured with sharp 0.35 on the 30 sample photos:
+//  - preprocessForClip vs PIL: mean |Δ| 0.0048 over the set, worst photo 0.020, max |Δ| 0.36
+//  - decodePhoto vs preprocessForClip: mean 0.0057, worst photo 0.020, max 0.36
+//  - vs transformers.js on 8×8 block means: worst photo 0.047, max 0.30
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { AutoProcessor, RawImage, env } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipResizeTarget, decodePhoto, preprocessForClip } from '../native-models/preprocess.ts';
@@ -141,15 +143,21 @@ async function transformersJs(file: string): Promise<Float32Array> {
   return out.pixel_values.data;
 }
 
-/** Smooth RGB pattern (different phase per channel) with optional noise, as raw HWC. */
+/**
+ * RGB test pattern as raw HWC: waves (a different phase per channel) scaled to the image size,
+ * like one scene at different resolutions, plus optional per-pixel noise. (Fixed-frequency detail
+ * near the Nyquist limit of the 224 px output would measure resampler aliasing, not preprocessing.)
+ */
 function pattern(w: number, h: number, noise = 0, seed = 1): Buffer {
   const buf = Buffer.alloc(w * h * 3);
+  const k = 1000 / Math.max(w, h);
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) - 0.5;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
       for (let c = 0; c < 3; c++) {
-        const v = 128 + 90 * Math.sin(x / (23 + 11 * c) + y / (41 - 7 * c) + c) + 30 * Math.cos((x * y) / 9000) + noise * rnd();
+        const [u, t] = [x * k, y * k];
+        const v = 128 + 90 * Math.sin(u / (23 + 11 * c) + t / (41 - 7 * c) + c) + 30 * Math.cos((u * t) / 9000) + noise * rnd();
         buf[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
       }
   return buf;
@@ -158,7 +166,8 @@ function pattern(w: number, h: number, noise = 0, seed = 1): Buffer {
 interface Generated {
   name: string;
   file: string;
-  smooth: boolean; // no fine detail: transformers.js' non-antialiased resize is then comparable per pixel
+  /** Shortest side already 224: transformers.js does not resample, so it must agree exactly. */
+  noResize: boolean;
 }
 const generated: Generated[] = [];
 
@@ -171,19 +180,21 @@ beforeAll(async () => {
   processor = (await AutoProcessor.from_pretrained('clip')) as unknown as typeof processor;
 
   const raw = (w: number, h: number, noise = 0) => sharp(pattern(w, h, noise), { raw: { width: w, height: h, channels: 3 } });
-  const add = async (name: string, smooth: boolean, img: sharp.Sharp, ext: string) => {
+  const add = async (name: string, noResize: boolean, img: Sharp, ext: string) => {
     const file = path.join(tmp, `${name}.${ext}`);
     await img.toFile(file);
-    generated.push({ name, file, smooth });
+    generated.push({ name, file, noResize });
   };
-  await add('landscape-1001x667', true, raw(1001, 667).jpeg({ quality: 95 }), 'jpg');
+  await add('landscape-1001x667', false, raw(1001, 667).jpeg({ quality: 95 }), 'jpg');
   await add('portrait-479x853-noise', false, raw(479, 853, 80).png(), 'png');
-  await add('large-3001x2003', false, raw(3001, 2003, 40).jpeg({ quality: 90 }), 'jpg');
-  await add('small-upscale-150x97', true, raw(150, 97).png(), 'png');
-  await add('odd-225x401', true, raw(225, 401).png(), 'png');
-  await add('exif-orientation-6', true, raw(640, 427).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }), 'jpg');
-  await add('exif-orientation-3', true, raw(500, 333).jpeg({ quality: 95 }).withMetadata({ orientation: 3 }), 'jpg');
-  await add('greyscale', true, raw(300, 301).greyscale().png(), 'png');
+  // Large JPEG: exercises shrink-on-load. Moderate pixel noise, like a high-ISO photo.
+  await add('large-3001x2003', false, raw(3001, 2003, 16).jpeg({ quality: 90 }), 'jpg');
+  await add('small-upscale-150x97', false, raw(150, 97).png(), 'png');
+  await add('exif-orientation-3', false, raw(500, 333).jpeg({ quality: 95 }).withMetadata({ orientation: 3 }), 'jpg');
+  await add('exact-224x301', true, raw(224, 301, 60).png(), 'png');
+  await add('exact-301x224', true, raw(301, 224, 60).jpeg({ quality: 90 }), 'jpg');
+  await add('exact-exif-orientation-6', true, raw(301, 224, 60).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }), 'jpg');
+  await add('exact-greyscale-224x250', true, raw(224, 250, 30).extractChannel(1).png(), 'png');
 });
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -196,24 +207,30 @@ describe('preprocessForClip on generated images (always runs)', () => {
       expect(ours.length).toBe(3 * S * S);
       const d = diff(ours, await pilReference(g.file));
       if (MEASURE) console.log('vs PIL', g.name, d);
-      expect(d.mean, g.name).toBeLessThan(0.01);
-      expect(d.max, g.name).toBeLessThan(0.4);
+      // Measured: mean <= 0.0032 (0.0016 on the 150×97 upscale) except the large noisy JPEG
+      // (0.019: JPEG shrink-on-load averages 8×8 blocks where PIL applies its wide cubic); max <= 0.11.
+      expect(d.mean, g.name).toBeLessThan(0.03);
+      expect(d.max, g.name).toBeLessThan(0.25);
     }
   });
 
-  it('matches transformers.js per pixel on smooth images, and on block means on all', async () => {
-    for (const g of generated) {
-      const ours = await preprocessForClip(g.file, SPEC);
-      const ref = await transformersJs(g.file);
-      const d = diff(ours, ref);
-      const b = diff(blockMeans(ours), blockMeans(ref));
-      if (MEASURE) console.log('vs transformers.js', g.name, d, 'blocks', b);
-      if (g.smooth) {
-        expect(d.mean, g.name).toBeLessThan(0.01);
-        expect(d.max, g.name).toBeLessThan(0.15);
-      }
-      expect(b.mean, g.name).toBeLessThan(0.02);
-      expect(b.max, g.name).toBeLessThan(0.15);
+  it('matches transformers.js exactly when no resampling is involved (crop, orientation, channels, normalisation)', async () => {
+    for (const g of generated.filter((x) => x.noResize)) {
+      const d = diff(await preprocessForClip(g.file, SPEC), await transformersJs(g.file));
+      if (MEASURE) console.log('vs transformers.js, no resize', g.name, d);
+      expect(d.max, g.name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('matches transformers.js on 8×8 block means when it resamples', async () => {
+    // transformers.js' affine resize is corner-aligned and not antialiased: a sub-pixel shift and
+    // aliasing, so only low frequencies compare. Measured block mean |Δ| 0.03-0.05 on downscales,
+    // 0.10 (max 0.35) on the 150×97 upscale where the shift is largest; ours is within 0.002 of PIL.
+    for (const g of generated.filter((x) => !x.noResize)) {
+      const b = diff(blockMeans(await preprocessForClip(g.file, SPEC)), blockMeans(await transformersJs(g.file)));
+      if (MEASURE) console.log('vs transformers.js blocks', g.name, b);
+      expect(b.mean, g.name).toBeLessThan(0.15);
+      expect(b.max, g.name).toBeLessThan(0.5);
     }
   });
 
@@ -228,7 +245,7 @@ describe('preprocessForClip on generated images (always runs)', () => {
     await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toFile(file);
     const out = await preprocessForClip(file, SPEC);
     const red = (x: number, y: number) => out[y * S + x] * SPEC.std[0] + SPEC.mean[0]; // back to 0..1
-    // Resized to 224×335, crop top 55: red covers x ≥ 112, y < 160·335/640 - 55 ≈ 113.
+    // Resized to 224×335, crop top 55: red covers x >= 112, y < 160·335/640 - 55 ≈ 113.
     expect(red(180, 40)).toBeGreaterThan(0.8);
     expect(red(40, 40)).toBeLessThan(0.2);
     expect(red(180, 200)).toBeLessThan(0.2);
@@ -237,17 +254,19 @@ describe('preprocessForClip on generated images (always runs)', () => {
   });
 
   it('drops alpha without compositing, like PIL convert("RGB")', async () => {
-    const w = 300;
-    const h = 240;
+    const w = 224;
+    const h = 280;
     const px = Buffer.alloc(w * h * 4);
-    for (let i = 0; i < w * h; i++) px.set([200, 30, 60, i % w < w / 2 ? 0 : 255], i * 4);
+    for (let i = 0; i < w * h; i++) px.set([200, (i * 7) % 256, 60, i % w < w / 2 ? 0 : 255], i * 4);
     const file = path.join(tmp, 'alpha.png');
     await sharp(px, { raw: { width: w, height: h, channels: 4 } }).png().toFile(file);
     const out = await preprocessForClip(file, SPEC);
-    // The transparent left half keeps its stored colour (200, 30, 60), not black.
+    // The transparent left half keeps its stored colour, not black.
     const at = (c: number, x: number, y: number) => Math.round((out[c * S * S + y * S + x] * SPEC.std[c] + SPEC.mean[c]) * 255);
-    expect([at(0, 10, 100), at(1, 10, 100), at(2, 10, 100)]).toEqual([200, 30, 60]);
-    expect(diff(out, await transformersJs(file)).max).toBeLessThan(1e-4);
+    expect([at(0, 10, 100), at(2, 10, 100)]).toEqual([200, 60]);
+    expect(diff(out, await transformersJs(file)).max).toBeLessThan(1e-5);
+    const photo = await decodePhoto(file, SPEC);
+    expect(diff(photo.pixels, out).max).toBeLessThan(1e-5);
   });
 
   it('uses the HF resize geometry (shortest side to 224, long side floored)', () => {
@@ -331,9 +350,12 @@ describe('decode errors carry a human reason', () => {
     await reject(png.subarray(0, Math.floor(png.length / 2)), 'corrupt', /^truncated or corrupt image data/);
   });
 
-  it('rejects files that are not images, empty input and missing files', async () => {
+  it('rejects files that are not images, empty files and missing files', async () => {
     await reject(Buffer.from('this is not an image, just text'), 'not-image', /^not an image \(unsupported or corrupt file\)$/);
-    await reject(Buffer.alloc(0), 'not-image', /^not an image/);
+    await reject(Buffer.alloc(0), 'not-image', /^empty file \(0 bytes\)$/);
+    const empty = path.join(tmp, 'empty.jpg');
+    fs.writeFileSync(empty, '');
+    await reject(empty, 'not-image', /^empty file/);
     const txt = path.join(tmp, 'notes.jpg');
     fs.writeFileSync(txt, 'plain text with a .jpg name');
     await reject(txt, 'not-image', /^not an image/);

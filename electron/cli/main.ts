@@ -61,7 +61,7 @@ async function openLibrary(): Promise<Library> {
     bar.stop();
     if (model.randomWeights && !g.json) {
       process.stderr.write(
-        `Note: ${model.name} has random weights (a generated test model): its scores carry no meaning.\n`,
+        `Note: using ${model.id}, a generated test model with random weights: its scores carry no meaning.\n`,
       );
     }
     return await Library.open({ dbPath: g.db ?? defaultDbPath(), model, threads: g.threads });

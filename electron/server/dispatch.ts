@@ -58,12 +58,14 @@ export interface ModelService {
 }
 
 export interface DispatcherOptions {
-  /** The open library, or null while there is no model (methods then fail with 'no-model'). */
-  getLibrary(): LibraryApi | null;
+  /** The open library, or null while there is no model (methods then fail with 'no-model'); a promise while it opens. */
+  getLibrary(): MaybeLibrary;
   models?: ModelService;
   /** Minimum milliseconds between two forwarded progress events of one job (default 100). */
   progressIntervalMs?: number;
 }
+
+export type MaybeLibrary = LibraryApi | null | Promise<LibraryApi | null>;
 
 export type CallResult = { ok: true; result: unknown } | { ok: false; error: ApiError };
 
@@ -123,6 +125,7 @@ export class ApiDispatcher {
   private indexJob: AbortController | null = null;
   private exportJob: AbortController | null = null;
   private downloadJob: AbortController | null = null;
+  private readonly inFlight = new Set<Promise<CallResult>>();
   private readonly interval: number;
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -145,18 +148,26 @@ export class ApiDispatcher {
   }
 
   /** Validates and runs one call; resolves with an envelope, never rejects (IPC and HTTP both send it as data). */
-  async invoke(method: string, args: unknown): Promise<CallResult> {
-    try {
-      return { ok: true, result: await this.call(method, args) };
-    } catch (err) {
-      return { ok: false, error: toApiError(err, FALLBACK[method as ApiMethod] ?? 'internal') };
-    }
+  invoke(method: string, args: unknown): Promise<CallResult> {
+    const pending = this.call(method, args).then(
+      (result): CallResult => ({ ok: true, result }),
+      (err: unknown): CallResult => ({ ok: false, error: toApiError(err, FALLBACK[method as ApiMethod] ?? 'internal') }),
+    );
+    this.inFlight.add(pending);
+    void pending.finally(() => this.inFlight.delete(pending));
+    return pending;
+  }
+
+  /** Resolves once every call in flight has finished (after dispose(): before closing the library under them). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
   /** Validates and runs one call; throws ApiException (or the facade's Error) on failure. */
   async call(method: string, rawArgs: unknown): Promise<unknown> {
-    const lib = this.opts.getLibrary();
-    const ctx = { roots: async () => (lib ? lib.roots() : []) };
+    let libPromise: Promise<LibraryApi | null> | null = null;
+    const getLib = () => (libPromise ??= Promise.resolve(this.opts.getLibrary()));
+    const ctx = { roots: async () => (await getLib())?.roots() ?? [] };
     const args = await validateArgs(method, rawArgs, ctx);
     const m = method as ApiMethod;
     switch (m) {
@@ -173,7 +184,13 @@ export class ApiDispatcher {
       case 'cancelExport':
         this.exportJob?.abort();
         return null;
+      // Jobs claim their slot before any await, so a cancel sent right after the start finds them.
+      case 'index':
+        return this.runIndex(getLib, args[0] as string[] | undefined);
+      case 'exportPhotos':
+        return this.runExport(getLib, args[0] as ExportOptions);
     }
+    const lib = await getLib();
     if (!lib) throw new ApiException('no-model', NO_MODEL);
     switch (m) {
       case 'stats':
@@ -190,8 +207,6 @@ export class ApiDispatcher {
         this.emit({ type: 'library-changed' });
         return roots;
       }
-      case 'index':
-        return this.runIndex(lib, args[0] as string[] | undefined);
       case 'presets':
         return lib.presets();
       case 'parseQuery':
@@ -211,8 +226,6 @@ export class ApiDispatcher {
       case 'restoreCulling':
         await lib.restoreCulling(args[0] as PreviousCulling[]);
         return null;
-      case 'exportPhotos':
-        return this.runExport(lib, args[0] as ExportOptions);
       default:
         throw new ApiException('not-found', `Unknown method "${method}".`);
     }
@@ -220,7 +233,7 @@ export class ApiDispatcher {
 
   private async modelStatus(): Promise<ModelStatus> {
     if (this.opts.models) return this.opts.models.status();
-    const lib = this.opts.getLibrary();
+    const lib = await this.opts.getLibrary();
     if (!lib) return { state: 'missing', dir: '' };
     const { id, name, randomWeights, architecture } = lib.model;
     return { state: 'ready', dir: lib.model.dir ?? '', model: { id, name, randomWeights, architecture } };
@@ -248,12 +261,14 @@ export class ApiDispatcher {
     }
   }
 
-  private async runIndex(lib: LibraryApi, roots: string[] | undefined): Promise<IndexSummary> {
+  private async runIndex(getLib: () => Promise<LibraryApi | null>, roots: string[] | undefined): Promise<IndexSummary> {
     if (this.indexJob) throw new ApiException('busy', 'Indexing is already running; wait for it or cancel it.');
     const job = (this.indexJob = new AbortController());
     const progress = throttle((p: IndexProgress) => this.emit({ type: 'index-progress', progress: p }), this.interval,
       (prev, next) => prev?.phase !== next.phase || next.phase === 'done' || (!!next.lastError && next.lastError !== prev?.lastError));
     try {
+      const lib = await getLib();
+      if (!lib) throw new ApiException('no-model', NO_MODEL);
       const summary = await lib.index(roots, { onProgress: progress, signal: job.signal });
       progress.cancel();
       this.emit({ type: 'index-done', summary });
@@ -268,12 +283,14 @@ export class ApiDispatcher {
     }
   }
 
-  private async runExport(lib: LibraryApi, opts: ExportOptions): Promise<ExportSummary> {
+  private async runExport(getLib: () => Promise<LibraryApi | null>, opts: ExportOptions): Promise<ExportSummary> {
     if (this.exportJob) throw new ApiException('busy', 'An export is already running; wait for it or cancel it.');
     const job = (this.exportJob = new AbortController());
     type P = { done: number; total: number; current?: string };
     const progress = throttle((p: P) => this.emit({ type: 'export-progress', ...p }), this.interval, (_prev, next) => next.done === next.total);
     try {
+      const lib = await getLib();
+      if (!lib) throw new ApiException('no-model', NO_MODEL);
       return await lib.exportPhotos(opts, (done, total, current) => progress({ done, total, current }), job.signal);
     } catch (err) {
       if (job.signal.aborted) throw new ApiException('cancelled', 'The export was cancelled.');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { isInside } from '../validate.ts';
 import { APP_CSP } from '../window.ts';
-import type { LibraryApi } from './dispatch.ts';
+import type { MaybeLibrary } from './dispatch.ts';
 import { imageHeaders, lookupImage } from './images.ts';
 
 const TYPES: Record<string, string> = {
@@ -29,7 +29,7 @@ const TYPES: Record<string, string> = {
 
 export interface ProtocolHandlerOptions {
   rendererDir: string;
-  getLibrary(): LibraryApi | null;
+  getLibrary(): MaybeLibrary;
   csp?: string;
 }
 
@@ -83,7 +83,7 @@ export function createProtocolHandler(opts: ProtocolHandlerOptions): (request: R
     if (url.host === 'app') return serveApp(url.pathname);
     if (url.host === 'thumb' || url.host === 'image') {
       const segment = url.pathname.replace(/^\//, '');
-      const found = await lookupImage(opts.getLibrary(), url.host, segment);
+      const found = await lookupImage(await opts.getLibrary(), url.host, segment);
       if (!found.ok) return text(found.status, found.error.message);
       return fileResponse(found.file, imageHeaders(found));
     }

@@ -12,13 +12,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, ApiErrorCode } from '../api-types.ts';
 import { isApiMethod, isInside } from '../validate.ts';
 import { contentSecurityPolicy } from '../window.ts';
-import { ApiDispatcher, type LibraryApi, type ModelService } from './dispatch.ts';
+import { ApiDispatcher, type LibraryApi, type MaybeLibrary, type ModelService } from './dispatch.ts';
 import { imageHeaders, lookupImage, type ImageKind } from './images.ts';
 
 export interface ServerOptions {
   /** A ready library. Either this or `getLibrary` (app services: the library may appear after a model download). */
   library?: LibraryApi;
-  getLibrary?: () => LibraryApi | null;
+  getLibrary?: () => MaybeLibrary;
   models?: ModelService;
   port?: number; // 0 = any free port
   host?: string; // only 127.0.0.1 (or 'localhost', bound as 127.0.0.1) is accepted
@@ -120,20 +120,25 @@ function sendError(res: http.ServerResponse, error: ApiError, status = HTTP_STAT
 
 class BodyTooLarge extends Error {}
 
+/** Reads the body up to `limit` bytes; past that it rejects and drains the rest so the 413 reaches the client. */
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       reject(new BodyTooLarge());
+      req.resume();
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
       if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -151,7 +156,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? generateToken();
   if (!/^[A-Za-z0-9_-]{32,256}$/.test(token)) throw new Error('The server token must be 32 to 256 URL-safe characters.');
   if (!opts.library && !opts.getLibrary) throw new Error('startServer needs a library (or getLibrary).');
-  const getLibrary = opts.getLibrary ?? (() => opts.library ?? null);
+  const getLibrary: () => MaybeLibrary = opts.getLibrary ?? (() => opts.library ?? null);
   const dispatcher = new ApiDispatcher({ getLibrary, models: opts.models, progressIntervalMs: opts.progressIntervalMs });
   const staticDir = opts.staticDir ? path.resolve(opts.staticDir) : null;
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
@@ -212,7 +217,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   async function handleImage(req: http.IncomingMessage, res: http.ServerResponse, kind: ImageKind, segment: string): Promise<void> {
-    const found = await lookupImage(getLibrary(), kind, segment);
+    const found = await lookupImage(await getLibrary(), kind, segment);
     if (!found.ok) {
       sendError(res, found.error, found.status);
       return;
@@ -377,7 +382,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close() {
       closed ??= (async () => {
         unsubscribe();
-        dispatcher.dispose();
+        dispatcher.dispose(); // cancels running jobs…
+        await dispatcher.drain(); // …and waits for them, so the caller may close the library next
         for (const ws of sockets) ws.terminate();
         sockets.clear();
         await new Promise<void>((resolve) => wss.close(() => resolve()));

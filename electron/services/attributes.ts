@@ -119,8 +119,9 @@ export function attributeFromPrompts(
   label?: string,
 ): Attribute {
   const clean = (list: string[], pole: string) => {
-    const out = list.map((p) => p.trim()).filter(Boolean);
+    const out = list.map((p) => p.trim());
     if (!out.length) throw new AttributeParseError(`The ${pole} side needs at least one prompt.`);
+    if (out.some((p) => !p)) throw new AttributeParseError(`A ${pole} prompt is empty.`);
     return out;
   };
   const positive: Pole = { prompts: clean(pos, 'positive') };

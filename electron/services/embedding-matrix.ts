@@ -137,9 +137,12 @@ export class EmbeddingMatrix {
       this.indexedAt[r] = fresh.indexedAt[k];
       this.dataBuf.set(fresh.matrix.subarray(k * this.dim, (k + 1) * this.dim), r * this.dim);
     }
+    // Rows of a foreign size are never loaded, so they must not count as "missing from memory".
     const { n } = db
-      .prepare("SELECT count(*) AS n FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model_id = ? AND p.status = 'ok'")
-      .get(this.modelId) as { n: number };
+      .prepare(
+        "SELECT count(*) AS n FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model_id = ? AND p.status = 'ok' AND length(e.vec) = ?",
+      )
+      .get(this.modelId, this.dim * 2) as { n: number };
     if (n !== this.length) return { ...this.reload(db), added, updated };
     return { added, updated, rebuilt: false };
   }
@@ -180,3 +183,4 @@ export class EmbeddingMatrix {
     return r;
   }
 }
+

@@ -6,9 +6,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DB } from '../../db/database.ts';
+import { fsPath } from './walk.ts';
 import { writeFileAtomic, writeXmpSidecar } from './xmp.ts';
 import type { ExportOptions, ExportSummary, Flag, Label } from './types.ts';
 
+/** Sent once before the first photo and after each one; `current` is the photo just handled. */
 export interface ExportProgress {
   done: number;
   total: number;
@@ -92,7 +94,7 @@ async function placeUnique(
 }
 
 /** Copies `src` to a temp file in `dir` (mtime restored on the copy), then links it into place. */
-async function copyInto(src: string, dir: string, fileName: string, taken: Set<string>): Promise<string> {
+async function copyInto(src: string | Buffer, dir: string, fileName: string, taken: Set<string>): Promise<string> {
   const stat = await fs.promises.stat(src);
   const tmp = path.join(dir, `.cull-export-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -211,6 +213,7 @@ export async function exportPhotos(
   const taken = new Set<string>();
   const dirCache = new Map<string, string[]>();
   let done = 0;
+  onProgress?.({ done, total: ids.length });
   for (const id of ids) {
     if (signal?.aborted) {
       result.cancelled = true;
@@ -218,26 +221,26 @@ export async function exportPhotos(
       break;
     }
     const photo = byId.get(id);
-    onProgress?.({ done, total: ids.length, current: photo?.path });
     if (!photo) {
       result.failed.push({ id, path: '', reason: 'Not in the library.' });
-      done++;
+      onProgress?.({ done: ++done, total: ids.length });
       continue;
     }
     const name = safeFileName(photo.path, id);
+    const src = fsPath(photo.path); // the exact bytes of a non-UTF-8 name (see walk.ts)
     let to: string | null = null;
     try {
       if (opts.mode === 'link') {
         try {
-          to = await placeUnique(dest, name, taken, (target) => fs.promises.link(photo.path, target));
+          to = await placeUnique(dest, name, taken, (target) => fs.promises.link(src, target));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? '';
           if (code !== 'EXDEV' && !NO_HARDLINKS.has(code)) throw err;
-          to = await copyInto(photo.path, dest, name, taken);
+          to = await copyInto(src, dest, name, taken);
           result.copiedInsteadOfLinked++;
         }
       } else {
-        to = await copyInto(photo.path, dest, name, taken);
+        to = await copyInto(src, dest, name, taken);
       }
       result.exported.push({ id, from: photo.path, to });
     } catch (err) {
@@ -257,7 +260,7 @@ export async function exportPhotos(
       }
     }
     report.push({ photo, exportedTo: to, error: to ? null : result.failed[result.failed.length - 1]?.reason ?? null });
-    done++;
+    onProgress?.({ done: ++done, total: ids.length, current: photo.path });
   }
   if (result.copiedInsteadOfLinked) {
     result.notes.push(
@@ -282,6 +285,5 @@ export async function exportPhotos(
       }
     });
   }
-  onProgress?.({ done, total: ids.length });
   return result;
 }

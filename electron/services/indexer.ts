@@ -113,7 +113,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     const inFlight = new Set<Promise<void>>();
     try {
       for (const file of files) {
-        if (stopped()) break;
+        if (stopped() || room.closed) break; // cancelled, or the consumer gave up (model error)
         progress.state.current = file.path;
         const job = await classify(file, q, modelId, summary, progress, fail);
         if (!job) continue;
@@ -146,7 +146,10 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
       room.release(batch.length);
       const pixels = concatPixels(batch.map((d) => d.pixels));
       const vectors = await model.embedImages(pixels, batch.length);
-      const dim = vectors.length / batch.length;
+      const dim = model.info.dim;
+      if (vectors.length !== batch.length * dim) {
+        throw new Error(`model returned ${vectors.length} values for ${batch.length} images of dimension ${dim}`);
+      }
       storeBatch(db, q, modelId, batch, vectors, dim);
       summary.indexed += batch.length;
       progress.state.indexed += batch.length;
@@ -186,7 +189,9 @@ async function classify(
   fail: (file: WalkFile, fingerprint: string, reason: string) => void,
 ): Promise<Job | null> {
   const row = q.byPath(file.path);
-  if (row && row.size === file.size && row.mtime_ms === file.mtimeMs) {
+  // A row without fingerprint is a file we could not read: retried every run, since fixing
+  // permissions does not touch size or mtime.
+  if (row && row.size === file.size && row.mtime_ms === file.mtimeMs && row.fingerprint !== '') {
     // Unchanged since last time. Failed files wait for a change; others need this model's embedding.
     if (row.error !== null && row.status !== 'ok') {
       if (row.status === 'missing') q.setStatus(row.id, 'failed');
@@ -298,7 +303,7 @@ function reasonOf(err: unknown): string {
 /** Counting semaphore whose waiters can be released all at once (acquire then resolves false). */
 class Semaphore {
   private waiters: ((ok: boolean) => void)[] = [];
-  private closed = false;
+  closed = false;
   constructor(private free: number) {}
   acquire(): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);

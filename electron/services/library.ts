@@ -9,7 +9,7 @@ import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
 import type { PresetInfo, PreviousCulling } from '../api-types.ts';
-import { aestheticAvailable, aestheticScores } from './aesthetic.ts';
+import { aestheticAvailable, aestheticScore, aestheticScores } from './aesthetic.ts';
 import { parseQuery } from './attributes.ts';
 import { EmbeddingMatrix } from './embedding-matrix.ts';
 import { exportPhotos, type ExportResult } from './export.ts';
@@ -17,7 +17,7 @@ import { indexLibrary } from './indexer.ts';
 import { PRESETS, presetInfos, presetLookup } from './presets.ts';
 import { Scorer, type ScoreOptions } from './scoring.ts';
 import { thumbnailPath } from './thumbnails.ts';
-import { isRawFile } from './walk.ts';
+import { fsPath, isRawFile } from './walk.ts';
 import type {
   AttributeQuery,
   CullingChange,
@@ -218,7 +218,7 @@ export class Library {
     const out = await this.scorer.explain(photoId, attrs);
     if (aestheticAvailable(this.model)) {
       const r = this.matrix.indexOf(photoId);
-      if (r >= 0) out['LAION aesthetic (1–10)'] = aestheticScores(this.matrix)[r];
+      if (r >= 0) out['LAION aesthetic (1–10)'] = aestheticScore(this.matrix.row(r));
     }
     return out;
   }
@@ -327,7 +327,8 @@ export class Library {
   async imagePath(id: number): Promise<string | null> {
     const p = getPhoto(this.db, id);
     if (!p || p.status !== 'ok' || isRawFile(p.path)) return null;
-    return p.path;
+    const onDisk = fsPath(p.path);
+    return typeof onDisk === 'string' ? onDisk : null; // a non-UTF-8 name: the thumbnail stands in
   }
 
   async isInsideLibrary(absPath: string): Promise<boolean> {

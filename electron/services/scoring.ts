@@ -125,7 +125,12 @@ export function selectTop(scores: ArrayLike<number>, ids: ArrayLike<number>, can
 }
 
 export class Scorer {
-  constructor(private readonly deps: ScorerDeps) {}
+  constructor(private readonly deps: ScorerDeps) {
+    // Text directions of one model against another model's image space would be silent nonsense.
+    if (deps.matrix.modelId !== deps.model.info.id) {
+      throw new Error(`The embedding matrix is for model ${deps.matrix.modelId}, not the active model ${deps.model.info.id}.`);
+    }
+  }
 
   get matrix(): EmbeddingMatrix {
     return this.deps.matrix;
@@ -155,13 +160,13 @@ export class Scorer {
     let total = 0;
     for (const attr of query.attributes) {
       const dir = await this.direction(attr);
-      const scores = matrix.dot(dir.diff);
+      const scores = matrix.dot(dir.diff); // reused in place for the sigmoid
       for (let r = 0; r < n; r++) {
         scores[r] = sigmoid(s * scores[r]);
         acc[r] += dir.weight * scores[r];
       }
       total += dir.weight;
-      parts.push({ label: attr.label, scores });
+      parts.push({ label: dir.label, scores });
     }
     for (let r = 0; r < n; r++) combined[r] = acc[r] / total;
     return { combined, parts };

@@ -137,7 +137,7 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
     }
     if (!st.isFile() || seenFiles.has(key(st))) return;
     seenFiles.add(key(st));
-    yield { kind: 'file', path: p, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+    yield { kind: 'file', path: p, size: st.size, mtimeMs: Math.round(st.mtimeMs) }; // whole ms: tools that restore mtimes round differently
   }
 
   async function* walkDir(dir: string, isRoot: boolean): AsyncGenerator<WalkItem> {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 
+type Img = ReturnType<typeof sharp>;
+
 export function tempDir(prefix = 'cull-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -23,7 +25,7 @@ export function prng(seed: number): () => number {
 }
 
 /** A distinct picture per seed: a coloured gradient with a few blocks, as raw RGB. */
-export function pattern(width: number, height: number, seed: number): sharp.Sharp {
+export function pattern(width: number, height: number, seed: number): Img {
   const rnd = prng(seed);
   const [r0, g0, b0] = [rnd() * 255, rnd() * 255, rnd() * 255];
   const px = Buffer.alloc(width * height * 3);
@@ -54,7 +56,7 @@ export interface ExifFields {
   orientation?: number;
 }
 
-function withExif(img: sharp.Sharp, exif?: ExifFields): sharp.Sharp {
+function withExif(img: Img, exif?: ExifFields): Img {
   if (!exif) return img;
   const ifd0: Record<string, string> = {};
   const ifd2: Record<string, string> = {};

@@ -35,7 +35,6 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
   const origin = (opts.origin ?? location.origin).replace(/\/$/, '');
   const token = opts.token;
   const doFetch = opts.fetch ?? fetch.bind(globalThis);
-  const WS = opts.WebSocket ?? WebSocket;
 
   async function call(method: string, args: unknown[]): Promise<unknown> {
     let res: Response;
@@ -69,6 +68,7 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
   function connect(): void {
     if (socket || listeners.size === 0) return;
     const wsUrl = `${origin.replace(/^http/, 'ws')}/events?token=${encodeURIComponent(token)}`;
+    const WS = opts.WebSocket ?? WebSocket; // looked up lazily: only needed once someone listens
     const ws = new WS(wsUrl);
     socket = ws;
     ws.onopen = () => {

@@ -95,6 +95,13 @@ export function createMockApi(count = 2000): CullApi {
   const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const api: CullApi = {
+    async modelStatus() {
+      return { state: 'ready', dir: '/mock/models/test', model: { id: 'test-tiny', name: 'Test CLIP (tiny, random)', randomWeights: true, architecture: 'clip' } };
+    },
+    async downloadModel() {
+      return api.modelStatus();
+    },
+    async cancelDownload() {},
     async stats() {
       return {
         photos: photos.length,

@@ -49,9 +49,10 @@ export function makeRanking(kind: Ranking['kind'], label: string, results: Score
 
 /** True if `folder` is `root` or inside it (path-segment aware: /a/bc is not inside /a/b). */
 export function isInFolder(folder: string, root: string): boolean {
-  if (folder === root) return true;
-  const base = root.endsWith('/') || root.endsWith('\\') ? root : root + (root.includes('\\') && !root.includes('/') ? '\\' : '/');
-  return folder.startsWith(base);
+  const trimmed = root.length > 1 ? root.replace(/[\\/]+$/, '') : root;
+  if (folder === trimmed || folder === root) return true;
+  const sep = trimmed.includes('\\') && !trimmed.includes('/') ? '\\' : '/';
+  return folder.startsWith(/[\\/]$/.test(trimmed) ? trimmed : trimmed + sep); // root "/" stays "/"
 }
 
 export function photoDate(p: PhotoRecord): number {

@@ -1,13 +1,14 @@
 // The renderer's single store (Svelte 5 runes). Large collections use $state.raw: 100 000
 // photo records must not be wrapped in deep proxies. Culling edits patch records in place and
 // bump `cullVersion`, so a keypress re-renders a handful of tiles instead of re-sorting the grid.
-import type { CullApi, PresetInfo, ServerEvent } from '../../../electron/api-types.ts';
+import type { CullApi, ModelStatus, PresetInfo, ServerEvent } from '../../../electron/api-types.ts';
 import type {
   AttributeQuery,
   CullingChange,
   ExportSummary,
   IndexProgress,
   IndexSummary,
+  Flag,
   Label,
   LibraryStats,
   PhotoRecord,
@@ -55,6 +56,9 @@ export class AppState {
   api!: CullApi;
   ready = $state(false);
   fatal = $state<UiError | null>(null);
+  /** Set while no model is installed (first-run screen), or a download is under way. */
+  model = $state.raw<ModelStatus | null>(null);
+  downloading = $state(false);
 
   stats = $state.raw<LibraryStats | null>(null);
   roots = $state.raw<string[]>([]);
@@ -153,14 +157,62 @@ export class AppState {
     this.api = api;
     api.onEvent((e) => this.onEvent(e));
     try {
-      const [stats, roots, presets] = await Promise.all([api.stats(), api.roots(), api.presets()]);
-      this.stats = stats;
-      this.roots = roots;
-      this.presets = presets;
-      await this.loadPhotos();
-      this.ready = true;
+      const status = await api.modelStatus();
+      if (status.state !== 'ready') {
+        // First run: no model yet. The first-run screen offers the download; the library opens
+        // when a 'model-status' event says the model is ready.
+        this.model = status;
+        return;
+      }
+      await this.openLibrary();
     } catch (err) {
       this.fatal = toUiError(err, 'Cannot open the library');
+    }
+  }
+
+  private async openLibrary(): Promise<void> {
+    const api = this.api;
+    const [stats, roots, presets] = await Promise.all([api.stats(), api.roots(), api.presets()]);
+    this.model = null;
+    this.stats = stats;
+    this.roots = roots;
+    this.presets = presets;
+    await this.loadPhotos();
+    this.ready = true;
+  }
+
+  async downloadModel(): Promise<void> {
+    this.downloading = true;
+    try {
+      const status = await this.api.downloadModel();
+      await this.onModelStatus(status);
+    } catch (err) {
+      const e = toUiError(err, 'Download failed');
+      if (e.code !== 'cancelled' && this.model) this.model = { ...this.model, state: 'error', error: `${e.message} ${e.hint}` };
+    } finally {
+      this.downloading = false;
+    }
+  }
+
+  async cancelDownload(): Promise<void> {
+    try {
+      await this.api.cancelDownload();
+    } catch (err) {
+      this.toast(err, 'Cannot cancel the download');
+    }
+  }
+
+  private async onModelStatus(status: ModelStatus): Promise<void> {
+    if (status.state === 'ready') {
+      if (!this.ready) {
+        try {
+          await this.openLibrary();
+        } catch (err) {
+          this.fatal = toUiError(err, 'Cannot open the library');
+        }
+      }
+    } else if (!this.ready) {
+      this.model = status;
     }
   }
 
@@ -183,7 +235,13 @@ export class AppState {
         this.exporting.current = e.current ?? null;
         break;
       case 'library-changed':
-        this.scheduleRefresh();
+        if (this.ready) this.scheduleRefresh();
+        break;
+      case 'model-download-progress':
+        if (this.model) this.model = { ...this.model, state: 'downloading', progress: e.progress };
+        break;
+      case 'model-status':
+        void this.onModelStatus(e.status);
         break;
     }
   }
@@ -537,7 +595,7 @@ export class AppState {
   }
 
   /** Writes culling values into the shared records (no copy of the 100k-element arrays). */
-  private patch(changes: ({ id: number } & CullingChange)[]): void {
+  private patch(changes: { id: number; rating?: number; flag?: Flag; label?: string | null }[]): void {
     const byId = new Map(changes.map((c) => [c.id, c]));
     for (const p of this.photos) {
       const c = byId.get(p.id);

@@ -1,0 +1,160 @@
+// What the desktop app and `npm run serve` run on: the data folder, the library database, the
+// CLIP model (same resolution as the CLI: --model > $CULL_MODEL_DIR > the downloaded default,
+// electron/services/model-source.ts) and the open Library. Without a model the library stays
+// closed and the window shows a first-run screen: modelStatus() says what is missing and
+// downloadModel() fetches the default model, then opens the library. No Electron import here.
+import fs from 'node:fs';
+import path from 'node:path';
+import { approxDownloadSize, registryEntry } from '../native-models/registry.ts';
+import type { ModelDownloadProgress, ModelStatus } from './api-types.ts';
+import type { ModelService } from './server/dispatch.ts';
+import { Library } from './services/library.ts';
+import { downloadKnownModel, localModelDir } from './services/model-source.ts';
+import { dataDir, defaultDbPath } from './services/paths.ts';
+import { ApiException } from './validate.ts';
+
+export interface AppServicesOptions {
+  /** Library database (default: library.db in the data folder, as for the CLI). */
+  db?: string;
+  /** A model folder or a registry id (default: $CULL_MODEL_DIR, else the default registry model). */
+  model?: string;
+  quantized?: boolean;
+  threads?: number;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface AppPaths {
+  dataDir: string;
+  dbPath: string;
+  /** The model folder in use or expected; null until a registry model is downloaded. */
+  modelDir: string | null;
+  /** Registry id when the model comes from the registry (downloadable), else null (a folder the user chose). */
+  modelId: string | null;
+}
+
+export function resolveAppPaths(opts: Pick<AppServicesOptions, 'db' | 'model' | 'env'> = {}): AppPaths {
+  const env = opts.env ?? process.env;
+  const dbPath = path.resolve(opts.db ?? defaultDbPath({ env }));
+  const { dir, id } = localModelDir({ model: opts.model, env });
+  return { dataDir: dataDir({ env }), dbPath, modelDir: dir, modelId: id };
+}
+
+type State =
+  | { kind: 'missing'; error?: string }
+  | { kind: 'opening'; promise: Promise<Library | null> }
+  | { kind: 'ready'; library: Library }
+  | { kind: 'downloading'; progress: ModelDownloadProgress }
+  | { kind: 'error'; error: string };
+
+export class AppServices implements ModelService {
+  readonly paths: AppPaths;
+  private state: State = { kind: 'missing' };
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: AppServicesOptions = {}) {
+    this.paths = resolveAppPaths(opts);
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Opens the library when a model is present; resolves either way (check status()). */
+  async start(): Promise<ModelStatus> {
+    const dir = this.paths.modelDir;
+    if (dir) {
+      if (!fs.existsSync(dir)) this.state = { kind: 'error', error: `Model folder not found: ${dir}.` };
+      else await this.open(dir);
+    } else {
+      this.state = { kind: 'missing' };
+    }
+    return this.status();
+  }
+
+  private open(modelDir: string): Promise<Library | null> {
+    const promise = Library.open({ dbPath: this.paths.dbPath, modelDir, quantized: this.opts.quantized, threads: this.opts.threads }).then(
+      (library) => {
+        this.state = { kind: 'ready', library };
+        this.paths.modelDir = modelDir;
+        this.log(`library ${this.paths.dbPath} open with ${library.model.name} (${modelDir})`);
+        return library;
+      },
+      (err: unknown) => {
+        this.state = { kind: 'error', error: err instanceof Error ? err.message : String(err) };
+        this.log(`cannot open the library: ${this.state.error}`);
+        return null;
+      },
+    );
+    this.state = { kind: 'opening', promise };
+    return promise;
+  }
+
+  /** The open library, null without one, or a promise while it is being opened. */
+  getLibrary(): Library | null | Promise<Library | null> {
+    if (this.state.kind === 'ready') return this.state.library;
+    if (this.state.kind === 'opening') return this.state.promise;
+    return null;
+  }
+
+  private downloadInfo(): ModelStatus['download'] {
+    if (!this.paths.modelId) return undefined;
+    const entry = registryEntry(this.paths.modelId);
+    return { id: entry.id, name: entry.name, bytes: approxDownloadSize(entry, this.opts.quantized) || null };
+  }
+
+  async status(): Promise<ModelStatus> {
+    const dir = this.paths.modelDir ?? '';
+    switch (this.state.kind) {
+      case 'ready': {
+        const m = this.state.library.model;
+        return { state: 'ready', dir: m.dir, model: { id: m.id, name: m.name, randomWeights: m.randomWeights, architecture: m.architecture } };
+      }
+      case 'opening':
+        await this.state.promise;
+        return this.status();
+      case 'downloading':
+        return { state: 'downloading', dir, download: this.downloadInfo(), progress: this.state.progress };
+      case 'error':
+        return { state: 'error', dir, download: this.downloadInfo(), error: this.state.error };
+      case 'missing':
+        return { state: 'missing', dir, download: this.downloadInfo(), ...(this.state.error ? { error: this.state.error } : {}) };
+    }
+  }
+
+  /** Downloads the registry model (the default one unless --model named another id), then opens the library. */
+  async download(onProgress: (p: ModelDownloadProgress) => void, signal: AbortSignal): Promise<ModelStatus> {
+    const id = this.paths.modelId;
+    if (!id) {
+      throw new ApiException('invalid-argument', `The model is set to the folder ${this.paths.modelDir} (--model or CULL_MODEL_DIR), so there is nothing to download.`);
+    }
+    if (this.state.kind === 'ready' || this.state.kind === 'opening') return this.status();
+    if (this.state.kind === 'downloading') throw new ApiException('busy', 'The model is already being downloaded.');
+    const previous = this.state;
+    this.state = { kind: 'downloading', progress: { received: 0, total: null } };
+    try {
+      const info = await downloadKnownModel(id, {
+        quantized: this.opts.quantized,
+        signal,
+        onProgress: (p) => {
+          const progress: ModelDownloadProgress = { received: p.bytes, total: p.total, file: p.file };
+          this.state = { kind: 'downloading', progress };
+          onProgress(progress);
+        },
+      });
+      await this.open(info.dir);
+      return this.status();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (signal.aborted) {
+        this.state = previous.kind === 'error' ? previous : { kind: 'missing', error: 'The download was cancelled.' };
+        throw new ApiException('cancelled', 'The model download was cancelled.');
+      }
+      this.state = { kind: 'missing', error: `The download failed: ${message}` };
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const lib = await this.getLibrary();
+    this.state = { kind: 'missing' };
+    await lib?.close();
+  }
+}

@@ -1,0 +1,143 @@
+// Benchmark photos: 6000×4000 (24 MP) JPEGs like a camera's, cached in .cache/bench-photos.
+//
+// Made from the real photos in ../shared/photos/sample-shoot when present (upscaled, cropped and
+// tinted differently per copy), else from synthetic textured images. Upscaled photos are too smooth:
+// they compress to ~1.3 MB and decode twice as fast as a camera file, since JPEG decoding time
+// follows the entropy-coded size. A tiled film-grain overlay brings them to ~7.5 MB at quality 90,
+// the size of a real 24 MP JPEG.
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { CACHE, SHARED_PHOTOS, log, rmrf } from './util.ts';
+
+export const WIDTH = 6000;
+export const HEIGHT = 4000;
+const VERSION = 2; // bump when the recipe changes, so stale caches are rebuilt
+
+export interface PhotoSet {
+  dir: string;
+  files: string[];
+  source: 'sample-shoot' | 'synthetic';
+  meanBytes: number;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Mid-grey noise (roughly Gaussian, sd ~23) as a PNG tile; 'overlay' blending turns it into grain. */
+async function grainTile(seed: number): Promise<Buffer> {
+  const side = 509; // prime, so the tiling does not line up with 8×8 JPEG blocks
+  const r = rng(seed);
+  const px = Buffer.alloc(side * side * 3);
+  for (let i = 0; i < px.length; i++) px[i] = 128 + Math.round((r() + r() + r() - 1.5) * 40);
+  return sharp(px, { raw: { width: side, height: side, channels: 3 } }).png().toBuffer();
+}
+
+/** A 750×500 textured picture (gradients, blocks, waves) standing in for a real photo. */
+async function syntheticSource(seed: number): Promise<Buffer> {
+  const w = 750;
+  const h = 500;
+  const r = rng(seed);
+  const px = Buffer.alloc(w * h * 3);
+  const base = [r() * 255, r() * 255, r() * 255];
+  const f = [1 + r() * 8, 1 + r() * 8, 1 + r() * 8];
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) {
+        const v = base[c] + 60 * Math.sin((x * f[c]) / 90 + (y * f[(c + 1) % 3]) / 70) + 40 * Math.cos((x * y) / (4000 + 900 * c));
+        px[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+  for (let k = 0; k < 12; k++) {
+    const bw = Math.floor(20 + r() * 200);
+    const bh = Math.floor(20 + r() * 150);
+    const bx = Math.floor(r() * (w - bw));
+    const by = Math.floor(r() * (h - bh));
+    const col = [r() * 255, r() * 255, r() * 255];
+    for (let y = by; y < by + bh; y++) for (let x = bx; x < bx + bw; x++) px.set(col, (y * w + x) * 3);
+  }
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
+function sources(): { kind: PhotoSet['source']; files: string[] } {
+  if (fs.existsSync(SHARED_PHOTOS)) {
+    const files = fs
+      .readdirSync(SHARED_PHOTOS)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort()
+      .map((f) => path.join(SHARED_PHOTOS, f));
+    if (files.length) return { kind: 'sample-shoot', files };
+  }
+  return { kind: 'synthetic', files: [] };
+}
+
+const POSITIONS = ['centre', 'north', 'south', 'east', 'west', 'northeast', 'southwest', 'northwest'] as const;
+
+async function render(index: number, src: Buffer | string, grain: Buffer, out: string): Promise<void> {
+  const r = rng(1000 + index);
+  const variant = Math.floor(index / 7);
+  let img = sharp(src, { limitInputPixels: false })
+    .autoOrient()
+    .resize(WIDTH, HEIGHT, { fit: 'cover', kernel: 'cubic', position: POSITIONS[index % POSITIONS.length] });
+  if (variant % 2) img = img.flop();
+  const day = String(1 + (index % 28)).padStart(2, '0');
+  const time = `${String(8 + (index % 10)).padStart(2, '0')}:${String(index % 60).padStart(2, '0')}:00`;
+  const buf = await img
+    .modulate({ brightness: 0.9 + r() * 0.2, saturation: 0.85 + r() * 0.3, hue: Math.round((r() - 0.5) * 30) })
+    .composite([{ input: grain, tile: true, blend: 'overlay' }])
+    .withExif({ IFD0: { Make: 'Bench', Model: 'Bench 24MP' }, IFD2: { DateTimeOriginal: `2024:06:${day} ${time}` } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  const tmp = `${out}.tmp`;
+  fs.writeFileSync(tmp, buf);
+  fs.renameSync(tmp, out);
+}
+
+/** `count` 24 MP JPEGs; generated once (about 1.3 s per photo per core) and reused. */
+export async function ensureBenchPhotos(count: number): Promise<PhotoSet> {
+  const src = sources();
+  const root = path.join(CACHE, 'bench-photos', `24mp-v${VERSION}-${src.kind}`);
+  const manifest = path.join(root, 'manifest.json');
+  const dir = path.join(root, 'photos'); // only the photos: this folder is what gets indexed
+  const files = Array.from({ length: count }, (_, i) => path.join(dir, `IMG_${String(i).padStart(4, '0')}.jpg`));
+  const done = () => files.every((f) => fs.existsSync(f));
+  if (fs.existsSync(manifest) && done()) {
+    log(`photos: reusing ${count} × 24 MP JPEGs in ${path.relative(process.cwd(), dir)}`);
+  } else {
+    fs.mkdirSync(dir, { recursive: true });
+    const todo = files.map((f, i) => [f, i] as const).filter(([f]) => !fs.existsSync(f));
+    log(`photos: generating ${todo.length} × ${WIDTH}×${HEIGHT} JPEGs from ${src.kind === 'sample-shoot' ? `${src.files.length} real photos` : 'synthetic textures'} (~${Math.ceil((todo.length * 1.4) / 2)} s)…`);
+    sharp.concurrency(1);
+    const grain = await grainTile(7);
+    const synth = new Map<number, Buffer>();
+    const sourceOf = async (i: number): Promise<Buffer | string> => {
+      if (src.files.length) return src.files[i % src.files.length];
+      const k = i % 24;
+      if (!synth.has(k)) synth.set(k, await syntheticSource(k + 1));
+      return synth.get(k)!;
+    };
+    let next = 0;
+    let made = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const [file, i] = todo[next++];
+        await render(i, await sourceOf(i), grain, file);
+        if (++made % 25 === 0) log(`photos: ${made}/${todo.length}`);
+      }
+    };
+    await Promise.all([worker(), worker()]); // one libvips thread each: both cores busy
+    fs.writeFileSync(manifest, JSON.stringify({ version: VERSION, count, source: src.kind }, null, 2));
+  }
+  // Leftovers (interrupted writes, photos of a larger earlier set) would be indexed too.
+  const keep = new Set(files.map((f) => path.basename(f)));
+  for (const f of fs.readdirSync(dir)) if (!keep.has(f)) rmrf(path.join(dir, f));
+  const meanBytes = files.reduce((s, f) => s + fs.statSync(f).size, 0) / files.length;
+  return { dir, files, source: src.kind, meanBytes };
+}

@@ -1,0 +1,137 @@
+// Helpers for the browser end-to-end tests: Debian's Chromium through playwright-core (nothing is
+// downloaded at test time), a renderer build into a temp folder, and generated "photos".
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { chromium, type Browser } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHROMIUM = process.env.CULL_CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(ROOT, 'test-output', 'screenshots');
+
+/**
+ * Whether the browser tests can run. Locally a missing Chromium skips them with a message; in CI
+ * (process.env.CI) it is an error, because .ci/run installs it and a silent skip would hide that.
+ */
+export function chromiumStatus(): { available: boolean; message: string } {
+  if (fs.existsSync(CHROMIUM)) return { available: true, message: '' };
+  const message = `Chromium not found at ${CHROMIUM}: install it with \`sudo apt-get install -y chromium\` (or set CULL_CHROMIUM to its path) to run the browser end-to-end tests.`;
+  if (process.env.CI) throw new Error(`${message} (CI is set, so this is a failure, not a skip.)`);
+  console.warn(`[e2e] skipped: ${message}`);
+  return { available: false, message };
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** `vite build` of the renderer into `outDir` (a child process: Vite stays out of the test's process). */
+export function buildRenderer(outDir: string): Promise<void> {
+  const viteBin = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [viteBin, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0 && fs.existsSync(path.join(outDir, 'index.html'))) resolve();
+      else reject(new Error(`vite build failed (exit ${code}):\n${output}`));
+    });
+  });
+}
+
+// --- generated photos ---------------------------------------------------------------------------
+
+const PALETTES = [
+  { name: 'sunset', sky: ['#1d2b64', '#f8a65b'], ground: '#2b1d1a', sun: '#ffd27a' },
+  { name: 'noon', sky: ['#3a7bd5', '#a8d8f0'], ground: '#4f7d3a', sun: '#fffbe6' },
+  { name: 'night', sky: ['#050814', '#1b2a4a'], ground: '#0b0f14', sun: '#dfe6f0' },
+  { name: 'desert', sky: ['#f0c27b', '#fbe7c6'], ground: '#c8894a', sun: '#fff4d6' },
+  { name: 'sea', sky: ['#4b79a1', '#cfe3f3'], ground: '#1f4e79', sun: '#ffffff' },
+  { name: 'forest', sky: ['#8fb996', '#e4efe0'], ground: '#23402a', sun: '#f7f3d0' },
+  { name: 'storm', sky: ['#232526', '#6b7178'], ground: '#2e3033', sun: '#9aa0a6' },
+  { name: 'snow', sky: ['#c9d6ff', '#f5f7fa'], ground: '#e8edf2', sun: '#ffffff' },
+];
+
+function sceneSvg(i: number, w: number, h: number): string {
+  const p = PALETTES[i % PALETTES.length];
+  const r = (k: number) => {
+    const x = Math.sin(i * 12.9898 + k * 78.233) * 43758.5453;
+    return x - Math.floor(x);
+  };
+  const horizon = Math.round(h * (0.5 + 0.25 * r(1)));
+  const hills = Array.from({ length: 7 }, (_, k) => `${Math.round((k / 6) * w)},${Math.round(horizon - h * 0.18 * r(k + 2))}`).join(' ');
+  const sunX = Math.round(w * (0.15 + 0.7 * r(9)));
+  const sunY = Math.round(horizon - h * (0.12 + 0.3 * r(10)));
+  const sunR = Math.round(h * (0.05 + 0.07 * r(11)));
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">
+  <defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${p.sky[0]}"/><stop offset="1" stop-color="${p.sky[1]}"/></linearGradient></defs>
+  <rect width="${w}" height="${h}" fill="url(#s)"/>
+  <circle cx="${sunX}" cy="${sunY}" r="${sunR}" fill="${p.sun}" opacity="0.92"/>
+  <polygon points="0,${h} ${hills} ${w},${h}" fill="${p.ground}" opacity="0.85"/>
+  <rect y="${horizon}" width="${w}" height="${h - horizon}" fill="${p.ground}"/>
+</svg>`;
+}
+
+export interface GeneratedPhoto {
+  file: string;
+  takenAt: Date;
+}
+
+/**
+ * `count` landscape-like JPEGs (sky gradient, hills, sun) with varied palettes, exposure, blur and
+ * noise, each with an EXIF capture date; the second half goes into a sub-folder.
+ */
+export async function makePhotos(dir: string, count: number): Promise<GeneratedPhoto[]> {
+  const w = 720;
+  const h = 480;
+  const out: GeneratedPhoto[] = [];
+  fs.mkdirSync(path.join(dir, 'day 2'), { recursive: true });
+  const start = Date.UTC(2024, 5, 1, 6, 30, 0);
+  for (let i = 0; i < count; i++) {
+    const takenAt = new Date(start + i * 7 * 60_000);
+    const exifDate = takenAt.toISOString().slice(0, 19).replace('T', ' ').replace(/-/g, ':');
+    let img = sharp(Buffer.from(sceneSvg(i, w, h)));
+    // Vary exposure, focus and noise so attributes have something to rank.
+    const exposure = 0.45 + ((i * 37) % 100) / 80; // 0.45 .. 1.7
+    img = sharp(await img.png().toBuffer()).modulate({ brightness: exposure, saturation: 0.6 + ((i * 53) % 100) / 90 });
+    if (i % 5 === 3) img = img.blur(6);
+    let buf = await img.png().toBuffer();
+    if (i % 4 === 1) {
+      const noise = await sharp({ create: { width: w, height: h, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+      buf = await sharp(buf).composite([{ input: noise, blend: 'soft-light' }]).png().toBuffer();
+    }
+    const file = path.join(dir, i < count / 2 ? '' : 'day 2', `DSC_${String(1001 + i)}.jpg`);
+    await sharp(buf)
+      .withExif({ IFD0: { Make: 'Cull', Model: 'Synthetic Camera' }, IFD2: { DateTimeOriginal: exifDate } })
+      .jpeg({ quality: 86 })
+      .toFile(file);
+    out.push({ file, takenAt });
+  }
+  return out;
+}
+
+/** Writes a file that looks like a JPEG by name but is not one, for the indexing-errors list. */
+export function writeBrokenPhoto(dir: string): string {
+  const file = path.join(dir, 'broken.jpg');
+  fs.writeFileSync(file, Buffer.from('this is not a JPEG, it is a text file with the wrong name\n'));
+  return file;
+}

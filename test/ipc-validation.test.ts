@@ -1,0 +1,312 @@
+// The IPC bridge under Node: a fake ipcMain records the handlers electron/ipc.ts registers, the
+// REAL validators (electron/validate.ts) check every argument, and a real Library (tiny generated
+// model, real SQLite file, photos generated with sharp) answers the calls that get through.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_METHOD_NAMES, EVENT_CHANNEL, type ApiError, type ServerEvent } from '../electron/api-types.ts';
+import { registerIpcHandlers, type InvokeEventLike, type IpcRegistration } from '../electron/ipc.ts';
+import type { CallResult } from '../electron/server/dispatch.ts';
+import { Library } from '../electron/services/library.ts';
+import { LIMITS, VALIDATORS } from '../electron/validate.ts';
+import { makeTestModel } from '../native-models/testmodel/index.ts';
+import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
+
+type Handler = (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown> | unknown;
+
+let tmp: string;
+let photosDir: string;
+let outsideDir: string;
+let library: Library;
+let registration: IpcRegistration;
+const handlers = new Map<string, Handler>();
+const sent: { channel: string; args: unknown[] }[] = [];
+const window = {
+  webContents: {
+    send: (channel: string, ...args: unknown[]) => void sent.push({ channel, args }),
+    isDestroyed: () => false,
+  },
+  isDestroyed: () => false,
+};
+const fakeIpcMain = {
+  handle(channel: string, listener: Handler) {
+    if (handlers.has(channel)) throw new Error(`second handler for ${channel}`);
+    handlers.set(channel, listener);
+  },
+  removeHandler(channel: string) {
+    handlers.delete(channel);
+  },
+};
+const appFrame: InvokeEventLike = { sender: window.webContents, senderFrame: { url: 'cull://app/index.html' } };
+let folderAnswer: string | null = null;
+
+async function invokeAs(event: InvokeEventLike, method: string, ...args: unknown[]): Promise<CallResult> {
+  const handler = handlers.get(`cull:${method}`);
+  if (!handler) throw new Error(`no handler for ${method}`);
+  // Electron structured-clones the arguments; do the same so nothing is shared with the test.
+  return (await handler(event, ...structuredClone(args))) as CallResult;
+}
+const invoke = (method: string, ...args: unknown[]) => invokeAs(appFrame, method, ...args);
+
+async function ok<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+  const out = await invoke(method, ...args);
+  if (!out.ok) throw new Error(`${method} failed: ${out.error.code}: ${out.error.message}`);
+  return out.result as T;
+}
+
+async function errorOf(method: string, ...args: unknown[]): Promise<ApiError> {
+  const out = await invoke(method, ...args);
+  if (out.ok) throw new Error(`${method}(${JSON.stringify(args).slice(0, 200)}) was accepted`);
+  return out.error;
+}
+
+beforeAll(async () => {
+  tmp = tempDir('cull-ipc-');
+  photosDir = path.join(tmp, 'photos');
+  outsideDir = path.join(tmp, 'elsewhere');
+  fs.mkdirSync(outsideDir);
+  fs.mkdirSync(path.join(photosDir, 'sub'), { recursive: true });
+  await writePhotoSet(photosDir, 3, { seed: 11, size: 96 });
+  await makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 1 });
+  library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir: path.join(tmp, 'model'), threads: 1 });
+  registration = registerIpcHandlers(fakeIpcMain, () => library, window, {
+    progressIntervalMs: 0,
+    chooseFolder: async () => folderAnswer,
+  });
+});
+
+afterAll(async () => {
+  registration?.dispose();
+  await library?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('registration', () => {
+  it('registers one channel per API method plus chooseFolder, nothing else', () => {
+    const expected = [...API_METHOD_NAMES.map((m) => `cull:${m}`), 'cull:chooseFolder'].sort();
+    expect([...handlers.keys()].sort()).toEqual(expected);
+    expect(Object.keys(VALIDATORS).sort()).toEqual([...API_METHOD_NAMES].sort());
+  });
+
+  it('refuses calls from any frame but the app window', async () => {
+    const iframe = { sender: window.webContents, senderFrame: { url: 'https://evil.example/' } };
+    const otherWindow = { sender: { other: true }, senderFrame: { url: 'cull://app/index.html' } };
+    const noFrame = { sender: window.webContents, senderFrame: null };
+    for (const event of [iframe, otherWindow, noFrame]) {
+      const out = await invokeAs(event, 'addRoot', outsideDir);
+      expect(out).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    }
+    expect(await library.roots()).toEqual([]); // the refused addRoot did nothing
+  });
+});
+
+describe('calls that pass validation reach the library', () => {
+  it('adds a root, indexes it and forwards progress as events', async () => {
+    expect(await ok('addRoot', photosDir)).toEqual([photosDir]);
+    sent.length = 0;
+    const summary = await ok<{ indexed: number; cancelled: boolean }>('index');
+    expect(summary.indexed).toBe(3);
+    expect(summary.cancelled).toBe(false);
+    const events = sent.filter((s) => s.channel === EVENT_CHANNEL).map((s) => s.args[0] as ServerEvent);
+    expect(events.some((e) => e.type === 'index-progress')).toBe(true);
+    expect(events.find((e) => e.type === 'index-done')).toMatchObject({ summary: { indexed: 3 } });
+    expect(sent.every((s) => s.channel === EVENT_CHANNEL)).toBe(true);
+  });
+
+  it('answers stats, photos, setCulling, restoreCulling', async () => {
+    const stats = await ok<{ photos: number; embedded: number }>('stats');
+    expect(stats).toMatchObject({ photos: 3, embedded: 3 });
+    const photos = await ok<{ id: number }[]>('photos');
+    const ids = photos.map((p) => p.id);
+    const previous = await ok<unknown[]>('setCulling', ids.slice(0, 2), { rating: 4, flag: 1, label: 'green' });
+    expect(previous).toHaveLength(2);
+    expect(await ok('photo', ids[0])).toMatchObject({ rating: 4, flag: 1, label: 'green' });
+    expect(await ok('photos', { minRating: 4 })).toHaveLength(2);
+    await ok('restoreCulling', previous);
+    expect(await ok('photo', ids[0])).toMatchObject({ rating: 0, flag: 0, label: null });
+    // JSON-style nulls for absent optional arguments are accepted.
+    expect(await ok('photos', null)).toHaveLength(3);
+  });
+
+  it('scores a typed attribute and a parsed query', async () => {
+    const ranked = await ok<{ id: number; score: number }[]>('score', 'sharp vs blurry', { top: 2 });
+    expect(ranked).toHaveLength(2);
+    for (const r of ranked) expect(r.score).toBeGreaterThanOrEqual(0);
+    const parsed = await ok('parseQuery', 'sharp vs blurry');
+    expect(await ok<unknown[]>('score', parsed, { filter: { folder: photosDir } })).toHaveLength(3);
+  });
+
+  it('chooseFolder answers from the main process and takes no arguments', async () => {
+    folderAnswer = '/picked/folder';
+    expect(await ok('chooseFolder')).toBe('/picked/folder');
+    expect((await errorOf('chooseFolder', '/etc')).code).toBe('invalid-argument');
+  });
+});
+
+describe('argument validation', () => {
+  const cases: [string, unknown[]][] = [
+    // ids
+    ['photo', [0]],
+    ['photo', [-3]],
+    ['photo', [1.5]],
+    ['photo', ['1']],
+    ['photo', [Number.NaN]],
+    ['photo', [2 ** 60]],
+    ['photo', [{ id: 1 }]],
+    ['photo', []],
+    ['explain', [0, 'sharp vs blurry']],
+    ['explain', [1, '']],
+    // arrays bounded, culling ranges
+    ['setCulling', ['1', { rating: 1 }]],
+    ['setCulling', [[1, 0], { rating: 1 }]],
+    ['setCulling', [Array.from({ length: LIMITS.ids + 1 }, (_, i) => i + 1), { rating: 1 }]],
+    ['setCulling', [[1], { rating: 6 }]],
+    ['setCulling', [[1], { rating: -1 }]],
+    ['setCulling', [[1], { rating: 2.5 }]],
+    ['setCulling', [[1], { flag: 2 }]],
+    ['setCulling', [[1], { flag: '1' }]],
+    ['setCulling', [[1], { label: 'pink' }]],
+    ['setCulling', [[1], { rating: 1, sql: 'DROP TABLE photos' }]],
+    ['setCulling', [[1], {}]],
+    ['setCulling', [[1], null]],
+    ['restoreCulling', [[{ id: 1, rating: 9, flag: 0, label: null }]]],
+    ['restoreCulling', [[{ id: 1, rating: 0, flag: 0, label: null, extra: 1 }]]],
+    ['restoreCulling', ['not an array']],
+    // strings bounded
+    ['parseQuery', ['']],
+    ['parseQuery', ['x'.repeat(LIMITS.query + 1)]],
+    ['parseQuery', [42]],
+    ['search', ['x'.repeat(LIMITS.query + 1)]],
+    ['score', ['a vs b'.padEnd(LIMITS.query + 1, '!')]],
+    ['score', [{ attributes: [] }]],
+    ['score', [{ attributes: [{ label: 'x', positive: { prompts: ['a'] }, negative: { prompts: [] } }] }]],
+    ['score', [{ attributes: [{ label: 'x', positive: { prompts: ['a'] }, negative: { prompts: ['b'] } }], minScore: 2 }]],
+    ['score', [{ attributes: [{ label: 'x', positive: { prompts: ['a'] }, negative: { prompts: ['b'] } }], evil: true }]],
+    // options and filters: numbers finite and in range, only known keys
+    ['score', ['sharp vs blurry', { top: -1 }]],
+    ['score', ['sharp vs blurry', { top: Number.POSITIVE_INFINITY }]],
+    ['score', ['sharp vs blurry', { top: 10, unknown: 1 }]],
+    ['score', ['sharp vs blurry', { filter: { minRating: 7 } }]],
+    ['score', ['sharp vs blurry', { filter: { flag: 5 } }]],
+    ['photos', [{ status: 'deleted' }]],
+    ['photos', [{ label: 'pink' }]],
+    ['photos', [{ takenAfter: Number.NaN }]],
+    ['photos', [{ folder: 'relative/path' }]],
+    ['photos', [{ where: '1=1' }]],
+    ['photos', [JSON.parse('{"__proto__": {"polluted": true}}')]],
+    ['photos', ['all']],
+    // paths: absolute, normalised, existing directories
+    ['addRoot', ['relative/photos']],
+    ['addRoot', ['/definitely/not/here']],
+    ['addRoot', ['/tmp/../etc']],
+    ['addRoot', ['/tmp\0/x']],
+    ['addRoot', [123]],
+    ['index', ['not-an-array']],
+    ['index', [['relative']]],
+    // exports
+    ['exportPhotos', [{ photoIds: [1], to: 'relative', mode: 'copy' }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/definitely/not/here', mode: 'copy' }]],
+    ['exportPhotos', [{ photoIds: [], to: '/tmp', mode: 'copy' }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'move' }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', report: '/tmp/report.exe' }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', report: '/definitely/not/here/report.csv' }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', scores: { '../1': { s: 1 } } }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', scores: { 1: { s: 'high' } } }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', overwrite: true }]],
+    // arity
+    ['stats', ['extra']],
+    ['roots', [1]],
+    ['photo', [1, 2]],
+  ];
+
+  const named = cases.map(([method, args]) => [method, JSON.stringify(args)?.slice(0, 90) ?? '', args] as const);
+  it.each(named)('%s %s is rejected as invalid-argument', async (method, _name, args) => {
+    const err = await errorOf(method, ...args);
+    expect(err.code).toBe('invalid-argument');
+    expect(err.message.length).toBeGreaterThan(5);
+    expect(err.message.length).toBeLessThan(600); // oversized input is not echoed back
+  });
+
+  it('rejects files as folders, and file paths as export destinations', async () => {
+    const file = (await library.photos())[0].path;
+    expect((await errorOf('addRoot', file)).code).toBe('invalid-argument');
+    expect((await errorOf('exportPhotos', { photoIds: [1], to: file, mode: 'copy' })).code).toBe('invalid-argument');
+  });
+
+  it('rejects folders outside the library as outside-library', async () => {
+    expect((await errorOf('index', [outsideDir])).code).toBe('outside-library');
+    expect((await errorOf('index', [path.dirname(photosDir)])).code).toBe('outside-library');
+    expect((await errorOf('photos', { folder: outsideDir })).code).toBe('outside-library');
+    expect((await errorOf('photos', { folder: '/' })).code).toBe('outside-library');
+    expect((await errorOf('score', 'sharp vs blurry', { filter: { folder: outsideDir } })).code).toBe('outside-library');
+    expect((await errorOf('search', 'a cat', { filter: { folder: outsideDir } })).code).toBe('outside-library');
+    // A subfolder of a root is inside.
+    expect(await ok('photos', { folder: path.join(photosDir, 'sub') })).toEqual([]);
+  });
+
+  it('removeRoot of a folder that is not a root is not-found', async () => {
+    expect((await errorOf('removeRoot', outsideDir)).code).toBe('not-found');
+  });
+
+  it('rejected calls change nothing', async () => {
+    const before = await library.photos();
+    await errorOf('setCulling', before.map((p) => p.id), { rating: 9 });
+    await errorOf('setCulling', [before[0].id], { flag: 1, label: 'pink' });
+    expect(await library.photos()).toEqual(before);
+  });
+
+  it('a query the library cannot parse comes back as invalid-argument with its message', async () => {
+    const err = await errorOf('parseQuery', 'sharp vs');
+    expect(err.code).toBe('invalid-argument');
+    expect(err.message).not.toMatch(/^Error:/);
+  });
+});
+
+describe('long-running jobs', () => {
+  it('runs one index at a time and cancels through cancelIndex', async () => {
+    const more = path.join(photosDir, 'more');
+    fs.mkdirSync(more);
+    await writePhotoSet(more, 6, { seed: 21, size: 96 });
+    const first = invoke('index');
+    const second = invoke('index');
+    const cancel = invoke('cancelIndex');
+    const [a, b, c] = await Promise.all([first, second, cancel]);
+    expect(b).toMatchObject({ ok: false, error: { code: 'busy' } });
+    expect(c).toEqual({ ok: true, result: null });
+    if (a.ok) expect((a.result as { cancelled: boolean }).cancelled).toBe(true);
+    else expect(a.error).toMatchObject({ code: 'cancelled' });
+    // The next run indexes everything that is left.
+    const again = await ok<{ cancelled: boolean }>('index');
+    expect(again.cancelled).toBe(false);
+    expect((await ok<{ photos: number }>('stats')).photos).toBe(9);
+  });
+
+  it('dispose removes every handler', () => {
+    const extra = new Map<string, Handler>();
+    const reg = registerIpcHandlers(
+      { handle: (c, l) => void extra.set(c, l), removeHandler: (c) => void extra.delete(c) },
+      () => null,
+      window,
+    );
+    expect(extra.size).toBe(API_METHOD_NAMES.length + 1);
+    reg.dispose();
+    expect(extra.size).toBe(0);
+  });
+
+  it('without a library, methods answer no-model and modelStatus says missing', async () => {
+    const extra = new Map<string, Handler>();
+    const reg = registerIpcHandlers(
+      { handle: (c, l) => void extra.set(c, l), removeHandler: (c) => void extra.delete(c) },
+      () => null,
+      window,
+    );
+    const stats = (await extra.get('cull:stats')!(appFrame)) as CallResult;
+    expect(stats).toMatchObject({ ok: false, error: { code: 'no-model' } });
+    const status = (await extra.get('cull:modelStatus')!(appFrame)) as CallResult;
+    expect(status).toMatchObject({ ok: true, result: { state: 'missing' } });
+    // Validation still comes first.
+    const bad = (await extra.get('cull:photo')!(appFrame, -1)) as CallResult;
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    reg.dispose();
+  });
+});

@@ -1,0 +1,351 @@
+// The local HTTP + WebSocket server (electron/server/) against a real Library: tiny generated model,
+// real SQLite file, photos generated with sharp. Checks the local-only guarantees (127.0.0.1, Host
+// header, token, cookie scope, Origin) and that the renderer's HTTP client (renderer/src/api/http.ts)
+// drives the real thing, events included.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ServerEvent } from '../electron/api-types.ts';
+import { startServer, type RunningServer } from '../electron/server/server.ts';
+import { Library } from '../electron/services/library.ts';
+import { makeTestModel } from '../native-models/testmodel/index.ts';
+import { createHttpApi } from '../renderer/src/api/http.ts';
+import { ApiClientError } from '../renderer/src/api/errors.ts';
+import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
+
+let tmp: string;
+let photosDir: string;
+let library: Library;
+let server: RunningServer;
+let port: number;
+let token: string;
+let photoIds: number[];
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Raw HTTP so the test controls every header (fetch would refuse to set Host). */
+function request(
+  p: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; port?: number; host?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: opts.host ?? '127.0.0.1', port: opts.port ?? port, path: p, method: opts.method ?? 'GET', headers: opts.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+function api(method: string, args: unknown[], headers: Record<string, string> = {}): Promise<Reply> {
+  return request(`/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-cull-token': token, ...headers },
+    body: JSON.stringify(args),
+  });
+}
+
+function wsConnect(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; events: ServerEvent[] } | { status: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    const events: ServerEvent[] = [];
+    ws.on('message', (data) => events.push(JSON.parse(String(data)) as ServerEvent));
+    ws.on('open', () => resolve({ ws, events }));
+    ws.on('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0 });
+      res.resume();
+    });
+    ws.on('error', () => resolve({ status: -1 }));
+  });
+}
+
+beforeAll(async () => {
+  tmp = tempDir('cull-server-');
+  photosDir = path.join(tmp, 'photos');
+  const staticDir = path.join(tmp, 'renderer');
+  fs.mkdirSync(path.join(staticDir, 'assets'), { recursive: true });
+  fs.writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>Cull test page</title><script type="module" src="./assets/app.js"></script>');
+  fs.writeFileSync(path.join(staticDir, 'assets', 'app.js'), 'export {};');
+  fs.writeFileSync(path.join(tmp, 'secret.txt'), 'SECRET-OUTSIDE');
+  await writePhotoSet(photosDir, 4, { seed: 5, size: 96 });
+  await makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 1 });
+  library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir: path.join(tmp, 'model'), threads: 1 });
+  await library.addRoot(photosDir);
+  await library.index(undefined);
+  photoIds = (await library.photos()).map((p) => p.id);
+  server = await startServer({ library, staticDir, progressIntervalMs: 0 });
+  port = server.port;
+  token = server.token;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await library?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('local only', () => {
+  it('listens on 127.0.0.1 and hands out a page URL with a strong token', () => {
+    expect(server.origin).toBe(`http://127.0.0.1:${port}`);
+    expect(server.url).toBe(`http://127.0.0.1:${port}/?token=${token}`);
+    expect(Buffer.from(token, 'base64url').length).toBe(32);
+  });
+
+  it('refuses to listen on any other address', async () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com']) {
+      await expect(startServer({ library, host })).rejects.toThrow(/127\.0\.0\.1/);
+    }
+  });
+
+  it('is not reachable through another interface', async () => {
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal);
+    if (!external) {
+      console.log('no non-loopback IPv4 interface on this machine: the bind check above covers it');
+      return;
+    }
+    const refused = await new Promise<boolean>((resolve) => {
+      const sock = net.connect({ host: external.address, port }, () => {
+        sock.destroy();
+        resolve(false);
+      });
+      sock.on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+
+  it('refuses a wrong Host header (DNS rebinding) even with the right token', async () => {
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1:${port + 1}`, `[::1]:${port}`]) {
+      const res = await api('stats', [], { host });
+      expect(res.status, host).toBe(403);
+      expect(res.json().error.code).toBe('unauthorized');
+    }
+    expect((await api('stats', [], { host: `localhost:${port}` })).status).toBe(200);
+  });
+
+  it('refuses cross-origin API calls', async () => {
+    const res = await api('stats', [], { origin: 'https://evil.example' });
+    expect(res.status).toBe(403);
+    expect((await api('stats', [], { origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+  });
+});
+
+describe('token', () => {
+  it('is required on every route', async () => {
+    for (const p of ['/', '/index.html', '/assets/app.js', `/thumb/${photoIds[0]}`, `/image/${photoIds[0]}`]) {
+      const res = await request(p);
+      expect(res.status, p).toBe(401);
+      expect(res.json().error.code).toBe('unauthorized');
+    }
+    const noToken = await request('/api/stats', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+    expect(noToken.status).toBe(401);
+  });
+
+  it('a wrong token is refused', async () => {
+    expect((await api('stats', [], { 'x-cull-token': 'x'.repeat(token.length) })).status).toBe(403);
+    expect((await request(`/thumb/${photoIds[0]}?token=${token.slice(0, -1)}A`)).status).toBe(403);
+  });
+
+  it('the page load sets an HttpOnly SameSite=Strict cookie that works for images but not for the API', async () => {
+    const page = await request(`/?token=${token}`);
+    expect(page.status).toBe(200);
+    expect(page.body.toString()).toContain('Cull test page');
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    const cookie = String(page.headers['set-cookie']);
+    expect(cookie).toMatch(new RegExp(`^cull-token-${port}=${token};`));
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const jar = cookie.split(';')[0];
+    expect((await request(`/thumb/${photoIds[0]}`, { headers: { cookie: jar } })).status).toBe(200);
+    expect((await request('/assets/app.js', { headers: { cookie: jar } })).status).toBe(200);
+    const apiWithCookie = await request('/api/stats', { method: 'POST', headers: { cookie: jar, 'content-type': 'application/json' }, body: '[]' });
+    expect(apiWithCookie.status).toBe(401);
+  });
+});
+
+describe('API', () => {
+  it('answers a method with its JSON result', async () => {
+    const res = await api('stats', []);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.json()).toMatchObject({ photos: 4, embedded: 4, roots: [photosDir], model: { randomWeights: true } });
+    const ranked = (await api('score', ['sharp vs blurry', { top: 3 }])).json();
+    expect(ranked).toHaveLength(3);
+    expect(photoIds).toContain(ranked[0].id);
+  });
+
+  it('maps errors to status codes with an ApiError body', async () => {
+    const bad = await api('setCulling', [[photoIds[0]], { rating: 9 }]);
+    expect(bad.status).toBe(400);
+    expect(bad.json().error).toMatchObject({ code: 'invalid-argument' });
+    const outside = await api('photos', [{ folder: tmp }]);
+    expect(outside.status).toBe(403);
+    expect(outside.json().error.code).toBe('outside-library');
+    const unknown = await api('deleteEverything', []);
+    expect(unknown.status).toBe(404);
+    expect((await request('/api/stats', { headers: { 'x-cull-token': token } })).status).toBe(405);
+    const notJson = await request('/api/stats', { method: 'POST', headers: { 'x-cull-token': token, 'content-type': 'text/plain' }, body: '[]' });
+    expect(notJson.status).toBe(415);
+    const broken = await request('/api/stats', { method: 'POST', headers: { 'x-cull-token': token, 'content-type': 'application/json' }, body: '[1,' });
+    expect(broken.status).toBe(400);
+    const object = await request('/api/photo', { method: 'POST', headers: { 'x-cull-token': token, 'content-type': 'application/json' }, body: '{"0":1}' });
+    expect(object.status).toBe(400);
+    // Rejected calls changed nothing.
+    expect((await library.photo(photoIds[0]))!.rating).toBe(0);
+  });
+
+  it('refuses oversized bodies', async () => {
+    const small = await startServer({ library, maxBodyBytes: 1024 });
+    try {
+      const res = await request('/api/setCulling', {
+        port: small.port,
+        method: 'POST',
+        headers: { 'x-cull-token': small.token, 'content-type': 'application/json' },
+        body: JSON.stringify([Array.from({ length: 2000 }, (_, i) => i + 1), { rating: 1 }]),
+      });
+      expect(res.status).toBe(413);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('images', () => {
+  it('serves a known thumbnail and image by id', async () => {
+    const thumb = await request(`/thumb/${photoIds[0]}?token=${token}`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers['content-type']).toBe('image/jpeg');
+    expect(thumb.body.equals(fs.readFileSync((await library.thumbPath(photoIds[0]))!))).toBe(true);
+    const again = await request(`/thumb/${photoIds[0]}?token=${token}`, { headers: { 'if-none-match': String(thumb.headers.etag) } });
+    expect(again.status).toBe(304);
+    const image = await request(`/image/${photoIds[0]}?token=${token}`);
+    expect(image.status).toBe(200);
+    const original = (await library.photo(photoIds[0]))!.path;
+    expect(image.body.equals(fs.readFileSync(original))).toBe(true);
+  });
+
+  it('answers 404 for an unknown id', async () => {
+    const res = await request(`/thumb/987654?token=${token}`);
+    expect(res.status).toBe(404);
+    expect(res.json().error.code).toBe('not-found');
+    expect((await request(`/image/987654?token=${token}`)).status).toBe(404);
+  });
+
+  it('refuses path-like ids and never serves files outside the library or the renderer', async () => {
+    const attempts = [
+      `/thumb/..%2F..%2Fsecret.txt`,
+      `/thumb/%2Fetc%2Fpasswd`,
+      `/thumb/-1`,
+      `/thumb/1.0`,
+      `/thumb/0`,
+      `/thumb/1e3`,
+      `/image/${encodeURIComponent(path.join(tmp, 'secret.txt'))}`,
+      `/thumb/../../secret.txt`,
+      `/..%2Fsecret.txt`,
+      `/assets/..%2F..%2Fsecret.txt`,
+      `/%2e%2e/%2e%2e/secret.txt`,
+    ];
+    for (const p of attempts) {
+      const res = await request(`${p}?token=${token}`);
+      expect(res.status, p).toBeGreaterThanOrEqual(400);
+      expect(res.body.toString(), p).not.toContain('SECRET-OUTSIDE');
+    }
+    expect((await request(`/thumb/..%2F..%2Fsecret.txt?token=${token}`)).status).toBe(400);
+  });
+});
+
+describe('events over WebSocket', () => {
+  const wsUrl = () => `ws://127.0.0.1:${port}/events`;
+
+  it('requires the token and a same-origin Origin', async () => {
+    expect(await wsConnect(wsUrl())).toEqual({ status: 401 });
+    expect(await wsConnect(`${wsUrl()}?token=wrong${token}`)).toEqual({ status: 403 });
+    expect(await wsConnect(`${wsUrl()}?token=${token}`, { origin: 'https://evil.example' })).toEqual({ status: 403 });
+    expect(await wsConnect(`${wsUrl()}?token=${token}`, { host: `evil.example:${port}` })).toEqual({ status: 403 });
+  });
+
+  it('broadcasts index progress to connected clients', async () => {
+    const conn = await wsConnect(`${wsUrl()}?token=${token}`, { origin: `http://127.0.0.1:${port}` });
+    if (!('ws' in conn)) throw new Error(`connection refused: ${conn.status}`);
+    await writePhotoSet(path.join(photosDir, 'new'), 2, { seed: 77, size: 96 });
+    const summary = (await api('index', [])).json();
+    expect(summary.indexed).toBe(2);
+    await new Promise((r) => setTimeout(r, 50)); // let the last frames arrive
+    conn.ws.close();
+    const types = conn.events.map((e) => e.type);
+    expect(types).toContain('index-progress');
+    expect(types).toContain('index-done');
+    expect(types.indexOf('index-done')).toBeGreaterThan(types.indexOf('index-progress'));
+    const done = conn.events.find((e) => e.type === 'index-done') as Extract<ServerEvent, { type: 'index-done' }>;
+    expect(done.summary.indexed).toBe(2);
+  });
+});
+
+describe('renderer HTTP client against the real server', () => {
+  it('implements CullApi over fetch + WebSocket', async () => {
+    const client = createHttpApi({ origin: server.origin, token, fetch, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+    const stats = await client.stats();
+    expect(stats.photos).toBe(6);
+    expect(client.chooseFolder).toBeUndefined();
+
+    const received: ServerEvent[] = [];
+    const off = client.onEvent((e) => received.push(e));
+    await new Promise((r) => setTimeout(r, 100)); // socket open
+    const previous = await client.setCulling([photoIds[1]], { flag: 1, rating: 5 });
+    expect(previous).toEqual([{ id: photoIds[1], rating: 0, flag: 0, label: null }]);
+    expect(await client.photo(photoIds[1])).toMatchObject({ flag: 1, rating: 5 });
+    await client.restoreCulling(previous);
+    expect(await client.photo(photoIds[1])).toMatchObject({ flag: 0, rating: 0 });
+
+    await client.index();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received.some((e) => e.type === 'index-done')).toBe(true);
+    off();
+
+    const err = await client.photos({ folder: tmp }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiClientError);
+    expect(err).toMatchObject({ code: 'outside-library' });
+
+    const thumb = await fetch(client.thumbUrl(photoIds[0]));
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+
+    const wrong = createHttpApi({ origin: server.origin, token: 'y'.repeat(43), fetch });
+    await expect(wrong.stats()).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+});
+
+describe('shutdown', () => {
+  it('close() frees the port', async () => {
+    const extra = await startServer({ library });
+    await extra.close();
+    const refused = await new Promise<boolean>((resolve) => {
+      const sock = net.connect({ host: '127.0.0.1', port: extra.port }, () => {
+        sock.destroy();
+        resolve(false);
+      });
+      sock.on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});
