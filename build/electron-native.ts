@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const NATIVE_DIR = 'native';
 const MODULE = 'better-sqlite3';
@@ -44,6 +45,32 @@ function readJson<T>(file: string): T | null {
   }
 }
 
+/** Electron's NODE_MODULE_VERSION, from the node-abi table @electron/rebuild itself uses. */
+async function electronAbi(root: string, electronVersion: string): Promise<string> {
+  const rebuildMain = createRequire(path.join(root, 'package.json')).resolve('@electron/rebuild');
+  const nodeAbi = createRequire(rebuildMain).resolve('node-abi');
+  const { getAbi } = (await import(pathToFileURL(nodeAbi).href)) as { getAbi(target: string, runtime: string): string };
+  return getAbi(electronVersion, 'electron');
+}
+
+/**
+ * Whether `addon` was compiled for ABI `abi`: a V8-API addon exports `node_register_module_v<abi>`
+ * (symbol names are plain bytes in ELF, Mach-O and PE files alike).
+ */
+export function addonAbiMatches(addon: string, abi: string): boolean {
+  const bytes = fs.readFileSync(addon);
+  return bytes.includes(Buffer.from(`node_register_module_v${abi}\0`));
+}
+
+function assertAbi(addon: string, abi: string, what: string): void {
+  if (!addonAbiMatches(addon, abi)) {
+    throw new Error(
+      `${addon} is not built for ${what} (NODE_MODULE_VERSION ${abi}). If npm's "nodedir" or node-gyp's ` +
+        'configuration points at Node headers, unset it so Electron headers are used.',
+    );
+  }
+}
+
 /** Copies the files better-sqlite3 needs at run time (package.json, lib/, the addon). */
 function installRuntimeCopy(pkgDir: string, dest: string, stamp: Stamp): void {
   const addon = path.join(pkgDir, 'build', 'Release', 'better_sqlite3.node');
@@ -69,13 +96,18 @@ export async function prepareNativeModules(opts: NativeOptions): Promise<string>
   const stamp: Stamp = { module: MODULE, version, target, runtimeVersion, platform: process.platform, arch };
   const dest = path.join(opts.outDir, NATIVE_DIR, MODULE);
 
+  const abi = target === 'node' ? process.versions.modules : await electronAbi(opts.root, runtimeVersion);
+  const what = target === 'node' ? `Node ${runtimeVersion}` : `Electron ${runtimeVersion}`;
+  const addonIn = (dir: string) => path.join(dir, 'build', 'Release', 'better_sqlite3.node');
+
   const current = readJson<Stamp>(path.join(dest, STAMP));
-  if (!opts.force && current && JSON.stringify(current) === JSON.stringify(stamp)) {
-    log(`${MODULE} ${version} for ${target} ${runtimeVersion} (${arch}) is up to date in ${path.relative(opts.root, dest)}`);
+  if (!opts.force && current && JSON.stringify(current) === JSON.stringify(stamp) && fs.existsSync(addonIn(dest)) && addonAbiMatches(addonIn(dest), abi)) {
+    log(`${MODULE} ${version} for ${what} (${arch}) is up to date in ${path.relative(opts.root, dest)}`);
     return dest;
   }
 
   if (target === 'node') {
+    assertAbi(addonIn(pkgDir), abi, what);
     installRuntimeCopy(pkgDir, dest, stamp);
     log(`copied the Node build of ${MODULE} to ${path.relative(opts.root, dest)}`);
     return dest;
@@ -93,17 +125,31 @@ export async function prepareNativeModules(opts: NativeOptions): Promise<string>
   // Sources only: the Node build in build/ must not be mistaken for an Electron one.
   fs.cpSync(pkgDir, stagedPkg, { recursive: true, filter: (src) => path.relative(pkgDir, src).split(path.sep)[0] !== 'build' });
 
-  log(`rebuilding ${MODULE} ${version} for Electron ${runtimeVersion} (${arch}) in ${path.relative(opts.root, staging)}…`);
+  log(`rebuilding ${MODULE} ${version} for Electron ${runtimeVersion} (ABI ${abi}, ${arch}) in ${path.relative(opts.root, staging)}…`);
   const { rebuild } = await import('@electron/rebuild');
-  await rebuild({
-    buildPath: staging,
-    projectRootPath: staging,
-    electronVersion: runtimeVersion,
-    arch,
-    onlyModules: [MODULE],
-    force: true,
-    mode: 'sequential',
-  });
+  // `npm run` exports npm's config as npm_config_*; a configured nodedir would make node-gyp
+  // compile against the local Node headers instead of Electron's (a silently wrong binary).
+  const saved: Record<string, string | undefined> = {};
+  for (const key of Object.keys(process.env)) {
+    if (/^npm_config_nodedir$/i.test(key)) {
+      saved[key] = process.env[key];
+      delete process.env[key];
+    }
+  }
+  try {
+    await rebuild({
+      buildPath: staging,
+      projectRootPath: staging,
+      electronVersion: runtimeVersion,
+      arch,
+      onlyModules: [MODULE],
+      force: true,
+      mode: 'sequential',
+    });
+  } finally {
+    Object.assign(process.env, saved);
+  }
+  assertAbi(addonIn(stagedPkg), abi, what);
   installRuntimeCopy(stagedPkg, dest, stamp);
   log(`${MODULE} for Electron ${runtimeVersion} → ${path.relative(opts.root, dest)}`);
   return dest;

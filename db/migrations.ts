@@ -51,4 +51,26 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  /* 2: learned taste models (electron/services/taste.ts) */ `
+  CREATE TABLE taste_models (
+    name TEXT NOT NULL,                 -- "my taste", a client, a genre
+    model_id TEXT NOT NULL,             -- the CLIP model whose embeddings it was fitted on
+    kind TEXT NOT NULL DEFAULT 'ridge', -- ridge regression of the culling decisions on the embeddings
+    dim INTEGER NOT NULL,
+    weights BLOB NOT NULL,              -- float32 little-endian, dim values: score = weights·x + bias
+    bias REAL NOT NULL,
+    lambda REAL NOT NULL,               -- regularisation chosen by cross-validation
+    examples INTEGER NOT NULL,          -- decisions it was fitted on (picks + rejects + rated photos)
+    picks INTEGER NOT NULL,
+    rejects INTEGER NOT NULL,
+    rated INTEGER NOT NULL,
+    metric TEXT NOT NULL,               -- validation metric, 'spearman' (cross-validated rank correlation)
+    validation REAL,                    -- its value
+    auc REAL,                           -- cross-validated ROC AUC when the decisions are only picks and rejects
+    folds INTEGER NOT NULL,
+    scope TEXT,                         -- JSON PhotoFilter the decisions were drawn from; NULL = whole library
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (name, model_id)
+  ) WITHOUT ROWID;
+  `,
 ];

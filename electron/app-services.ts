@@ -5,7 +5,8 @@
 // downloadModel() fetches the default model, then opens the library. No Electron import here.
 import fs from 'node:fs';
 import path from 'node:path';
-import { approxDownloadSize, registryEntry } from '../native-models/registry.ts';
+import type { DownloadProgress as FullDownloadProgress } from '../native-models/download.ts';
+import { approxDownloadSize, modelDir as registryModelDir, registryEntry } from '../native-models/registry.ts';
 import type { ModelDownloadProgress, ModelStatus } from './api-types.ts';
 import type { ModelService } from './server/dispatch.ts';
 import { Library } from './services/library.ts';
@@ -101,7 +102,8 @@ export class AppServices implements ModelService {
   }
 
   async status(): Promise<ModelStatus> {
-    const dir = this.paths.modelDir ?? '';
+    // Without a model yet: where the download will go.
+    const dir = this.paths.modelDir ?? (this.paths.modelId ? registryModelDir(this.paths.modelId) : '');
     switch (this.state.kind) {
       case 'ready': {
         const m = this.state.library.model;
@@ -134,7 +136,13 @@ export class AppServices implements ModelService {
         quantized: this.opts.quantized,
         signal,
         onProgress: (p) => {
-          const progress: ModelDownloadProgress = { received: p.bytes, total: p.total, file: p.file };
+          // native-models/download.ts reports totals over all files too; model-source's type only names the per-file part.
+          const all = p as Partial<FullDownloadProgress> & typeof p;
+          const progress: ModelDownloadProgress = {
+            received: all.received ?? p.bytes,
+            total: all.received !== undefined ? (all.expectedTotal ?? null) : p.total,
+            file: p.file,
+          };
           this.state = { kind: 'downloading', progress };
           onProgress(progress);
         },

@@ -21,7 +21,7 @@ export interface IpcMainLike {
 
 /** The window whose renderer may call, and which receives events. */
 export interface WindowLike {
-  webContents: { send(channel: string, ...args: unknown[]): void; isDestroyed?(): boolean };
+  webContents: { id?: number; send(channel: string, ...args: unknown[]): void; isDestroyed?(): boolean };
   isDestroyed?(): boolean;
 }
 
@@ -54,8 +54,13 @@ export function registerIpcHandlers(
   });
 
   // Only the app window's own page may call (not an iframe, not a page it was tricked into loading).
+  const sameSender = (sender: unknown): boolean => {
+    if (sender === window.webContents) return true;
+    const id = (sender as { id?: unknown } | null)?.id;
+    return typeof id === 'number' && id === window.webContents.id;
+  };
   const trusted = (event: InvokeEventLike): boolean =>
-    event.sender === window.webContents && !!event.senderFrame && isAppUrl(event.senderFrame.url, opts.devServerUrl);
+    sameSender(event.sender) && !!event.senderFrame && isAppUrl(event.senderFrame.url, opts.devServerUrl);
   const refused: CallResult = { ok: false, error: { code: 'unauthorized', message: 'IPC call from an untrusted frame.' } };
 
   const channels: string[] = [];

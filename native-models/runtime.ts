@@ -11,6 +11,12 @@ const TEXT_BATCH = 64;
 export interface OpenClipModelOptions {
   /** Intra-op threads per session; defaults to the number of cores. */
   threads?: number;
+  /**
+   * Create the image session on first `embedImages` instead of now. A library opened to score and
+   * search never needs it, and it costs ~1.3 s (blocking: onnxruntime loads synchronously) and
+   * ~560 MB for ViT-B/32. A broken image model then fails at the first indexing, not at open.
+   */
+  lazyVision?: boolean;
 }
 
 /** Scales each `dim`-long row of `arr` to unit length, in place; returns `arr`. */
@@ -34,6 +40,9 @@ async function createSession(file: string, threads: number): Promise<ort.Inferen
       interOpNumThreads: 1,
       enableCpuMemArena: true,
       enableMemPattern: true,
+      // No busy-waiting between parallel sections: while indexing, photo decodes share the cores
+      // with inference, and a spinning thread only takes time from them (same inference speed alone).
+      extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } },
     });
   } catch (err) {
     throw new Error(`Could not load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
@@ -61,13 +70,16 @@ async function runEmbeddings(
 
 class OnnxClipModel implements ClipModel {
   private textSession: Promise<ort.InferenceSession> | null = null;
+  private visionSession: Promise<ort.InferenceSession> | null;
   private tokenizer: ClipTokenizer | null = null;
 
   constructor(
     readonly info: ModelInfo,
-    private readonly vision: ort.InferenceSession,
+    vision: ort.InferenceSession | null,
     private readonly threads: number,
-  ) {}
+  ) {
+    this.visionSession = vision && Promise.resolve(vision);
+  }
 
   async embedImages(pixels: Float32Array, count: number): Promise<Float32Array> {
     const { dim, visionFile, preprocess } = this.info;
@@ -77,7 +89,7 @@ class OnnxClipModel implements ClipModel {
     }
     if (count === 0) return new Float32Array(0);
     const input = new ort.Tensor('float32', pixels, [count, 3, side, side]);
-    const out = await runEmbeddings(this.vision, { pixel_values: input }, 'image_embeds', count, dim, visionFile);
+    const out = await runEmbeddings(await this.vision(), { pixel_values: input }, 'image_embeds', count, dim, visionFile);
     return l2normalizeRows(out, dim);
   }
 
@@ -113,10 +125,19 @@ class OnnxClipModel implements ClipModel {
   }
 
   async dispose(): Promise<void> {
-    const text = this.textSession;
-    this.textSession = null;
-    await this.vision.release();
+    const [vision, text] = [this.visionSession, this.textSession];
+    this.visionSession = this.textSession = null;
+    if (vision) await (await vision.catch(() => null))?.release();
     if (text) await (await text.catch(() => null))?.release();
+  }
+
+  /** The image session, created on first use when opened with `lazyVision`. */
+  private vision(): Promise<ort.InferenceSession> {
+    if (!this.visionSession) {
+      this.visionSession = createSession(this.info.visionFile, this.threads);
+      this.visionSession.catch(() => (this.visionSession = null)); // allow a retry after a failure
+    }
+    return this.visionSession;
   }
 
   /** The text session is created on first use: indexing photos never needs it. */
@@ -131,6 +152,6 @@ class OnnxClipModel implements ClipModel {
 
 export async function openClipModel(info: ModelInfo, opts: OpenClipModelOptions = {}): Promise<ClipModel> {
   const threads = opts.threads ?? os.availableParallelism();
-  const vision = await createSession(info.visionFile, threads);
+  const vision = opts.lazyVision ? null : await createSession(info.visionFile, threads);
   return new OnnxClipModel(info, vision, threads);
 }

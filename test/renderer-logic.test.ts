@@ -45,7 +45,7 @@ function photo(id: number, over: Partial<PhotoRecord> = {}): PhotoRecord {
 
 describe('virtual grid', () => {
   it('fits columns to the width and stretches tiles to fill the row', () => {
-    const m = gridMetrics({ containerWidth: 1000, count: 95, tileSize: 180, gap: 8, padding: 12, captionHeight: 26 });
+    const m = gridMetrics({ containerWidth: 1000, count: 95, tileSize: 180, gap: 8, padding: 12, captionHeight: 26, frameAspect: 1 });
     // inner 976: (976+8)/(188) = 5.23 → 5 columns of (976 - 32)/5 = 188 px
     expect(m.columns).toBe(5);
     expect(m.tileWidth).toBe(188);
@@ -53,11 +53,15 @@ describe('virtual grid', () => {
     expect(m.rows).toBe(19);
     expect(m.totalHeight).toBe(24 + 19 * 222 - 8);
     expect(gridMetrics({ containerWidth: 50, count: 3, tileSize: 180 }).columns).toBe(1);
+    // Default image area: 0.8 of the width (landscape photos letterboxed with a small margin).
+    const d = gridMetrics({ containerWidth: 1000, count: 10, tileSize: 180, gap: 8, padding: 12, captionHeight: 26 });
+    expect(d.frameHeight).toBe(150);
+    expect(d.tileHeight).toBe(176);
     expect(gridMetrics({ containerWidth: 1000, count: 0, tileSize: 180 }).totalHeight).toBe(0);
   });
 
   it('renders only the rows in view plus overscan, also at 100 000 photos', () => {
-    const m = gridMetrics({ containerWidth: 1000, count: 100_000, tileSize: 180, gap: 8, padding: 12, captionHeight: 26 });
+    const m = gridMetrics({ containerWidth: 1000, count: 100_000, tileSize: 180, gap: 8, padding: 12, captionHeight: 26, frameAspect: 1 });
     const top = visibleRange(m, 0, 800, 2);
     expect(top.firstRow).toBe(0);
     expect(top.start).toBe(0);
@@ -75,7 +79,7 @@ describe('virtual grid', () => {
   });
 
   it('positions tiles and scrolls just enough to reveal one', () => {
-    const m = gridMetrics({ containerWidth: 1000, count: 100, tileSize: 180, gap: 8, padding: 12, captionHeight: 26 });
+    const m = gridMetrics({ containerWidth: 1000, count: 100, tileSize: 180, gap: 8, padding: 12, captionHeight: 26, frameAspect: 1 });
     expect(tilePosition(m, 0)).toEqual({ x: 12, y: 12 });
     expect(tilePosition(m, 6)).toEqual({ x: 12 + 196, y: 12 + 222 });
     expect(scrollToReveal(m, 0, 500, 800)).toBe(0);

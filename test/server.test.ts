@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ServerEvent } from '../electron/api-types.ts';
+import { AppServices } from '../electron/app-services.ts';
 import { startServer, type RunningServer } from '../electron/server/server.ts';
 import { Library } from '../electron/services/library.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
@@ -332,6 +333,69 @@ describe('renderer HTTP client against the real server', () => {
 
     const wrong = createHttpApi({ origin: server.origin, token: 'y'.repeat(43), fetch });
     await expect(wrong.stats()).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+});
+
+describe('app services (what `npm run serve` and the desktop app run on)', () => {
+  it('without a model: modelStatus offers the download and library methods answer no-model', async () => {
+    const dataDir = path.join(tmp, 'empty-data');
+    const saved = process.env.CULL_DATA_DIR;
+    process.env.CULL_DATA_DIR = dataDir; // the default model store must be this empty folder
+    const env = { CULL_DATA_DIR: dataDir };
+    const services = new AppServices({ env });
+    try {
+      expect(services.paths.dbPath).toBe(path.join(dataDir, 'library.db'));
+      expect((await services.start()).state).toBe('missing');
+      expect(services.getLibrary()).toBeNull();
+      const s = await startServer({ getLibrary: () => services.getLibrary(), models: services });
+      try {
+        const call = (method: string, args: unknown[]) =>
+          request(`/api/${method}`, {
+            port: s.port,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-cull-token': s.token },
+            body: JSON.stringify(args),
+          });
+        const status = (await call('modelStatus', [])).json();
+        expect(status.state).toBe('missing');
+        expect(status.dir.startsWith(path.join(dataDir, 'models'))).toBe(true);
+        expect(status.download).toMatchObject({ id: 'clip-vit-b-32' });
+        expect(status.download.bytes).toBeGreaterThan(50_000_000);
+        const stats = await call('stats', []);
+        expect(stats.status).toBe(503);
+        expect(stats.json().error.code).toBe('no-model');
+        expect((await call('photo', [-1])).status).toBe(400); // validation still first
+        expect((await request(`/thumb/1?token=${s.token}`, { port: s.port })).status).toBe(503);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await services.close();
+      if (saved === undefined) delete process.env.CULL_DATA_DIR;
+      else process.env.CULL_DATA_DIR = saved;
+    }
+  });
+
+  it('with --model: opens the library and serves it', async () => {
+    const services = new AppServices({ db: path.join(tmp, 'services.db'), model: path.join(tmp, 'model'), threads: 1 });
+    const s = await startServer({ getLibrary: () => services.getLibrary(), models: services });
+    try {
+      const started = services.start(); // calls made while the library opens wait for it
+      const res = await request('/api/stats', {
+        port: s.port,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-cull-token': s.token },
+        body: '[]',
+      });
+      expect((await started).state).toBe('ready');
+      expect(res.status).toBe(200);
+      expect(res.json()).toMatchObject({ photos: 0, model: { randomWeights: true } });
+      const status = await services.status();
+      expect(status).toMatchObject({ state: 'ready', dir: path.join(tmp, 'model'), model: { randomWeights: true } });
+    } finally {
+      await s.close();
+      await services.close();
+    }
   });
 });
 

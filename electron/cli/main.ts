@@ -8,6 +8,8 @@ import { defaultDbPath } from '../services/paths.ts';
 import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../services/types.ts';
 import { table, flagName, stars, formatDuration, formatBytes } from './format.ts';
 import { indexBar, downloadBar } from './progress.ts';
+import { registerIntelligenceCommands } from './intelligence-commands.ts';
+import { tasteQueryName } from '../services/taste.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -162,9 +164,12 @@ program
   .action(async (words: string[], o) => {
     const text = queryText(words, o.pos, o.neg);
     await withLibrary(async (lib) => {
-      const query = await lib.parseQuery(text);
-      if (o.min !== undefined) query.minScore = o.min;
-      const rows = await lib.score(query, { filter: filterFrom(o), top: o.top });
+      // "@taste" / "@laion" are scored by their own models, not parsed as prompt pairs.
+      const special = tasteQueryName(text) !== null || text.trim().toLowerCase() === '@laion';
+      const query = special ? text : await lib.parseQuery(text);
+      if (o.min !== undefined && typeof query !== 'string') query.minScore = o.min;
+      let rows = await lib.score(query, { filter: filterFrom(o), top: o.top });
+      if (special && o.min !== undefined) rows = rows.filter((r) => r.score >= o.min);
       print(rows, () => scoreTable(rows));
     });
   });
@@ -346,6 +351,8 @@ models
     print(result, () => (result.ok ? `OK: ${result.files} file(s) in ${result.dir} match their SHA-256.` : `FAILED: ${result.problems.join('; ')}`));
     if (!result.ok) process.exitCode = 1;
   });
+
+registerIntelligenceCommands(program, withLibrary, print);
 
 try {
   await program.parseAsync(process.argv);

@@ -66,5 +66,7 @@ export function rankByAesthetic(matrix: EmbeddingMatrix, opts: { top?: number; i
   const cands: number[] = [];
   for (let r = 0; r < matrix.length; r++) if (!Number.isNaN(scores[r]) && (!allow || allow.has(ids[r]))) cands.push(r);
   const k = Math.min(cands.length, opts.top ?? cands.length);
-  return selectTop(scores, ids, cands, k).map((r) => ({ id: ids[r], path: matrix.paths[r], score: scores[r] }));
+  const rows = selectTop(scores, ids, cands, k);
+  const paths = matrix.pathsOf(rows); // only the rows shown: a large library keeps no paths in memory
+  return rows.map((r, i) => ({ id: ids[r], path: paths[i], score: scores[r] }));
 }

@@ -1,10 +1,34 @@
-// The library's image embeddings in one contiguous Float32Array, loaded once per library and model.
-// Every attribute score and search is a matrix-vector product over it, so `dot` is the hot path:
-// 1M photos × 512 floats is 2 GB of float32 streamed per product. The loop is unrolled by 8 with
-// four independent accumulators, which lets V8 keep the multiply-adds in flight instead of waiting on
-// one running sum.
+// The library's image embeddings in memory, loaded once per library and model. Every attribute
+// score and search is a matrix-vector product over them, run by the SIMD kernels of row-store.ts
+// (1M × 512 in ~30 ms as int8, ~70 ms as float32, against ~500 ms for a JavaScript loop).
+//
+// Storage follows the library's size:
+//   'f32'  exact float32 rows while they take at most COMPACT_ABOVE_BYTES (256 MiB: ~131k photos
+//          of 512 values) — every dot is exact;
+//   'i8'   beyond that, int8 codes with a per-row scale: a quarter of the memory (1M photos: 512 MB
+//          instead of 2 GB). Dots are then approximate (error ~4e-4·‖d‖, a CLIP-IQA score moves by
+//          ≤ ~0.005), so `approximate` is true and the scorer re-ranks its top results with
+//          `exactRows`, which reads those rows' stored float16 embeddings back from the database.
+// Paths are not held in memory (1M paths cost ~0.5 s to read and ~80 MB): `pathsOf` reads the
+// few a page of results needs, always current even after a move.
 import type { DB } from '../../db/database.ts';
-import { loadEmbeddingMatrix } from '../../db/features.ts';
+import { forEachEmbedding } from '../../db/features.ts';
+import { decodeF16Into } from '../../db/vectors.ts';
+import { libraryStamp, readSnapshot, SNAPSHOT_MIN_ROWS, snapshotPath, writeSnapshot, type LibraryStamp } from './matrix-snapshot.ts';
+import { RowStore, type RowFormat } from './row-store.ts';
+
+/** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
+export const COMPACT_ABOVE_BYTES = 256 * 2 ** 20;
+
+export interface LoadOptions {
+  /** 'auto' (default) picks by size; 'f32' or 'i8' forces a format (tests, benchmarks). */
+  format?: RowFormat | 'auto';
+  /**
+   * Keep a snapshot of large matrices beside the database (matrix-snapshot.ts) and open from it
+   * when it still matches the library (default true; CULL_NO_MATRIX_SNAPSHOT=1 turns it off).
+   */
+  snapshot?: boolean;
+}
 
 export interface RefreshResult {
   /** Rows appended (photos embedded since the last load). */
@@ -15,26 +39,33 @@ export interface RefreshResult {
   rebuilt: boolean;
 }
 
+// SQLite's default limit of bound parameters is 32766 (999 on old builds): ids go as one JSON array.
+const idList = (ids: ArrayLike<number>) => JSON.stringify(Array.from(ids));
+
 export class EmbeddingMatrix {
   // Buffers may be longer than `length` (room to append); the public getters return exact views.
-  private idBuf: Int32Array;
-  private dataBuf: Float32Array;
-  private indexedAt: Float64Array;
-  paths: string[];
-  dim: number;
-  length: number;
+  private idBuf = new Int32Array(0);
+  private indexedAt = new Float64Array(0);
+  private store: RowStore;
   private index: Map<number, number> | null = null;
+  /** Paths given to fromRows, or read once by the `paths` getter. */
+  private pathList: string[] | null = null;
+  dim = 0;
+  length = 0;
+
+  /** Where the matrix came from on its last (re)load: 'snapshot' or 'database'. */
+  loadedFrom: 'snapshot' | 'database' | 'memory' = 'memory';
+  private readonly snapshotFile: string | null;
 
   private constructor(
     readonly modelId: string,
-    rows: ReturnType<typeof loadEmbeddingMatrix>,
+    /** Where exact rows and paths are read from (null for matrices built from memory). */
+    private readonly db: DB | null,
+    private readonly requested: RowFormat | 'auto',
+    snapshot = false,
   ) {
-    this.idBuf = rows.ids;
-    this.paths = rows.paths;
-    this.indexedAt = rows.indexedAt;
-    this.dataBuf = rows.matrix;
-    this.dim = rows.dim;
-    this.length = rows.ids.length;
+    this.store = new RowStore('f32', 0, 1);
+    this.snapshotFile = db && snapshot && !process.env.CULL_NO_MATRIX_SNAPSHOT ? snapshotPath(db, modelId) : null;
   }
 
   /** Photo id per row. */
@@ -42,26 +73,62 @@ export class EmbeddingMatrix {
     return this.idBuf.subarray(0, this.length);
   }
 
-  /** Row-major `length × dim` embeddings (L2-normalised, decoded from float16). */
+  get format(): RowFormat {
+    return this.store.format;
+  }
+
+  /** True when dots are approximate (int8 storage): exact values come from `exactRows`. */
+  get approximate(): boolean {
+    return this.store.format === 'i8';
+  }
+
+  /** Bytes held for the embeddings (rows and scales), not counting ids. */
+  get bytes(): number {
+    return this.store.bytes;
+  }
+
+  /**
+   * Row-major `length × dim` float32 embeddings. For 'f32' storage a view (no copy); for 'i8' a
+   * dequantised copy of every row (4 bytes per value: prefer `exactRows` for a few rows).
+   */
   get data(): Float32Array {
-    return this.dataBuf.subarray(0, this.length * this.dim);
+    if (this.store.format === 'f32') return this.store.f32.subarray(0, this.length * this.dim);
+    const out = new Float32Array(this.length * this.dim);
+    for (let r = 0; r < this.length; r++) this.store.getRow(r, out.subarray(r * this.dim, (r + 1) * this.dim));
+    return out;
   }
 
-  static load(db: DB, modelId: string): EmbeddingMatrix {
-    return new EmbeddingMatrix(modelId, loadEmbeddingMatrix(db, modelId));
+  /** Path per row. Read from the database on first use (prefer `pathsOf` for a page of results). */
+  get paths(): string[] {
+    if (!this.pathList) this.pathList = this.pathsOf(Array.from({ length: this.length }, (_, r) => r));
+    return this.pathList;
   }
 
-  /** Built from rows already in memory (tests, benchmarks). */
-  static fromRows(modelId: string, ids: ArrayLike<number>, data: Float32Array, dim: number, paths?: string[]): EmbeddingMatrix {
+  static load(db: DB, modelId: string, opts: LoadOptions = {}): EmbeddingMatrix {
+    const m = new EmbeddingMatrix(modelId, db, opts.format ?? 'auto', opts.snapshot ?? true);
+    m.reload(db);
+    return m;
+  }
+
+  /** Built from rows already in memory (tests, benchmarks); exact float32 unless asked otherwise. */
+  static fromRows(
+    modelId: string,
+    ids: ArrayLike<number>,
+    data: Float32Array,
+    dim: number,
+    paths?: string[],
+    opts: LoadOptions = {},
+  ): EmbeddingMatrix {
     if (data.length !== ids.length * dim) throw new Error(`Matrix has ${data.length} values, expected ${ids.length} × ${dim}.`);
-    return new EmbeddingMatrix(modelId, {
-      ids: Int32Array.from(ids),
-      paths: paths ?? Array.from(ids, (id) => String(id)),
-      indexedAt: new Float64Array(ids.length),
-      matrix: data,
-      dim,
-      skipped: 0,
-    });
+    const m = new EmbeddingMatrix(modelId, null, opts.format ?? 'f32');
+    m.dim = dim;
+    m.length = ids.length;
+    m.idBuf = Int32Array.from(ids);
+    m.indexedAt = new Float64Array(ids.length);
+    m.store = new RowStore(m.pickFormat(ids.length, dim), dim, ids.length);
+    for (let r = 0; r < ids.length; r++) m.store.setRow(r, data, r * dim);
+    m.pathList = paths ?? Array.from(ids, (id) => String(id));
+    return m;
   }
 
   /** Row of a photo id, or -1. The id → row map is built on first use. */
@@ -73,40 +140,64 @@ export class EmbeddingMatrix {
     return this.index.get(id) ?? -1;
   }
 
+  /** Row r as float32: a view for 'f32' storage, the exact stored embedding for 'i8'. */
   row(r: number): Float32Array {
-    return this.dataBuf.subarray(r * this.dim, (r + 1) * this.dim);
+    if (this.store.format === 'f32') return this.store.f32.subarray(r * this.dim, (r + 1) * this.dim);
+    return this.exactRows([r]);
   }
 
   /** out[r] = row r · direction, for every row. */
   dot(direction: Float32Array, out: Float32Array = new Float32Array(this.length)): Float32Array {
+    if (direction.length !== this.dim) throw new Error(`Direction has ${direction.length} values; the matrix has ${this.dim} columns.`);
+    return this.store.dot(direction, this.length, out);
+  }
+
+  /** Dot of one row with a direction (explain, single-photo views); exact in both formats. */
+  dotRow(r: number, direction: ArrayLike<number>): number {
+    if (this.store.format === 'f32') return this.store.dotRow(r, direction);
+    const v = this.exactRows([r]);
+    let s = 0;
+    for (let j = 0; j < this.dim; j++) s += v[j] * direction[j];
+    return s;
+  }
+
+  /**
+   * Exact float32 embeddings of `rows` (rows.length × dim, in that order). For 'i8' storage they are
+   * read back from the database (the float16 BLOBs, re-normalised like the load does); a row whose
+   * embedding has gone since falls back to its dequantised codes.
+   */
+  exactRows(rows: ArrayLike<number>): Float32Array {
     const dim = this.dim;
-    if (direction.length !== dim) throw new Error(`Direction has ${direction.length} values; the matrix has ${dim} columns.`);
-    const data = this.dataBuf;
-    const d = direction;
-    const n = this.length;
-    const tail = dim - (dim % 8);
-    for (let r = 0, off = 0; r < n; r++, off += dim) {
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0; // prettier-ignore
-      let j = 0;
-      for (; j < tail; j += 8) {
-        const o = off + j;
-        a0 += data[o] * d[j] + data[o + 4] * d[j + 4];
-        a1 += data[o + 1] * d[j + 1] + data[o + 5] * d[j + 5];
-        a2 += data[o + 2] * d[j + 2] + data[o + 6] * d[j + 6];
-        a3 += data[o + 3] * d[j + 3] + data[o + 7] * d[j + 7];
-      }
-      for (; j < dim; j++) a0 += data[off + j] * d[j];
-      out[r] = a0 + a1 + a2 + a3;
+    const out = new Float32Array(rows.length * dim);
+    if (this.store.format === 'f32' || !this.db) {
+      for (let k = 0; k < rows.length; k++) this.store.getRow(rows[k], out.subarray(k * dim, (k + 1) * dim));
+      return out;
     }
+    const at = new Map<number, number>();
+    for (let k = 0; k < rows.length; k++) at.set(this.idBuf[rows[k]], k);
+    const found = new Set<number>();
+    const stmt = this.db.prepare('SELECT photo_id, vec FROM embeddings WHERE model_id = ? AND photo_id IN (SELECT value FROM json_each(?))');
+    for (const [id, blob] of stmt.raw().iterate(this.modelId, idList([...at.keys()])) as Iterable<[number, Buffer]>) {
+      const k = at.get(id);
+      if (k === undefined || blob.length !== dim * 2) continue;
+      const v = out.subarray(k * dim, (k + 1) * dim);
+      decodeF16Into(blob, v, 0);
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += v[j] * v[j];
+      if (s > 0 && Number.isFinite(s)) for (let j = 0, inv = 1 / Math.sqrt(s); j < dim; j++) v[j] *= inv;
+      found.add(k);
+    }
+    for (let k = 0; k < rows.length; k++) if (!found.has(k)) this.store.getRow(rows[k], out.subarray(k * dim, (k + 1) * dim));
     return out;
   }
 
-  /** Dot of one row with a direction (explain, single-photo views). */
-  dotRow(r: number, direction: Float32Array): number {
-    const off = r * this.dim;
-    let s = 0;
-    for (let j = 0; j < this.dim; j++) s += this.dataBuf[off + j] * direction[j];
-    return s;
+  /** Current paths of `rows`, in order ('' for a photo no longer in the library). */
+  pathsOf(rows: ArrayLike<number>): string[] {
+    if (this.pathList || !this.db) return Array.from(rows, (r) => this.pathList?.[r] ?? '');
+    const byId = new Map<number, string>();
+    const stmt = this.db.prepare('SELECT id, path FROM photos WHERE id IN (SELECT value FROM json_each(?))');
+    for (const [id, path] of stmt.raw().iterate(idList(Array.from(rows, (r) => this.idBuf[r]))) as Iterable<[number, string]>) byId.set(id, path);
+    return Array.from(rows, (r) => byId.get(this.idBuf[r]) ?? '');
   }
 
   /**
@@ -114,51 +205,118 @@ export class EmbeddingMatrix {
    * place; if the library lost rows (photo removed, missing or failed) the matrix is reloaded.
    */
   refresh(db: DB): RefreshResult {
+    // One read transaction: the rows, the count and the snapshot's stamp describe the same state.
+    return db.transaction(() => this.refreshRows(db))();
+  }
+
+  private refreshRows(db: DB): RefreshResult {
     let newest = 0;
     for (let r = 0; r < this.length; r++) if (this.indexedAt[r] > newest) newest = this.indexedAt[r];
-    // ">=": rows written in the same millisecond as the newest one are re-read (idempotent).
-    const fresh = loadEmbeddingMatrix(db, this.modelId, { sinceIndexedAt: newest });
     let added = 0;
     let updated = 0;
-    if (fresh.ids.length && this.length && fresh.dim !== this.dim) return this.reload(db);
-    if (!this.length) this.dim = fresh.dim;
-    for (let k = 0; k < fresh.ids.length; k++) {
-      const id = fresh.ids[k];
-      let r = this.indexOf(id);
+    let foreign = false;
+    // ">=": rows written in the same millisecond as the newest one are re-read (idempotent).
+    const opts = { sinceIndexedAt: newest, decode: false, onStart: (_: number, dim: number) => (foreign = dim !== 0 && this.length > 0 && dim !== this.dim) };
+    forEachEmbedding(db, this.modelId, opts, (row) => {
+      if (foreign) return;
+      if (!this.length && this.dim !== row.blob.length >> 1) this.reset(row.blob.length >> 1, 0);
+      let r = this.indexOf(row.id);
       if (r < 0) {
-        r = this.appendRow(id);
+        r = this.appendRow(row.id);
         added++;
-      } else if (this.indexedAt[r] === fresh.indexedAt[k] && this.paths[r] === fresh.paths[k]) {
-        continue; // the same row re-read because of the ">=" above
+      } else if (this.indexedAt[r] === row.indexedAt) {
+        return; // the same row re-read because of the ">=" above
       } else {
         updated++;
       }
-      this.paths[r] = fresh.paths[k];
-      this.indexedAt[r] = fresh.indexedAt[k];
-      this.dataBuf.set(fresh.matrix.subarray(k * this.dim, (k + 1) * this.dim), r * this.dim);
-    }
+      this.indexedAt[r] = row.indexedAt;
+      this.setRowF16(r, row.blob);
+    });
+    if (foreign) return this.reload(db);
+    if (added || updated) this.pathList = null;
     // Rows of a foreign size are never loaded, so they must not count as "missing from memory".
     const { n } = db
       .prepare(
-        "SELECT count(*) AS n FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model_id = ? AND p.status = 'ok' AND length(e.vec) = ?",
+        "SELECT count(*) AS n FROM photos p CROSS JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ? WHERE p.status = 'ok' AND length(e.vec) = ?",
       )
       .get(this.modelId, this.dim * 2) as { n: number };
     if (n !== this.length) return { ...this.reload(db), added, updated };
+    if (added || updated) this.saveSnapshot(db);
     return { added, updated, rebuilt: false };
   }
 
   /** Full reload from the database (rows removed, model changed). */
   reload(db: DB): RefreshResult {
     const before = this.length;
-    const rows = loadEmbeddingMatrix(db, this.modelId);
-    this.idBuf = rows.ids;
-    this.paths = rows.paths;
-    this.indexedAt = rows.indexedAt;
-    this.dataBuf = rows.matrix;
-    this.dim = rows.dim;
-    this.length = rows.ids.length;
-    this.index = null;
+    db.transaction(() => {
+      // A large library opens from its snapshot when that still matches the database.
+      const stamp = this.snapshotStamp(db);
+      const rows =
+        stamp &&
+        readSnapshot(this.snapshotFile!, this.modelId, stamp, (n, dim) => this.pickFormat(n, dim), {
+          allocate: (format, dim, n) => {
+            this.reset(dim, n, format);
+            return { ids: this.idBuf, indexedAt: this.indexedAt, store: this.store };
+          },
+        });
+      if (rows !== null && rows !== undefined) {
+        this.length = rows;
+        this.loadedFrom = 'snapshot';
+        return;
+      }
+      let r = 0;
+      forEachEmbedding(db, this.modelId, { decode: false, onStart: (expected, dim) => this.reset(dim, expected) }, (row) => {
+        this.idBuf[r] = row.id;
+        this.indexedAt[r] = row.indexedAt;
+        this.setRowF16(r, row.blob);
+        r++;
+      });
+      this.length = r;
+      this.loadedFrom = 'database';
+      if (stamp) this.saveSnapshot(db, stamp);
+    })();
     return { added: Math.max(0, this.length - before), updated: 0, rebuilt: true };
+  }
+
+  /** The library's stamp when this matrix keeps a snapshot and the library is large enough for one. */
+  private snapshotStamp(db: DB): LibraryStamp | null {
+    if (!this.snapshotFile) return null;
+    const { n } = db.prepare('SELECT count(*) AS n FROM embeddings WHERE model_id = ?').get(this.modelId) as { n: number };
+    return n >= SNAPSHOT_MIN_ROWS ? libraryStamp(db, this.modelId) : null;
+  }
+
+  /** Rewrites the snapshot for the current rows (call inside the transaction that read them). */
+  private saveSnapshot(db: DB, stamp = this.snapshotStamp(db)): void {
+    if (!stamp || !this.snapshotFile || this.length < SNAPSHOT_MIN_ROWS) return;
+    writeSnapshot(this.snapshotFile, this.modelId, stamp, { rows: this.length, dim: this.dim, ids: this.idBuf, indexedAt: this.indexedAt, store: this.store });
+  }
+
+  /** Row r from its float16 BLOB: the SIMD kernel, else decoded and re-normalised here. */
+  private setRowF16(r: number, blob: Uint8Array): void {
+    if (this.store.setRowF16(r, blob)) return;
+    const v = new Float32Array(this.dim);
+    decodeF16Into(blob, v, 0);
+    let s = 0;
+    for (let j = 0; j < this.dim; j++) s += v[j] * v[j];
+    if (s > 0 && Number.isFinite(s)) for (let j = 0, inv = 1 / Math.sqrt(s); j < this.dim; j++) v[j] *= inv;
+    this.store.setRow(r, v);
+  }
+
+  /** 'f32' while the rows fit COMPACT_ABOVE_BYTES (or as requested), else 'i8'. */
+  private pickFormat(rows: number, dim: number): RowFormat {
+    if (this.requested !== 'auto') return this.requested;
+    return rows * dim * 4 > COMPACT_ABOVE_BYTES ? 'i8' : 'f32';
+  }
+
+  /** Empty matrix of `dim` columns with room for `capacity` rows. */
+  private reset(dim: number, capacity: number, format = this.pickFormat(capacity, dim)): void {
+    this.dim = dim;
+    this.length = 0;
+    this.idBuf = new Int32Array(capacity);
+    this.indexedAt = new Float64Array(capacity);
+    this.store = new RowStore(format, dim, capacity);
+    this.index = null;
+    this.pathList = null;
   }
 
   /** Appends an empty row, growing the buffers geometrically so refreshes stay amortised O(new rows). */
@@ -170,17 +328,13 @@ export class EmbeddingMatrix {
       ids.set(this.idBuf.subarray(0, r));
       const at = new Float64Array(cap);
       at.set(this.indexedAt.subarray(0, r));
-      const data = new Float32Array(cap * this.dim);
-      data.set(this.dataBuf.subarray(0, r * this.dim));
       this.idBuf = ids;
       this.indexedAt = at;
-      this.dataBuf = data;
+      this.store.grow(cap);
     }
     this.idBuf[r] = id;
-    this.paths[r] = '';
     this.length = r + 1;
     this.index?.set(id, r);
     return r;
   }
 }
-

@@ -6,6 +6,7 @@
 // Each batch's rows and embeddings are written in one transaction: a crash loses at most the batch
 // in flight, and the next run skips everything already stored (same size + mtime + embedding).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DB } from '../../db/database.ts';
@@ -28,7 +29,13 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Photos per model call (default 8). */
   batchSize?: number;
-  /** Photos decoding at once (default 2: one per core; each decode runs on one libvips thread). */
+  /**
+   * Photos decoding at once (each decode runs on one libvips thread). Default: cores + 1, which
+   * keeps the cores busy while the main thread stores a batch or the encoder's threads wait on each
+   * other (2 cores, 24 MP JPEGs: 3 decodes give ~8 % more photos/s than 2, cores busy 1.93 instead
+   * of 1.80; 4 no more than 3 — npm run bench, docs/performance.md). Capped one below libuv's thread
+   * pool (UV_THREADPOOL_SIZE, default 4), which sharp shares with file reads.
+   */
   decodeConcurrency?: number;
   /** Called just before a file is decoded (tests and benchmarks count real work with it). */
   onDecode?: (path: string) => void;
@@ -58,7 +65,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
   const { db, model, signal } = opts;
   const stopped = () => signal?.aborted === true;
   const batchSize = Math.max(1, opts.batchSize ?? 8);
-  const decodeConcurrency = Math.max(1, opts.decodeConcurrency ?? 2);
+  const decodeConcurrency = Math.max(1, opts.decodeConcurrency ?? defaultDecodeConcurrency());
   const modelId = model.info.id;
   const q = photoQueries(db);
   // One libvips thread per image: parallelism comes from decoding several photos at once, which
@@ -174,6 +181,11 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     progress.emit(true);
     return summary;
   }
+}
+
+function defaultDecodeConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(os.availableParallelism() + 1, pool - 1));
 }
 
 /**

@@ -16,6 +16,7 @@ import { exportPhotos, type ExportResult } from './export.ts';
 import { indexLibrary } from './indexer.ts';
 import { PRESETS, presetInfos, presetLookup } from './presets.ts';
 import { Scorer, type ScoreOptions } from './scoring.ts';
+import { tasteQueryName } from './taste.ts';
 import { thumbnailPath } from './thumbnails.ts';
 import { fsPath, isRawFile } from './walk.ts';
 import type {
@@ -91,7 +92,8 @@ export class Library {
     if (!info) throw new Error('No CLIP model given: pass a model folder.');
     const db = openDatabase(opts.dbPath);
     try {
-      const clip = await openClipModel(info, { threads: opts.threads });
+      // The image session is only needed to index: opening a library to score skips its ~1.3 s load.
+      const clip = await openClipModel(info, { threads: opts.threads, lazyVision: true });
       const matrix = EmbeddingMatrix.load(db, info.id);
       const scorer = new Scorer({ db, model: clip, matrix, filterIds: (f) => listPhotos(db, f).map((p) => p.id) });
       const thumbs = opts.thumbsDir ?? path.join(path.dirname(path.resolve(opts.dbPath)), 'thumbs');
@@ -193,6 +195,8 @@ export class Library {
   /** Photos ranked by an attribute text, a parsed query, or "@laion"; best first. */
   async score(query: string | AttributeQuery, opts: ListOptions = {}): Promise<ScoredPhoto[]> {
     this.syncMatrix();
+    const taste = tasteQueryName(query);
+    if (taste !== null) return this.scoreTaste(taste, opts);
     const options: ScoreOptions = { filter: opts.filter, ...topOptions(opts.top) };
     if (this.isAestheticQuery(query)) return this.aesthetic(options);
     const q = typeof query === 'string' ? await this.parseQuery(query) : query;
@@ -343,5 +347,175 @@ export class Library {
   async close(): Promise<void> {
     await this.clip.dispose();
     this.db.close();
+  }
+
+  // --- culling intelligence ------------------------------------------------------------------
+  // Bursts and near-duplicates (groups.ts) and learned taste models (taste.ts, db/taste.ts).
+  // Self-contained: its modules are loaded with import() so this file's import list stays as it
+  // was (hoist them into static imports whenever convenient).
+
+  /** Score per matrix row for `by`: an attribute text, "@laion" or "@taste[:name]"; default quality + sharpness. */
+  private async rowScores(by?: string): Promise<{ scores: Float32Array; label: string }> {
+    const text = by?.trim() || '@quality + @sharpness';
+    const { tasteQueryName } = await import('./taste.ts');
+    const taste = tasteQueryName(text);
+    if (taste !== null) return { scores: await this.tasteRowScores(taste), label: `@taste:${taste}` };
+    if (this.isAestheticQuery(text)) {
+      if (!aestheticAvailable(this.model)) throw new Error(`The LAION aesthetic score needs the ViT-B/32 model; ${this.model.name} is ${this.model.architecture ?? 'another architecture'}.`);
+      return { scores: aestheticScores(this.matrix), label: text };
+    }
+    const { combined } = await this.scorer.scoreAll(await this.parseQuery(text));
+    return { scores: combined, label: text };
+  }
+
+  /**
+   * Bursts and near-duplicates among the (filtered, not rejected) photos, in capture order; each
+   * group lists its best photo first (by `by`), then the candidates to reject.
+   */
+  async groups(opts: import('./groups.ts').GroupQuery = {}): Promise<import('./groups.ts').LibraryPhotoGroup[]> {
+    const { groupPhotos } = await import('./groups.ts');
+    this.syncMatrix();
+    const m = this.matrix;
+    const rows: number[] = [];
+    const takenAt: number[] = [];
+    const camera: (string | null)[] = [];
+    const skipRejected = !opts.includeRejected && (opts.filter?.flag === undefined || opts.filter.flag === 'any');
+    for (const p of listPhotos(this.db, opts.filter)) {
+      if (skipRejected && p.flag === -1) continue;
+      const r = m.indexOf(p.id);
+      if (r < 0) continue;
+      rows.push(r);
+      takenAt.push(p.takenAt ?? NaN);
+      camera.push(p.camera);
+    }
+    if (!rows.length) return [];
+    const { scores, label } = await this.rowScores(opts.by);
+    let found: import('./groups.ts').PhotoGroup[];
+    if (m.format === 'f32') {
+      // The matrix itself (a view, no copy) with the photos as a subset of its rows.
+      const t = new Float64Array(m.length).fill(NaN);
+      const c: (string | null)[] = new Array(m.length).fill(null);
+      rows.forEach((r, i) => ((t[r] = takenAt[i]), (c[r] = camera[i])));
+      found = groupPhotos({ ids: m.ids, vectors: m.data, dim: m.dim, takenAt: t, camera: c, rows }, { strictness: opts.strictness, scores });
+    } else {
+      // int8 storage (very large libraries): the photos' exact rows, read back from the database.
+      const input = { ids: Int32Array.from(rows, (r) => m.ids[r]), vectors: m.exactRows(rows), dim: m.dim, takenAt, camera };
+      found = groupPhotos(input, { strictness: opts.strictness, scores: Float32Array.from(rows, (r) => scores[r]) });
+    }
+    const memberRows = found.flatMap((g) => g.ids.map((id) => m.indexOf(id)));
+    const paths = m.pathsOf(memberRows);
+    let k = 0;
+    return found.map((g) => ({ ...g, scores: g.scores ?? [], paths: g.ids.map(() => paths[k++]), by: label }));
+  }
+
+  /**
+   * "Keep the best": flags every member of the groups except its best as rejected. Photos already
+   * picked are left alone (an explicit decision wins). Returns the previous states, for undo
+   * (restoreCulling).
+   */
+  async rejectGroupCandidates(groups: Array<{ ids: number[]; bestId: number }>): Promise<PreviousCulling[]> {
+    for (const g of groups) {
+      if (!g.ids.includes(g.bestId)) throw new Error(`Photo ${g.bestId} is not a member of its group (${g.ids.join(', ')}).`);
+    }
+    const others = [...new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)))];
+    if (!others.length) return [];
+    const picked = new Set(
+      this.db.prepare('SELECT id FROM photos WHERE flag = 1 AND id IN (SELECT value FROM json_each(?))').pluck().all(JSON.stringify(others)) as number[],
+    );
+    const targets = others.filter((id) => !picked.has(id));
+    return targets.length ? setCulling(this.db, targets, { flag: -1 }) : [];
+  }
+
+  /**
+   * What "export the best of each group" exports, in capture order: every group's best, any member
+   * you picked yourself, and, unless `includeUngrouped` is false, every photo in no group (rejected
+   * photos excluded). Feed it to exportPhotos({ photoIds }).
+   */
+  async bestOfGroupIds(opts: import('./groups.ts').GroupQuery & { includeUngrouped?: boolean } = {}): Promise<number[]> {
+    const groups = await this.groups(opts);
+    const grouped = new Set(groups.flatMap((g) => g.ids));
+    const others = new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)));
+    const skipRejected = !opts.includeRejected && (opts.filter?.flag === undefined || opts.filter.flag === 'any');
+    return listPhotos(this.db, opts.filter)
+      .filter((p) => (opts.includeUngrouped !== false || grouped.has(p.id)) && !(others.has(p.id) && p.flag !== 1) && !(skipRejected && p.flag === -1))
+      .map((p) => p.id);
+  }
+
+  private async tasteRowScores(name: string): Promise<Float32Array> {
+    const { getTasteModel } = await import('../../db/taste.ts');
+    const { DEFAULT_TASTE, tasteScores, TasteError } = await import('./taste.ts');
+    const model = getTasteModel(this.db, name, this.model.id);
+    if (!model) {
+      const hint = name === DEFAULT_TASTE ? '' : ` --name ${JSON.stringify(name)}`;
+      throw new TasteError(`There is no taste model "${name}" for ${this.model.name} yet: pick and reject some photos, then fit it (cull taste fit${hint}).`);
+    }
+    return tasteScores(this.matrix, model);
+  }
+
+  /**
+   * Fits (or refits) the taste model `name` on the library's decisions, stores it and returns its
+   * summary. `filter` limits the decisions it learns from (one client's folder, say); a refit keeps
+   * the model's earlier filter unless given a new one.
+   */
+  async fitTaste(name?: string, opts: { filter?: PhotoFilter; folds?: number } = {}): Promise<import('../../db/taste.ts').TasteModelInfo> {
+    const { DEFAULT_TASTE, collectDecisions, fitTasteModel, TasteError } = await import('./taste.ts');
+    const { getTasteModel, saveTasteModel } = await import('../../db/taste.ts');
+    const key = (name ?? DEFAULT_TASTE).trim();
+    if (!key || key.length > 100) throw new TasteError('A taste model needs a name of 1 to 100 characters.');
+    this.syncMatrix();
+    const scope = opts.filter ?? getTasteModel(this.db, key, this.model.id)?.scope ?? null;
+    const decisions = collectDecisions(listPhotos(this.db, scope ?? undefined), this.matrix);
+    const x = decisions.rows.length ? this.matrix.exactRows(decisions.rows) : new Float32Array(0);
+    const fit = await fitTasteModel(x, this.matrix.dim, decisions, { folds: opts.folds });
+    const stored = { ...fit, name: key, modelId: this.model.id, scope, createdAt: Date.now() };
+    saveTasteModel(this.db, stored);
+    const { weights: _weights, ...info } = stored;
+    return info;
+  }
+
+  /**
+   * Refits `name` when the number of decisions in its scope has moved by `everyN` or more since it
+   * was fitted (call it after culling changes); returns the new summary, or null when nothing was
+   * done (no such model, or too few new decisions). Decisions that merely change (a pick turned
+   * into a reject) do not count: fitTaste refits on demand.
+   */
+  async maybeRefitTaste(name?: string, everyN?: number): Promise<import('../../db/taste.ts').TasteModelInfo | null> {
+    const { DEFAULT_TASTE, TASTE_REFIT_EVERY, collectDecisions } = await import('./taste.ts');
+    const { getTasteModel } = await import('../../db/taste.ts');
+    const key = (name ?? DEFAULT_TASTE).trim();
+    const existing = getTasteModel(this.db, key, this.model.id);
+    if (!existing) return null;
+    this.syncMatrix();
+    const decisions = collectDecisions(listPhotos(this.db, existing.scope ?? undefined), this.matrix);
+    if (Math.abs(decisions.rows.length - existing.examples) < Math.max(1, everyN ?? TASTE_REFIT_EVERY)) return null;
+    return this.fitTaste(key);
+  }
+
+  /** Photos ranked by a taste model (see taste.ts for the 0–1 scale); best first. Route "@taste[:name]" queries here. */
+  async scoreTaste(name?: string, opts: ListOptions = {}): Promise<ScoredPhoto[]> {
+    const { DEFAULT_TASTE } = await import('./taste.ts');
+    this.syncMatrix();
+    const scores = await this.tasteRowScores((name ?? DEFAULT_TASTE).trim());
+    const { selectTop } = await import('./scoring.ts');
+    const ids = this.matrix.ids;
+    const allow = opts.filter ? new Set(listPhotos(this.db, opts.filter).map((p) => p.id)) : null;
+    const rows: number[] = [];
+    for (let r = 0; r < ids.length; r++) if (!allow || allow.has(ids[r])) rows.push(r);
+    const { top, topPercent } = topOptions(opts.top);
+    const k = topPercent !== undefined ? Math.ceil((topPercent / 100) * rows.length) : (top ?? rows.length);
+    const kept = selectTop(scores, ids, rows, k);
+    const paths = this.matrix.pathsOf(kept);
+    return kept.map((r, i) => ({ id: ids[r], path: paths[i], score: scores[r] }));
+  }
+
+  /** The taste models fitted for this library's CLIP model. */
+  async tasteModels(): Promise<import('../../db/taste.ts').TasteModelInfo[]> {
+    const { listTasteModels } = await import('../../db/taste.ts');
+    return listTasteModels(this.db, this.model.id);
+  }
+
+  async deleteTaste(name: string): Promise<boolean> {
+    const { deleteTasteModel } = await import('../../db/taste.ts');
+    return deleteTasteModel(this.db, name.trim(), this.model.id);
   }
 }

@@ -150,7 +150,17 @@ export class Scorer {
 
   /** Score of every matrix row: per attribute, and their weighted average. */
   async scoreAll(query: AttributeQuery): Promise<{ combined: Float32Array; parts: { label: string; scores: Float32Array }[] }> {
+    return this.scoreRows(await this.directions(query));
+  }
+
+  private async directions(query: AttributeQuery): Promise<AttributeDirection[]> {
     if (!query.attributes.length) throw new Error('The query has no attributes.');
+    const dirs: AttributeDirection[] = [];
+    for (const attr of query.attributes) dirs.push(await this.direction(attr));
+    return dirs;
+  }
+
+  private scoreRows(dirs: AttributeDirection[]): { combined: Float32Array; parts: { label: string; scores: Float32Array }[] } {
     const { matrix, model } = this.deps;
     const s = model.info.logitScale;
     const n = matrix.length;
@@ -158,8 +168,7 @@ export class Scorer {
     const parts: { label: string; scores: Float32Array }[] = [];
     const acc = new Float64Array(n);
     let total = 0;
-    for (const attr of query.attributes) {
-      const dir = await this.direction(attr);
+    for (const dir of dirs) {
       const scores = matrix.dot(dir.diff); // reused in place for the sigmoid
       for (let r = 0; r < n; r++) {
         scores[r] = sigmoid(s * scores[r]);
@@ -170,6 +179,26 @@ export class Scorer {
     }
     for (let r = 0; r < n; r++) combined[r] = acc[r] / total;
     return { combined, parts };
+  }
+
+  /**
+   * The best `k` of `cands` by `approx`, exact. With an exact matrix that is selectTop itself. With
+   * an approximate one (int8 storage, errors ~1e-3 in a score) the best k + margin rows by the
+   * approximate values are re-scored from their exact embeddings (`rescore` writes the exact values
+   * into the arrays it was given) and selected again: shown scores are exact, and a row can only
+   * be missed if its approximation erred by more than the spread of ~max(k, 256) rows.
+   */
+  private selectExact(
+    approx: Float32Array,
+    cands: ArrayLike<number>,
+    k: number,
+    rescore: (rows: number[], exact: Float32Array) => void,
+  ): number[] {
+    const { matrix } = this.deps;
+    if (!matrix.approximate || k <= 0) return selectTop(approx, matrix.ids, cands, k);
+    const window = selectTop(approx, matrix.ids, cands, Math.min(cands.length, k + Math.min(k, 1000) + 256));
+    rescore(window, matrix.exactRows(window));
+    return selectTop(approx, matrix.ids, window, k);
   }
 
   /** Rows allowed by the options' ids / filter (null = every row). */
@@ -216,14 +245,32 @@ export class Scorer {
   async score(query: AttributeQuery, opts: ScoreOptions = {}): Promise<ScoredPhoto[]> {
     const minScore = opts.minScore ?? query.minScore;
     if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error('minScore must be between 0 and 1.');
-    const { combined, parts } = await this.scoreAll(query);
+    const dirs = await this.directions(query);
+    const { combined, parts } = this.scoreRows(dirs);
     const cands = this.candidates(combined, opts, minScore);
-    const rows = selectTop(combined, this.deps.matrix.ids, cands, this.limit(opts, cands.length));
-    const { ids, paths } = this.deps.matrix;
-    return rows.map((r) => {
+    const { matrix, model } = this.deps;
+    const s = model.info.logitScale;
+    const dim = matrix.dim;
+    const rows = this.selectExact(combined, cands, this.limit(opts, cands.length), (window, exact) => {
+      const total = dirs.reduce((t, d) => t + d.weight, 0);
+      window.forEach((r, k) => {
+        const x = exact.subarray(k * dim, (k + 1) * dim);
+        let acc = 0;
+        dirs.forEach((dir, a) => {
+          let c = 0;
+          for (let j = 0; j < dim; j++) c += x[j] * dir.diff[j];
+          parts[a].scores[r] = sigmoid(s * c);
+          acc += dir.weight * parts[a].scores[r];
+        });
+        combined[r] = acc / total;
+      });
+    });
+    const ids = matrix.ids;
+    const paths = matrix.pathsOf(rows);
+    return rows.map((r, i) => {
       const p: Record<string, number> = {};
       for (const part of parts) p[part.label] = part.scores[r];
-      return { id: ids[r], path: paths[r], score: combined[r], parts: p };
+      return { id: ids[r], path: paths[i], score: combined[r], parts: p };
     });
   }
 
@@ -232,11 +279,21 @@ export class Scorer {
     const query = text.trim();
     if (!query) throw new Error('Type something to search for.');
     const [vec] = await getTextFeatures(this.deps.db, this.deps.model, [query]);
-    const cos = this.deps.matrix.dot(vec);
+    const { matrix } = this.deps;
+    const cos = matrix.dot(vec);
     const cands = this.candidates(cos, { ...opts }, undefined);
     const k = this.limit({ top: opts.top ?? 100, topPercent: opts.topPercent }, cands.length);
-    const { ids, paths } = this.deps.matrix;
-    return selectTop(cos, ids, cands, k).map((r) => ({ id: ids[r], path: paths[r], score: cos[r] }));
+    const dim = matrix.dim;
+    const rows = this.selectExact(cos, cands, k, (window, exact) => {
+      window.forEach((r, i) => {
+        let c = 0;
+        for (let j = 0; j < dim; j++) c += exact[i * dim + j] * vec[j];
+        cos[r] = c;
+      });
+    });
+    const ids = matrix.ids;
+    const paths = matrix.pathsOf(rows);
+    return rows.map((r, i) => ({ id: ids[r], path: paths[i], score: cos[r] }));
   }
 
   /** Per-attribute scores of one photo (no pass over the library). */

@@ -111,12 +111,12 @@ export async function makePhotos(dir: string, count: number): Promise<GeneratedP
     const exifDate = takenAt.toISOString().slice(0, 19).replace('T', ' ').replace(/-/g, ':');
     let img = sharp(Buffer.from(sceneSvg(i, w, h)));
     // Vary exposure, focus and noise so attributes have something to rank.
-    const exposure = 0.45 + ((i * 37) % 100) / 80; // 0.45 .. 1.7
+    const exposure = 0.5 + ((i * 37) % 100) / 125; // 0.5 .. 1.3
     img = sharp(await img.png().toBuffer()).modulate({ brightness: exposure, saturation: 0.6 + ((i * 53) % 100) / 90 });
     if (i % 5 === 3) img = img.blur(6);
     let buf = await img.png().toBuffer();
     if (i % 4 === 1) {
-      const noise = await sharp({ create: { width: w, height: h, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+      const noise = await sharp({ create: { width: w, height: h, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
       buf = await sharp(buf).composite([{ input: noise, blend: 'soft-light' }]).png().toBuffer();
     }
     const file = path.join(dir, i < count / 2 ? '' : 'day 2', `DSC_${String(1001 + i)}.jpg`);

@@ -5,7 +5,9 @@ export interface GridMetrics {
   columns: number;
   /** Width of one tile in px (the chosen size, stretched a little so rows fill the width). */
   tileWidth: number;
-  /** Height of one tile: the square image area plus the caption strip. */
+  /** Height of the image area (photos are letterboxed into it). */
+  frameHeight: number;
+  /** Height of one tile: the image area plus the caption strip. */
   tileHeight: number;
   gap: number;
   padding: number;
@@ -22,6 +24,8 @@ export interface GridLayoutInput {
   gap?: number;
   padding?: number;
   captionHeight?: number;
+  /** Image area height / width: 0.8 fits 3:2 and 4:3 landscapes with a small margin. */
+  frameAspect?: number;
 }
 
 export function gridMetrics(input: GridLayoutInput): GridMetrics {
@@ -33,12 +37,13 @@ export function gridMetrics(input: GridLayoutInput): GridMetrics {
   const columns = Math.max(1, Math.floor((inner + gap) / (wanted + gap)));
   // Stretch tiles to fill the row instead of leaving a ragged right margin; never below 32 px.
   const tileWidth = Math.max(32, Math.floor((inner - gap * (columns - 1)) / columns));
-  const tileHeight = tileWidth + caption;
+  const frameHeight = Math.round(tileWidth * (input.frameAspect ?? 0.8));
+  const tileHeight = frameHeight + caption;
   const rowHeight = tileHeight + gap;
   const count = Math.max(0, Math.floor(input.count));
   const rows = Math.ceil(count / columns);
   const totalHeight = rows === 0 ? 0 : 2 * padding + rows * rowHeight - gap;
-  return { columns, tileWidth, tileHeight, gap, padding, rowHeight, rows, totalHeight, count };
+  return { columns, tileWidth, frameHeight, tileHeight, gap, padding, rowHeight, rows, totalHeight, count };
 }
 
 export interface VisibleRange {

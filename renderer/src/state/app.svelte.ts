@@ -250,11 +250,16 @@ export class AppState {
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
+      // Indexing ends with both 'index-done' (which refreshes) and 'library-changed': one reload is enough.
+      if (Date.now() - this.lastRefreshAt < 1000) return;
       void this.refresh();
     }, 300);
   }
 
+  private lastRefreshAt = 0;
+
   async refresh(): Promise<void> {
+    this.lastRefreshAt = Date.now();
     try {
       const [stats, roots] = await Promise.all([this.api.stats(), this.api.roots()]);
       this.stats = stats;
@@ -538,50 +543,71 @@ export class AppState {
 
   // ---- culling --------------------------------------------------------------------------------
 
-  async cull(change: CullingChange): Promise<void> {
+  /**
+   * Culling edits, undo and redo run one after another in key order: an undo pressed before the
+   * previous edit's answer arrived must undo that edit, not the one before it.
+   */
+  private cullQueue: Promise<void> = Promise.resolve();
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const next = this.cullQueue.then(op, op);
+    this.cullQueue = next.catch(() => {});
+    return next;
+  }
+
+  /** `change` may be a function of the targets, evaluated once the edits before it have landed. */
+  cull(change: CullingChange | ((targets: PhotoRecord[]) => CullingChange)): Promise<void> {
+    // Targets are taken now (the photos under the focus when the key was pressed).
     const targets = this.targets();
-    if (!targets.length) return;
     const ids = targets.map((p) => p.id);
-    try {
-      const previous = await this.api.setCulling(ids, change);
-      this.patch(ids.map((id) => ({ id, ...change })));
-      this.undoStack.push({ ids, change, previous });
-      this.syncUndo();
-    } catch (err) {
-      this.toast(err, 'Cannot save the rating');
-    }
+    if (!ids.length) return Promise.resolve();
+    return this.enqueue(async () => {
+      if (typeof change === 'function') change = change(targets);
+      try {
+        const previous = await this.api.setCulling(ids, change);
+        this.patch(ids.map((id) => ({ id, ...change })));
+        this.undoStack.push({ ids, change, previous });
+        this.syncUndo();
+      } catch (err) {
+        this.toast(err, 'Cannot save the rating');
+      }
+    });
   }
 
   label(label: Label): Promise<void> {
-    return this.cull(labelChange(this.targets(), label));
+    // Toggle against the labels as they are after any edit still in flight.
+    return this.cull((targets) => labelChange(targets, label));
   }
 
-  async undo(): Promise<void> {
-    const edit = this.undoStack.undo();
-    if (!edit) return;
-    try {
-      await this.api.restoreCulling(edit.previous);
-      this.patch(edit.previous);
-      this.refocus(edit);
-    } catch (err) {
-      this.undoStack.revert('undo');
-      this.toast(err, 'Undo failed');
-    }
-    this.syncUndo();
+  undo(): Promise<void> {
+    return this.enqueue(async () => {
+      const edit = this.undoStack.undo();
+      if (!edit) return;
+      try {
+        await this.api.restoreCulling(edit.previous);
+        this.patch(edit.previous);
+        this.refocus(edit);
+      } catch (err) {
+        this.undoStack.revert('undo');
+        this.toast(err, 'Undo failed');
+      }
+      this.syncUndo();
+    });
   }
 
-  async redo(): Promise<void> {
-    const edit = this.undoStack.redo();
-    if (!edit) return;
-    try {
-      edit.previous = await this.api.setCulling(edit.ids, edit.change);
-      this.patch(edit.ids.map((id) => ({ id, ...edit.change })));
-      this.refocus(edit);
-    } catch (err) {
-      this.undoStack.revert('redo');
-      this.toast(err, 'Redo failed');
-    }
-    this.syncUndo();
+  redo(): Promise<void> {
+    return this.enqueue(async () => {
+      const edit = this.undoStack.redo();
+      if (!edit) return;
+      try {
+        edit.previous = await this.api.setCulling(edit.ids, edit.change);
+        this.patch(edit.ids.map((id) => ({ id, ...edit.change })));
+        this.refocus(edit);
+      } catch (err) {
+        this.undoStack.revert('redo');
+        this.toast(err, 'Redo failed');
+      }
+      this.syncUndo();
+    });
   }
 
   /** Undo shows what it changed: focus the edited photo again when it is still in the grid. */

@@ -1,0 +1,672 @@
+// Bursts and near-duplicates: photos that show the same moment, grouped so the user keeps the best
+// of each and rejects the rest with one key.
+//
+// Two kinds of link join photos into a group (single linkage, union-find):
+//   burst           consecutive captures of one camera (ordered by capture time) at most `burstGapMs`
+//                   apart whose embeddings agree to at least `burstCosine`;
+//   near-duplicate  any two photos whose embeddings have cosine ≥ `cosine`, wherever they were taken.
+// A group's reason is 'burst' when burst links alone connect it, 'near-duplicate' when similarity
+// links alone do, and 'both' when it takes both kinds.
+//
+// Strictness (0…100, default 50) sets all three thresholds (see groupingThresholds):
+//   cosine        0.80 (loose) … 0.98 (strict), linear          50 → 0.89
+//   burstCosine   0.70 … 0.90, linear                            50 → 0.80
+//   burstGapMs    10 s … 1 s, geometric (10 s · 10^(−s/100))     50 → 3.2 s
+//
+// Near-duplicates are found without comparing all pairs: random-hyperplane LSH. Each photo gets a
+// 512-bit sign sketch of its mean-centred embedding (a randomised Walsh–Hadamard transform gives all
+// 512 projections in O(d log d)); hash tables keyed on k sampled bits propose candidate pairs; a
+// Hamming-distance test on the whole sketch drops most false candidates; the exact cosine decides.
+// The number of tables and bits per key (planLsh) aim at finding a pair exactly at the threshold
+// with 97 % probability, within a work budget linear in the number of photos. At loose settings on
+// large libraries the budget wins: borderline pairs may then be missed, while real duplicates (well
+// above the threshold) are still found almost surely. 400 photos or fewer are compared exhaustively.
+
+import { simdKernels } from './linalg.ts';
+import type { PhotoFilter } from './types.ts';
+
+/** Where the strictness slider starts. */
+export const DEFAULT_STRICTNESS = 50;
+
+export interface GroupingThresholds {
+  strictness: number;
+  /** Near-duplicate: embedding cosine at or above this. */
+  cosine: number;
+  /** Burst: consecutive frames at most this far apart (ms)… */
+  burstGapMs: number;
+  /** …whose embedding cosine is at least this (a burst that turns to another subject splits). */
+  burstCosine: number;
+}
+
+export function groupingThresholds(strictness: number = DEFAULT_STRICTNESS): GroupingThresholds {
+  if (!Number.isFinite(strictness)) throw new Error(`Strictness must be a number from 0 to 100, not ${strictness}.`);
+  const s = Math.min(100, Math.max(0, strictness)) / 100;
+  return { strictness: s * 100, cosine: 0.8 + 0.18 * s, burstCosine: 0.7 + 0.2 * s, burstGapMs: 10_000 * 10 ** -s };
+}
+
+export interface GroupInput {
+  /** Photo id per row. */
+  ids: ArrayLike<number>;
+  /** rows × dim embeddings, row-major (normalised here if they are not unit length). */
+  vectors: Float32Array;
+  dim: number;
+  /** Capture time per row (ms since epoch); NaN or null = unknown (never part of a burst). */
+  takenAt?: ArrayLike<number | null>;
+  /** Camera per row; bursts never mix cameras. */
+  camera?: ArrayLike<string | null | undefined>;
+  /** Only these rows take part (default: every row). */
+  rows?: ArrayLike<number>;
+}
+
+export interface GroupOptions {
+  strictness?: number;
+  /** Per row (same indexing as `ids`), higher is better: decides each group's best photo. */
+  scores?: ArrayLike<number>;
+  /** 'exact' compares all pairs (O(n²), for tests); 'lsh' always hashes; 'auto' hashes above 400 photos. */
+  method?: 'auto' | 'exact' | 'lsh';
+  /** Seed of the hash functions (results are deterministic for a given seed). */
+  seed?: number;
+}
+
+export type GroupReason = 'burst' | 'near-duplicate' | 'both';
+
+export interface PhotoGroup {
+  /** Best first, then by score (or capture order without scores). */
+  ids: number[];
+  bestId: number;
+  reason: GroupReason;
+  /** Scores aligned with `ids`, when scores were given. */
+  scores?: number[];
+}
+
+/** What Library.groups takes. */
+export interface GroupQuery {
+  strictness?: number;
+  /** Picks each group's best: an attribute text, "@laion" or "@taste[:name]"; default "@quality + @sharpness". */
+  by?: string;
+  filter?: PhotoFilter;
+  /** Rejected photos are left out of grouping unless this is set (or the filter asks for rejects). */
+  includeRejected?: boolean;
+}
+
+/** A group as the library returns it: best first, with each member's score and path. */
+export interface LibraryPhotoGroup extends PhotoGroup {
+  scores: number[];
+  paths: string[];
+  /** The attribute that ranked the members. */
+  by: string;
+}
+
+const EXACT_MAX = 400;
+
+export interface LshPlan {
+  /** Sketch bits per hash key. */
+  k: number;
+  /** Hash tables. */
+  L: number;
+  /** Probability that a pair exactly at the threshold shares a bucket in some table. */
+  recall: number;
+}
+
+/**
+ * Hash tables for `n` photos and a threshold on the centred cosine: the most recall for a pair at
+ * the threshold within a work budget linear in n (about 0.6 s of hashing for 100 000 photos), and no
+ * more tables than a 97 % recall needs. The cost model is calibrated on V8: ~30 ns per photo and
+ * table for keys and bucketing, ~150 ns per candidate pair, ~4 ns per bucket. Pairs well above the
+ * threshold (real duplicates) are found with much higher probability than `recall`.
+ */
+const TARGET_RECALL = 0.97;
+
+export function planLsh(n: number, centredThreshold: number): LshPlan {
+  const t = Math.min(0.9999, Math.max(-1, centredThreshold));
+  const p1 = 1 - Math.acos(t) / Math.PI;
+  const budget = 6000 * n + 5e7;
+  let best: LshPlan & { cost: number } = { k: 8, L: 1, recall: 0, cost: Infinity };
+  for (let k = 8; k <= 22; k++) {
+    const hit = p1 ** k;
+    const perTable = 30 * n + 150 * ((n * (n - 1)) / 2) * 2 ** -k + 4 * 2 ** k;
+    const needed = Math.ceil(Math.log(1 - TARGET_RECALL) / Math.log(1 - hit));
+    const L = Math.max(1, Math.min(needed, 128, Math.floor(budget / perTable)));
+    const recall = 1 - (1 - hit) ** L;
+    const cost = L * perTable;
+    // Recall beyond the target buys nothing: among plans that reach it, the cheapest wins.
+    const credit = Math.min(recall, TARGET_RECALL);
+    const bestCredit = Math.min(best.recall, TARGET_RECALL);
+    if (credit > bestCredit + 1e-3 || (Math.abs(credit - bestCredit) <= 1e-3 && cost < best.cost)) best = { k, L, recall, cost };
+  }
+  return { k: best.k, L: best.L, recall: best.recall };
+}
+
+// ---- small tools ------------------------------------------------------------------------------
+
+/** mulberry32: deterministic, fast, good enough for hash functions and test data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class UnionFind {
+  readonly parent: Int32Array;
+  private readonly size: Int32Array;
+
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+    this.size = new Int32Array(n).fill(1);
+  }
+
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+
+  union(a: number, b: number): boolean {
+    let ra = this.find(a);
+    let rb = this.find(b);
+    if (ra === rb) return false;
+    if (this.size[ra] < this.size[rb]) [ra, rb] = [rb, ra];
+    this.parent[rb] = ra;
+    this.size[ra] += this.size[rb];
+    return true;
+  }
+}
+
+function popcount(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+/** In-place fast Walsh–Hadamard transform (length a power of two, unnormalised). */
+function fwht(x: Float32Array): void {
+  const n = x.length;
+  for (let h = 1; h < n; h <<= 1) {
+    for (let i = 0; i < n; i += h << 1) {
+      for (let j = i; j < i + h; j++) {
+        const a = x[j];
+        const b = x[j + h];
+        x[j] = a + b;
+        x[j + h] = a - b;
+      }
+    }
+  }
+}
+
+// ---- grouping -----------------------------------------------------------------------------------
+
+interface Prepared {
+  vectors: Float32Array;
+  dim: number;
+  /** Local index → row. */
+  rows: Int32Array;
+  /** 1/‖row‖ per local index. */
+  inv: Float64Array;
+}
+
+function cosine(p: Prepared, a: number, b: number): number {
+  const { vectors, dim } = p;
+  const oa = p.rows[a] * dim;
+  const ob = p.rows[b] * dim;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+  let j = 0;
+  for (; j + 3 < dim; j += 4) {
+    s0 += vectors[oa + j] * vectors[ob + j];
+    s1 += vectors[oa + j + 1] * vectors[ob + j + 1];
+    s2 += vectors[oa + j + 2] * vectors[ob + j + 2];
+    s3 += vectors[oa + j + 3] * vectors[ob + j + 3];
+  }
+  for (; j < dim; j++) s0 += vectors[oa + j] * vectors[ob + j];
+  return (s0 + s1 + s2 + s3) * p.inv[a] * p.inv[b];
+}
+
+/** Groups of ≥ 2 photos (bursts and near-duplicates), each with its best photo first. */
+export function groupPhotos(input: GroupInput, opts: GroupOptions = {}): PhotoGroup[] {
+  const { ids, vectors, dim } = input;
+  const total = ids.length;
+  if (!(dim > 0) || vectors.length < total * dim) throw new Error(`groupPhotos: ${vectors.length} values for ${total} rows of ${dim}.`);
+  const rows = input.rows ? Int32Array.from(input.rows) : Int32Array.from({ length: total }, (_, i) => i);
+  for (const r of rows) if (!(r >= 0 && r < total)) throw new Error(`groupPhotos: row ${r} is out of range.`);
+  const n = rows.length;
+  const th = groupingThresholds(opts.strictness);
+  const method = opts.method ?? 'auto';
+  const hashed = method === 'lsh' || (method === 'auto' && n > EXACT_MAX);
+  // 1/‖x‖ per photo and, for hashing, the mean of the normalised rows (while each row is in cache).
+  const inv = new Float64Array(n);
+  const mean = new Float64Array(hashed ? dim : 0);
+  let valid = 0;
+  for (let i = 0; i < n; i++) {
+    const o = rows[i] * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += vectors[o + j] * vectors[o + j];
+    const k = s > 0 && Number.isFinite(s) ? 1 / Math.sqrt(s) : 0;
+    inv[i] = k;
+    if (k > 0) valid++;
+    if (hashed && k > 0) for (let j = 0; j < dim; j++) mean[j] += vectors[o + j] * k;
+  }
+  for (let j = 0; j < mean.length; j++) mean[j] /= Math.max(1, valid);
+  const p: Prepared = { vectors, dim, rows, inv };
+  const burst = new UnionFind(n);
+  const dup = new UnionFind(n);
+  const all = new UnionFind(n);
+
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = input.takenAt?.[rows[i]];
+    times[i] = t === null || t === undefined ? NaN : t;
+  }
+
+  // Bursts: neighbours in capture order, per camera.
+  if (input.takenAt) {
+    const cameraOrdinal = new Map<string, number>();
+    const cam = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const name = input.camera?.[rows[i]] ?? '';
+      let o = cameraOrdinal.get(name);
+      if (o === undefined) cameraOrdinal.set(name, (o = cameraOrdinal.size));
+      cam[i] = o;
+    }
+    const timed = Int32Array.from({ length: n }, (_, i) => i).filter((i) => Number.isFinite(times[i]));
+    timed.sort((a, b) => cam[a] - cam[b] || times[a] - times[b] || ids[rows[a]] - ids[rows[b]]);
+    for (let k = 1; k < timed.length; k++) {
+      const a = timed[k - 1];
+      const b = timed[k];
+      if (cam[a] !== cam[b] || times[b] - times[a] > th.burstGapMs) continue;
+      if (cosine(p, a, b) >= th.burstCosine) {
+        burst.union(a, b);
+        all.union(a, b);
+      }
+    }
+  }
+
+  // Near-duplicates.
+  const link = (a: number, b: number) => {
+    dup.union(a, b);
+    all.union(a, b);
+  };
+  if (!hashed) {
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 1; b < n; b++) {
+        if (dup.find(a) !== dup.find(b) && cosine(p, a, b) >= th.cosine) link(a, b);
+      }
+    }
+  } else if (n > 1) {
+    nearDuplicatesLsh(p, mean, th.cosine, dup, link, opts.seed ?? 1);
+  }
+
+  // Components of two or more photos.
+  const root = new Int32Array(n);
+  const size = new Int32Array(n);
+  for (let i = 0; i < n; i++) size[(root[i] = all.find(i))]++;
+  const members = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    if (size[root[i]] < 2) continue;
+    let list = members.get(root[i]);
+    if (!list) members.set(root[i], (list = []));
+    list.push(i);
+  }
+  const scores = opts.scores;
+  const scoreOf = (i: number) => {
+    const s = scores ? scores[rows[i]] : NaN;
+    return Number.isNaN(s) ? -Infinity : s;
+  };
+  const order = (a: number, b: number) => {
+    if (scores) {
+      const d = scoreOf(b) - scoreOf(a);
+      if (d) return d;
+    }
+    const ta = times[a];
+    const tb = times[b];
+    const na = Number.isNaN(ta);
+    const nb = Number.isNaN(tb);
+    if (na !== nb) return na ? 1 : -1; // undated photos after dated ones
+    if (!na && ta !== tb) return ta - tb;
+    return ids[rows[a]] - ids[rows[b]];
+  };
+  const out: { group: PhotoGroup; first: number; minId: number }[] = [];
+  for (const list of members.values()) {
+    const one = (uf: UnionFind) => list.every((i) => uf.find(i) === uf.find(list[0]));
+    const reason: GroupReason = one(burst) ? 'burst' : one(dup) ? 'near-duplicate' : 'both';
+    list.sort(order);
+    const group: PhotoGroup = { ids: list.map((i) => ids[rows[i]]), bestId: ids[rows[list[0]]], reason };
+    if (scores) group.scores = list.map((i) => scores[rows[i]]);
+    let first = Infinity;
+    let minId = Infinity;
+    for (const i of list) {
+      if (times[i] < first) first = times[i];
+      if (ids[rows[i]] < minId) minId = ids[rows[i]];
+    }
+    out.push({ group, first, minId });
+  }
+  // Groups in capture order (undated ones last), then by smallest id.
+  out.sort((a, b) => (a.first !== b.first ? (a.first === Infinity ? 1 : b.first === Infinity ? -1 : a.first - b.first) : a.minId - b.minId));
+  return out.map((o) => o.group);
+}
+
+/** Finds every pair with cosine ≥ `threshold` (with high probability) and passes it to `link`. */
+function nearDuplicatesLsh(p: Prepared, mu: Float64Array, threshold: number, dup: UnionFind, link: (a: number, b: number) => void, seed: number): void {
+  const { vectors, dim, rows, inv } = p;
+  const n = rows.length;
+  const rnd = prng(seed);
+
+  // `mu` is the mean of the normalised rows: CLIP embeddings share a large common component, and
+  // hyperplanes through the origin would cut that cone poorly. Signs of (x̂ − μ) spread evenly.
+  let mu2 = 0;
+  for (let j = 0; j < dim; j++) mu2 += mu[j] * mu[j];
+  // Per photo: c = μ·x̂ and ‖x̂ − μ‖, to turn the cosine threshold into a centred one per pair.
+  const c = new Float64Array(n);
+  const cnorm = new Float64Array(n);
+
+  // Sketch: sign bits of H·D·(x̂ − μ), H Walsh–Hadamard, D random ±1 (several rounds for small d).
+  let pad = 32; // at least one whole sketch word per round
+  while (pad < dim) pad <<= 1;
+  const bits = Math.min(512, Math.max(256, pad));
+  const words = bits >>> 5;
+  const rounds = Math.ceil(bits / pad);
+  const signs = Float64Array.from({ length: rounds * pad }, () => (rnd() < 0.5 ? -1 : 1));
+  const sketch = new Uint32Array(n * words);
+  const kernels = simdKernels();
+  // The transform runs in the kernels' memory (float32) when WebAssembly SIMD is there.
+  const buf = kernels ? new Float32Array(kernels.memory(pad * 4), 0, pad) : new Float32Array(pad);
+  // Only needed when d < 256 takes several rounds per photo.
+  const centred = rounds > 1 ? new Float64Array(dim) : null;
+  const signBits = new Int32Array(buf.buffer, buf.byteOffset, pad);
+  for (let i = 0; i < n; i++) {
+    const o = rows[i] * dim;
+    const k = inv[i];
+    if (k === 0) continue; // a zero or corrupt embedding: no sketch, and its cosines are 0
+    let ci = 0;
+    let nn = 0;
+    // One pass: c = μ·x̂, ‖x̂ − μ‖², and the first round's input D(x̂ − μ).
+    for (let j = 0; j < dim; j++) {
+      const x = vectors[o + j] * k;
+      ci += mu[j] * x;
+      const v = x - mu[j];
+      nn += v * v;
+      buf[j] = v * signs[j];
+      if (centred) centred[j] = v;
+    }
+    c[i] = ci;
+    cnorm[i] = Math.sqrt(nn);
+    for (let r = 0; r < rounds; r++) {
+      const so = r * pad;
+      if (r > 0) for (let j = 0; j < dim; j++) buf[j] = centred![j] * signs[so + j];
+      if (dim < pad) buf.fill(0, dim);
+      if (kernels) kernels.fwht(0, pad);
+      else fwht(buf);
+      // Sign bits without branches (their outcome is a coin flip): bit = 1 where the float is ≥ +0.
+      const take = Math.min(pad, bits - so);
+      for (let w = 0; w < take >>> 5; w++) {
+        let word = 0;
+        for (let b = 0, q = w << 5; b < 32; b++) word |= (~signBits[q + b] >>> 31) << b;
+        sketch[i * words + ((so >>> 5) + w)] = word;
+      }
+    }
+  }
+  const sketchBytes = new Uint8Array(sketch.buffer);
+  const bytesPer = words * 4;
+
+  // Hamming cut-off per pair: the centred cosine a pair needs to reach `threshold` gives its
+  // expected sketch distance bits·θ/π; 4 standard deviations above that keeps true pairs.
+  const BINS = 1024;
+  const cutoff = new Int32Array(BINS + 1);
+  for (let b = 0; b <= BINS; b++) {
+    const t = -1 + (2 * b) / BINS;
+    const q = Math.acos(Math.min(1, Math.max(-1, t))) / Math.PI;
+    cutoff[b] = Math.min(bits, Math.ceil(bits * q + 4 * Math.sqrt(bits * q * (1 - q)) + 2));
+  }
+  const pairCutoff = (a: number, b: number): number => {
+    const den = cnorm[a] * cnorm[b];
+    if (!(den > 1e-9)) return bits;
+    const t = (threshold - c[a] - c[b] + mu2) / den;
+    if (t <= -1) return bits;
+    return cutoff[Math.min(BINS, Math.floor(((t + 1) / 2) * BINS))];
+  };
+
+  const tryPair = (a: number, b: number) => {
+    if (dup.find(a) === dup.find(b)) return;
+    const limit = pairCutoff(a, b);
+    if (limit < bits) {
+      let h = 0;
+      for (let w = 0, oa = a * words, ob = b * words; w < words; w++) {
+        h += popcount(sketch[oa + w] ^ sketch[ob + w]);
+        if (h > limit) return;
+      }
+    }
+    if (cosine(p, a, b) >= threshold) link(a, b);
+  };
+
+  const tTyp = (threshold - mu2) / Math.max(1e-9, 1 - mu2);
+  const { k, L } = planLsh(n, tTyp);
+
+  const keys = new Uint32Array(n);
+  const counts = new Int32Array((1 << k) + 1);
+  const order = new Int32Array(n);
+  const BIG = 48;
+  const WINDOW = 24;
+  // A key is k sketch bits taken from a few random bytes (about four bits from each), read through
+  // one 256-entry table per byte: a handful of lookups per photo instead of k bit extractions.
+  const keyBytes = Math.min(bytesPer, Math.ceil(k / 4));
+  const byteAt = new Int32Array(keyBytes);
+  const lut = new Uint32Array(keyBytes * 256);
+  for (let table = 0; table < L; table++) {
+    const pickedBytes = new Set<number>();
+    while (pickedBytes.size < keyBytes) pickedBytes.add(Math.floor(rnd() * bytesPer));
+    let q = 0;
+    let shift = 0;
+    lut.fill(0);
+    for (const byte of pickedBytes) {
+      const take = Math.floor(k / keyBytes) + (q < k % keyBytes ? 1 : 0);
+      const inByte = new Set<number>();
+      while (inByte.size < take) inByte.add(Math.floor(rnd() * 8));
+      const positions = [...inByte];
+      for (let v = 0; v < 256; v++) {
+        let part = 0;
+        positions.forEach((pos, t) => (part |= ((v >>> pos) & 1) << (shift + t)));
+        lut[q * 256 + v] = part;
+      }
+      byteAt[q++] = byte;
+      shift += take;
+    }
+    for (let i = 0; i < n; i++) {
+      let key = 0;
+      const o = i * bytesPer;
+      for (let b = 0; b < keyBytes; b++) key |= lut[(b << 8) | sketchBytes[o + byteAt[b]]];
+      keys[i] = key;
+    }
+    // Counting sort by key, then each run of equal keys is a bucket.
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[keys[i] + 1]++;
+    for (let b = 1; b < counts.length; b++) counts[b] += counts[b - 1];
+    for (let i = 0; i < n; i++) order[counts[keys[i]]++] = i;
+    for (let start = 0; start < n; ) {
+      const key = keys[order[start]];
+      let end = start + 1;
+      while (end < n && keys[order[end]] === key) end++;
+      const size = end - start;
+      if (size <= BIG) {
+        for (let x = start; x < end; x++) for (let y = x + 1; y < end; y++) tryPair(order[x], order[y]);
+      } else {
+        // A crowded bucket (many near-identical photos): compare each with a window of neighbours
+        // in a random order; its true pairs mostly share other buckets too.
+        for (let x = end - 1; x > start; x--) {
+          const y = start + Math.floor(rnd() * (x - start + 1));
+          const t = order[x];
+          order[x] = order[y];
+          order[y] = t;
+        }
+        for (let x = start; x < end; x++) for (let y = x + 1; y < Math.min(end, x + 1 + WINDOW); y++) tryPair(order[x], order[y]);
+      }
+      start = end;
+    }
+  }
+}
+
+// ---- evaluation and synthetic data (tests, benchmark) ----------------------------------------------
+
+/** Adjusted Rand index between two labelings of the same items (1 = identical partitions). */
+export function adjustedRandIndex(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n !== b.length) throw new Error('adjustedRandIndex: labelings of different lengths.');
+  const c2 = (x: number) => (x * (x - 1)) / 2;
+  const joint = new Map<string, number>();
+  const ca = new Map<number, number>();
+  const cb = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const key = `${a[i]}|${b[i]}`;
+    joint.set(key, (joint.get(key) ?? 0) + 1);
+    ca.set(a[i], (ca.get(a[i]) ?? 0) + 1);
+    cb.set(b[i], (cb.get(b[i]) ?? 0) + 1);
+  }
+  let index = 0;
+  for (const v of joint.values()) index += c2(v);
+  let sa = 0;
+  for (const v of ca.values()) sa += c2(v);
+  let sb = 0;
+  for (const v of cb.values()) sb += c2(v);
+  const expected = (sa * sb) / c2(n);
+  const max = (sa + sb) / 2;
+  return max === expected ? 1 : (index - expected) / (max - expected);
+}
+
+/** Group label per id: the group's index, or a unique negative label for ungrouped photos. */
+export function groupLabels(allIds: ArrayLike<number>, groups: { ids: number[] }[]): Int32Array {
+  const of = new Map<number, number>();
+  groups.forEach((g, k) => g.ids.forEach((id) => of.set(id, k)));
+  return Int32Array.from({ length: allIds.length }, (_, i) => of.get(allIds[i]) ?? -1 - i);
+}
+
+export interface SyntheticGroupsOptions {
+  photos?: number;
+  dim?: number;
+  /** Share of the photos that belong to a planted group (default 0.2). */
+  groupedShare?: number;
+  /** Largest ‖noise‖ relative to the scene vector (default 0.3: member cosines ≥ 0.917). */
+  noise?: number;
+  /** Weight of a component every photo shares, as in CLIP (0 = isotropic; 0.7 ≈ CLIP's cone). */
+  shared?: number;
+  seed?: number;
+}
+
+export interface SyntheticGroups {
+  input: GroupInput & { takenAt: Float64Array; camera: string[] };
+  /** Per row: a "sharpness" each group's best must maximise. */
+  scores: Float32Array;
+  truth: { ids: number[]; kind: 'burst' | 'near-duplicate'; bestId: number }[];
+}
+
+/**
+ * A library of random scenes: unit vectors far apart, plus planted groups (half bursts shot 0.4 s
+ * apart on one camera, half near-duplicates taken at random times) whose members are the scene
+ * vector plus small noise, like shifted, re-cropped or re-exposed frames.
+ */
+export function syntheticGroupLibrary(opts: SyntheticGroupsOptions = {}): SyntheticGroups {
+  const n = opts.photos ?? 100_000;
+  const dim = opts.dim ?? 512;
+  const rnd = prng(opts.seed ?? 7);
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() || 1e-300)) * Math.cos(2 * Math.PI * rnd());
+  const shared = opts.shared ?? 0;
+  const common = new Float64Array(dim);
+  for (let j = 0; j < dim; j++) common[j] = gauss();
+  const unit = (v: Float64Array) => {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += v[j] * v[j];
+    const k = 1 / Math.sqrt(s);
+    for (let j = 0; j < dim; j++) v[j] *= k;
+    return v;
+  };
+  unit(common);
+  const randomScene = () => {
+    const v = new Float64Array(dim);
+    for (let j = 0; j < dim; j++) v[j] = gauss();
+    unit(v);
+    if (shared) {
+      for (let j = 0; j < dim; j++) v[j] = shared * common[j] + Math.sqrt(1 - shared * shared) * v[j];
+      unit(v);
+    }
+    return v;
+  };
+  const vectors = new Float32Array(n * dim);
+  const takenAt = new Float64Array(n);
+  const camera: string[] = new Array(n);
+  const ids = Int32Array.from({ length: n }, (_, i) => i + 1);
+  const scores = new Float32Array(n);
+  const truth: SyntheticGroups['truth'] = [];
+  const YEAR = 365 * 24 * 3600 * 1000;
+  const T0 = Date.UTC(2024, 0, 1);
+  const cameras = ['Canon EOS R5', 'Nikon Z8', 'Sony A7 IV'];
+  const noise = opts.noise ?? 0.3;
+  let r = 0;
+  const put = (v: Float64Array, t: number, cam: string) => {
+    vectors.set(v, r * dim);
+    takenAt[r] = t;
+    camera[r] = cam;
+    scores[r] = rnd();
+    r++;
+  };
+  const grouped = Math.floor(n * (opts.groupedShare ?? 0.2));
+  while (r < grouped - 1) {
+    const size = Math.min(grouped - r, 2 + Math.floor(rnd() * 5));
+    const scene = randomScene();
+    const kind = truth.length % 2 ? 'near-duplicate' : 'burst';
+    const start = T0 + rnd() * YEAR;
+    const cam = cameras[Math.floor(rnd() * cameras.length)];
+    const first = r;
+    for (let m = 0; m < size; m++) {
+      const e = new Float64Array(dim);
+      for (let j = 0; j < dim; j++) e[j] = gauss();
+      unit(e);
+      const eps = noise * (0.3 + 0.7 * rnd());
+      const v = new Float64Array(dim);
+      for (let j = 0; j < dim; j++) v[j] = scene[j] + eps * e[j];
+      put(unit(v), kind === 'burst' ? start + m * 400 : T0 + rnd() * YEAR, kind === 'burst' ? cam : cameras[Math.floor(rnd() * cameras.length)]);
+    }
+    const memberIds = Array.from({ length: size }, (_, m) => ids[first + m]);
+    let bestRow = first;
+    for (let m = first; m < r; m++) if (scores[m] > scores[bestRow]) bestRow = m;
+    truth.push({ ids: memberIds, kind, bestId: ids[bestRow] });
+  }
+  while (r < n) put(randomScene(), T0 + rnd() * YEAR, cameras[Math.floor(rnd() * cameras.length)]);
+  return { input: { ids, vectors, dim, takenAt, camera }, scores, truth };
+}
+
+export interface GroupingBenchmark {
+  photos: number;
+  dim: number;
+  strictness: number;
+  ms: number;
+  groups: number;
+  planted: number;
+  /** Planted groups found exactly (same members). */
+  recovered: number;
+  /** Adjusted Rand index of found vs planted groups over all photos. */
+  ari: number;
+}
+
+/** Times `groupPhotos` on a synthetic library (generation not included): for the benchmark. */
+export function benchmarkGrouping(opts: SyntheticGroupsOptions & { strictness?: number } = {}): GroupingBenchmark {
+  const lib = syntheticGroupLibrary(opts);
+  const t = performance.now();
+  const groups = groupPhotos(lib.input, { strictness: opts.strictness, scores: lib.scores });
+  const ms = performance.now() - t;
+  const key = (ids: number[]) => [...ids].sort((a, b) => a - b).join(',');
+  const found = new Set(groups.map((g) => key(g.ids)));
+  return {
+    photos: lib.input.ids.length,
+    dim: lib.input.dim,
+    strictness: opts.strictness ?? DEFAULT_STRICTNESS,
+    ms,
+    groups: groups.length,
+    planted: lib.truth.length,
+    recovered: lib.truth.filter((g) => found.has(key(g.ids))).length,
+    ari: adjustedRandIndex(groupLabels(lib.input.ids, lib.truth), groupLabels(lib.input.ids, groups)),
+  };
+}

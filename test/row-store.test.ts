@@ -1,0 +1,273 @@
+// The embedding storage behind scoring: WebAssembly SIMD kernels against plain loops, int8 rows
+// with exact re-ranking, and the matrix snapshot beside the database.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type DB } from '../db/database.ts';
+import { decodeF16, encodeF16, encodeF32 } from '../db/vectors.ts';
+import { parseAttribute } from '../electron/services/attributes.ts';
+import { EmbeddingMatrix } from '../electron/services/embedding-matrix.ts';
+import { libraryStamp, snapshotPath, SNAPSHOT_MIN_ROWS } from '../electron/services/matrix-snapshot.ts';
+import { quantiseDirection, RowStore, simdAvailable } from '../electron/services/row-store.ts';
+import { Scorer } from '../electron/services/scoring.ts';
+import type { ClipModel, ModelInfo } from '../native-models/types.ts';
+import { prng, tempDir } from './helpers/fixtures.ts';
+
+function unitRows(n: number, dim: number, seed: number): Float32Array {
+  const rnd = prng(seed);
+  const out = new Float32Array(n * dim);
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += (out[r * dim + j] = rnd() - 0.5) ** 2;
+    for (let j = 0; j < dim; j++) out[r * dim + j] /= Math.sqrt(s);
+  }
+  return out;
+}
+
+const naiveDot = (rows: Float32Array, dim: number, r: number, d: ArrayLike<number>) => {
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += rows[r * dim + j] * d[j];
+  return s;
+};
+
+describe('RowStore', () => {
+  it('has the WebAssembly SIMD kernels on this runtime', () => {
+    expect(simdAvailable()).toBe(true);
+  });
+
+  it('float32 rows: the kernel matches a plain loop for kernel-sized and odd dimensions', () => {
+    for (const dim of [512, 768, 24, 7]) {
+      const n = 57;
+      const rows = unitRows(n, dim, dim);
+      const d = unitRows(1, dim, 99);
+      const store = new RowStore('f32', dim, n);
+      for (let r = 0; r < n; r++) store.setRow(r, rows, r * dim);
+      const got = store.dot(d, n);
+      for (let r = 0; r < n; r++) {
+        expect(got[r]).toBeCloseTo(naiveDot(rows, dim, r, d), 5);
+        expect(store.dotRow(r, d)).toBeCloseTo(naiveDot(rows, dim, r, d), 5);
+      }
+    }
+  });
+
+  it('int8 rows: dots within the quantisation bound, codes use the full ±127 range', () => {
+    const dim = 512;
+    const n = 300;
+    const rows = unitRows(n, dim, 3);
+    const d = unitRows(1, dim, 4);
+    const store = new RowStore('i8', dim, n);
+    for (let r = 0; r < n; r++) store.setRow(r, rows, r * dim);
+    const got = store.dot(d, n);
+    let l1 = 0;
+    for (let j = 0; j < dim; j++) l1 += Math.abs(d[j]);
+    let worst = 0;
+    for (let r = 0; r < n; r++) {
+      const exact = naiveDot(rows, dim, r, d);
+      // |error| ≤ (scale/2)·‖d‖₁ per row (rounding) plus the direction's int16 rounding.
+      expect(Math.abs(got[r] - exact)).toBeLessThanOrEqual((store.scales[r] / 2) * l1 + 1e-4);
+      worst = Math.max(worst, Math.abs(got[r] - exact));
+      let max = 0;
+      for (const c of store.codes.subarray(r * dim, (r + 1) * dim)) max = Math.max(max, Math.abs(c));
+      expect(max).toBe(127);
+    }
+    expect(worst).toBeGreaterThan(0); // it really is approximate
+    expect(worst).toBeLessThan(5e-3);
+  });
+
+  it('float16 ingest equals decode + normalise + store, and refuses rows it cannot handle', () => {
+    const dim = 512;
+    for (const format of ['f32', 'i8'] as const) {
+      const viaKernel = new RowStore(format, dim, 4);
+      const viaJs = new RowStore(format, dim, 4);
+      const raw = unitRows(4, dim, 11).map((v, i) => v * (i < dim ? 3 : i < 2 * dim ? 1e-4 : 1)); // unnormalised, subnormal halves
+      for (let r = 0; r < 3; r++) {
+        const blob = encodeF16(raw.subarray(r * dim, (r + 1) * dim));
+        const v = decodeF16(blob);
+        const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+        viaJs.setRow(r, v.map((x) => x / norm));
+        expect(viaKernel.setRowF16(r, blob)).toBe(true);
+        const a = viaKernel.getRow(r);
+        const b = viaJs.getRow(r);
+        const step = format === 'i8' ? viaJs.scales[r] * 1.001 : 1e-6;
+        for (let j = 0; j < dim; j++) expect(Math.abs(a[j] - b[j])).toBeLessThanOrEqual(step);
+      }
+      const bad = new Float32Array(dim).fill(0.01);
+      bad[7] = Infinity;
+      expect(viaKernel.setRowF16(3, encodeF16(bad))).toBe(false);
+      expect(viaKernel.setRowF16(3, encodeF16(new Float32Array(dim)))).toBe(false);
+    }
+  });
+
+  it('grows keeping its rows', () => {
+    const dim = 16;
+    const rows = unitRows(10, dim, 5);
+    const store = new RowStore('i8', dim, 2);
+    store.setRow(0, rows, 0);
+    store.setRow(1, rows, dim);
+    const before = [store.getRow(0), store.getRow(1)];
+    store.grow(10);
+    for (let r = 2; r < 10; r++) store.setRow(r, rows, r * dim);
+    expect(store.getRow(0)).toEqual(before[0]);
+    expect(store.getRow(1)).toEqual(before[1]);
+    const d = unitRows(1, dim, 6);
+    const got = store.dot(d, 10);
+    for (let r = 0; r < 10; r++) expect(got[r]).toBeCloseTo(naiveDot(rows, dim, r, d), 2);
+  });
+
+  it('quantises a direction without int32 overflow at any dimension', () => {
+    for (const dim of [8, 512, 1024, 4096]) {
+      const { codes, scale } = quantiseDirection(new Float32Array(dim).fill(-1));
+      expect(scale).toBeGreaterThan(0);
+      expect(Math.abs(codes[0]) * 127 * dim).toBeLessThan(2 ** 31);
+    }
+  });
+});
+
+// ---- the matrix over a real database --------------------------------------------------------------
+
+let dir: string;
+let db: DB;
+
+beforeEach(() => {
+  dir = tempDir('cull-rowstore-');
+  db = openDatabase(path.join(dir, 'library.db'));
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function addPhotos(rows: Float32Array, dim: number, model = 'm', firstId = 1, indexedAt = 1000): void {
+  const photo = db.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, status, indexed_at) VALUES (?, ?, '/p', 1, 0, ?, 'ok', ?)");
+  const emb = db.prepare('INSERT INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)');
+  db.transaction(() => {
+    for (let r = 0; r < rows.length / dim; r++) {
+      const id = firstId + r;
+      photo.run(id, `/p/${id}.jpg`, `fp${id}`, indexedAt);
+      emb.run(id, model, encodeF16(rows.subarray(r * dim, (r + 1) * dim)));
+    }
+  })();
+}
+
+/** A ClipModel whose only job is to return cached text features (they are stored beforehand). */
+function cachedTextModel(dim: number): ClipModel {
+  const info = { id: 'm', dim, logitScale: 100 } as ModelInfo;
+  return {
+    info,
+    embedImages: async () => {
+      throw new Error('not used');
+    },
+    embedTexts: async () => {
+      throw new Error('text features must come from the cache in this test');
+    },
+    dispose: async () => {},
+  };
+}
+
+describe('EmbeddingMatrix with int8 rows', () => {
+  it('scores and searches with exact values and the exact ranking of the top results', async () => {
+    const dim = 64;
+    const n = 3000;
+    const rows = unitRows(n, dim, 21);
+    addPhotos(rows, dim);
+    const [pos, neg, text] = [unitRows(1, dim, 31), unitRows(1, dim, 32), unitRows(1, dim, 33)];
+    const put = db.prepare("INSERT INTO text_features (model_id, prompt, vec) VALUES ('m', ?, ?)");
+    const attr = parseAttribute('sharp vs blurry');
+    put.run(attr.positive.prompts[0], encodeF32(pos));
+    put.run(attr.negative.prompts[0], encodeF32(neg));
+    put.run('a query', encodeF32(text));
+
+    const model = cachedTextModel(dim);
+    const exact = new Scorer({ db, model, matrix: EmbeddingMatrix.load(db, 'm', { format: 'f32' }) });
+    const compactMatrix = EmbeddingMatrix.load(db, 'm', { format: 'i8' });
+    expect(compactMatrix.approximate).toBe(true);
+    expect(compactMatrix.bytes).toBeLessThan(n * dim * 4 * 0.3);
+    const compact = new Scorer({ db, model, matrix: compactMatrix });
+
+    for (const top of [1, 25, 200]) {
+      const a = await exact.score({ attributes: [attr] }, { top });
+      const b = await compact.score({ attributes: [attr] }, { top });
+      expect(b.map((x) => x.id)).toEqual(a.map((x) => x.id));
+      b.forEach((x, i) => {
+        expect(x.score).toBeCloseTo(a[i].score, 5); // re-scored from the stored float16 rows
+        expect(x.path).toBe(`/p/${x.id}.jpg`);
+      });
+    }
+    const sa = await exact.search('a query', { top: 50 });
+    const sb = await compact.search('a query', { top: 50 });
+    expect(sb.map((x) => x.id)).toEqual(sa.map((x) => x.id));
+    sb.forEach((x, i) => expect(x.score).toBeCloseTo(sa[i].score, 5));
+
+    // explain reads the photo's exact row too
+    const [one] = await exact.explain(sa[0].id, [attr]).then((e) => Object.values(e));
+    const [two] = await compact.explain(sa[0].id, [attr]).then((e) => Object.values(e));
+    expect(two).toBeCloseTo(one, 5);
+  });
+
+  it('refresh appends and updates int8 rows', () => {
+    const dim = 32;
+    addPhotos(unitRows(20, dim, 1), dim);
+    const m = EmbeddingMatrix.load(db, 'm', { format: 'i8' });
+    addPhotos(unitRows(30, dim, 2), dim, 'm', 21, 2000);
+    expect(m.refresh(db)).toEqual({ added: 30, updated: 0, rebuilt: false });
+    const fresh = EmbeddingMatrix.load(db, 'm', { format: 'f32' });
+    const d = unitRows(1, dim, 3);
+    const a = m.dot(d);
+    const b = fresh.dot(d);
+    for (let id = 1; id <= 50; id++) expect(a[m.indexOf(id)]).toBeCloseTo(b[fresh.indexOf(id)], 2);
+    expect(m.pathsOf([m.indexOf(42)])).toEqual(['/p/42.jpg']);
+  });
+});
+
+describe('matrix snapshot', () => {
+  const dim = 16;
+  const n = SNAPSHOT_MIN_ROWS + 10;
+
+  it('is written on the first load, used by the next, and refused once the library changes', () => {
+    addPhotos(unitRows(n, dim, 7), dim);
+    const first = EmbeddingMatrix.load(db, 'm');
+    expect(first.loadedFrom).toBe('database');
+    const file = snapshotPath(db, 'm')!;
+    expect(fs.existsSync(file)).toBe(true);
+
+    const second = EmbeddingMatrix.load(db, 'm');
+    expect(second.loadedFrom).toBe('snapshot');
+    expect([...second.ids]).toEqual([...first.ids]);
+    const d = unitRows(1, dim, 8);
+    expect(Array.from(second.dot(d))).toEqual(Array.from(first.dot(d)));
+
+    // Ratings and moves leave it valid; a photo going missing does not.
+    db.prepare('UPDATE photos SET rating = 4, path = ? WHERE id = 5').run('/elsewhere/5.jpg');
+    const third = EmbeddingMatrix.load(db, 'm');
+    expect(third.loadedFrom).toBe('snapshot');
+    expect(third.pathsOf([third.indexOf(5)])).toEqual(['/elsewhere/5.jpg']);
+    const stamp = libraryStamp(db, 'm');
+    db.prepare("UPDATE photos SET status = 'missing' WHERE id = 9").run();
+    expect(libraryStamp(db, 'm')).not.toEqual(stamp);
+    const fourth = EmbeddingMatrix.load(db, 'm');
+    expect(fourth.loadedFrom).toBe('database');
+    expect(fourth.length).toBe(n - 1);
+    expect(fourth.indexOf(9)).toBe(-1);
+  });
+
+  it('a damaged snapshot is ignored and rewritten', () => {
+    addPhotos(unitRows(n, dim, 9), dim);
+    EmbeddingMatrix.load(db, 'm');
+    const file = snapshotPath(db, 'm')!;
+    fs.truncateSync(file, fs.statSync(file).size - 100);
+    const m = EmbeddingMatrix.load(db, 'm');
+    expect(m.loadedFrom).toBe('database');
+    expect(m.length).toBe(n);
+    expect(EmbeddingMatrix.load(db, 'm').loadedFrom).toBe('snapshot');
+  });
+
+  it('is not kept for small libraries or in-memory databases', () => {
+    addPhotos(unitRows(50, dim, 10), dim);
+    EmbeddingMatrix.load(db, 'm');
+    expect(fs.existsSync(snapshotPath(db, 'm')!)).toBe(false);
+    const mem = openDatabase(':memory:');
+    expect(snapshotPath(mem, 'm')).toBeNull();
+    mem.close();
+  });
+});
