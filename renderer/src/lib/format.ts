@@ -56,7 +56,7 @@ const HINTS: Record<ApiErrorCode, string> = {
   busy: 'Another task is running: wait for it to finish or cancel it.',
   cancelled: 'Cancelled — nothing more to do.',
   internal: 'Try again; if it keeps failing, restart Cull and report the message.',
-  'no-model': 'Install a CLIP model first: download it from the start screen or with `cull model download`.',
+  'no-model': 'Install a CLIP model first: download it from the start screen or with `cull models download`.',
   unauthorized: 'Open the URL printed by `npm run serve` (it ends in ?token=…).',
 };
 
