@@ -32,7 +32,7 @@ function looksLikePath(ref: string): boolean {
 
 /** The model folder to use, without downloading: a path, or null when the default is not installed yet. */
 export function localModelDir(opts: Pick<ResolveOptions, 'model' | 'env'> = {}): { dir: string | null; id: string | null } {
-  const ref = opts.model ?? (opts.env ?? process.env).CULL_MODEL_DIR;
+  const ref = opts.model || (opts.env ?? process.env).CULL_MODEL_DIR || undefined; // an empty variable means "not set"
   if (ref && looksLikePath(ref)) return { dir: path.resolve(ref), id: null };
   const id = ref ?? DEFAULT_MODEL_ID;
   registryEntry(id); // unknown ids fail here with the list of known ones
