@@ -24,6 +24,7 @@
 
 import { simdKernels } from './linalg.ts';
 import type { PhotoFilter } from './types.ts';
+import { prng } from './prng.ts';
 
 /** Where the strictness slider starts. */
 export const DEFAULT_STRICTNESS = 50;
@@ -139,17 +140,7 @@ export function planLsh(n: number, centredThreshold: number): LshPlan {
 
 // ---- small tools ------------------------------------------------------------------------------
 
-/** mulberry32: deterministic, fast, good enough for hash functions and test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 class UnionFind {
   readonly parent: Int32Array;

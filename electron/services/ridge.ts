@@ -22,6 +22,7 @@ import {
   solveShiftedTridiagonal,
   tridiagonalize,
 } from './linalg.ts';
+import { prng } from './prng.ts';
 
 /** Half-decades from 1e-3 to 1e3 (times the mean eigenvalue). */
 export const DEFAULT_ALPHAS: readonly number[] = Array.from({ length: 13 }, (_, i) => 10 ** (-3 + i / 2));
@@ -60,16 +61,6 @@ export interface RidgeResult {
   form: 'primal' | 'dual';
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fold of each row, stratified by target: rows sorted by y (random tie order) are dealt round-robin. */
 export function assignFolds(y: ArrayLike<number>, folds: number, seed = 1): Int32Array {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { CACHE, SHARED_PHOTOS, log, rmrf } from './util.ts';
+import { prng as rng } from '../../electron/services/prng.ts';
 
 export const WIDTH = 6000;
 export const HEIGHT = 4000;
@@ -21,16 +22,6 @@ export interface PhotoSet {
   meanBytes: number;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mid-grey noise (roughly Gaussian, sd ~23) as a PNG tile; 'overlay' blending turns it into grain. */
 async function grainTile(seed: number): Promise<Buffer> {

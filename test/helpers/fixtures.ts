@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import { prng } from '../../electron/services/prng.ts';
 
 type Img = ReturnType<typeof sharp>;
 
@@ -12,17 +13,8 @@ export function tempDir(prefix = 'cull-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Deterministic PRNG (mulberry32) so fixtures are identical from run to run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so fixtures are identical from run to run. */
+export { prng };
 
 /** A distinct picture per seed: a coloured gradient with a few blocks, as raw RGB. */
 export function pattern(width: number, height: number, seed: number): Img {
