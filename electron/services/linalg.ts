@@ -7,6 +7,7 @@
 // two passes of Q), which is what makes a cross-validated λ grid affordable; and a Cholesky solve
 // for a single λ.
 import * as ort from 'onnxruntime-node';
+import { VALTYPE, name, section, sleb, uleb, vec } from './wasm-encoding.ts';
 
 // ---- onnxruntime products ------------------------------------------------------------------------
 
@@ -196,34 +197,7 @@ export async function matmul(a: Float32Array, b: Float32Array, m: number, k: num
 // The module is assembled here from a few dozen opcodes (no toolchain, no binary in the repo);
 // where WebAssembly SIMD is missing, the JavaScript loops below do the same work.
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-const name = (s: string): number[] => vec([...Buffer.from(s)].map((b) => [b]));
+const { i32: I32, f64: F64, v128: V128 } = VALTYPE;
 
 const W = {
   block: [0x02, 0x40],

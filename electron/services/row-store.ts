@@ -12,34 +12,13 @@
 //
 // The module is assembled here from its opcodes (a few dozen bytes) rather than shipped as a binary.
 
+import { VALTYPE, name, section, sleb, uleb, vec } from './wasm-encoding.ts';
+
 export type RowFormat = 'f32' | 'i8';
 
 // ---- a minimal WebAssembly assembler ---------------------------------------------------------------
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-
-const T = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const T = VALTYPE;
 const op = {
   get: (i: number) => [0x20, i],
   set: (i: number) => [0x21, i],
