@@ -14,6 +14,9 @@ import type {
   PhotoRecord,
   ScoredPhoto,
 } from './services/types.ts';
+import type { TasteModelInfo } from '../db/taste.ts';
+
+export type { TasteModelInfo };
 
 export type ApiErrorCode =
   | 'invalid-argument'
@@ -64,6 +67,37 @@ export interface ModelDownloadProgress {
   file?: string; // file being downloaded
 }
 
+/** A burst or near-duplicate group as the window gets it (electron/services/groups.ts). */
+export interface PhotoGroupInfo {
+  /** Best first, then the candidates to reject (by score). */
+  ids: number[];
+  bestId: number;
+  reason: 'burst' | 'near-duplicate' | 'both';
+  /** Each member's score by `by`, aligned with ids. */
+  scores: number[];
+  /** The attribute that ranked the members ("@quality + @sharpness" unless asked otherwise). */
+  by: string;
+}
+
+export interface GroupsOptions {
+  /** 0 (loose) … 100 (strict); default 50. */
+  strictness?: number;
+  /** What makes the best photo: an attribute text, "@laion" or "@taste[:name]". */
+  by?: string;
+  filter?: PhotoFilter;
+  includeRejected?: boolean;
+}
+
+/** Every preset's score for one photo, and each taste model's (the loupe's "why"). */
+export interface PhotoExplanation {
+  presets: Record<string, number>;
+  /** Taste model name → 0…1 score; empty when no taste model has been fitted. */
+  taste: Record<string, number>;
+}
+
+/** Export options as the window sends them: `createFolder` makes a missing destination (one level, in an existing folder). */
+export type ExportRequest = ExportOptions & { createFolder?: boolean };
+
 export type ServerEvent =
   | { type: 'index-progress'; progress: IndexProgress }
   | { type: 'index-done'; summary: IndexSummary }
@@ -97,12 +131,30 @@ export interface CullApi {
   search(text: string, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
   explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>>;
 
+  /** Every preset's (and taste model's) score for one photo. */
+  explainAll(photoId: number): Promise<PhotoExplanation>;
+
+  /** Bursts and near-duplicates, best first in each (rejected photos left out unless asked). */
+  groups(opts?: GroupsOptions): Promise<PhotoGroupInfo[]>;
+  /** Rejects every member of each group but its best (picks are never rejected); the previous states, for undo. */
+  rejectGroupCandidates(groups: { ids: number[]; bestId: number }[]): Promise<PreviousCulling[]>;
+  /** "Best of each group": every group's best, members you picked, and (by default) every photo in no group. */
+  bestOfGroupIds(opts?: GroupsOptions & { includeUngrouped?: boolean }): Promise<number[]>;
+
+  /** Taste models fitted for this library's CLIP model. */
+  tasteModels(): Promise<TasteModelInfo[]>;
+  /** Fits (or refits) a taste model on the picks, rejects and star ratings so far (default name "my taste"). */
+  fitTaste(name?: string): Promise<TasteModelInfo>;
+  /** Refits when at least `everyN` decisions were added since the last fit; null when nothing was done. */
+  maybeRefitTaste(name?: string, everyN?: number): Promise<TasteModelInfo | null>;
+  deleteTaste(name: string): Promise<boolean>;
+
   photos(filter?: PhotoFilter): Promise<PhotoRecord[]>;
   photo(id: number): Promise<PhotoRecord | null>;
   setCulling(ids: number[], change: CullingChange): Promise<PreviousCulling[]>;
   restoreCulling(previous: PreviousCulling[]): Promise<void>;
 
-  exportPhotos(opts: ExportOptions): Promise<ExportSummary>;
+  exportPhotos(opts: ExportRequest): Promise<ExportSummary>;
   cancelExport(): Promise<void>;
 
   /** URL the renderer can put in <img src> for a photo's thumbnail / full-size preview. */
@@ -121,7 +173,9 @@ export const API_METHOD_NAMES = [
   'modelStatus', 'downloadModel', 'cancelDownload',
   'stats', 'roots', 'addRoot', 'removeRoot',
   'index', 'cancelIndex',
-  'presets', 'parseQuery', 'score', 'search', 'explain',
+  'presets', 'parseQuery', 'score', 'search', 'explain', 'explainAll',
+  'groups', 'rejectGroupCandidates', 'bestOfGroupIds',
+  'tasteModels', 'fitTaste', 'maybeRefitTaste', 'deleteTaste',
   'photos', 'photo', 'setCulling', 'restoreCulling',
   'exportPhotos', 'cancelExport',
 ] as const satisfies readonly (keyof CullApi)[];

@@ -26,6 +26,9 @@ export const LIMITS = {
   prompts: 64, // prompts per pole
   top: 1_000_000,
   scoresPerPhoto: 64,
+  groups: 100_000, // groups per rejectGroupCandidates call
+  tasteName: 100, // characters in a taste model's name
+  refitEvery: 10_000,
 } as const;
 
 const ERROR_CODES: readonly ApiErrorCode[] = [
@@ -321,20 +324,84 @@ function checkScores(value: unknown, what: string): Record<number, Record<string
 
 export async function checkExportOptions(value: unknown, what = 'options'): Promise<ExportOptions> {
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
-  checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'report', 'scores'], what);
+  checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'report', 'scores', 'createFolder'], what);
   const photoIds = checkIds(value.photoIds, `${what}.photoIds`, { min: 1 });
-  const to = await checkExistingDirectory(value.to, `${what}.to`);
+  const createFolder = !absent(value.createFolder) && checkBoolean(value.createFolder, `${what}.createFolder`);
+  const to = createFolder ? await checkCreatableDirectory(value.to, `${what}.to`) : await checkExistingDirectory(value.to, `${what}.to`);
   if (value.mode !== 'copy' && value.mode !== 'link') throw invalid(`${what}.mode must be "copy" or "link".`);
   const opts: ExportOptions = { photoIds, to, mode: value.mode };
   if (!absent(value.xmp)) opts.xmp = checkBoolean(value.xmp, `${what}.xmp`);
   if (!absent(value.report)) {
     const report = checkAbsolutePath(value.report, `${what}.report`);
     if (!/\.(csv|json)$/i.test(report)) throw invalid(`${what}.report must end in .csv or .json.`);
-    await checkExistingDirectory(path.dirname(report), `${what}.report's folder`);
+    // The report may go into the destination the export is about to create.
+    if (!(createFolder && path.dirname(report) === to)) await checkExistingDirectory(path.dirname(report), `${what}.report's folder`);
     opts.report = report;
   }
   if (!absent(value.scores)) opts.scores = checkScores(value.scores, `${what}.scores`);
+  if (createFolder) (opts as ExportOptions & { createFolder?: boolean }).createFolder = true;
   return opts;
+}
+
+/**
+ * A destination the export may create: an existing folder, or a folder that does not exist yet
+ * directly inside an existing one (one level only, so a typo cannot create a whole tree somewhere
+ * unexpected). Nothing is created here; the dispatcher creates it when the export starts.
+ */
+export async function checkCreatableDirectory(value: unknown, what: string): Promise<string> {
+  const p = checkAbsolutePath(value, what);
+  const st = await fs.promises.stat(p).catch(() => null);
+  if (st) {
+    if (!st.isDirectory()) throw invalid(`${what}: ${p} is a file, not a folder.`);
+    return p;
+  }
+  const parent = path.dirname(p);
+  if (parent === p) throw invalid(`${what}: ${p} cannot be created.`);
+  const pst = await fs.promises.stat(parent).catch(() => null);
+  if (!pst) throw invalid(`${what}: neither ${p} nor its parent folder ${parent} exists. Cull creates only the last folder of the path: create ${parent} first or choose another destination.`);
+  if (!pst.isDirectory()) throw invalid(`${what}: ${parent} is a file, not a folder.`);
+  return p;
+}
+
+function checkTasteName(value: unknown, what = 'name'): string {
+  const name = checkString(value, what, { max: LIMITS.tasteName, nonEmpty: true }).trim();
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid(`${what} must not contain control characters.`);
+  return name;
+}
+
+const GROUP_KEYS = ['strictness', 'by', 'filter', 'includeRejected'] as const;
+
+export async function checkGroupsOptions(
+  value: unknown, ctx: ValidationContext, what = 'options', extra: readonly string[] = [],
+): Promise<Record<string, unknown> | undefined> {
+  if (absent(value)) return undefined;
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
+  checkKeys(value, [...GROUP_KEYS, ...extra], what);
+  const out: Record<string, unknown> = {};
+  if (!absent(value.strictness)) out.strictness = checkNumber(value.strictness, `${what}.strictness`, 0, 100);
+  if (!absent(value.by)) out.by = checkString(value.by, `${what}.by`, { nonEmpty: true });
+  const filter = await checkFilter(value.filter, ctx, `${what}.filter`);
+  if (filter) out.filter = filter;
+  if (!absent(value.includeRejected)) out.includeRejected = checkBoolean(value.includeRejected, `${what}.includeRejected`);
+  for (const key of extra) if (!absent(value[key])) out[key] = checkBoolean(value[key], `${what}.${key}`);
+  return out;
+}
+
+export function checkGroupList(value: unknown, what = 'groups'): { ids: number[]; bestId: number }[] {
+  if (!Array.isArray(value)) throw invalid(`${what} must be an array of groups, got ${describe(value)}.`);
+  if (value.length > LIMITS.groups) throw invalid(`${what}: at most ${LIMITS.groups} groups per call.`);
+  let total = 0;
+  return value.map((g, i) => {
+    const w = `${what}[${i}]`;
+    if (!isPlainObject(g)) throw invalid(`${w} must be an object with ids and bestId.`);
+    checkKeys(g, ['ids', 'bestId'], w);
+    const ids = checkIds(g.ids, `${w}.ids`, { min: 1 });
+    total += ids.length;
+    if (total > LIMITS.ids) throw invalid(`${what}: at most ${LIMITS.ids} photos in all.`);
+    const bestId = checkId(g.bestId, `${w}.bestId`);
+    if (!ids.includes(bestId)) throw invalid(`${w}.bestId (${bestId}) is not one of its ids.`);
+    return { ids, bestId };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +467,38 @@ export const VALIDATORS = {
   explain: async (args) => {
     arity(args, 2, 'explain');
     return [checkId(args[0], 'photoId'), checkQuery(args[1])];
+  },
+  explainAll: async (args) => {
+    arity(args, 1, 'explainAll');
+    return [checkId(args[0], 'photoId')];
+  },
+  groups: async (args, ctx) => {
+    arity(args, 1, 'groups');
+    return [await checkGroupsOptions(args[0], ctx)];
+  },
+  rejectGroupCandidates: async (args) => {
+    arity(args, 1, 'rejectGroupCandidates');
+    return [checkGroupList(args[0])];
+  },
+  bestOfGroupIds: async (args, ctx) => {
+    arity(args, 1, 'bestOfGroupIds');
+    return [await checkGroupsOptions(args[0], ctx, 'options', ['includeUngrouped'])];
+  },
+  tasteModels: none('tasteModels'),
+  fitTaste: async (args) => {
+    arity(args, 1, 'fitTaste');
+    return [absent(args[0]) ? undefined : checkTasteName(args[0])];
+  },
+  maybeRefitTaste: async (args) => {
+    arity(args, 2, 'maybeRefitTaste');
+    return [
+      absent(args[0]) ? undefined : checkTasteName(args[0]),
+      absent(args[1]) ? undefined : checkNumber(args[1], 'everyN', 1, LIMITS.refitEvery, { integer: true }),
+    ];
+  },
+  deleteTaste: async (args) => {
+    arity(args, 1, 'deleteTaste');
+    return [checkTasteName(args[0])];
   },
   photos: async (args, ctx) => {
     arity(args, 1, 'photos');

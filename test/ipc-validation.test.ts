@@ -213,6 +213,46 @@ describe('argument validation', () => {
     ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', scores: { '../1': { s: 1 } } }]],
     ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', scores: { 1: { s: 'high' } } }]],
     ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', overwrite: true }]],
+    // culling intelligence: strictness in 0…100, names bounded, group ids integers and consistent
+    ['explainAll', [0]],
+    ['explainAll', ['1']],
+    ['explainAll', [1, 'extra']],
+    ['groups', [{ strictness: 101 }]],
+    ['groups', [{ strictness: -1 }]],
+    ['groups', [{ strictness: Number.NaN }]],
+    ['groups', [{ strictness: '50' }]],
+    ['groups', [{ by: '' }]],
+    ['groups', [{ by: 'x'.repeat(LIMITS.query + 1) }]],
+    ['groups', [{ includeRejected: 'yes' }]],
+    ['groups', [{ filter: { minRating: 9 } }]],
+    ['groups', [{ strictness: 50, includeUngrouped: true }]],
+    ['groups', ['strict']],
+    ['bestOfGroupIds', [{ strictness: 200 }]],
+    ['bestOfGroupIds', [{ includeUngrouped: 1 }]],
+    ['bestOfGroupIds', [{ sql: 1 }]],
+    ['rejectGroupCandidates', ['all']],
+    ['rejectGroupCandidates', [[{ ids: [1, 2], bestId: 3 }]]],
+    ['rejectGroupCandidates', [[{ ids: [1, 2.5], bestId: 1 }]]],
+    ['rejectGroupCandidates', [[{ ids: [], bestId: 1 }]]],
+    ['rejectGroupCandidates', [[{ ids: [1, 2], bestId: '1' }]]],
+    ['rejectGroupCandidates', [[{ ids: [1, 2], bestId: 1, flag: -1 }]]],
+    ['rejectGroupCandidates', [[[1, 2]]]],
+    ['rejectGroupCandidates', [[{ ids: Array.from({ length: LIMITS.ids + 1 }, (_, i) => i + 1), bestId: 1 }]]],
+    ['fitTaste', ['']],
+    ['fitTaste', ['   ']],
+    ['fitTaste', ['x'.repeat(LIMITS.tasteName + 1)]],
+    ['fitTaste', [42]],
+    ['fitTaste', ['bad\u0007name']],
+    ['maybeRefitTaste', ['my taste', 0]],
+    ['maybeRefitTaste', ['my taste', 2.5]],
+    ['maybeRefitTaste', ['my taste', LIMITS.refitEvery + 1]],
+    ['maybeRefitTaste', [['my taste']]],
+    ['deleteTaste', []],
+    ['deleteTaste', [null]],
+    ['deleteTaste', [{ name: 'x' }]],
+    ['tasteModels', ['extra']],
+    ['exportPhotos', [{ photoIds: [1], to: '/tmp', mode: 'copy', createFolder: 'yes' }]],
+    ['exportPhotos', [{ photoIds: [1], to: '/definitely/not/here', mode: 'copy', createFolder: true }]],
     // arity
     ['stats', ['extra']],
     ['roots', [1]],
@@ -242,6 +282,44 @@ describe('argument validation', () => {
     expect((await errorOf('search', 'a cat', { filter: { folder: outsideDir } })).code).toBe('outside-library');
     // A subfolder of a root is inside.
     expect(await ok('photos', { folder: path.join(photosDir, 'sub') })).toEqual([]);
+  });
+
+  it('groups, best-of-groups and taste calls that pass validation reach the library', async () => {
+    const ids = (await library.photos()).map((p) => p.id);
+    const groups = await ok<{ ids: number[]; bestId: number; by: string }[]>('groups', { strictness: 100 });
+    expect(groups).toEqual((await library.groups({ strictness: 100 })).map(({ ids, bestId, reason, scores, by }) => ({ ids, bestId, reason, scores, by })));
+    expect(await ok('bestOfGroupIds', { strictness: 100, includeUngrouped: true })).toEqual(await library.bestOfGroupIds({ strictness: 100 }));
+    expect(await ok('tasteModels')).toEqual([]);
+    expect(await ok('maybeRefitTaste', null, 5)).toBeNull(); // no model yet: nothing to refit
+    const explained = await ok<{ presets: Record<string, number>; taste: Record<string, number> }>('explainAll', ids[0]);
+    expect(explained).toEqual({ presets: await library.explainAll(ids[0]), taste: {} });
+    // Three photos are too few to learn from: a readable invalid-argument, nothing stored.
+    const err = await errorOf('fitTaste', 'client A');
+    expect(err.code).toBe('invalid-argument');
+    expect(err.message).toMatch(/at least 10 decisions/);
+    expect(await library.tasteModels()).toEqual([]);
+    // Rejecting a one-photo "group" rejects nobody; the best is never touched.
+    expect(await ok('rejectGroupCandidates', [{ ids: [ids[0]], bestId: ids[0] }])).toEqual([]);
+    expect((await library.photo(ids[0]))!.flag).toBe(0);
+  });
+
+  it('exportPhotos with createFolder creates one missing level, never a whole tree', async () => {
+    const id = (await library.photos())[0].id;
+    const dest = path.join(outsideDir, 'new selects');
+    expect(fs.existsSync(dest)).toBe(false);
+    const summary = await ok<{ exported: unknown[]; destination: string; report: string | null }>('exportPhotos', {
+      photoIds: [id], to: dest, mode: 'copy', createFolder: true, report: path.join(dest, 'report.csv'),
+    });
+    expect(summary.exported).toHaveLength(1);
+    expect(fs.statSync(dest).isDirectory()).toBe(true);
+    expect(fs.existsSync(path.join(dest, 'report.csv'))).toBe(true);
+    const deep = path.join(outsideDir, 'no', 'such', 'tree');
+    const err = await errorOf('exportPhotos', { photoIds: [id], to: deep, mode: 'copy', createFolder: true });
+    expect(err.code).toBe('invalid-argument');
+    expect(err.message).toMatch(/parent folder/);
+    expect(fs.existsSync(path.join(outsideDir, 'no'))).toBe(false);
+    // Without createFolder a missing destination is still refused.
+    expect((await errorOf('exportPhotos', { photoIds: [id], to: path.join(outsideDir, 'other'), mode: 'copy' })).message).toMatch(/does not exist/);
   });
 
   it('removeRoot of a folder that is not a root is not-found', async () => {

@@ -399,6 +399,87 @@ describe('app services (what `npm run serve` and the desktop app run on)', () =>
   });
 });
 
+describe('culling intelligence over HTTP (renderer client → real server → real library)', () => {
+  let dir: string;
+  let lib: Library;
+  let srv: RunningServer;
+  let client: ReturnType<typeof createHttpApi>;
+  let ids: number[];
+
+  beforeAll(async () => {
+    dir = tempDir('cull-server-intel-');
+    await writePhotoSet(path.join(dir, 'photos'), 14, { seed: 40, size: 96 });
+    lib = await Library.open({ dbPath: path.join(dir, 'library.db'), modelDir: path.join(tmp, 'model'), threads: 1 });
+    await lib.addRoot(path.join(dir, 'photos'));
+    await lib.index(undefined);
+    ids = (await lib.photos()).map((p) => p.id);
+    srv = await startServer({ library: lib, progressIntervalMs: 0 });
+    client = createHttpApi({ origin: srv.origin, token: srv.token, fetch });
+  });
+
+  afterAll(async () => {
+    await srv?.close();
+    await lib?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('groups and best-of-groups answer what the library computes, at every strictness', async () => {
+    for (const strictness of [0, 50, 100]) {
+      const expected = await lib.groups({ strictness });
+      const got = await client.groups({ strictness });
+      expect(got.map((g) => g.ids)).toEqual(expected.map((g) => g.ids));
+      expect(got.map((g) => g.bestId)).toEqual(expected.map((g) => g.bestId));
+      expect(got.every((g) => !('paths' in g))).toBe(true);
+      expect(await client.bestOfGroupIds({ strictness })).toEqual(await lib.bestOfGroupIds({ strictness }));
+    }
+  });
+
+  it('rejects a group\'s others but never a pick, and restoreCulling undoes it', async () => {
+    const group = { ids: ids.slice(0, 4), bestId: ids[1] };
+    await lib.setCulling([ids[3]], { flag: 1 });
+    const previous = await client.rejectGroupCandidates([group]);
+    expect(previous.map((p) => p.id).sort((a, b) => a - b)).toEqual([ids[0], ids[2]]);
+    const flags = async () => Promise.all(group.ids.map(async (id) => (await lib.photo(id))!.flag));
+    expect(await flags()).toEqual([-1, 0, -1, 1]);
+    await client.restoreCulling(previous);
+    expect(await flags()).toEqual([0, 0, 0, 1]);
+    await lib.setCulling([ids[3]], { flag: 0 });
+    await expect(client.rejectGroupCandidates([{ ids: [ids[0], ids[1]], bestId: ids[2] }])).rejects.toMatchObject({ code: 'invalid-argument' });
+  });
+
+  it('fits a named taste model, scores by it, explains it per photo, refits after N new decisions and deletes it', async () => {
+    await expect(client.fitTaste('weddings')).rejects.toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(/at least 10/) });
+    // 12 decisions: alternate picks and rejects, with stars on a few.
+    await lib.setCulling(ids.filter((_, i) => i < 12 && i % 2 === 0), { flag: 1 });
+    await lib.setCulling(ids.filter((_, i) => i < 12 && i % 2 === 1), { flag: -1 });
+    const fitted = await client.fitTaste('weddings');
+    expect(fitted).toMatchObject({ name: 'weddings', examples: 12, picks: 6, rejects: 6 });
+    expect(fitted).not.toHaveProperty('weights');
+    expect(await client.tasteModels()).toEqual(await lib.tasteModels());
+
+    const ranked = await client.score('@taste:weddings');
+    expect(ranked).toEqual(await lib.scoreTaste('weddings'));
+    const explained = await client.explainAll(ranked[0].id);
+    expect(explained.taste.weddings).toBeCloseTo(ranked[0].score, 5);
+    expect(Object.keys(explained.presets).length).toBeGreaterThan(5);
+
+    // Not enough new decisions: nothing happens; two more with everyN = 2: refitted on 14.
+    expect(await client.maybeRefitTaste('weddings', 2)).toBeNull();
+    await lib.setCulling([ids[12]], { flag: 1 });
+    expect(await client.maybeRefitTaste('weddings', 2)).toBeNull();
+    await lib.setCulling([ids[13]], { rating: 4 });
+    const refit = await client.maybeRefitTaste('weddings', 2);
+    expect(refit).toMatchObject({ name: 'weddings', examples: 14, rated: 1 });
+    expect(refit!.createdAt).toBeGreaterThanOrEqual(fitted.createdAt);
+
+    expect(await client.deleteTaste('weddings')).toBe(true);
+    expect(await client.deleteTaste('weddings')).toBe(false);
+    expect(await client.tasteModels()).toEqual([]);
+    expect((await client.explainAll(ids[0])).taste).toEqual({});
+    await expect(client.score('@taste:weddings')).rejects.toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(/no taste model "weddings"/) });
+  });
+});
+
 describe('shutdown', () => {
   it('close() frees the port', async () => {
     const extra = await startServer({ library });

@@ -3,7 +3,18 @@
 // arguments (electron/validate.ts), call the facade, turn failures into ApiErrors. It owns the
 // long-running jobs (index, export, model download): one of each at a time, cancellable through
 // an AbortController, their progress forwarded as throttled ServerEvents. No scoring logic here.
-import type { ApiError, ModelDownloadProgress, ModelStatus, PreviousCulling, ServerEvent } from '../api-types.ts';
+import fs from 'node:fs';
+import type {
+  ApiError,
+  ExportRequest,
+  GroupsOptions,
+  ModelDownloadProgress,
+  ModelStatus,
+  PhotoGroupInfo,
+  PreviousCulling,
+  ServerEvent,
+  TasteModelInfo,
+} from '../api-types.ts';
 import type {
   AttributeQuery,
   CullingChange,
@@ -36,6 +47,15 @@ export interface LibraryApi {
   score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
   search(text: string, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
   explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>>;
+  explainAll(photoId: number, by?: string): Promise<Record<string, number>>;
+  tasteScoresOf(photoId: number): Promise<Record<string, number>>;
+  groups(opts?: GroupsOptions): Promise<PhotoGroupInfo[]>;
+  rejectGroupCandidates(groups: { ids: number[]; bestId: number }[]): Promise<PreviousCulling[]>;
+  bestOfGroupIds(opts?: GroupsOptions & { includeUngrouped?: boolean }): Promise<number[]>;
+  tasteModels(): Promise<TasteModelInfo[]>;
+  fitTaste(name?: string): Promise<TasteModelInfo>;
+  maybeRefitTaste(name?: string, everyN?: number): Promise<TasteModelInfo | null>;
+  deleteTaste(name: string): Promise<boolean>;
   photos(filter?: PhotoFilter): Promise<PhotoRecord[]>;
   photo(id: number): Promise<PhotoRecord | null>;
   setCulling(ids: number[], change: CullingChange): Promise<PreviousCulling[]>;
@@ -116,6 +136,12 @@ const FALLBACK: Partial<Record<ApiMethod, ApiErrorCode>> = {
   score: 'invalid-argument',
   search: 'invalid-argument',
   explain: 'invalid-argument',
+  explainAll: 'invalid-argument',
+  groups: 'invalid-argument',
+  bestOfGroupIds: 'invalid-argument',
+  rejectGroupCandidates: 'invalid-argument',
+  fitTaste: 'invalid-argument',
+  maybeRefitTaste: 'invalid-argument',
   addRoot: 'invalid-argument',
   removeRoot: 'invalid-argument',
 };
@@ -188,7 +214,7 @@ export class ApiDispatcher {
       case 'index':
         return this.runIndex(getLib, args[0] as string[] | undefined);
       case 'exportPhotos':
-        return this.runExport(getLib, args[0] as ExportOptions);
+        return this.runExport(getLib, args[0] as ExportRequest);
     }
     const lib = await getLib();
     if (!lib) throw new ApiException('no-model', NO_MODEL);
@@ -217,6 +243,26 @@ export class ApiDispatcher {
         return lib.search(args[0] as string, args[1] as { filter?: PhotoFilter; top?: number } | undefined);
       case 'explain':
         return lib.explain(args[0] as number, args[1] as string | AttributeQuery);
+      case 'explainAll': {
+        const id = args[0] as number;
+        const [presets, taste] = await Promise.all([lib.explainAll(id), lib.tasteScoresOf(id)]);
+        return { presets, taste };
+      }
+      case 'groups':
+        // Without the paths: the window has every photo's record already.
+        return (await lib.groups(args[0] as GroupsOptions | undefined)).map(({ ids, bestId, reason, scores, by }) => ({ ids, bestId, reason, scores, by }));
+      case 'rejectGroupCandidates':
+        return lib.rejectGroupCandidates(args[0] as { ids: number[]; bestId: number }[]);
+      case 'bestOfGroupIds':
+        return lib.bestOfGroupIds(args[0] as (GroupsOptions & { includeUngrouped?: boolean }) | undefined);
+      case 'tasteModels':
+        return lib.tasteModels();
+      case 'fitTaste':
+        return lib.fitTaste(args[0] as string | undefined);
+      case 'maybeRefitTaste':
+        return lib.maybeRefitTaste(args[0] as string | undefined, args[1] as number | undefined);
+      case 'deleteTaste':
+        return lib.deleteTaste(args[0] as string);
       case 'photos':
         return lib.photos(args[0] as PhotoFilter | undefined);
       case 'photo':
@@ -283,7 +329,8 @@ export class ApiDispatcher {
     }
   }
 
-  private async runExport(getLib: () => Promise<LibraryApi | null>, opts: ExportOptions): Promise<ExportSummary> {
+  private async runExport(getLib: () => Promise<LibraryApi | null>, request: ExportRequest): Promise<ExportSummary> {
+    const { createFolder, ...opts } = request;
     if (this.exportJob) throw new ApiException('busy', 'An export is already running; wait for it or cancel it.');
     const job = (this.exportJob = new AbortController());
     type P = { done: number; total: number; current?: string };
@@ -291,7 +338,11 @@ export class ApiDispatcher {
     try {
       const lib = await getLib();
       if (!lib) throw new ApiException('no-model', NO_MODEL);
-      return await lib.exportPhotos(opts, (done, total, current) => progress({ done, total, current }), job.signal);
+      // Validated: an existing folder or one new level inside an existing folder.
+      if (createFolder) await fs.promises.mkdir(opts.to).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw new ApiException('invalid-argument', `Cannot create the folder ${opts.to}: ${err.message}`);
+      });
+      return await lib.exportPhotos(opts as ExportOptions, (done, total, current) => progress({ done, total, current }), job.signal);
     } catch (err) {
       if (job.signal.aborted) throw new ApiException('cancelled', 'The export was cancelled.');
       throw err;

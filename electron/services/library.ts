@@ -94,7 +94,7 @@ export class Library {
     try {
       // The image session is only needed to index: opening a library to score skips its ~1.3 s load.
       const clip = await openClipModel(info, { threads: opts.threads, lazyVision: true });
-      const matrix = EmbeddingMatrix.load(db, info.id);
+      const matrix = EmbeddingMatrix.load(db, info.id, { deferSnapshot: true });
       const scorer = new Scorer({ db, model: clip, matrix, filterIds: (f) => listPhotos(db, f).map((p) => p.id) });
       const thumbs = opts.thumbsDir ?? path.join(path.dirname(path.resolve(opts.dbPath)), 'thumbs');
       return new Library(db, clip, matrix, scorer, thumbs);
@@ -345,6 +345,7 @@ export class Library {
   }
 
   async close(): Promise<void> {
+    await this.matrix.flush(); // a snapshot still being written (large libraries)
     await this.clip.dispose();
     this.db.close();
   }
@@ -512,6 +513,23 @@ export class Library {
   async tasteModels(): Promise<import('../../db/taste.ts').TasteModelInfo[]> {
     const { listTasteModels } = await import('../../db/taste.ts');
     return listTasteModels(this.db, this.model.id);
+  }
+
+  /** Each taste model's score (0…1, as @taste ranks) for one photo; empty without taste models. */
+  async tasteScoresOf(photoId: number): Promise<Record<string, number>> {
+    const { listTasteModels, getTasteModel } = await import('../../db/taste.ts');
+    const { TASTE_SLOPE } = await import('./taste.ts');
+    this.syncMatrix();
+    const r = this.matrix.indexOf(photoId);
+    const out: Record<string, number> = {};
+    if (r < 0) return out;
+    for (const info of listTasteModels(this.db, this.model.id)) {
+      const m = getTasteModel(this.db, info.name, this.model.id);
+      if (!m || m.dim !== this.matrix.dim) continue;
+      const dot = this.matrix.dotRow(r, m.weights);
+      out[m.name] = 1 / (1 + Math.exp(-TASTE_SLOPE * (dot + m.bias - 0.5)));
+    }
+    return out;
   }
 
   async deleteTaste(name: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // DEV ONLY (`npx vite` then open /?mock or /?mock=100000): an in-memory CullApi with generated
 // photos, to work on the UI without a library. Production builds never include it: main.ts
 // imports it behind `import.meta.env.DEV`, which Vite replaces with `false` when building.
-import type { CullApi, PreviousCulling, ServerEvent } from '../../../electron/api-types.ts';
+import type { CullApi, PreviousCulling, ServerEvent, TasteModelInfo } from '../../../electron/api-types.ts';
 import type { Attribute, AttributeQuery, PhotoRecord, ScoredPhoto } from '../../../electron/services/types.ts';
 
 function hash(s: string): number {
@@ -92,6 +92,7 @@ export function createMockApi(count = 2000): CullApi {
     }
     return { score: wsum ? sum / wsum : 0, parts };
   };
+  let taste: TasteModelInfo | null = null;
   const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const api: CullApi = {
@@ -171,6 +172,50 @@ export function createMockApi(count = 2000): CullApi {
     async explain(id, query) {
       const q = typeof query === 'string' ? parse(query) : query;
       return scoreOne(q, id).parts;
+    },
+    async explainAll(id) {
+      const presets: Record<string, number> = {};
+      for (const name of ['quality', 'sharpness', 'brightness', 'noise', 'colorfulness']) presets[name] = rand01(hash(name) ^ id);
+      return { presets, taste: taste ? { [taste.name]: rand01(hash(taste.name) ^ id) } : {} };
+    },
+    async groups() {
+      // Mock bursts: every run of 4 consecutive photos whose id is divisible by 3 at the start.
+      const out = [];
+      for (let i = 0; i + 3 < photos.length; i += 9) {
+        const ids = photos.slice(i, i + 3).map((p) => p.id);
+        out.push({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map((x) => rand01(x)), by: '@quality + @sharpness' });
+      }
+      return out;
+    },
+    async rejectGroupCandidates(groups) {
+      const others = groups.flatMap((g) => g.ids.filter((x) => x !== g.bestId)).filter((x) => photos.find((p) => p.id === x)?.flag !== 1);
+      return api.setCulling(others, { flag: -1 });
+    },
+    async bestOfGroupIds() {
+      const groups = await api.groups();
+      const others = new Set(groups.flatMap((g) => g.ids.slice(1)));
+      return photos.filter((p) => !others.has(p.id) && p.flag !== -1).map((p) => p.id);
+    },
+    async tasteModels() {
+      return taste ? [taste] : [];
+    },
+    async fitTaste(name = 'my taste') {
+      const decided = photos.filter((p) => p.flag !== 0 || p.rating > 0);
+      if (decided.length < 10) throw { code: 'invalid-argument', message: `A taste model needs at least 10 decisions; there are ${decided.length}.` };
+      taste = {
+        name, modelId: 'test-tiny', kind: 'ridge', dim: 64, bias: 0.5, lambda: 1, examples: decided.length,
+        picks: decided.filter((p) => p.flag === 1).length, rejects: decided.filter((p) => p.flag === -1).length,
+        rated: decided.filter((p) => p.flag === 0).length, metric: 'spearman', validation: 0.12, auc: null, folds: 5, scope: null, createdAt: Date.now(),
+      };
+      return taste;
+    },
+    async maybeRefitTaste() {
+      return null;
+    },
+    async deleteTaste(name) {
+      const had = taste?.name === name;
+      if (had) taste = null;
+      return had;
     },
     async photos() {
       return photos.map((p) => ({ ...p }));
