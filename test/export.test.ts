@@ -33,6 +33,9 @@ function addPhoto(file: string, culling: { rating?: number; flag?: number; label
   return Number(info.lastInsertRowid);
 }
 
+/** A destination's entries without the export marker (.cull-export lists what Cull placed there). */
+const listDest = (dir: string) => fs.readdirSync(dir).filter((f) => f !== '.cull-export');
+
 function snapshot(files: string[]) {
   return files.map((f) => {
     const st = fs.statSync(f);
@@ -104,7 +107,7 @@ describe('exportPhotos', () => {
     expect(res.exported.map((e) => path.basename(e.to))).toEqual(['a (2).jpg', 'a (3).jpg', 'b.jpg']);
     expect(res.destination).toBe(dest);
     expect(fs.readFileSync(path.join(dest, 'a.jpg'), 'utf8')).toBe('already here');
-    expect(fs.readdirSync(dest).sort()).toEqual(['a (2).jpg', 'a (3).jpg', 'a.jpg', 'b.jpg']);
+    expect(listDest(dest).sort()).toEqual(['a (2).jpg', 'a (3).jpg', 'a.jpg', 'b.jpg']);
     const copies = snapshot(res.exported.map((e) => e.to));
     copies.forEach((c, i) => {
       expect(c.sha).toBe(before[i].sha);
@@ -115,9 +118,19 @@ describe('exportPhotos', () => {
     // A copy is its own file, not a link to the original.
     expect(fs.statSync(res.exported[0].to).ino).not.toBe(fs.statSync(a1).ino);
 
-    // Exporting again adds new names; nothing is replaced.
-    const again = await exportPhotos(db, { photoIds: [ids[2]], to: dest, mode: 'copy' });
-    expect(path.basename(again.exported[0].to)).toBe('b (2).jpg');
+    // Exporting again neither replaces nor duplicates: the identical copies are already there.
+    const again = await exportPhotos(db, { photoIds: ids, to: dest, mode: 'copy' });
+    expect(again.exported.map((e) => path.basename(e.to))).toEqual(['a (2).jpg', 'a (3).jpg', 'b.jpg']);
+    expect(again.alreadyExported).toBe(3);
+    expect(listDest(dest).sort()).toEqual(['a (2).jpg', 'a (3).jpg', 'a.jpg', 'b.jpg']);
+    // A different file under the photo's name is kept, and the photo gets the next free name.
+    fs.writeFileSync(path.join(dest, 'b.jpg.tmp'), 'x');
+    fs.rmSync(path.join(dest, 'b.jpg'));
+    fs.writeFileSync(path.join(dest, 'b.jpg'), 'someone else\'s b');
+    const third = await exportPhotos(db, { photoIds: [ids[2]], to: dest, mode: 'copy' });
+    expect(path.basename(third.exported[0].to)).toBe('b (2).jpg');
+    expect(third.alreadyExported).toBe(0);
+    expect(fs.readFileSync(path.join(dest, 'b.jpg'), 'utf8')).toBe('someone else\'s b');
   });
 
   it('hard-links when asked (same inode), originals untouched', async () => {
@@ -144,7 +157,7 @@ describe('exportPhotos', () => {
       expect(res.copiedInsteadOfLinked).toBe(1);
       expect(res.notes.join(' ')).toMatch(/copied instead of hard-linked/);
       expect(fs.statSync(res.exported[0].to).mtimeMs).toBe(fs.statSync(a).mtimeMs);
-      expect(fs.readdirSync(dest)).toEqual(['a.jpg']);
+      expect(listDest(dest)).toEqual(['a.jpg']);
     } finally {
       fs.rmSync(dest, { recursive: true, force: true });
     }
@@ -157,7 +170,7 @@ describe('exportPhotos', () => {
     const dest = path.join(tmp, 'dest');
     const res = await exportPhotos(db, { photoIds: [id], to: dest, mode: 'copy' });
     expect(res.exported[0].to).toBe(path.join(dest, 'escape.jpg'));
-    expect(fs.readdirSync(dest)).toEqual(['escape.jpg']);
+    expect(listDest(dest)).toEqual(['escape.jpg']);
     expect(fs.readdirSync(tmp).filter((f) => !f.startsWith('library'))).toEqual(['dest']);
   });
 
@@ -171,7 +184,7 @@ describe('exportPhotos', () => {
       { id: ids[0], path: gone, reason: 'The file no longer exists.' },
       { id: 9999, path: '', reason: 'Not in the library.' },
     ]);
-    expect(fs.readdirSync(path.join(tmp, 'o'))).toEqual(['ok.jpg']);
+    expect(listDest(path.join(tmp, 'o'))).toEqual(['ok.jpg']);
   });
 
   it('writes a CSV report with every score column and proper quoting', async () => {
@@ -202,7 +215,7 @@ describe('exportPhotos', () => {
     expect(parsed.photos[0].scores).toEqual({});
     await expect(exportPhotos(db, { photoIds: ids, to: path.join(tmp, 'never'), mode: 'copy', report: 'r.txt' })).rejects.toThrow(/\.csv or \.json/);
     expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
-    expect(fs.readdirSync(dest).filter((f) => f.endsWith('.tmp') || f.startsWith('.'))).toEqual([]);
+    expect(listDest(dest).filter((f) => f.endsWith('.tmp') || f.startsWith('.'))).toEqual([]);
   });
 
   it('writes XMP sidecars next to the originals without touching them', async () => {
@@ -230,7 +243,7 @@ describe('exportPhotos', () => {
     );
     expect(res.cancelled).toBe(true);
     expect(res.exported).toHaveLength(2);
-    expect(fs.readdirSync(path.join(tmp, 'c-out')).sort()).toEqual(['1.jpg', '2.jpg']);
+    expect(listDest(path.join(tmp, 'c-out')).sort()).toEqual(['1.jpg', '2.jpg']);
   });
 });
 

@@ -1,13 +1,21 @@
 // Export: copy or hard-link the chosen photos into a folder, optionally with a score report and XMP
-// sidecars. Originals are only ever read: copies go to a temp name in the destination and are then
-// linked into place (no half-written file under a final name, and never over an existing file);
-// mtimes are restored on the copy only.
-import crypto from 'node:crypto';
+// sidecars. Originals are only ever read: copies go to a temp name in the destination
+// (".cull-export-<pid>-<hex>.tmp"), are fsynced and then linked into place (no half-written file
+// under a final name, and never over an existing file); mtimes are restored on the copy only.
+// Temps left by a killed export are removed by the next export into the same folder.
+//
+// Re-running an export (after a crash, or on purpose) does not duplicate: a photo whose name chain
+// ("a.jpg", "a (2).jpg", ...) already holds a byte-identical file counts as already exported.
+// A different file under the same name is never replaced: the photo gets the next free name.
+//
+// Every file Cull places is listed in the destination's ".cull-export" marker (one JSON line per
+// file, written before the file appears), so exporting into a folder inside the library never gets
+// the copies indexed as new photos (walk.ts skips listed files below a root).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DB } from '../../db/database.ts';
-import { fsPath } from './walk.ts';
-import { writeFileAtomic, writeXmpSidecar } from './xmp.ts';
+import { EXPORT_MARKER, fsPath, nameFromBytes } from './walk.ts';
+import { fsyncDir, removeStaleTemps, tempPath, writeXmpSidecar } from './xmp.ts';
 import type { ExportOptions, ExportSummary, Flag, Label } from './types.ts';
 
 /** Sent once before the first photo and after each one; `current` is the photo just handled. */
@@ -21,6 +29,8 @@ export interface ExportProgress {
 export interface ExportResult extends ExportSummary {
   /** Hard links that fell back to copies (other device, or a file system without hard links). */
   copiedInsteadOfLinked: number;
+  /** Photos whose byte-identical copy was already in the destination (an earlier or interrupted run). */
+  alreadyExported: number;
   notes: string[];
   cancelled: boolean;
 }
@@ -45,15 +55,42 @@ export function safeFileName(libraryPath: string, id: number): string {
   return name;
 }
 
-/** "name.jpg", "name (2).jpg", "name (3).jpg", ... */
-export function candidateName(name: string, n: number): string {
-  if (n < 2) return name;
-  const ext = path.extname(name);
-  const stem = ext && ext !== name ? name.slice(0, -ext.length) : name;
-  return `${stem} (${n})${ext !== name ? ext : ''}`;
+/** Bytes of a stored name on disk (escaped non-UTF-8 bytes count one, see walk.ts). */
+function nameBytes(name: string): number {
+  const p = fsPath(name);
+  return typeof p === 'string' ? Buffer.byteLength(p) : p.length;
 }
 
-async function exists(file: string): Promise<boolean> {
+/** File systems allow 255 bytes per name. */
+const NAME_MAX = 255;
+
+/** "name.jpg", "name (2).jpg", "name (3).jpg", ...; the stem is shortened to keep within 255 bytes. */
+export function candidateName(name: string, n: number): string {
+  if (n < 2) return name;
+  let ext = path.extname(name);
+  if (ext === name || ext.length > 16) ext = '';
+  let stem = ext ? name.slice(0, -ext.length) : name;
+  const suffix = ` (${n})${ext}`;
+  const chars = [...stem];
+  while (chars.length > 1 && nameBytes(chars.join('') + suffix) > NAME_MAX) chars.pop();
+  stem = chars.join('');
+  return `${stem}${suffix}`;
+}
+
+const tempIn = (dir: string) => tempPath(dir, 'export');
+
+/** Lines of a destination's .cull-export marker: the files Cull placed there. */
+export interface ExportMarkerLine {
+  name: string;
+  size: number;
+}
+
+async function appendMarker(dir: string, name: string, size: number): Promise<void> {
+  const line: ExportMarkerLine = { name, size };
+  await fs.promises.appendFile(path.join(dir, EXPORT_MARKER), `${JSON.stringify(line)}\n`);
+}
+
+async function exists(file: string | Buffer): Promise<boolean> {
   try {
     await fs.promises.lstat(file);
     return true;
@@ -63,57 +100,119 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** True when `a` and `b` are the same file or regular files with the same bytes. */
+async function sameContent(a: string | Buffer, b: string | Buffer): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fs.promises.stat(a), fs.promises.lstat(b)]);
+  if (!sb.isFile() || sa.size !== sb.size) return false;
+  if (sa.dev === sb.dev && sa.ino === sb.ino) return true;
+  const [fa, fb] = await Promise.all([fs.promises.open(a, 'r'), fs.promises.open(b, 'r')]);
+  try {
+    const size = 1 << 20;
+    const ba = Buffer.alloc(size);
+    const bb = Buffer.alloc(size);
+    for (let pos = 0; pos < sa.size; pos += size) {
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, size, pos), fb.read(bb, 0, size, pos)]);
+      if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      if (ra.bytesRead === 0) break;
+    }
+    return true;
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
+
 const NO_HARDLINKS = new Set(['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP']);
+
+interface Placed {
+  /** The stored-path form (non-UTF-8 bytes escaped as in walk.ts). */
+  path: string;
+  /** A byte-identical file was already there under this name: nothing was written. */
+  already: boolean;
+}
 
 /**
  * Places `fileName` in `dir` under the first free candidate name using `place(target)`, which must
  * fail with EEXIST rather than overwrite. `taken` holds names handed out in this run (lower case,
- * as the destination may be case-insensitive).
+ * as the destination may be case-insensitive). With `src`, a candidate that already holds the same
+ * bytes is taken as the photo's earlier export.
  */
 async function placeUnique(
   dir: string,
   fileName: string,
   taken: Set<string>,
-  place: (target: string) => Promise<void>,
-): Promise<string> {
+  place: (target: string | Buffer, name: string) => Promise<void>,
+  src?: string | Buffer,
+): Promise<Placed> {
   for (let n = 1; n < 100_000; n++) {
     const name = candidateName(fileName, n);
     if (taken.has(name.toLowerCase())) continue;
-    const target = path.join(dir, name);
-    if (await exists(target)) continue;
+    const shown = path.join(dir, name);
+    const target = fsPath(shown); // the exact bytes of a non-UTF-8 name
+    if (await exists(target)) {
+      if (src && (await sameContent(src, target))) {
+        taken.add(name.toLowerCase());
+        return { path: shown, already: true };
+      }
+      continue;
+    }
     try {
-      await place(target);
+      await place(target, name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // created meanwhile: next name
       throw err;
     }
     taken.add(name.toLowerCase());
-    return target;
+    return { path: shown, already: false };
   }
   throw new Error(`No free name for ${fileName} in ${dir}.`);
 }
 
-/** Copies `src` to a temp file in `dir` (mtime restored on the copy), then links it into place. */
-async function copyInto(src: string | Buffer, dir: string, fileName: string, taken: Set<string>): Promise<string> {
-  const stat = await fs.promises.stat(src);
-  const tmp = path.join(dir, `.cull-export-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
+/** Links the complete, fsynced temp `tmp` to `target` without ever replacing an existing file. */
+async function linkIntoPlace(tmp: string, target: string | Buffer): Promise<void> {
   try {
-    await fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_EXCL);
-    await fs.promises.utimes(tmp, stat.atime, stat.mtime);
-    return await placeUnique(dir, fileName, taken, async (target) => {
-      try {
-        // link() fails with EEXIST instead of replacing: the no-overwrite guarantee holds even if
-        // another program creates the same name between our check and this call.
-        await fs.promises.link(tmp, target);
-      } catch (err) {
-        if (!NO_HARDLINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-        // FAT/exFAT and some network shares have no hard links: rename after the existence check.
-        if (await exists(target)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
-        await fs.promises.rename(tmp, target);
-      }
-    });
+    // link() fails with EEXIST instead of replacing: the no-overwrite guarantee holds even if
+    // another program creates the same name between our check and this call.
+    await fs.promises.link(tmp, target);
+  } catch (err) {
+    if (!NO_HARDLINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // FAT/exFAT and some network shares have no hard links: rename after the existence check.
+    if (await exists(target)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+    await fs.promises.rename(tmp, target);
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fs.promises.open(file, 'r+');
+  try {
+    await fh.sync();
   } finally {
-    await fs.promises.rm(tmp, { force: true });
+    await fh.close();
+  }
+}
+
+/** Copies `src` to a temp file in `dir` (fsynced, mtime restored on the copy), then links it into place. */
+async function copyInto(src: string | Buffer, dir: string, fileName: string, taken: Set<string>): Promise<Placed> {
+  const stat = await fs.promises.stat(src);
+  let tmp: string | null = null;
+  try {
+    return await placeUnique(
+      dir,
+      fileName,
+      taken,
+      async (target, name) => {
+        if (!tmp) {
+          tmp = tempIn(dir);
+          await fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_EXCL);
+          await fs.promises.utimes(tmp, stat.atime, stat.mtime);
+          await fsyncFile(tmp);
+        }
+        await appendMarker(dir, name, stat.size); // listed before it appears: never indexed as a new photo
+        await linkIntoPlace(tmp, target);
+      },
+      src,
+    );
+  } finally {
+    if (tmp) await fs.promises.rm(tmp, { force: true });
   }
 }
 
@@ -191,7 +290,14 @@ export async function exportPhotos(
   const dest = path.resolve(opts.to);
   // Checked before any file is written, so a typo does not leave a half-done export.
   const format = opts.report ? reportFormat(opts.report) : null;
+  // A relative report path lives inside the destination and may not climb out of it; an absolute
+  // one is where the user chose to put it.
+  const reportPath = opts.report ? path.resolve(dest, opts.report) : null;
+  if (reportPath && !path.isAbsolute(opts.report!) && !reportPath.startsWith(dest + path.sep)) {
+    throw new Error(`The report "${opts.report}" would be written outside the destination folder.`);
+  }
   await fs.promises.mkdir(dest, { recursive: true });
+  await removeStaleTemps(dest);
 
   const ids = [...new Set(opts.photoIds)];
   const rows = db
@@ -206,6 +312,7 @@ export async function exportPhotos(
     report: null,
     destination: dest,
     copiedInsteadOfLinked: 0,
+    alreadyExported: 0,
     notes: [],
     cancelled: false,
   };
@@ -230,18 +337,31 @@ export async function exportPhotos(
     const src = fsPath(photo.path); // the exact bytes of a non-UTF-8 name (see walk.ts)
     let to: string | null = null;
     try {
+      let placed: Placed;
       if (opts.mode === 'link') {
         try {
-          to = await placeUnique(dest, name, taken, (target) => fs.promises.link(src, target));
+          const size = (await fs.promises.stat(src)).size;
+          placed = await placeUnique(
+            dest,
+            name,
+            taken,
+            async (target, placedName) => {
+              await appendMarker(dest, placedName, size);
+              await fs.promises.link(src, target);
+            },
+            src,
+          );
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? '';
           if (code !== 'EXDEV' && !NO_HARDLINKS.has(code)) throw err;
-          to = await copyInto(src, dest, name, taken);
-          result.copiedInsteadOfLinked++;
+          placed = await copyInto(src, dest, name, taken);
+          if (!placed.already) result.copiedInsteadOfLinked++;
         }
       } else {
-        to = await copyInto(src, dest, name, taken);
+        placed = await copyInto(src, dest, name, taken);
       }
+      to = placed.path;
+      if (placed.already) result.alreadyExported++;
       result.exported.push({ id, from: photo.path, to });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -250,7 +370,11 @@ export async function exportPhotos(
     if (opts.xmp && to) {
       try {
         const dir = path.dirname(photo.path);
-        if (!dirCache.has(dir)) dirCache.set(dir, await fs.promises.readdir(dir));
+        if (!dirCache.has(dir)) {
+          const entries = (await fs.promises.readdir(fsPath(dir), { encoding: 'buffer' })).map((b) => nameFromBytes(b));
+          dirCache.set(dir, entries);
+          await removeStaleTemps(dir, entries); // sidecar temps of a killed run
+        }
         const sidecar = await writeXmpSidecar(photo.path, photo, dirCache.get(dir));
         const entries = dirCache.get(dir)!;
         if (!entries.includes(path.basename(sidecar))) entries.push(path.basename(sidecar));
@@ -267,23 +391,30 @@ export async function exportPhotos(
       `${result.copiedInsteadOfLinked} photo(s) were copied instead of hard-linked: the destination is on another drive or its file system has no hard links.`,
     );
   }
-  if (opts.report && format) {
-    const wanted = path.resolve(dest, opts.report);
-    await fs.promises.mkdir(path.dirname(wanted), { recursive: true });
+  if (reportPath && format) {
+    const dir = path.dirname(reportPath);
+    await fs.promises.mkdir(dir, { recursive: true });
+    if (dir !== dest) await removeStaleTemps(dir);
     const content = buildReport(format, report, opts);
-    // Like photos, an existing report is never replaced: "picks (2).csv".
-    result.report = await placeUnique(path.dirname(wanted), path.basename(wanted), new Set(), async (target) => {
-      const tmp = `${target}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-      await writeFileAtomic(tmp, content);
+    // Complete and fsynced under a temp name first; like photos, an existing report is never
+    // replaced: "picks (2).csv".
+    const tmp = tempIn(dir);
+    try {
+      const fh = await fs.promises.open(tmp, 'wx', 0o644);
       try {
-        await fs.promises.link(tmp, target);
-      } catch (err) {
-        if (!NO_HARDLINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-        await fs.promises.rename(tmp, target);
+        await fh.writeFile(content);
+        await fh.sync();
       } finally {
-        await fs.promises.rm(tmp, { force: true });
+        await fh.close();
       }
-    });
+      result.report = (await placeUnique(dir, path.basename(reportPath), new Set(), (target) => linkIntoPlace(tmp, target))).path;
+    } finally {
+      await fs.promises.rm(tmp, { force: true });
+    }
   }
+  if (result.alreadyExported) {
+    result.notes.push(`${result.alreadyExported} photo(s) were already in the destination (identical files) and were not copied again.`);
+  }
+  await fsyncDir(dest);
   return result;
 }

@@ -2,6 +2,9 @@
 // Symlinks are followed but every folder and file is visited at most once (keyed by dev+ino), so
 // loops are harmless; real paths win over links because linked entries are visited last.
 // Unreadable folders are reported and skipped; folders or files vanishing mid-walk are ignored.
+// Copies Cull exported into a folder below a root (listed in that folder's ".cull-export" marker,
+// see export.ts) are skipped, so exporting picks into the library never indexes them twice; in a
+// folder the user added as a root they are indexed like any photo.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -59,6 +62,31 @@ export function fsPath(p: string): string | Buffer {
   return Buffer.concat(parts);
 }
 
+/** The file export.ts keeps in each destination: one JSON line `{"name","size"}` per placed copy. */
+export const EXPORT_MARKER = '.cull-export';
+
+/** Names (stored form) and sizes listed in a folder's export marker; torn last lines are ignored. */
+export async function readExportMarker(dir: string): Promise<Map<string, Set<number>>> {
+  const out = new Map<string, Set<number>>();
+  let text: string;
+  try {
+    text = await fs.promises.readFile(fsPath(path.join(dir, EXPORT_MARKER)), 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n').slice(0, -1)) {
+    try {
+      const { name, size } = JSON.parse(line) as { name?: unknown; size?: unknown };
+      if (typeof name !== 'string' || typeof size !== 'number') continue;
+      if (!out.has(name)) out.set(name, new Set());
+      out.get(name)!.add(size);
+    } catch {
+      // not one of ours
+    }
+  }
+  return out;
+}
+
 export const RAW_EXTENSIONS = new Set(['cr2', 'cr3', 'nef', 'arw', 'dng', 'raf', 'orf', 'rw2']);
 export const PHOTO_EXTENSIONS = new Set([
   ...['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'avif', 'heic', 'heif', 'gif'],
@@ -112,7 +140,9 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-const gone = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+/** The path no longer exists (the file or a folder above it was deleted, renamed or replaced). */
+export const isGoneError = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+const gone = isGoneError;
 
 export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal } = {}): AsyncGenerator<WalkItem> {
   const seenDirs = new Set<string>();
@@ -122,7 +152,7 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
   const linkedDirs: string[] = [];
   const linkedFiles: string[] = [];
 
-  async function* fileItem(p: string, st?: fs.Stats): AsyncGenerator<WalkItem> {
+  async function* fileItem(p: string, st?: fs.Stats, exported?: Map<string, Set<number>>): AsyncGenerator<WalkItem> {
     try {
       st ??= await fs.promises.stat(fsPath(p));
     } catch (err) {
@@ -136,6 +166,7 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
       return;
     }
     if (!st.isFile() || seenFiles.has(key(st))) return;
+    if (exported?.get(path.basename(p))?.has(st.size)) return; // a copy Cull exported here
     seenFiles.add(key(st));
     yield { kind: 'file', path: p, size: st.size, mtimeMs: Math.round(st.mtimeMs) }; // whole ms: tools that restore mtimes round differently
   }
@@ -158,6 +189,10 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
         if ((isRoot && current === dir) || !gone(err)) yield { kind: 'error', path: current, reason: describeFsError(err) };
         continue;
       }
+      const exported =
+        !(isRoot && current === dir) && entries.some((e) => e.name.toString('latin1') === EXPORT_MARKER)
+          ? await readExportMarker(current)
+          : undefined;
       const named = entries
         .map((e) => ({ e, name: nameFromBytes(e.name) }))
         .filter(({ name }) => !name.startsWith('.'))
@@ -170,7 +205,7 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
           const target = await fs.promises.stat(fsPath(p)).catch(() => null);
           if (target?.isDirectory()) linkedDirs.push(p);
           else if (isPhotoFile(name)) linkedFiles.push(p);
-        } else if (e.isFile() && isPhotoFile(name)) yield* fileItem(p);
+        } else if (e.isFile() && isPhotoFile(name)) yield* fileItem(p, undefined, exported);
       }
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]); // depth-first, in name order
     }

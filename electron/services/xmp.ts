@@ -9,12 +9,15 @@
 // Existing sidecars are merged, never replaced: every other property and namespace (develop
 // settings, keywords, ...) is kept byte-for-byte as parsed; only xmp:Rating and xmp:Label are set,
 // wherever they were (attribute on rdf:Description or child element). Writes are atomic: temp file in
-// the same folder, fsync, rename. The photo itself is never opened for writing.
+// the same folder (".cull-xmp-<pid>-<hex>.tmp", a dot-name the walker ignores), fsync, rename, fsync
+// of the folder; temps left by a killed process are removed by the next export that writes there
+// (removeStaleTemps). The photo itself is never opened for writing.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { Flag, Label } from './types.ts';
+import { fsPath, nameFromBytes } from './walk.ts';
 
 export const XMP_NS = 'http://ns.adobe.com/xap/1.0/';
 export const RDF_NS = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
@@ -59,7 +62,7 @@ export function sidecarPath(photoPath: string, dirEntries?: readonly string[]): 
 
 function safeReaddir(dir: string): string[] {
   try {
-    return fs.readdirSync(dir);
+    return fs.readdirSync(fsPath(dir), { encoding: 'buffer' }).map((b) => nameFromBytes(b));
   } catch {
     return [];
   }
@@ -203,9 +206,63 @@ export function readXmpCulling(xml: string): { rating: number | null; label: str
   return { rating, label };
 }
 
+// ---- temp files -----------------------------------------------------------------------------
+
+/** Temp names export and sidecar writes use: ".cull-export-<pid>-<12 hex>.tmp", ".cull-xmp-…". */
+const TEMP_RE = /^\.cull-(?:export|xmp)-(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/** A temp name of an export or sidecar write (never a final name; removed once its writer is gone). */
+export function isCullTemp(name: string): boolean {
+  return TEMP_RE.test(name);
+}
+
+/** A fresh temp path in `dir` for `kind` ('export' for copies and reports, 'xmp' for sidecars). */
+export function tempPath(dir: string, kind: 'export' | 'xmp'): string {
+  return path.join(dir, `.cull-${kind}-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
+  }
+}
+
+/**
+ * Removes the temps in `dir` whose writer process is gone (a crashed or killed export). Returns how
+ * many were removed. `entries` (stored-name form) saves listing the folder again.
+ */
+export async function removeStaleTemps(dir: string, entries?: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const name of entries ?? safeReaddir(dir)) {
+    const m = TEMP_RE.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await fs.promises.rm(fsPath(path.join(dir, name)), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/** Makes a rename or link in `dir` durable; file systems that cannot fsync a folder are left be. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await fs.promises.open(fsPath(dir), 'r');
+    await fh.sync();
+  } catch {
+    // EISDIR/EINVAL/EPERM on some platforms and file systems: nothing more to do.
+  } finally {
+    await fh?.close();
+  }
+}
+
 /** Writes `content` to `file` atomically: temp file beside it, fsync, rename; the temp never lingers. */
 export async function writeFileAtomic(file: string, content: string | Buffer, mode?: number): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const dir = path.dirname(file);
+  const tmp = fsPath(tempPath(dir, 'xmp'));
   const fh = await fs.promises.open(tmp, 'wx', mode ?? 0o644);
   try {
     try {
@@ -214,11 +271,12 @@ export async function writeFileAtomic(file: string, content: string | Buffer, mo
     } finally {
       await fh.close();
     }
-    await fs.promises.rename(tmp, file);
+    await fs.promises.rename(tmp, fsPath(file));
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
     throw err;
   }
+  await fsyncDir(dir);
 }
 
 /** Writes or merges the sidecar of `photoPath`; returns the sidecar's path. */
@@ -227,8 +285,8 @@ export async function writeXmpSidecar(photoPath: string, c: XmpCulling, dirEntri
   let existing: string | null = null;
   let mode: number | undefined;
   try {
-    existing = await fs.promises.readFile(file, 'utf8');
-    mode = (await fs.promises.stat(file)).mode & 0o777;
+    existing = await fs.promises.readFile(fsPath(file), 'utf8');
+    mode = (await fs.promises.stat(fsPath(file))).mode & 0o777;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

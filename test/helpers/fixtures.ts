@@ -1,5 +1,6 @@
 // Test photos generated with sharp (never committed): JPEGs with EXIF, PNG, WebP, TIFF, GIF,
 // RAW-like containers with embedded JPEG previews, and broken files of every kind the indexer meets.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -296,9 +297,12 @@ const REPO = path.resolve(import.meta.dirname, '../..');
  * and for running as an unprivileged user). Usage:
  *   node --import tsx <script> <db> <modelDir> <thumbsDir> <embedDelayMs> <root>...
  * Prints the IndexSummary as JSON. `embedDelayMs` slows each model call down so the parent can
- * stop the child between batches.
+ * stop the child between batches. With `events`, it also prints one line per step before the
+ * summary, so a parent can pick its moment (the fault tests kill it at seeded points):
+ *   decode <JSON path>   just before a file is decoded
+ *   embedded <n>         a batch of n came back from the model and is about to be stored
  */
-export function writeIndexScript(dir: string): string {
+export function writeIndexScript(dir: string, opts: { events?: boolean } = {}): string {
   const mod = (p: string) => JSON.stringify(path.join(REPO, p));
   const script = path.join(dir, 'index-child.mts');
   fs.writeFileSync(
@@ -308,6 +312,7 @@ import { loadModelFolder } from ${mod('native-models/folder.ts')};
 import { openClipModel } from ${mod('native-models/runtime.ts')};
 import { indexLibrary } from ${mod('electron/services/indexer.ts')};
 const [dbPath, modelDir, thumbsDir, delay, ...roots] = process.argv.slice(2);
+const events = ${JSON.stringify(opts.events === true)};
 const model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
 const slow = {
   info: model.info,
@@ -315,11 +320,14 @@ const slow = {
   dispose: () => model.dispose(),
   embedImages: async (pixels, count) => {
     await new Promise((r) => setTimeout(r, Number(delay)));
-    return model.embedImages(pixels, count);
+    const out = await model.embedImages(pixels, count);
+    if (events) process.stdout.write('embedded ' + count + '\\n');
+    return out;
   },
 };
+const onDecode = events ? (p) => process.stdout.write('decode ' + JSON.stringify(p) + '\\n') : undefined;
 const db = openDatabase(dbPath);
-const summary = await indexLibrary({ db, model: slow, roots, thumbsDir, batchSize: 8 });
+const summary = await indexLibrary({ db, model: slow, roots, thumbsDir, batchSize: 8, onDecode });
 db.close();
 await model.dispose();
 console.log(JSON.stringify(summary));
@@ -330,3 +338,54 @@ console.log(JSON.stringify(summary));
 }
 
 export const REPO_DIR = REPO;
+
+/**
+ * Writes a script that exports every photo of a library (id order) in its own process, for the
+ * kill tests. Usage: node --import tsx <script> <db> <dest> <mode> <xmp 0|1> <report|-> .
+ * Prints "P <done>" after each photo and "R <ExportResult JSON>" at the end.
+ */
+export function writeExportScript(dir: string): string {
+  const mod = (p: string) => JSON.stringify(path.join(REPO, p));
+  const script = path.join(dir, 'export-child.mts');
+  fs.writeFileSync(
+    script,
+    `import { openDatabase } from ${mod('db/database.ts')};
+import { exportPhotos } from ${mod('electron/services/export.ts')};
+const [dbPath, to, mode, xmp, report] = process.argv.slice(2);
+const db = openDatabase(dbPath);
+const photoIds = db.prepare('SELECT id FROM photos ORDER BY id').pluck().all();
+const result = await exportPhotos(db, { photoIds, to, mode, xmp: xmp === '1', report: report === '-' ? undefined : report },
+  (p) => process.stdout.write('P ' + p.done + '\\n'));
+db.close();
+process.stdout.write('R ' + JSON.stringify(result) + '\\n');
+`,
+  );
+  fs.chmodSync(script, 0o644);
+  return script;
+}
+
+// ---- originals ----------------------------------------------------------------------------------
+
+export function sha256File(file: string | Buffer): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+export interface FileState {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** SHA-256, size and mtime of each file (string or raw-byte path), to compare before and after. */
+export function snapshotFiles(files: (string | Buffer)[]): FileState[] {
+  return files.map((f) => {
+    const st = fs.statSync(f);
+    return { sha256: sha256File(f), size: st.size, mtimeMs: st.mtimeMs };
+  });
+}
+
+/** A high-entropy JPEG of a few hundred KB (noise compresses badly), for copies that take a while. */
+export async function noiseJpeg(width: number, height: number, seed: number): Promise<Buffer> {
+  const px = junk(width * height * 3, seed);
+  return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+}
