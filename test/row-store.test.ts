@@ -224,7 +224,7 @@ describe('matrix snapshot', () => {
   const dim = 16;
   const n = SNAPSHOT_MIN_ROWS + 10;
 
-  it('is written on the first load, used by the next, and refused once the library changes', () => {
+  it('is written on the first load, used by the next, and reconciled once the library changes', () => {
     addPhotos(unitRows(n, dim, 7), dim);
     const first = EmbeddingMatrix.load(db, 'm');
     expect(first.loadedFrom).toBe('database');
@@ -245,10 +245,76 @@ describe('matrix snapshot', () => {
     const stamp = libraryStamp(db, 'm');
     db.prepare("UPDATE photos SET status = 'missing' WHERE id = 9").run();
     expect(libraryStamp(db, 'm')).not.toEqual(stamp);
+    // A stale snapshot is reconciled by id: only what changed is read from the database.
     const fourth = EmbeddingMatrix.load(db, 'm');
-    expect(fourth.loadedFrom).toBe('database');
+    expect(fourth.loadedFrom).toBe('snapshot+database');
     expect(fourth.length).toBe(n - 1);
     expect(fourth.indexOf(9)).toBe(-1);
+    expect(EmbeddingMatrix.load(db, 'm').loadedFrom).toBe('snapshot'); // rewritten fresh
+  });
+
+  it('a stale snapshot reconciled with additions, re-indexed rows and removals equals a load from the database', () => {
+    addPhotos(unitRows(n, dim, 21), dim);
+    const base = EmbeddingMatrix.load(db, 'm');
+    expect(base.loadedFrom).toBe('database');
+    // Another process changes the library behind the snapshot's back.
+    addPhotos(unitRows(40, dim, 22), dim, 'm', n + 1, 3000); // new photos
+    const reindexed = unitRows(3, dim, 23);
+    [3, 300, n - 1].forEach((id, k) => {
+      db.prepare('UPDATE embeddings SET vec = ? WHERE photo_id = ?').run(encodeF16(reindexed.subarray(k * dim, (k + 1) * dim)), id);
+      db.prepare('UPDATE photos SET indexed_at = 4000 WHERE id = ?').run(id);
+    });
+    db.prepare("UPDATE photos SET status = 'missing' WHERE id IN (1, 2, 1000)").run();
+    db.prepare('DELETE FROM embeddings WHERE photo_id = 77').run(); // lost its embedding
+
+    const m = EmbeddingMatrix.load(db, 'm');
+    expect(m.loadedFrom).toBe('snapshot+database');
+    const fresh = EmbeddingMatrix.load(db, 'm', { snapshot: false });
+    expect(fresh.loadedFrom).toBe('database');
+    expect(m.length).toBe(fresh.length);
+    expect(m.length).toBe(n + 40 - 4);
+    expect([...m.ids].sort((a, b) => a - b)).toEqual([...fresh.ids]);
+    const d = unitRows(1, dim, 24);
+    const a = m.dot(d);
+    const b = fresh.dot(d);
+    for (const id of [3, 4, 300, n - 1, n + 1, n + 40]) expect(a[m.indexOf(id)]).toBeCloseTo(b[fresh.indexOf(id)], 6);
+    for (const id of [1, 2, 77, 1000]) expect(m.indexOf(id)).toBe(-1);
+    let worst = 0;
+    for (let r = 0; r < m.length; r++) worst = Math.max(worst, Math.abs(a[r] - b[fresh.indexOf(m.ids[r])]));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
+  it('refresh after removals drops rows in place instead of reloading', () => {
+    addPhotos(unitRows(n, dim, 31), dim);
+    const m = EmbeddingMatrix.load(db, 'm');
+    db.prepare("UPDATE photos SET status = 'missing' WHERE id IN (10, 20, 30)").run();
+    addPhotos(unitRows(5, dim, 32), dim, 'm', n + 1, 5000);
+    expect(m.refresh(db)).toEqual({ added: 5, updated: 0, removed: 3, rebuilt: false });
+    expect(m.length).toBe(n + 2);
+    expect(m.indexOf(20)).toBe(-1);
+    const fresh = EmbeddingMatrix.load(db, 'm', { snapshot: false });
+    const d = unitRows(1, dim, 33);
+    const a = m.dot(d);
+    const b = fresh.dot(d);
+    for (let r = 0; r < m.length; r++) expect(a[r]).toBeCloseTo(b[fresh.indexOf(m.ids[r])], 6);
+    expect(EmbeddingMatrix.load(db, 'm').loadedFrom).toBe('snapshot'); // refresh rewrote it
+  });
+
+  it('a deferred snapshot is written off the load, never describing rows that changed meanwhile', async () => {
+    addPhotos(unitRows(n, dim, 41), dim);
+    const m = EmbeddingMatrix.load(db, 'm', { deferSnapshot: true });
+    const file = snapshotPath(db, 'm')!;
+    expect(fs.existsSync(file)).toBe(false); // not written inside the load
+    // The library changes before the write has run: that write gives up, the refresh's own wins.
+    addPhotos(unitRows(5, dim, 42), dim, 'm', n + 1, 6000);
+    expect(m.refresh(db)).toMatchObject({ added: 5, rebuilt: false });
+    await m.flush();
+    expect(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const next = EmbeddingMatrix.load(db, 'm');
+    expect(next.loadedFrom).toBe('snapshot');
+    expect(next.length).toBe(n + 5);
+    const d = unitRows(1, dim, 43);
+    expect(Array.from(next.dot(d))).toEqual(Array.from(m.dot(d)));
   });
 
   it('a damaged snapshot is ignored and rewritten', () => {

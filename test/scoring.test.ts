@@ -292,7 +292,7 @@ describe('EmbeddingMatrix', () => {
     expect(loadEmbeddingMatrix(db, 'nothing').ids.length).toBe(0);
   });
 
-  it('refresh appends new rows, updates re-indexed ones and rebuilds after removals', () => {
+  it('refresh appends new rows, updates re-indexed ones and drops removed ones', () => {
     const rand = mulberry32(6);
     for (let id = 1; id <= 3; id++) addPhoto(id, randomUnit(8, rand), 'm', 'ok', 1000);
     const m = EmbeddingMatrix.load(db, 'm');
@@ -315,8 +315,12 @@ describe('EmbeddingMatrix', () => {
     expect(m.paths[m.indexOf(40)]).toBe('/photos/p40.jpg');
 
     db.prepare("UPDATE photos SET status = 'missing' WHERE id = 10").run();
-    expect(m.refresh(db).rebuilt).toBe(true);
+    expect(m.refresh(db)).toEqual({ added: 0, updated: 0, removed: 1, rebuilt: false });
     expect(m.length).toBe(39);
     expect(m.indexOf(10)).toBe(-1);
+    const after = EmbeddingMatrix.load(db, 'm');
+    const c = m.dot(d);
+    const e = after.dot(d);
+    for (let id = 1; id <= 40; id++) if (id !== 10) expect(c[m.indexOf(id)]).toBeCloseTo(e[after.indexOf(id)], 6);
   });
 });

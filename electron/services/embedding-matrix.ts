@@ -14,7 +14,7 @@
 import type { DB } from '../../db/database.ts';
 import { forEachEmbedding } from '../../db/features.ts';
 import { decodeF16Into } from '../../db/vectors.ts';
-import { libraryStamp, readSnapshot, SNAPSHOT_MIN_ROWS, snapshotPath, writeSnapshot, type LibraryStamp } from './matrix-snapshot.ts';
+import { libraryStamp, readSnapshot, SNAPSHOT_MIN_ROWS, snapshotPath, writeSnapshot, writeSnapshotAsync, type LibraryStamp } from './matrix-snapshot.ts';
 import { RowStore, type RowFormat } from './row-store.ts';
 
 /** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
@@ -28,6 +28,11 @@ export interface LoadOptions {
    * when it still matches the library (default true; CULL_NO_MATRIX_SNAPSHOT=1 turns it off).
    */
   snapshot?: boolean;
+  /**
+   * Write snapshots off the event loop instead of inside load/refresh (the app and the CLI: the
+   * first scores are not held up by ~1.5 s of writing at 1M). `flush()` waits for the write.
+   */
+  deferSnapshot?: boolean;
 }
 
 export interface RefreshResult {
@@ -35,9 +40,14 @@ export interface RefreshResult {
   added: number;
   /** Rows overwritten in place (photos re-indexed since the last load). */
   updated: number;
-  /** True when rows disappeared (deleted, missing or failed photos) and the matrix was reloaded. */
+  /** Rows dropped (photos removed, missing or failed since the last load). */
+  removed?: number;
+  /** True when the matrix was loaded again from scratch (snapshot or database). */
   rebuilt: boolean;
 }
+
+/** Photo ids per bucket when a stale matrix is reconciled with the database (see reconcile). */
+const BUCKET = 1024;
 
 // SQLite's default limit of bound parameters is 32766 (999 on old builds): ids go as one JSON array.
 const idList = (ids: ArrayLike<number>) => JSON.stringify(Array.from(ids));
@@ -53,9 +63,16 @@ export class EmbeddingMatrix {
   dim = 0;
   length = 0;
 
-  /** Where the matrix came from on its last (re)load: 'snapshot' or 'database'. */
-  loadedFrom: 'snapshot' | 'database' | 'memory' = 'memory';
+  /**
+   * Where the matrix came from on its last (re)load: 'snapshot' (fresh), 'snapshot+database' (a
+   * stale snapshot reconciled with the database, reading only the changed rows) or 'database'.
+   */
+  loadedFrom: 'snapshot' | 'snapshot+database' | 'database' | 'memory' = 'memory';
   private readonly snapshotFile: string | null;
+  private deferSnapshot = false;
+  /** Bumped whenever rows change in place: a deferred snapshot write of an older state gives up. */
+  private version = 0;
+  private pendingSave: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly modelId: string,
@@ -106,6 +123,7 @@ export class EmbeddingMatrix {
 
   static load(db: DB, modelId: string, opts: LoadOptions = {}): EmbeddingMatrix {
     const m = new EmbeddingMatrix(modelId, db, opts.format ?? 'auto', opts.snapshot ?? true);
+    m.deferSnapshot = opts.deferSnapshot ?? false;
     m.reload(db);
     return m;
   }
@@ -210,6 +228,7 @@ export class EmbeddingMatrix {
   }
 
   private refreshRows(db: DB): RefreshResult {
+    this.version++;
     let newest = 0;
     for (let r = 0; r < this.length; r++) if (this.indexedAt[r] > newest) newest = this.indexedAt[r];
     let added = 0;
@@ -240,14 +259,120 @@ export class EmbeddingMatrix {
         "SELECT count(*) AS n FROM photos p CROSS JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ? WHERE p.status = 'ok' AND length(e.vec) = ?",
       )
       .get(this.modelId, this.dim * 2) as { n: number };
-    if (n !== this.length) return { ...this.reload(db), added, updated };
+    if (n !== this.length) {
+      // Rows went away (or came back without being re-indexed): match them up by id.
+      const r = this.reconcile(db);
+      if (!r) return { ...this.reload(db), added, updated };
+      this.saveSnapshot(db);
+      return { added: added + r.added, updated: updated + r.updated, removed: r.removed, rebuilt: false };
+    }
     if (added || updated) this.saveSnapshot(db);
     return { added, updated, rebuilt: false };
+  }
+
+  /**
+   * Brings the rows in line with the database by photo id: drops rows whose photo is no longer ok
+   * (or lost its embedding), re-reads rows whose indexed_at changed, appends the ones we lack.
+   *
+   * Photo ids are split into buckets of 1024; SQLite sums each bucket's (count, indexed_at)
+   * checksums in one scan of the photos table (~0.4 s for 1M, nothing but ~1000 sums crosses into
+   * JavaScript) and the same sums over the rows held here pick out the buckets that changed. Only
+   * those buckets' (id, indexed_at) are read (~1.3 µs a row: all of them would cost ~1.3 s at 1M),
+   * and only the changed rows' BLOBs. Returns null when the rows now need another storage format
+   * (the caller reloads).
+   */
+  private reconcile(db: DB): { added: number; updated: number; removed: number } | null {
+    const dim = this.dim;
+    const dirty = this.dirtyBuckets(db);
+    const current = new Map<number, number>(); // id → indexed_at, of the rows the dirty buckets should hold
+    // EXISTS is answered from the embeddings' primary-key index: the BLOBs stay on disk. (A BLOB
+    // of a foreign size passes here and is skipped when read, as by the full load.)
+    const stmt = db.prepare(
+      `SELECT p.id, p.indexed_at FROM photos p WHERE p.id >= ? AND p.id < ? AND p.status = 'ok'
+         AND EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?)`,
+    );
+    for (const b of dirty) {
+      for (const [id, at] of stmt.raw().iterate(b * BUCKET, (b + 1) * BUCKET, this.modelId) as Iterable<[number, number]>) current.set(id, at);
+    }
+
+    let w = 0;
+    let removed = 0;
+    const changed: number[] = [];
+    for (let r = 0; r < this.length; r++) {
+      const id = this.idBuf[r];
+      if (dirty.has(Math.floor(id / BUCKET))) {
+        const at = current.get(id);
+        if (at === undefined) {
+          removed++;
+          continue;
+        }
+        current.delete(id); // what is left in `current` afterwards: rows to append
+        if (at !== this.indexedAt[r]) changed.push(id);
+      }
+      if (w !== r) {
+        this.idBuf[w] = id;
+        this.indexedAt[w] = this.indexedAt[r];
+        this.store.moveRow(r, w);
+      }
+      w++;
+    }
+    this.length = w;
+    this.index = null;
+    this.pathList = null;
+    const updated = changed.length;
+    const added = current.size;
+    for (const id of current.keys()) changed.push(id);
+    if (changed.length) {
+      forEachEmbedding(db, this.modelId, { ids: changed, decode: false }, (row) => {
+        if (row.blob.length !== dim * 2) return;
+        let r = this.indexOf(row.id);
+        if (r < 0) r = this.appendRow(row.id);
+        this.indexedAt[r] = row.indexedAt;
+        this.setRowF16(r, row.blob);
+      });
+    }
+    if (this.requested === 'auto' && this.pickFormat(this.length, dim) !== this.store.format) return null;
+    return { added, updated, removed };
+  }
+
+  /**
+   * Buckets of photo ids (id / BUCKET) whose ok photos differ from the rows held here, by count
+   * and two checksums of (id, indexed_at) (the ones libraryStamp uses). A bucket with ok photos
+   * that have no embedding of this model stays dirty: it is re-read exactly, never wrongly kept.
+   */
+  private dirtyBuckets(db: DB): Set<number> {
+    const sums = new Map<number, [number, number, number]>();
+    for (let r = 0; r < this.length; r++) {
+      const id = this.idBuf[r];
+      const at = this.indexedAt[r];
+      const b = Math.floor(id / BUCKET);
+      let v = sums.get(b);
+      if (!v) sums.set(b, (v = [0, 0, 0]));
+      v[0]++;
+      v[1] += at % 1000000007;
+      v[2] += (id * 40503 + at) % 2147483629;
+    }
+    const dirty = new Set<number>();
+    const rows = db
+      .prepare(
+        `SELECT id / ${BUCKET} AS b, count(*) AS n, total(indexed_at % 1000000007) AS s1, total((id * 40503 + indexed_at) % 2147483629) AS s2
+         FROM photos WHERE status = 'ok' GROUP BY b`,
+      )
+      .raw()
+      .all() as Array<[number, number, number, number]>;
+    for (const [b, n, s1, s2] of rows) {
+      const v = sums.get(b);
+      if (!v || v[0] !== n || v[1] !== s1 || v[2] !== s2) dirty.add(b);
+      sums.delete(b);
+    }
+    for (const b of sums.keys()) dirty.add(b); // buckets whose photos are all gone
+    return dirty;
   }
 
   /** Full reload from the database (rows removed, model changed). */
   reload(db: DB): RefreshResult {
     const before = this.length;
+    this.version++;
     db.transaction(() => {
       // A large library opens from its snapshot when that still matches the database.
       const stamp = this.snapshotStamp(db);
@@ -255,14 +380,23 @@ export class EmbeddingMatrix {
         stamp &&
         readSnapshot(this.snapshotFile!, this.modelId, stamp, (n, dim) => this.pickFormat(n, dim), {
           allocate: (format, dim, n) => {
-            this.reset(dim, n, format);
+            // Room for the photos a stale snapshot lacks, so reconciling rarely regrows 0.5 GB.
+            this.reset(dim, n + Math.max(1024, n >> 5), format);
             return { ids: this.idBuf, indexedAt: this.indexedAt, store: this.store };
           },
         });
-      if (rows !== null && rows !== undefined) {
-        this.length = rows;
-        this.loadedFrom = 'snapshot';
-        return;
+      if (rows) {
+        this.length = rows.rows;
+        if (rows.fresh) {
+          this.loadedFrom = 'snapshot';
+          return;
+        }
+        // Stale (another process indexed or removed photos): start from it, read what changed.
+        if (this.reconcile(db)) {
+          this.loadedFrom = 'snapshot+database';
+          this.saveSnapshot(db, stamp);
+          return;
+        }
       }
       let r = 0;
       forEachEmbedding(db, this.modelId, { decode: false, onStart: (expected, dim) => this.reset(dim, expected) }, (row) => {
@@ -285,10 +419,28 @@ export class EmbeddingMatrix {
     return n >= SNAPSHOT_MIN_ROWS ? libraryStamp(db, this.modelId) : null;
   }
 
-  /** Rewrites the snapshot for the current rows (call inside the transaction that read them). */
+  /**
+   * Rewrites the snapshot for the current rows (call inside the transaction that read them, so the
+   * stamp describes them). Deferred: written in the background from the rows as they are now,
+   * abandoned if they change in place before it is done.
+   */
   private saveSnapshot(db: DB, stamp = this.snapshotStamp(db)): void {
     if (!stamp || !this.snapshotFile || this.length < SNAPSHOT_MIN_ROWS) return;
-    writeSnapshot(this.snapshotFile, this.modelId, stamp, { rows: this.length, dim: this.dim, ids: this.idBuf, indexedAt: this.indexedAt, store: this.store });
+    const rows = { rows: this.length, dim: this.dim, ids: this.idBuf, indexedAt: this.indexedAt, store: this.store };
+    if (!this.deferSnapshot) {
+      writeSnapshot(this.snapshotFile, this.modelId, stamp, rows);
+      return;
+    }
+    const file = this.snapshotFile;
+    const version = this.version;
+    this.pendingSave = this.pendingSave.then(async () => {
+      if (this.version === version) await writeSnapshotAsync(file, this.modelId, stamp, rows, () => this.version === version);
+    });
+  }
+
+  /** Resolves once a deferred snapshot write has finished (or given up). */
+  flush(): Promise<void> {
+    return this.pendingSave;
   }
 
   /** Row r from its float16 BLOB: the SIMD kernel, else decoded and re-normalised here. */

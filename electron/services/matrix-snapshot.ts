@@ -10,8 +10,11 @@
 // read transaction as the rows it holds. Anything that changes the matrix changes the stamp:
 // indexing (indexed_at), a photo going missing/failed/ok (status), deletions. Ratings, flags,
 // labels and moves do not (paths are read from the database when shown, never from here). A
-// mismatch, a damaged or foreign file: the matrix is loaded from the database and the snapshot
-// rewritten. Written to a temporary file then renamed, so a crash never leaves half a snapshot.
+// stale snapshot (the stamp differs) is still a good start: it holds each row's id and indexed_at,
+// so the matrix reconciles it with the database by id and reads only the rows that changed
+// (embedding-matrix.ts). A damaged or foreign file: the matrix is loaded from the database and the
+// snapshot rewritten. Written to a temporary file then renamed, so a crash never leaves half a
+// snapshot.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { DB } from '../../db/database.ts';
@@ -81,10 +84,17 @@ const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a
 const pad8 = (n: number) => (n + 7) & ~7;
 
 /**
- * Reads the snapshot of `modelId` into `target` when it matches `stamp` and `format`; returns the
- * number of rows, or null (no file, stale, damaged: the caller loads from the database).
+ * Reads the snapshot of `modelId` into `target` when its format is still `format`; returns the
+ * number of rows and whether it matches `stamp` (fresh: use as it is; stale: reconcile), or null
+ * (no file, damaged, another model or format: the caller loads from the database).
  */
-export function readSnapshot(file: string, modelId: string, stamp: LibraryStamp, format: (rows: number, dim: number) => RowFormat, target: SnapshotTarget): number | null {
+export function readSnapshot(
+  file: string,
+  modelId: string,
+  stamp: LibraryStamp,
+  format: (rows: number, dim: number) => RowFormat,
+  target: SnapshotTarget,
+): { rows: number; fresh: boolean } | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -100,7 +110,7 @@ export function readSnapshot(file: string, modelId: string, stamp: LibraryStamp,
     const raw = new Uint8Array(headerLen);
     readFully(fd, raw, 4);
     const h = JSON.parse(Buffer.from(raw).toString('utf8')) as Header;
-    if (h.magic !== MAGIC || h.version !== VERSION || h.modelId !== modelId || !sameStamp(h.stamp, stamp)) return null;
+    if (h.magic !== MAGIC || h.version !== VERSION || h.modelId !== modelId || !Array.isArray(h.stamp)) return null;
     if (h.format !== format(h.rows, h.dim)) return null; // the size rule changed: rebuild in the right format
     const rowBytes = h.format === 'f32' ? h.dim * 4 : h.dim;
     let at = pad8(4 + headerLen);
@@ -114,7 +124,7 @@ export function readSnapshot(file: string, modelId: string, stamp: LibraryStamp,
     readFully(fd, bytesOf(store.scales.subarray(0, h.rows)), at);
     at += pad8(h.rows * 4);
     readFully(fd, store.rawRows(h.rows), at);
-    return h.rows;
+    return { rows: h.rows, fresh: sameStamp(h.stamp, stamp) };
   } catch {
     return null;
   } finally {
@@ -122,37 +132,74 @@ export function readSnapshot(file: string, modelId: string, stamp: LibraryStamp,
   }
 }
 
-/** Writes the snapshot (temp file + rename). Failures (read-only folder, full disk) are ignored. */
-export function writeSnapshot(
-  file: string,
-  modelId: string,
-  stamp: LibraryStamp,
-  m: { rows: number; dim: number; ids: Int32Array; indexedAt: Float64Array; store: RowStore },
-): boolean {
+export interface SnapshotRows {
+  rows: number;
+  dim: number;
+  ids: Int32Array;
+  indexedAt: Float64Array;
+  store: RowStore;
+}
+
+/** The file's parts in order: header, ids, indexed_at, scales, rows (views where no padding is needed). */
+function snapshotParts(modelId: string, stamp: LibraryStamp, m: SnapshotRows): Uint8Array[] {
   const header: Header = { magic: MAGIC, version: VERSION, modelId, format: m.store.format, dim: m.dim, rows: m.rows, stamp };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const head = new Uint8Array(pad8(4 + json.length));
   new DataView(head.buffer).setUint32(0, json.length, true);
   head.set(json, 4);
-  const tmp = `${file}.${process.pid}.tmp`;
+  const ids = new Uint8Array(pad8(m.rows * 4));
+  ids.set(bytesOf(m.ids.subarray(0, m.rows)));
+  const scales = new Uint8Array(pad8(m.rows * 4));
+  scales.set(bytesOf(m.store.scales.subarray(0, m.rows)));
+  return [head, ids, bytesOf(m.indexedAt.subarray(0, m.rows)), scales, m.store.rawRows(m.rows)];
+}
+
+const tempName = (file: string) => `${file}.${process.pid}.tmp`;
+
+/** Writes the snapshot (temp file + rename). Failures (read-only folder, full disk) are ignored. */
+export function writeSnapshot(file: string, modelId: string, stamp: LibraryStamp, m: SnapshotRows): boolean {
+  const tmp = tempName(file);
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'w');
-    writeFully(fd, head);
-    const ids = new Uint8Array(pad8(m.rows * 4));
-    ids.set(bytesOf(m.ids.subarray(0, m.rows)));
-    writeFully(fd, ids);
-    writeFully(fd, bytesOf(m.indexedAt.subarray(0, m.rows)));
-    const scales = new Uint8Array(pad8(m.rows * 4));
-    scales.set(bytesOf(m.store.scales.subarray(0, m.rows)));
-    writeFully(fd, scales);
-    writeFully(fd, m.store.rawRows(m.rows));
+    for (const part of snapshotParts(modelId, stamp, m)) writeFully(fd, part);
     fs.closeSync(fd);
     fd = null;
     fs.renameSync(tmp, file);
     return true;
   } catch {
     if (fd !== null) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+}
+
+/**
+ * The same, off the event loop (a 1M-row snapshot is ~0.5 GB: ~1.5 s of writing that would
+ * otherwise delay the first scores). The rows are written from memory as they are, so
+ * `unchanged()` is asked after every slice: once the matrix has changed in place the file could
+ * mix two states, and it is abandoned (the next save writes the new state).
+ */
+export async function writeSnapshotAsync(file: string, modelId: string, stamp: LibraryStamp, m: SnapshotRows, unchanged: () => boolean): Promise<boolean> {
+  const SLICE = 16 * 2 ** 20;
+  const tmp = tempName(file);
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    fh = await fs.promises.open(tmp, 'w');
+    for (const part of snapshotParts(modelId, stamp, m)) {
+      for (let at = 0; at < part.length; ) {
+        const { bytesWritten } = await fh.write(part, at, Math.min(SLICE, part.length - at));
+        at += bytesWritten;
+        if (!unchanged()) throw new Error('matrix changed while its snapshot was written');
+      }
+    }
+    await fh.close();
+    fh = null;
+    if (!unchanged()) throw new Error('matrix changed while its snapshot was written');
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    if (fh) await fh.close().catch(() => {});
     fs.rmSync(tmp, { force: true });
     return false;
   }
