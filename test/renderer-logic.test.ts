@@ -2,7 +2,10 @@
 // sorting / filtering, histogram binning, export selection, undo, chips and formatting.
 import { describe, expect, it } from 'vitest';
 import type { PhotoRecord, ScoredPhoto } from '../electron/services/types.ts';
-import { chipsFromQuery, clampWeight, combineChips, describeChips, mergeChips } from '../renderer/src/lib/attributes.ts';
+import { chipsFromQuery, clampWeight, combineChips, describeChips, mergeChips, tasteChip, tasteChips } from '../renderer/src/lib/attributes.ts';
+import { explainRows } from '../renderer/src/lib/explain.ts';
+import { buildStackView, groupIndexOf, nextStackIndex, rejectCandidates } from '../renderer/src/lib/stacks.ts';
+import { combineRankings, splitTasteTerms, tasteLabel, tasteQuality, tasteQuery } from '../renderer/src/lib/taste.ts';
 import { describeRule, selectForExport } from '../renderer/src/lib/export-selection.ts';
 import { dateInputToMs, formatDuration, formatRate, formatScore, toUiError } from '../renderer/src/lib/format.ts';
 import { countAtLeast, domainFraction, histogram, scoreDomain } from '../renderer/src/lib/histogram.ts';
@@ -401,5 +404,166 @@ describe('formatting', () => {
     expect(toUiError({ code: 'weird', message: 'x' }).code).toBe('internal');
     expect(toUiError(new TypeError('Failed to fetch')).hint).toMatch(/npm run serve/);
     expect(toUiError('plain').message).toBe('plain');
+  });
+});
+
+describe('stacks', () => {
+  const list = (ids: number[]) => ids.map((id) => ({ id }));
+  // Groups as api.groups gives them: best first.
+  const groups = [
+    { ids: [5, 3, 4], bestId: 5 },
+    { ids: [8, 7], bestId: 8 },
+    { ids: [10, 11], bestId: 10 },
+  ];
+
+  it('folds each group into its best photo, at the place of its first member in the current order', () => {
+    const v = buildStackView(list([1, 2, 3, 4, 5, 6, 7, 8, 9]), groups, new Set());
+    expect(v.photos.map((p) => p.id)).toEqual([1, 2, 5, 6, 8, 9]);
+    expect(v.stacks).toBe(2); // group 3 has no member in view
+    expect(v.hidden).toBe(3);
+    expect(v.info.get(5)).toEqual({ group: 0, key: 5, size: 3, pos: 0, expanded: false, best: true });
+    expect(v.info.has(3)).toBe(false);
+    expect(v.info.get(1)).toBeUndefined();
+    // Another order moves the stack with its first member.
+    const rev = buildStackView(list([9, 8, 7, 6, 5, 4, 3, 2, 1]), groups, new Set());
+    expect(rev.photos.map((p) => p.id)).toEqual([9, 8, 6, 5, 2, 1]);
+  });
+
+  it('expands a stack in the group order: best first, then the candidates', () => {
+    const v = buildStackView(list([1, 2, 3, 4, 5, 6, 7, 8, 9]), groups, new Set([5]));
+    expect(v.photos.map((p) => p.id)).toEqual([1, 2, 5, 3, 4, 6, 8, 9]);
+    expect([5, 3, 4].map((id) => v.info.get(id)!.pos)).toEqual([0, 1, 2]);
+    expect([5, 3, 4].map((id) => v.info.get(id)!.best)).toEqual([true, false, false]);
+    expect(v.info.get(3)!.expanded).toBe(true);
+    expect(v.hidden).toBe(1);
+  });
+
+  it('follows the filter: filtered members do not count, the first shown member stands in for a hidden best', () => {
+    const v = buildStackView(list([1, 3, 4, 7, 8]), groups, new Set());
+    expect(v.photos.map((p) => p.id)).toEqual([1, 3, 8]); // the best (8) is on top even though 7 comes first
+    expect(v.info.get(3)).toMatchObject({ size: 2, pos: 0, best: false, key: 5 });
+    expect(v.info.get(8)).toMatchObject({ size: 2, pos: 0, best: true, key: 8 });
+    // One member left: no stack at all.
+    const single = buildStackView(list([1, 4, 8]), groups, new Set());
+    expect(single.photos.map((p) => p.id)).toEqual([1, 4, 8]);
+    expect(single.stacks).toBe(0);
+    expect(single.info.size).toBe(0);
+  });
+
+  it('works on large views in one pass (the virtual grid only gets the shorter list)', () => {
+    const n = 100_000;
+    const photos = list(Array.from({ length: n }, (_, i) => i + 1));
+    const big = Array.from({ length: n / 4 }, (_, k) => ({ ids: [4 * k + 4, 4 * k + 3, 4 * k + 2, 4 * k + 1], bestId: 4 * k + 4 }));
+    const v = buildStackView(photos, big, new Set());
+    expect(v.photos).toHaveLength(n / 4);
+    expect(v.photos[0].id).toBe(4);
+    expect(v.hidden).toBe((3 * n) / 4);
+  });
+
+  it('finds the next stack, a photo\'s group, and the candidates a confirmation rejects (never a pick)', () => {
+    const v = buildStackView(list([1, 2, 3, 4, 5, 6, 7, 8, 9]), groups, new Set([5]));
+    // From inside the expanded first stack, the next stack is the 8-7 one.
+    expect(nextStackIndex(v, v.photos.findIndex((p) => p.id === 3))).toBe(v.photos.findIndex((p) => p.id === 8));
+    expect(nextStackIndex(v, v.photos.findIndex((p) => p.id === 8))).toBe(-1);
+    expect(nextStackIndex(v, -1)).toBe(2);
+    expect(groupIndexOf(groups, 7)).toBe(1);
+    expect(groupIndexOf(groups, 1)).toBe(-1);
+    const flags = new Map([[3, 1], [4, 0], [5, 0]]);
+    expect(rejectCandidates(groups[0], (id) => flags.get(id))).toEqual([4]);
+  });
+});
+
+describe('taste', () => {
+  const model = (examples: number, validation: number | null, auc: number | null = null) => ({ examples, validation, auc });
+
+  it('says "not learned yet" without a model, with few decisions or a low validation score', () => {
+    expect(tasteQuality(null, 3)).toMatchObject({ level: 'none', headline: 'Not learned yet' });
+    expect(tasteQuality(null, 3).detail).toMatch(/at least 10/);
+    expect(tasteQuality(null, 12).detail).toMatch(/Fit/);
+    expect(tasteQuality(model(12, 0.9))).toMatchObject({ level: 'none', headline: 'Not learned yet' });
+    expect(tasteQuality(model(12, 0.9)).detail).toMatch(/Only 12 decisions/);
+    expect(tasteQuality(model(80, 0.05)).level).toBe('none');
+    expect(tasteQuality(model(80, null)).level).toBe('none');
+    expect(tasteQuality(model(80, -0.4)).level).toBe('none');
+  });
+
+  it('grades the cross-validated agreement in words above that', () => {
+    expect(tasteQuality(model(80, 0.2))).toMatchObject({ level: 'weak', headline: 'Weak' });
+    expect(tasteQuality(model(80, 0.35))).toMatchObject({ level: 'fair', headline: 'Fair' });
+    expect(tasteQuality(model(80, 0.7))).toMatchObject({ level: 'good', headline: 'Good' });
+  });
+
+  it('finds @taste terms in what was typed and leaves the rest to the library parser', () => {
+    expect(splitTasteTerms('sharp vs blurry')).toBeNull();
+    expect(splitTasteTerms('@taste')).toEqual({ taste: [{ name: 'my taste', weight: 1 }], rest: '' });
+    expect(splitTasteTerms('@taste:weddings + 0.5*sharp vs blurry')).toEqual({ taste: [{ name: 'weddings', weight: 1 }], rest: '0.5*sharp vs blurry' });
+    expect(splitTasteTerms('bright vs dark + 0.25 * @taste : "Client A"')).toEqual({ taste: [{ name: 'Client A', weight: 0.25 }], rest: 'bright vs dark' });
+    // A "+" inside quotes is part of a prompt, not a combination.
+    expect(splitTasteTerms('"a + b photo." vs "c photo." + @taste')).toEqual({ taste: [{ name: 'my taste', weight: 1 }], rest: '"a + b photo." vs "c photo."' });
+    expect(tasteQuery('my taste')).toBe('@taste');
+    expect(tasteQuery('weddings')).toBe('@taste:weddings');
+    expect(tasteLabel('my taste')).toBe('My taste');
+  });
+
+  it('taste chips stay out of the prompt query and combine by weighted average', () => {
+    const chips = [...chipsFromQuery({ attributes: [{ label: 'a vs b', positive: { prompts: ['A'] }, negative: { prompts: ['B'] } }] }), tasteChip('my taste', 'My taste', 3)];
+    expect(combineChips(chips)!.attributes.map((a) => a.label)).toEqual(['a vs b']);
+    expect(combineChips([chips[1]])).toBeNull();
+    expect(tasteChips(chips).map((c) => c.taste)).toEqual(['my taste']);
+    expect(describeChips(chips)).toBe('a vs b + 3×My taste');
+
+    const attrs: ScoredPhoto[] = [
+      { id: 1, path: '/1', score: 0.9, parts: { 'a vs b': 0.9 } },
+      { id: 2, path: '/2', score: 0.1, parts: { 'a vs b': 0.1 } },
+      { id: 3, path: '/3', score: 0.5, parts: { 'a vs b': 0.5 } },
+    ];
+    const taste: ScoredPhoto[] = [
+      { id: 2, path: '/2', score: 0.8 },
+      { id: 1, path: '/1', score: 0.2 },
+    ];
+    const out = combineRankings([{ label: 'attributes', weight: 1, results: attrs }, { label: 'My taste', weight: 3, results: taste }]);
+    expect(out.map((r) => r.id)).toEqual([2, 1]); // photo 3 has no taste score
+    expect(out[0].score).toBeCloseTo((0.1 + 3 * 0.8) / 4, 12);
+    expect(out[1].score).toBeCloseTo((0.9 + 3 * 0.2) / 4, 12);
+    expect(out[0].parts).toEqual({ 'a vs b': 0.1, 'My taste': 0.8 });
+    expect(combineRankings([{ label: 'x', weight: 0, results: attrs }])).toEqual([]);
+  });
+});
+
+describe('explain rows', () => {
+  it('lists the active chips, then taste models, then presets, with bars scaled to 0…1', () => {
+    const chips = [...chipsFromQuery({ attributes: [{ label: 'a vs b', positive: { prompts: ['A'] }, negative: { prompts: ['B'] } }] }), tasteChip('my taste', 'My taste')];
+    const rows = explainRows(chips, { 'a vs b': 0.7 }, { presets: { 'quality: good vs bad': 0.4, 'LAION aesthetic (1–10)': 6.5 }, taste: { 'my taste': 0.3 } });
+    expect(rows.map((r) => [r.section, r.label, r.value])).toEqual([
+      ['active', 'a vs b', 0.7],
+      ['active', 'My taste', 0.3],
+      ['taste', 'My taste', 0.3],
+      ['preset', 'quality: good vs bad', 0.4],
+      ['preset', 'LAION aesthetic (1–10)', 6.5],
+    ]);
+    expect(rows[4].fraction).toBeCloseTo(0.65, 12);
+    expect(explainRows(chips, null, null)).toEqual([]);
+  });
+});
+
+describe('stack keys and best-of-groups export', () => {
+  const grid: KeyContext = { view: 'grid', modal: false, typing: false };
+  it('S expands, Shift+S toggles stacks, K confirms; none while typing or in a modal', () => {
+    expect(keyToAction({ key: 's' }, grid)).toEqual({ type: 'toggleStack' });
+    expect(keyToAction({ key: 'S', shiftKey: true }, grid)).toEqual({ type: 'toggleStacks' });
+    expect(keyToAction({ key: 'k' }, grid)).toEqual({ type: 'confirmStack' });
+    expect(keyToAction({ key: 'k' }, { ...grid, view: 'loupe' })).toEqual({ type: 'confirmStack' });
+    expect(keyToAction({ key: 's' }, { ...grid, view: 'loupe' })).toBeNull();
+    expect(keyToAction({ key: 'k' }, { ...grid, typing: true })).toBeNull();
+    expect(keyToAction({ key: 's' }, { ...grid, modal: true })).toBeNull();
+    expect(keyToAction({ key: 's', ctrlKey: true }, grid)).toBeNull();
+    const listed = SHORTCUTS.flatMap((g) => g.items.map((i) => i.keys.join('+')));
+    for (const k of ['S', 'Shift+S', 'K']) expect(listed).toContain(k);
+  });
+
+  it('exports the best of each group in the current order, only those shown', () => {
+    const ordered = [photo(3), photo(1), photo(2), photo(4)];
+    expect(selectForExport(ordered, { kind: 'bestOfGroups', ids: [1, 2, 9] })).toEqual([1, 2]);
+    expect(describeRule({ kind: 'bestOfGroups', ids: [] })).toBe('the best of each group');
   });
 });

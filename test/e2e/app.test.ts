@@ -293,9 +293,15 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
 
     // explain() → one bar per attribute, matching the library.
     const explained = await library.explain(first, 'bright vs dark + 0.5*colorful vs dull');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="score-bars"] li').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="score-bars"] [data-section="active"] li').length === 2);
     for (const [label, v] of Object.entries(explained)) {
-      expect(await page.locator(`[data-testid="score-bars"] li[data-attribute="${label}"] .lab .mono`).innerText()).toBe(v.toFixed(2));
+      expect(await page.locator(`[data-testid="score-bars"] [data-section="active"] li[data-attribute="${label}"] .lab .mono`).innerText()).toBe(v.toFixed(2));
+    }
+    // …and every preset's, as library.explainAll gives them.
+    const presets = await library.explainAll(first);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="score-bars"] [data-section="preset"] li').length === n, Object.keys(presets).length);
+    for (const [label, v] of Object.entries(presets)) {
+      expect(await page.locator(`[data-section="preset"] li[data-attribute="${label}"] .lab .mono`).innerText()).toBe(v.toFixed(2));
     }
     await page.keyboard.press('z');
     await page.waitForSelector('.stage.zoom100');

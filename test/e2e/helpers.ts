@@ -135,3 +135,50 @@ export function writeBrokenPhoto(dir: string): string {
   fs.writeFileSync(file, Buffer.from('this is not a JPEG, it is a text file with the wrong name\n'));
   return file;
 }
+
+/**
+ * A shoot with bursts: `scenes` different scenes, each saved `framesPerScene(s)` times one second
+ * apart with small shifts, crops and exposure changes (what a burst looks like), scenes ten minutes
+ * apart, plus `singles` unrelated photos in between. Returns the files per scene.
+ */
+export async function makeBursts(
+  dir: string,
+  opts: { scenes: number; frames: (scene: number) => number; singles: number; seedOffset?: number },
+): Promise<{ bursts: string[][]; singles: string[] }> {
+  const w = 720;
+  const h = 480;
+  fs.mkdirSync(dir, { recursive: true });
+  const start = Date.UTC(2024, 8, 14, 9, 0, 0);
+  const exif = (t: number) => new Date(t).toISOString().slice(0, 19).replace('T', ' ').replace(/-/g, ':');
+  const bursts: string[][] = [];
+  const singles: string[] = [];
+  let n = 0;
+  const write = async (buf: Buffer, t: number) => {
+    const file = path.join(dir, `IMG_${String(2001 + n++)}.jpg`);
+    await sharp(buf)
+      .withExif({ IFD0: { Make: 'Cull', Model: 'Burst Camera' }, IFD2: { DateTimeOriginal: exif(t) } })
+      .jpeg({ quality: 88 })
+      .toFile(file);
+    return file;
+  };
+  const off = opts.seedOffset ?? 0;
+  for (let s = 0; s < opts.scenes; s++) {
+    const t0 = start + s * 20 * 60_000;
+    // Rendered a little larger so frames can be shifted and cropped out of it.
+    const base = await sharp(Buffer.from(sceneSvg(s * 3 + off, w + 60, h + 40))).png().toBuffer();
+    const files: string[] = [];
+    for (let f = 0; f < opts.frames(s); f++) {
+      const left = (f * 13) % 50;
+      const top = (f * 7) % 30;
+      let img = sharp(base).extract({ left, top, width: w, height: h }).modulate({ brightness: 0.92 + 0.05 * (f % 4) });
+      if (f % 3 === 2) img = img.blur(1.5);
+      files.push(await write(await img.png().toBuffer(), t0 + f * 1000));
+    }
+    bursts.push(files);
+    if (s < opts.singles) {
+      const single = await sharp(Buffer.from(sceneSvg(100 + s * 7 + off, w, h))).modulate({ brightness: 0.8 + 0.1 * (s % 3) }).png().toBuffer();
+      singles.push(await write(single, t0 + 10 * 60_000));
+    }
+  }
+  return { bursts, singles };
+}

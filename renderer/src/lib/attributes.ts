@@ -7,6 +7,7 @@ export interface AttributeChip {
   attribute: Attribute;
   weight: number;
   preset?: string; // preset id when it came from a preset chip
+  taste?: string; // taste model name: ranked by api.score("@taste:NAME"), not by prompts
 }
 
 let counter = 0;
@@ -26,10 +27,20 @@ export function mergeChips(existing: AttributeChip[], added: AttributeChip[]): A
   return [...existing.filter((c) => !labels.has(c.attribute.label)), ...added];
 }
 
-/** Chips → query; chips at weight 0 are kept in the bar but left out of the score. */
+/** A chip for a taste model ("My taste"), combined with the others like any attribute. */
+export function tasteChip(name: string, label: string, weight = 1): AttributeChip {
+  return { key: `taste:${name}#${++counter}`, attribute: { label, positive: { prompts: [] }, negative: { prompts: [] } }, weight, taste: name };
+}
+
+/** The taste chips in use (weight above 0). */
+export function tasteChips(chips: AttributeChip[]): AttributeChip[] {
+  return chips.filter((c) => c.taste !== undefined && Number.isFinite(c.weight) && c.weight > 0);
+}
+
+/** Chips → query of the prompt attributes; chips at weight 0 (and taste chips) are left out of it. */
 export function combineChips(chips: AttributeChip[]): AttributeQuery | null {
   const attributes: Attribute[] = chips
-    .filter((c) => Number.isFinite(c.weight) && c.weight > 0)
+    .filter((c) => c.taste === undefined && Number.isFinite(c.weight) && c.weight > 0)
     .map((c) => ({ ...c.attribute, weight: c.weight }));
   return attributes.length ? { attributes } : null;
 }

@@ -7,6 +7,8 @@ export type ExportRule =
   | { kind: 'picks' }
   | { kind: 'minRating'; stars: number }
   | { kind: 'selected'; ids: number[] }
+  /** api.bestOfGroupIds: every group's best (and picks), plus photos in no group unless left out. */
+  | { kind: 'bestOfGroups'; ids: number[] }
   | { kind: 'all' };
 
 /** Ids to export, in the grid's current order (best first when sorted by score). */
@@ -24,7 +26,8 @@ export function selectForExport(ordered: PhotoRecord[], rule: ExportRule): numbe
       return ordered.filter((p) => p.flag === 1).map((p) => p.id);
     case 'minRating':
       return ordered.filter((p) => p.rating >= rule.stars).map((p) => p.id);
-    case 'selected': {
+    case 'selected':
+    case 'bestOfGroups': {
       const want = new Set(rule.ids);
       return ordered.filter((p) => want.has(p.id)).map((p) => p.id);
     }
@@ -45,6 +48,8 @@ export function describeRule(rule: ExportRule): string {
       return `photos with ${rule.stars} or more stars`;
     case 'selected':
       return 'the selected photos';
+    case 'bestOfGroups':
+      return 'the best of each group';
     case 'all':
       return 'every photo shown';
   }

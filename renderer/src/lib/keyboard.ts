@@ -19,7 +19,10 @@ export type Action =
   | { type: 'help' }
   | { type: 'escape' }
   | { type: 'selectAll' }
-  | { type: 'focusQuery' };
+  | { type: 'focusQuery' }
+  | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
+  | { type: 'toggleStacks' } // Shift+S: stacks on / off
+  | { type: 'confirmStack' }; // K: keep the proposed best of the stack, reject the others
 
 export interface KeyInput {
   key: string;
@@ -76,6 +79,11 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   if (e.key === ' ' || e.key === 'Spacebar') return { type: 'move', dir: e.shiftKey ? 'prev' : 'next', extend: false };
 
   if (/^[0-5]$/.test(e.key)) return { type: 'rating', rating: Number(e.key) };
+  if (e.key === 's' || e.key === 'S') {
+    if (e.shiftKey) return ctx.view === 'grid' ? { type: 'toggleStacks' } : null;
+    return ctx.view === 'grid' ? { type: 'toggleStack' } : null;
+  }
+  if (e.key === 'k' || e.key === 'K') return e.shiftKey ? null : { type: 'confirmStack' };
   const label = LABEL_KEYS[e.key];
   if (label) return { type: 'label', label };
 
@@ -141,6 +149,14 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['9'], description: 'Blue label' },
       { keys: ['Ctrl/⌘', 'Z'], description: 'Undo' },
       { keys: ['Ctrl/⌘', 'Shift', 'Z'], description: 'Redo' },
+    ],
+  },
+  {
+    group: 'Stacks',
+    items: [
+      { keys: ['Shift', 'S'], description: 'Stacks on / off (bursts and near-duplicates)' },
+      { keys: ['S'], description: 'Expand / collapse the stack' },
+      { keys: ['K'], description: 'Keep the proposed best, reject the others (picks stay)' },
     ],
   },
   {

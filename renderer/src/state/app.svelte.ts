@@ -1,7 +1,7 @@
 // The renderer's single store (Svelte 5 runes). Large collections use $state.raw: 100 000
 // photo records must not be wrapped in deep proxies. Culling edits patch records in place and
 // bump `cullVersion`, so a keypress re-renders a handful of tiles instead of re-sorting the grid.
-import type { CullApi, ModelStatus, PresetInfo, ServerEvent } from '../../../electron/api-types.ts';
+import type { CullApi, ModelStatus, PhotoGroupInfo, PresetInfo, ServerEvent, TasteModelInfo } from '../../../electron/api-types.ts';
 import type {
   AttributeQuery,
   CullingChange,
@@ -12,8 +12,11 @@ import type {
   Label,
   LibraryStats,
   PhotoRecord,
+  ScoredPhoto,
 } from '../../../electron/services/types.ts';
-import { chipsFromQuery, combineChips, mergeChips, type AttributeChip, clampWeight, describeChips } from '../lib/attributes.ts';
+import { chipsFromQuery, combineChips, mergeChips, type AttributeChip, clampWeight, describeChips, tasteChip, tasteChips } from '../lib/attributes.ts';
+import { buildStackView, groupIndexOf, nextStackIndex, type StackView } from '../lib/stacks.ts';
+import { DEFAULT_TASTE, REFIT_EVERY, combineRankings, splitTasteTerms, tasteLabel, tasteQuery } from '../lib/taste.ts';
 import { selectForExport, type ExportRule } from '../lib/export-selection.ts';
 import { toUiError, type UiError } from '../lib/format.ts';
 import type { View } from '../lib/keyboard.ts';
@@ -101,6 +104,22 @@ export class AppState {
   canUndo = $state(false);
   canRedo = $state(false);
 
+  // Stacks: bursts and near-duplicates folded into one tile (api.groups).
+  stacksOn = $state(false);
+  strictness = $state(50);
+  groups = $state.raw<PhotoGroupInfo[]>([]);
+  groupsLoading = $state(false);
+  expandedStacks = $state.raw<Set<number>>(new Set());
+  private groupsSeq = 0;
+
+  // Taste: models learned from the user's decisions (api.fitTaste), ranked by like any attribute.
+  tasteModels = $state.raw<TasteModelInfo[]>([]);
+  tasteName = $state(DEFAULT_TASTE);
+  tasteBusy = $state(false);
+  tasteError = $state<string | null>(null);
+  tasteNotice = $state<string | null>(null);
+  private refitTimer: ReturnType<typeof setTimeout> | null = null;
+
   indexing = $state<IndexState>({ running: false, progress: null, errors: [], summary: null });
   exporting = $state<ExportState>({ running: false, done: 0, total: 0, current: null, summary: null, error: null });
   toasts = $state<Toast[]>([]);
@@ -116,13 +135,19 @@ export class AppState {
     return this.photos.filter((p) => matchesFilter(p, f, this.ranking));
   });
 
-  /** What the grid shows, in order. */
-  visible = $derived.by(() => {
+  /** Every photo passing the filters, in the grid's order (before stacks fold bursts into one tile). */
+  sorted = $derived.by(() => {
     const min = this.filter.minScore;
     const r = this.ranking;
     const list = r && min !== null ? this.filtered.filter((p) => (r.score.get(p.id) ?? -Infinity) >= min) : this.filtered;
     return sortPhotos(list, this.sortKey, this.sortDir, r);
   });
+
+  /** Stacks over the sorted photos, when stacks are on. */
+  stackView = $derived<StackView | null>(this.stacksOn ? buildStackView(this.sorted, this.groups, this.expandedStacks) : null);
+
+  /** What the grid shows, in order: collapsed stacks as their top photo. */
+  visible = $derived(this.stackView ? this.stackView.photos : this.sorted);
 
   indexOf = $derived.by(() => {
     const m = new Map<number, number>();
@@ -146,6 +171,14 @@ export class AppState {
   });
 
   folders = $derived(folderList(this.photos));
+  /** Photos with a decision a taste model learns from (a pick, a reject or stars). */
+  decisions = $derived.by(() => {
+    void this.cullVersion;
+    let n = 0;
+    for (const p of this.photos) if (p.flag !== 0 || p.rating > 0) n++;
+    return n;
+  });
+  currentTaste = $derived(this.tasteModels.find((m) => m.name === this.tasteName) ?? null);
   activeQuery = $derived<AttributeQuery | null>(combineChips(this.chips));
   queryLabel = $derived(describeChips(this.chips));
   randomWeights = $derived(this.stats?.model.randomWeights === true);
@@ -179,6 +212,7 @@ export class AppState {
     this.presets = presets;
     await this.loadPhotos();
     this.ready = true;
+    void this.loadTasteModels();
   }
 
   async downloadModel(): Promise<void> {
@@ -266,6 +300,7 @@ export class AppState {
       this.roots = roots;
       await this.loadPhotos();
       if (this.ranking) await this.rerank();
+      if (this.stacksOn) await this.loadGroups();
     } catch (err) {
       this.toast(err, 'Refreshing the library failed');
     }
@@ -380,9 +415,11 @@ export class AppState {
       return true;
     }
     try {
-      const parsed = await this.api.parseQuery(t);
+      // "@taste" / "@taste:NAME" terms become taste chips; the rest is parsed by the library.
+      const split = splitTasteTerms(t);
+      const parsed = split ? (split.rest ? await this.api.parseQuery(split.rest) : { attributes: [] }) : await this.api.parseQuery(t);
       this.queryError = null;
-      const chips = chipsFromQuery(parsed);
+      const chips = [...(split?.taste ?? []).map((x) => tasteChip(x.name, tasteLabel(x.name), x.weight)), ...chipsFromQuery(parsed)];
       await this.setChips(add ? mergeChips(this.chips, chips) : chips);
       return true;
     } catch (err) {
@@ -431,7 +468,8 @@ export class AppState {
     const seq = ++this.scoreSeq;
     const query = this.activeQuery;
     const search = this.searchText;
-    if (!search && !query) {
+    const taste = tasteChips(this.chips);
+    if (!search && !query && !taste.length) {
       this.ranking = null;
       this.scoring = false;
       if (this.sortKey === 'score') this.setSort('date');
@@ -440,7 +478,7 @@ export class AppState {
     }
     this.scoring = true;
     try {
-      const results = search ? await this.api.search(search) : await this.api.score(query!);
+      const results = search ? await this.api.search(search) : await this.scoreChips(query, taste);
       if (seq !== this.scoreSeq) return; // a newer query superseded this one
       this.ranking = makeRanking(search ? 'search' : 'attributes', search ? `“${search}”` : this.queryLabel, results);
       if (fresh) {
@@ -457,6 +495,24 @@ export class AppState {
     } finally {
       if (seq === this.scoreSeq) this.scoring = false;
     }
+  }
+
+  /** Attribute chips score on the library; taste chips by their model; several are averaged by weight. */
+  private async scoreChips(query: AttributeQuery | null, taste: AttributeChip[]): Promise<ScoredPhoto[]> {
+    if (!taste.length) return this.api.score(query!);
+    const parts = await Promise.all([
+      ...(query ? [this.api.score(query).then((results) => ({ label: 'attributes', weight: query.attributes.reduce((s, a) => s + (a.weight ?? 1), 0), results }))] : []),
+      ...taste.map((c) => this.api.score(tasteQuery(c.taste!)).then((results) => ({ label: c.attribute.label, weight: c.weight, results }))),
+    ]);
+    if (parts.length === 1) return parts[0].results.map((r) => ({ ...r, parts: { [parts[0].label]: r.score } }));
+    return combineRankings(parts);
+  }
+
+  /** The taste chip for `name` on or off, like a preset. */
+  async toggleTaste(name: string): Promise<void> {
+    if (this.chips.some((c) => c.taste === name)) return this.setChips(this.chips.filter((c) => c.taste !== name));
+    this.queryError = null;
+    await this.setChips(mergeChips(this.chips, [tasteChip(name, tasteLabel(name))]));
   }
 
   clearRanking(): Promise<void> {
@@ -567,6 +623,7 @@ export class AppState {
         this.patch(ids.map((id) => ({ id, ...change })));
         this.undoStack.push({ ids, change, previous });
         this.syncUndo();
+        if (change.flag !== undefined || change.rating !== undefined) this.scheduleRefit();
       } catch (err) {
         this.toast(err, 'Cannot save the rating');
       }
@@ -636,6 +693,182 @@ export class AppState {
     void this.api.stats().then((s) => (this.stats = s), () => {});
   }
 
+  // ---- stacks ---------------------------------------------------------------------------------
+
+  async setStacks(on: boolean): Promise<void> {
+    this.stacksOn = on;
+    if (on) await this.loadGroups();
+    else this.groupsSeq++;
+  }
+
+  async setStrictness(value: number): Promise<void> {
+    const v = Math.max(0, Math.min(100, Math.round(value)));
+    if (v === this.strictness && this.groups.length) return;
+    this.strictness = v;
+    if (this.stacksOn) await this.loadGroups();
+  }
+
+  /** Fetches the groups at the current strictness (the newest request wins). */
+  async loadGroups(): Promise<void> {
+    const seq = ++this.groupsSeq;
+    this.groupsLoading = true;
+    try {
+      const groups = await this.api.groups({ strictness: this.strictness });
+      if (seq !== this.groupsSeq) return;
+      this.groups = groups;
+      const keys = new Set(groups.map((g) => g.bestId));
+      this.expandedStacks = new Set([...this.expandedStacks].filter((k) => keys.has(k)));
+      // The focused photo may now be folded into a stack: focus its top.
+      const f = this.focusId;
+      if (f !== null && !this.indexOf.has(f)) {
+        const k = groupIndexOf(groups, f);
+        const top = k >= 0 ? this.visible.find((p) => this.stackView?.info.get(p.id)?.group === k) : undefined;
+        if (top) this.focus(top.id);
+        else this.focusFirst();
+      }
+    } catch (err) {
+      if (seq === this.groupsSeq) this.toast(err, 'Cannot find bursts and near-duplicates');
+    } finally {
+      if (seq === this.groupsSeq) this.groupsLoading = false;
+    }
+  }
+
+  /** The stack of a photo in the current view, if it is in one. */
+  stackOf(id: number | null): { group: PhotoGroupInfo; key: number } | null {
+    if (id === null || !this.stackView) return null;
+    const s = this.stackView.info.get(id);
+    return s ? { group: this.groups[s.group], key: s.key } : null;
+  }
+
+  /** S / the count badge: expands or collapses the stack of `id` (default: the focused photo). */
+  toggleStack(id: number | null = this.focusId): void {
+    if (!this.stacksOn) {
+      this.toast({ code: 'invalid-argument', message: 'Stacks are off: press Shift+S (or the Stacks button) to fold bursts and near-duplicates.' });
+      return;
+    }
+    const st = this.stackOf(id);
+    if (!st) return;
+    const next = new Set(this.expandedStacks);
+    if (next.has(st.key)) {
+      next.delete(st.key);
+      this.expandedStacks = next;
+      // Collapsed: the focus goes to the stack's top (the member focused may be hidden now).
+      const top = this.visible.find((p) => this.stackView?.info.get(p.id)?.key === st.key);
+      if (top) this.focus(top.id);
+    } else {
+      next.add(st.key);
+      this.expandedStacks = next;
+      if (id !== null) this.focus(id);
+    }
+  }
+
+  /**
+   * K / "Keep best": rejects every member of the focused photo's stack except the proposed best
+   * (picks are never rejected), as one undoable edit; then moves on to the next stack.
+   */
+  confirmStack(): Promise<void> {
+    const st = this.stackOf(this.focusId);
+    if (!st) {
+      this.toast({ code: 'invalid-argument', message: this.stacksOn ? 'This photo is in no stack.' : 'Stacks are off: press Shift+S to show bursts and near-duplicates as stacks.' });
+      return Promise.resolve();
+    }
+    const group = { ids: st.group.ids, bestId: st.group.bestId };
+    return this.enqueue(async () => {
+      try {
+        const previous = await this.api.rejectGroupCandidates([group]);
+        const ids = previous.map((p) => p.id);
+        if (ids.length) {
+          const change: CullingChange = { flag: -1 };
+          this.patch(ids.map((id) => ({ id, ...change })));
+          this.undoStack.push({ ids, change, previous });
+          this.syncUndo();
+          this.scheduleRefit();
+        }
+        const view = this.stackView;
+        if (view && this.view === 'grid') {
+          const next = nextStackIndex(view, this.indexOf.get(group.bestId) ?? this.focusIndex);
+          if (next >= 0) this.focus(view.photos[next].id);
+        }
+      } catch (err) {
+        this.toast(err, 'Cannot apply the stack’s proposal');
+      }
+    });
+  }
+
+  // ---- taste ----------------------------------------------------------------------------------
+
+  async loadTasteModels(): Promise<void> {
+    try {
+      this.tasteModels = await this.api.tasteModels();
+      if (!this.tasteModels.some((m) => m.name === this.tasteName) && this.tasteModels.length && this.tasteName === DEFAULT_TASTE) {
+        this.tasteName = this.tasteModels[0].name;
+      }
+    } catch (err) {
+      this.toast(err, 'Cannot list the taste models');
+    }
+  }
+
+  /** Fits (or refits) the taste model `name` on the decisions so far. */
+  async fitTaste(name: string = this.tasteName): Promise<boolean> {
+    const key = name.trim();
+    if (!key) return false;
+    this.tasteBusy = true;
+    this.tasteError = null;
+    this.tasteNotice = null;
+    try {
+      const m = await this.api.fitTaste(key);
+      this.tasteName = m.name;
+      this.tasteModels = await this.api.tasteModels();
+      await this.afterTasteChange(m.name);
+      return true;
+    } catch (err) {
+      this.tasteError = toUiError(err).message;
+      return false;
+    } finally {
+      this.tasteBusy = false;
+    }
+  }
+
+  async deleteTaste(name: string): Promise<void> {
+    try {
+      await this.api.deleteTaste(name);
+      this.tasteModels = await this.api.tasteModels();
+      if (this.chips.some((c) => c.taste === name)) await this.setChips(this.chips.filter((c) => c.taste !== name));
+      if (this.tasteName === name) this.tasteName = this.tasteModels[0]?.name ?? DEFAULT_TASTE;
+    } catch (err) {
+      this.toast(err, `Cannot delete the taste model "${name}"`);
+    }
+  }
+
+  /** A taste model changed: re-rank when the ranking uses it. */
+  private async afterTasteChange(name: string): Promise<void> {
+    if (this.chips.some((c) => c.taste === name)) await this.rerank();
+  }
+
+  /** After decisions: refit the current taste model once REFIT_EVERY new ones have been made. */
+  private scheduleRefit(): void {
+    if (!this.currentTaste) return;
+    if (this.refitTimer) clearTimeout(this.refitTimer);
+    this.refitTimer = setTimeout(() => {
+      this.refitTimer = null;
+      void this.maybeRefit();
+    }, 600);
+  }
+
+  private async maybeRefit(): Promise<void> {
+    const name = this.currentTaste?.name;
+    if (!name || this.tasteBusy) return;
+    try {
+      const m = await this.api.maybeRefitTaste(name, REFIT_EVERY);
+      if (!m) return;
+      this.tasteModels = await this.api.tasteModels();
+      this.tasteNotice = `Refitted automatically on ${m.examples} decisions.`;
+      await this.afterTasteChange(name);
+    } catch {
+      // A refit that fails (e.g. every decision the same) waits for the user's next Fit.
+    }
+  }
+
   // ---- views ----------------------------------------------------------------------------------
 
   openLoupe(): void {
@@ -673,10 +906,16 @@ export class AppState {
   // ---- export ---------------------------------------------------------------------------------
 
   exportIds(rule: ExportRule): number[] {
-    return selectForExport(this.visible, rule);
+    // Best of each group is taken from every photo passing the filters, stacked or not.
+    return selectForExport(rule.kind === 'bestOfGroups' ? this.sorted : this.visible, rule);
   }
 
-  async runExport(opts: { ids: number[]; to: string; mode: 'copy' | 'link'; xmp: boolean; report: string | null }): Promise<void> {
+  /** api.bestOfGroupIds at the current strictness (stacks on or off). */
+  bestOfGroupIds(includeUngrouped: boolean): Promise<number[]> {
+    return this.api.bestOfGroupIds({ strictness: this.strictness, includeUngrouped });
+  }
+
+  async runExport(opts: { ids: number[]; to: string; mode: 'copy' | 'link'; xmp: boolean; report: string | null; createFolder?: boolean }): Promise<void> {
     this.exporting = { running: true, done: 0, total: opts.ids.length, current: null, summary: null, error: null };
     // The report gets each exported photo's scores for the active ranking.
     let scores: Record<number, Record<string, number>> | undefined;
@@ -697,6 +936,7 @@ export class AppState {
         xmp: opts.xmp,
         report: opts.report || undefined,
         scores,
+        createFolder: opts.createFolder,
       });
       this.exporting.summary = summary;
     } catch (err) {
