@@ -94,10 +94,20 @@ async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
   return { width, height, hasAlpha: meta.hasAlpha === true };
 }
 
+/** Above this many pixels, alpha is stripped by a streamed pipeline instead of in memory (see orientedRgb). */
+const STREAMED_ALPHA_PIXELS = 16_000_000;
+
 /** Oriented sRGB, 3 channels. Alpha is dropped without compositing, like PIL's convert('RGB'). */
 async function orientedRgb(input: ImageInput, info: Probe, maxPixels: number): Promise<Sharp> {
   const img = sharp(input, { failOn: 'error', limitInputPixels: maxPixels }).autoOrient().toColourspace('srgb');
   if (!info.hasAlpha) return img;
+  if (info.width * info.height > STREAMED_ALPHA_PIXELS) {
+    // Large (or hostile: a tiny zlib bomb declaring 12000² RGBA) images would need a full-size raw
+    // RGBA buffer plus its RGB copy, 7 bytes per pixel. Without a resize in the pipeline removeAlpha
+    // does not premultiply, so streaming through a lossless PNG gives the same pixels in bounded memory.
+    const png = await img.removeAlpha().png({ compressionLevel: 1 }).toBuffer();
+    return sharp(png, { failOn: 'error', limitInputPixels: maxPixels });
+  }
   // sharp premultiplies alpha while resizing (transparent pixels turn black), so strip it first.
   const { data, info: out } = await img.raw().toBuffer({ resolveWithObject: true });
   const n = out.width * out.height;

@@ -174,6 +174,65 @@ export async function badFiles(): Promise<BadFile[]> {
   ];
 }
 
+/**
+ * A well-formed PNG of `side`² zero pixels whose IDAT is a zlib bomb (about 1000:1): a few hundred
+ * KB on disk, `side² × channels` bytes when decoded. Under the pixel limit it is a valid image.
+ */
+export async function zlibBombPng(side: number, channels: 3 | 4 = 4): Promise<Buffer> {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr.set([8, channels === 4 ? 6 : 2, 0, 0, 0], 8);
+  const deflate = zlib.createDeflate({ level: 9 });
+  const parts: Buffer[] = [];
+  deflate.on('data', (b: Buffer) => parts.push(b));
+  const ended = new Promise((r) => deflate.on('end', r));
+  const row = Buffer.alloc(1 + side * channels);
+  for (let y = 0; y < side; y++) if (!deflate.write(row)) await new Promise((r) => deflate.once('drain', r));
+  deflate.end();
+  await ended;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', Buffer.concat(parts)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A baseline TIFF header claiming `side`×`side` 8-bit RGB with one tiny strip (a TIFF pixel bomb). */
+export function pixelBombTiff(side = 100_000): Buffer {
+  const count = 9;
+  const stripAt = 8 + 2 + count * 12 + 4; // the strip follows the IFD
+  const entries: [tag: number, type: 3 | 4, value: number][] = [
+    [0x0100, 4, side], // ImageWidth
+    [0x0101, 4, side], // ImageLength
+    [0x0102, 3, 8], // BitsPerSample
+    [0x0103, 3, 1], // no compression
+    [0x0106, 3, 2], // RGB
+    [0x0111, 4, stripAt], // StripOffsets
+    [0x0115, 3, 3], // SamplesPerPixel
+    [0x0116, 4, side], // RowsPerStrip
+    [0x0117, 4, 64], // StripByteCounts
+  ];
+  const ifd = Buffer.alloc(2 + count * 12 + 4);
+  ifd.writeUInt16LE(count, 0);
+  entries.forEach(([tag, type, value], i) => {
+    ifd.writeUInt16LE(tag, 2 + i * 12);
+    ifd.writeUInt16LE(type, 4 + i * 12);
+    ifd.writeUInt32LE(1, 6 + i * 12);
+    if (type === 3) ifd.writeUInt16LE(value, 10 + i * 12);
+    else ifd.writeUInt32LE(value, 10 + i * 12);
+  });
+  return Buffer.concat([Buffer.from('II*\0\x08\0\0\0', 'latin1'), ifd, Buffer.alloc(64)]);
+}
+
+/** `n` frames of `pattern` joined as an animated GIF or WebP. */
+export async function animatedImage(format: 'gif' | 'webp', frames = 3, seed = 1): Promise<Buffer> {
+  const parts = await Promise.all(Array.from({ length: frames }, (_, i) => pattern(96, 64, seed + i).png().toBuffer()));
+  const img = sharp(parts, { join: { animated: true } });
+  return (format === 'gif' ? img.gif({ loop: 0, delay: 100 }) : img.webp({ loop: 0, delay: 100 })).toBuffer();
+}
+
 // ---- RAW-like containers ----------------------------------------------------------------------
 
 export function junk(n: number, seed: number): Buffer {
@@ -330,7 +389,8 @@ const db = openDatabase(dbPath);
 const summary = await indexLibrary({ db, model: slow, roots, thumbsDir, batchSize: 8, onDecode });
 db.close();
 await model.dispose();
-console.log(JSON.stringify(summary));
+// maxRssKb: the child's peak resident memory (kilobytes), for memory bounds.
+console.log(JSON.stringify({ ...summary, maxRssKb: process.resourceUsage().maxRSS }));
 `,
   );
   fs.chmodSync(script, 0o644);
