@@ -125,7 +125,9 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await expect.poll(stackCount).toBe(atDefault.length);
     const hidden = (gs: { ids: number[] }[]) => gs.reduce((s, g) => s + g.ids.length - 1, 0);
     expect(await gridCount()).toBe(PHOTOS - hidden(atDefault));
-    expect(await page.locator('[data-testid="stack-count"]').innerText()).toBe(`· ${atDefault.length} stack${atDefault.length === 1 ? '' : 's'}`);
+    expect(await page.locator('[data-testid="stack-count"]').innerText()).toBe(
+      `${atDefault.length} stack${atDefault.length === 1 ? '' : 's'} · ${hidden(atDefault)} photo${hidden(atDefault) === 1 ? '' : 's'} folded`,
+    );
 
     // Strict: the random-weight model finds every frame alike, so only the tightest links remain.
     await slide('#strictness', 100);
@@ -245,6 +247,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     const byClient = (await library.score('@taste:Client A')).map((r) => r.id);
     await expect.poll(async () => (await tileIds()).slice(0, 10)).toEqual(byClient.slice(0, 10));
     await imagesLoaded('.grid .tile img');
+    await page.$eval('.sidebar', (el) => (el.scrollTop = el.scrollHeight));
     await screenshot('taste.png');
 
     // Ten more decisions: the current model refits itself (maybeRefitTaste).
