@@ -31,16 +31,24 @@ export function openDatabase(file: string, opts: OpenOptions = {}): DB {
   return db;
 }
 
-/** Applies every migration newer than the file's user_version, each in its own transaction. */
+/**
+ * Applies every migration newer than the file's user_version, each in its own transaction.
+ * The version is read again inside each write-locked (IMMEDIATE) transaction: two processes
+ * opening a fresh library at once (the CLI beside the app) both see version 0 at first, and the
+ * one that waited for the lock must not apply a migration the other has just committed
+ * ("table roots already exists").
+ */
 export function migrate(db: DB): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const tooNew = (current: number) =>
+    new Error(
       `This library database was written by a newer version of Cull (schema ${current}, this build knows ${MIGRATIONS.length}). Update Cull to open it.`,
     );
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  if (version() > MIGRATIONS.length) throw tooNew(version());
+  while (version() < MIGRATIONS.length) {
     db.transaction(() => {
+      const v = version();
+      if (v >= MIGRATIONS.length) return; // another process finished the upgrade while we waited
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();

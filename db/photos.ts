@@ -107,16 +107,37 @@ function prepare(db: DB) {
       camera = excluded.camera, lens = excluded.lens, thumb = excluded.thumb, status = 'ok', error = NULL,
       indexed_at = excluded.indexed_at
     RETURNING id`);
+  // A photo whose file now holds other content that was not indexed (overwritten by a broken file
+  // or by text with a .jpg name: markFailed; edited, then gone before it was decoded: markVanished)
+  // keeps its row and ratings, but not the old content's embeddings and thumbnail: they describe
+  // a picture that is no longer there.
+  const dropStaleContent = db.prepare<{ path: string; fingerprint: string }>(
+    "DELETE FROM embeddings WHERE photo_id IN (SELECT id FROM photos WHERE path = @path AND @fingerprint != '' AND fingerprint != @fingerprint)",
+  );
   const upsertFailed = db.prepare<Record<string, unknown>, { id: number }>(`
     INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, status, error, indexed_at)
     VALUES (@path, @folder, @size, @mtimeMs, @fingerprint, 'failed', @reason, @now)
     ON CONFLICT(path) DO UPDATE SET folder = excluded.folder, size = excluded.size, mtime_ms = excluded.mtime_ms,
-      fingerprint = excluded.fingerprint, status = 'failed', error = excluded.error, indexed_at = excluded.indexed_at
+      fingerprint = excluded.fingerprint, status = 'failed', error = excluded.error, indexed_at = excluded.indexed_at,
+      thumb = CASE WHEN excluded.fingerprint != '' AND excluded.fingerprint != photos.fingerprint THEN NULL ELSE photos.thumb END
     RETURNING id`);
+  const markFailed = db.transaction((f: Record<string, unknown>): number => {
+    dropStaleContent.run({ path: f.path as string, fingerprint: f.fingerprint as string });
+    return upsertFailed.get(f)!.id;
+  });
   const move = db.prepare(
     "UPDATE photos SET path = @path, folder = @folder, size = @size, mtime_ms = @mtimeMs, status = 'ok', error = NULL WHERE id = @id",
   );
   const setStatus = db.prepare<[PhotoStatus, number]>('UPDATE photos SET status = ? WHERE id = ?');
+  const vanish = db.prepare<{ path: string; fingerprint: string }>(`
+    UPDATE photos SET status = 'missing',
+      thumb = CASE WHEN @fingerprint != '' AND @fingerprint != fingerprint THEN NULL ELSE thumb END,
+      fingerprint = CASE WHEN @fingerprint != '' THEN @fingerprint ELSE fingerprint END
+    WHERE path = @path`);
+  const markVanished = db.transaction((f: { path: string; fingerprint: string }) => {
+    dropStaleContent.run(f);
+    vanish.run(f);
+  });
   const clearEmbeddings = db.prepare<[number]>('DELETE FROM embeddings WHERE photo_id = ?');
   const putEmbedding = db.prepare<[number, string, Buffer]>(
     'INSERT OR REPLACE INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)',
@@ -137,10 +158,19 @@ function prepare(db: DB) {
     upsertPhoto: (photo: IndexedPhoto): number =>
       upsertOk.get({ ...photo, folder: path.dirname(photo.path), now: Date.now() })!.id,
     /** Records why a file could not be indexed; it is retried only once its size or mtime changes. */
-    markFailed: (f: FailedPhoto): number => upsertFailed.get({ ...f, folder: path.dirname(f.path), now: Date.now() })!.id,
+    markFailed: (f: FailedPhoto): number => markFailed({ ...f, folder: path.dirname(f.path), now: Date.now() }),
     /** A renamed or moved photo: new path, same row (so rating, flag, label and embeddings stay). */
     movePhoto: (id: number, to: { path: string; size: number; mtimeMs: number }): void => {
       move.run({ ...to, folder: path.dirname(to.path), id });
+    },
+    /**
+     * The file at `path` disappeared during a run. Its row (if any) becomes 'missing', ratings kept.
+     * `fingerprint` is the content last read from it ('' if none): when that differs from the
+     * row's, the file had been edited before it went, so the row takes the new fingerprint (a
+     * rename is then still recognised) and drops the old content's embeddings and thumbnail.
+     */
+    markVanished: (p: string, fingerprint: string): void => {
+      markVanished({ path: p, fingerprint });
     },
     setStatus: (id: number, status: PhotoStatus): void => {
       setStatus.run(status, id);

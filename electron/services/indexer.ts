@@ -18,7 +18,7 @@ import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from '.
 import { extractRawPreview } from './raw-preview.ts';
 import { THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
 import type { IndexProgress, IndexSummary } from './types.ts';
-import { describeFsError, fsPath, isRawFile, walkPhotos, type WalkFile } from './walk.ts';
+import { describeFsError, fsPath, isGoneError, isRawFile, walkPhotos, type WalkFile } from './walk.ts';
 
 export interface IndexOptions {
   db: DB;
@@ -102,6 +102,17 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     if (row.status !== 'missing' && !present.has(row.path) && !unknown(row.path)) q.setStatus(row.id, 'missing');
   }
 
+  // A file listed by the walk that is gone by the time we read it (deleted, renamed or moved away
+  // while the run was going) did not fail: it is simply not there. Recording it as failed would
+  // leave a row for a file that never was a photo, or, for a known photo restored unchanged later,
+  // a 'failed' row that is never retried (same size and mtime). A known photo becomes 'missing'
+  // (ratings kept, found again by fingerprint if it was renamed, see markVanished); an unknown one
+  // leaves no row. The next run sees the folder as it is then.
+  const vanished = (file: WalkFile, fingerprint = '') => {
+    q.markVanished(file.path, fingerprint);
+    progress.done();
+  };
+
   const fail = (file: WalkFile, fingerprint: string, reason: string) => {
     q.markFailed({ path: file.path, size: file.size, mtimeMs: file.mtimeMs, fingerprint, reason });
     summary.failed++;
@@ -122,7 +133,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
       for (const file of files) {
         if (stopped() || room.closed) break; // cancelled, or the consumer gave up (model error)
         progress.state.current = file.path;
-        const job = await classify(file, q, modelId, summary, progress, fail);
+        const job = await classify(file, q, modelId, summary, progress, fail, vanished);
         if (!job) continue;
         if (!(await room.acquire()) || !(await slots.acquire())) break;
         opts.onDecode?.(file.path);
@@ -131,7 +142,8 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
             (decoded) => ready.put(decoded),
             (err) => {
               room.release();
-              fail(file, job.fingerprint, reasonOf(err));
+              if (isGoneError(err)) vanished(file, job.fingerprint);
+              else fail(file, job.fingerprint, reasonOf(err));
             },
           )
           .finally(() => {
@@ -199,6 +211,7 @@ async function classify(
   summary: IndexSummary,
   progress: ProgressReporter,
   fail: (file: WalkFile, fingerprint: string, reason: string) => void,
+  vanished: (file: WalkFile, fingerprint?: string) => void,
 ): Promise<Job | null> {
   const row = q.byPath(file.path);
   // A row without fingerprint is a file we could not read: retried every run, since fixing
@@ -220,7 +233,8 @@ async function classify(
   try {
     fingerprint = await fingerprintFile(fsPath(file.path));
   } catch (err) {
-    fail(file, '', reasonOf(err));
+    if (isGoneError(err)) vanished(file);
+    else fail(file, '', reasonOf(err));
     return null;
   }
   if (!row) {
