@@ -1,14 +1,17 @@
 // Resumable, verified model download. Each file streams into `<file>.part` (resumed with an HTTP
 // Range request), is hashed while streaming, checked against the pinned SHA-256 and/or the hub's
-// X-Linked-Etag (the LFS object's SHA-256), and only then renamed into place. cull-model.json is
-// written last, so a half-downloaded folder is never taken for an installed model.
+// X-Linked-Etag (the LFS object's SHA-256), fsynced and only then renamed into place. While a download
+// runs, the folder holds cull-download.incomplete (written first, removed last, after cull-model.json),
+// and loadModelFolder refuses a folder with that marker or any .part file: a half-downloaded model is
+// never loaded. Files land only inside the model folder (names checked, symlinked folders refused),
+// and only https URLs are fetched (plain http only with allowHttp, and then only from loopback).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { DownloadError } from './errors.ts';
-import { MANIFEST_FILE, loadModelFolder, type CullModelManifest } from './folder.ts';
+import { DOWNLOAD_MARKER, MANIFEST_FILE, loadModelFolder, type CullModelManifest } from './folder.ts';
 import { HF_BASE_URL, fileUrl, filesFor, type RegistryEntry, type RegistryFile } from './registry.ts';
 import type { ModelInfo } from './types.ts';
 
@@ -35,7 +38,7 @@ export interface DownloadOptions {
   onProgress?: (p: DownloadProgress) => void;
   signal?: AbortSignal;
   fetchImpl?: typeof fetch;
-  /** Accept plain http base URLs (tests against a local server). */
+  /** Accept plain http URLs from loopback hosts only (tests against a local server). */
   allowHttp?: boolean;
   /** Abort when no byte arrives for this long (default 30 s). */
   idleTimeoutMs?: number;
@@ -58,7 +61,10 @@ export async function downloadModel(entry: RegistryEntry, opts: DownloadOptions)
   const targets = files.map((f) => ({ file: f, dest: safePath(dir, f.path) })); // all checked before any I/O
 
   await fsp.mkdir(dir, { recursive: true });
-  await fsp.rm(path.join(dir, MANIFEST_FILE), { force: true }); // incomplete until written again
+  // Incomplete until the manifest is written again and the marker removed.
+  await writeDurably(path.join(dir, DOWNLOAD_MARKER), `${JSON.stringify({ id: entry.id, revision: entry.revision, startedAt: new Date().toISOString() })}\n`);
+  await fsp.rm(path.join(dir, MANIFEST_FILE), { force: true });
+  const realDir = await fsp.realpath(dir);
 
   const records: Record<string, FileRecord> = {};
   const sizes = targets.map(({ file }) => file.size ?? 0); // refined as sizes become known
@@ -70,6 +76,8 @@ export async function downloadModel(entry: RegistryEntry, opts: DownloadOptions)
       const expected = sizes.reduce((a, b) => a + b, 0);
       opts.onProgress?.({ file: file.path, bytes, total, rate, index, count: targets.length, received: received + bytes, expectedTotal: expected || null });
     };
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await insideFolder(realDir, dest, file.path);
     const record = (await reuseExisting(file, dest)) ?? (await downloadFile(entry, file, dest, baseUrl, opts, progress));
     records[file.path] = record;
     progress(record.size, record.size, 0);
@@ -84,9 +92,8 @@ export async function downloadModel(entry: RegistryEntry, opts: DownloadOptions)
     downloadedAt: new Date().toISOString(),
     files: records,
   };
-  const tmp = path.join(dir, `${MANIFEST_FILE}.tmp`);
-  await fsp.writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-  await fsp.rename(tmp, path.join(dir, MANIFEST_FILE));
+  await writeDurably(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  await fsp.rm(path.join(dir, DOWNLOAD_MARKER), { force: true });
   return loadModelFolder(dir, { quantized: opts.quantized ?? false });
 }
 
@@ -135,6 +142,39 @@ export function safePath(dir: string, file: string): string {
   return full;
 }
 
+/** temp + fsync + rename, so the file is complete or absent. */
+async function writeDurably(file: string, content: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+}
+
+async function fsyncPath(file: string): Promise<void> {
+  const fh = await fsp.open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Refuses a destination whose folder resolves outside the model folder (a symlinked "onnx/", say). */
+async function insideFolder(realDir: string, dest: string, file: string): Promise<void> {
+  const parent = await fsp.realpath(path.dirname(dest));
+  const target = await fsp.lstat(dest).then((st) => st, () => null);
+  if ((parent !== realDir && !parent.startsWith(realDir + path.sep)) || target?.isSymbolicLink()) {
+    throw new DownloadError('unsafe', `refusing to write "${file}": it would land outside the model folder (symbolic link)`, file);
+  }
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
 function checkUrl(url: string, allowHttp = false): URL {
   let u: URL;
   try {
@@ -142,7 +182,7 @@ function checkUrl(url: string, allowHttp = false): URL {
   } catch {
     throw new DownloadError('unsafe', `invalid URL "${url}"`);
   }
-  if (u.protocol !== 'https:' && !(allowHttp && u.protocol === 'http:')) {
+  if (u.protocol !== 'https:' && !(allowHttp && u.protocol === 'http:' && LOOPBACK.test(u.hostname))) {
     throw new DownloadError('unsafe', `refusing ${u.protocol.replace(':', '')} URL ${u.origin}: only https downloads are allowed`);
   }
   return u;
@@ -165,7 +205,6 @@ async function downloadFile(
 ): Promise<FileRecord> {
   const url = fileUrl(entry, file.path, baseUrl);
   const part = `${dest}.part`;
-  await fsp.mkdir(path.dirname(dest), { recursive: true });
   let attemptsLeft = opts.retries ?? 3;
   let restartedAfterMismatch = false;
   for (;;) {
@@ -173,6 +212,7 @@ async function downloadFile(
     try {
       const got = await transfer(url, file.path, part, opts, progress);
       const record = checkHash(file, got);
+      await fsyncPath(part);
       await fsp.rename(part, dest);
       return record;
     } catch (err) {

@@ -6,6 +6,8 @@ import { ModelFolderError } from './errors.ts';
 import type { ModelInfo, PreprocessSpec } from './types.ts';
 
 export const MANIFEST_FILE = 'cull-model.json';
+/** Present while a download into the folder is under way (or was killed): such a folder is never loaded. */
+export const DOWNLOAD_MARKER = 'cull-download.incomplete';
 
 /** cull-model.json: written last by the downloader (and by the test-model generator). */
 export interface CullModelManifest {
@@ -36,6 +38,20 @@ export function loadModelFolder(dir: string, opts: { quantized?: boolean } = {})
     throw new ModelFolderError(`${msg} — ${HELP}`, dir, file);
   };
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) fail(`model folder not found: ${dir}`);
+  // A half-downloaded model is never loaded: the downloader's marker, or any partial file.
+  const partial = ['', 'onnx'].flatMap((sub) => {
+    try {
+      return fs.readdirSync(path.join(dir, sub)).filter((f) => f.endsWith('.part')).map((f) => (sub ? `${sub}/${f}` : f));
+    } catch {
+      return [];
+    }
+  });
+  if (fs.existsSync(path.join(dir, DOWNLOAD_MARKER)) || partial.length) {
+    fail(
+      `the model download into ${dir} did not finish (${partial.length ? `partial file ${partial[0]}` : `${DOWNLOAD_MARKER} is still there`}); run \`cull models download\` again to resume it`,
+      partial[0] ?? DOWNLOAD_MARKER,
+    );
+  }
 
   const readJson = (file: string): Json => {
     const full = path.join(dir, file);
@@ -76,6 +92,18 @@ export function loadModelFolder(dir: string, opts: { quantized?: boolean } = {})
   const textFile = requireFile(onnx('text_model', quantized));
 
   const manifest = readManifest(dir, fail);
+  // Files the downloader recorded must still have their recorded size (cheap; `cull models verify`
+  // re-hashes them).
+  for (const [file, want] of Object.entries(manifest?.files ?? {})) {
+    if (!/^[\w.-]+(\/[\w.-]+)*$/.test(file) || file.split('/').some((seg) => seg === '..' || seg === '.')) {
+      fail(`${MANIFEST_FILE} in ${dir} lists an unsafe file name "${file}"`, MANIFEST_FILE);
+    }
+    const size = fs.existsSync(path.join(dir, file)) ? fs.statSync(path.join(dir, file)).size : -1;
+    if (size < 0) fail(`${file} is missing in model folder ${dir} (listed in ${MANIFEST_FILE})`, file);
+    if (want && typeof want.size === 'number' && size !== want.size) {
+      fail(`${file} in ${dir} is ${size} bytes but the download recorded ${want.size} (incomplete or changed; \`cull models verify\` checks every file)`, file);
+    }
+  }
   const configText = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
   const baseId = manifest?.id ?? `local-${shortHash(`${configText}\n${fs.statSync(visionFile).size}\n${fs.statSync(textFile).size}`)}`;
   const logitScale = config.logit_scale;
