@@ -16,7 +16,7 @@ import type { ClipModel } from '../../native-models/types.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from './metadata.ts';
 import { extractRawPreview } from './raw-preview.ts';
-import { THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
+import { sweepThumbnailTemps, THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
 import type { IndexProgress, IndexSummary } from './types.ts';
 import { describeFsError, fsPath, isGoneError, isRawFile, walkPhotos, type WalkFile } from './walk.ts';
 
@@ -74,6 +74,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
 
   const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, missing: 0, renamed: 0, errors: [], seconds: 0, cancelled: false };
   const progress = new ProgressReporter(opts.onProgress);
+  await sweepThumbnailTemps(opts.thumbsDir); // left by a run that was killed mid-write
 
   // 1. Walk everything first: the total drives progress, and the full list tells what went missing.
   const files: WalkFile[] = [];
@@ -122,6 +123,13 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     progress.done();
   };
 
+  // The one place that tells the two apart: "not found" counts as vanished only if the photo
+  // itself is gone (not, say, the thumbnail folder deleted under us).
+  const vanishedOrFailed = (file: WalkFile, fingerprint: string, err: unknown) => {
+    if (isGoneError(err) && !fs.existsSync(fsPath(file.path))) vanished(file, fingerprint);
+    else fail(file, fingerprint, reasonOf(err));
+  };
+
   // 3. Producer: decide per file, decode what needs it. Consumer: embed and store full batches.
   const slots = new Semaphore(decodeConcurrency);
   const room = new Semaphore(batchSize + decodeConcurrency);
@@ -133,7 +141,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
       for (const file of files) {
         if (stopped() || room.closed) break; // cancelled, or the consumer gave up (model error)
         progress.state.current = file.path;
-        const job = await classify(file, q, modelId, summary, progress, fail, vanished);
+        const job = await classify(file, q, modelId, summary, progress, vanishedOrFailed);
         if (!job) continue;
         if (!(await room.acquire()) || !(await slots.acquire())) break;
         opts.onDecode?.(file.path);
@@ -142,8 +150,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
             (decoded) => ready.put(decoded),
             (err) => {
               room.release();
-              if (isGoneError(err)) vanished(file, job.fingerprint);
-              else fail(file, job.fingerprint, reasonOf(err));
+              vanishedOrFailed(file, job.fingerprint, err);
             },
           )
           .finally(() => {
@@ -210,8 +217,7 @@ async function classify(
   modelId: string,
   summary: IndexSummary,
   progress: ProgressReporter,
-  fail: (file: WalkFile, fingerprint: string, reason: string) => void,
-  vanished: (file: WalkFile, fingerprint?: string) => void,
+  vanishedOrFailed: (file: WalkFile, fingerprint: string, err: unknown) => void,
 ): Promise<Job | null> {
   const row = q.byPath(file.path);
   // A row without fingerprint is a file we could not read: retried every run, since fixing
@@ -233,8 +239,7 @@ async function classify(
   try {
     fingerprint = await fingerprintFile(fsPath(file.path));
   } catch (err) {
-    if (isGoneError(err)) vanished(file);
-    else fail(file, '', reasonOf(err));
+    vanishedOrFailed(file, '', err);
     return null;
   }
   if (!row) {

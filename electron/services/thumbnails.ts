@@ -32,6 +32,34 @@ export async function writeThumbnail(thumbsDir: string, fingerprint: string, jpe
   return name;
 }
 
+const TEMP_NAME = /^\.[^/\\]+\.jpg\.(\d+)\.[0-9a-f]{8}\.tmp$/; // as writeThumbnail names them
+
+/**
+ * Removes the temp files of thumbnail writes that never finished because their process died (a
+ * SIGKILLed or crashed indexer leaves one per decode in flight). A temp whose writer is still
+ * running (another indexing process on this library) is left alone. Returns how many went.
+ */
+export async function sweepThumbnailTemps(thumbsDir: string): Promise<number> {
+  const names = await fs.promises.readdir(thumbsDir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await fs.promises.rm(path.join(thumbsDir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only asks whether the process exists
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
 export async function hasThumbnail(thumbsDir: string, name: string): Promise<boolean> {
   return fs.promises.access(thumbnailPath(thumbsDir, name)).then(
     () => true,

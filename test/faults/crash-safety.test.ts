@@ -199,6 +199,8 @@ describe('crash safety of indexing', () => {
     expect(stale).toBe(0);
     refDb.close();
     db.close();
+    // The killed runs' unfinished thumbnail writes were cleaned up by the runs after them.
+    expect(fs.readdirSync(thumbsDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     console.log(
       `[faults] crash safety: ${KILLS}/${KILLS} SIGKILLs survived over ${PHOTOS} photos (seed ${SEED}; moments ${moments.join(', ')}); ` +
