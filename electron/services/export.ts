@@ -217,7 +217,10 @@ async function copyInto(src: string | Buffer, dir: string, fileName: string, tak
 }
 
 function csvField(v: string | number | null | undefined): string {
-  const s = v === null || v === undefined ? '' : String(v);
+  let s = v === null || v === undefined ? '' : String(v);
+  // A text cell starting like a formula (a photo named "=HYPERLINK(…).jpg", a score column name)
+  // would run in a spreadsheet: prefix it with an apostrophe, as OWASP advises. Numbers stay numbers.
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
