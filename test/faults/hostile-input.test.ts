@@ -76,7 +76,7 @@ beforeAll(async () => {
     ['odd/alpha.png', pattern(w, h, 4004).ensureAlpha(0.5).png().toBuffer()],
     ['odd/animated.gif', animatedImage('gif', 3, 4005)],
     ['odd/animated.webp', animatedImage('webp', 3, 4006)],
-    [`odd/${'n'.repeat(246)}.jpg`, imageBuffer({ seed: 4007 })], // 250-byte name
+    [`odd/${'n'.repeat(251)}.jpg`, imageBuffer({ seed: 4007 })], // a 255-byte name, the most Linux allows
     ['odd/zlib-bomb-rgba.png', zlibBombPng(12_000, 4)], // ~560 KB, 576 MB of pixels when decoded
   ];
   for (const [rel, content] of valid) good.push(await put(rel, content));
@@ -160,7 +160,7 @@ const rowOf = (p: string) => db.prepare('SELECT * FROM photos WHERE path = ?').g
 const embedded = (id: number) => db.prepare('SELECT COUNT(*) FROM embeddings WHERE photo_id = ?').pluck().get(id) as number;
 
 describe('hostile and broken input', () => {
-  it('indexes every valid photo, including 16-bit, CMYK, greyscale, alpha, animated, long and non-UTF-8 names', () => {
+  it('indexes every valid photo, including 16-bit, CMYK, greyscale, alpha, animated, 255-byte and non-UTF-8 names', () => {
     for (const g of good) {
       const r = rowOf(g);
       expect(r, g).toMatchObject({ status: 'ok', error: null });
