@@ -232,6 +232,19 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await page.waitForSelector('.chip[data-attribute="My taste"]');
     const byTaste = (await library.score('@taste')).map((r) => r.id);
     await expect.poll(async () => (await tileIds()).slice(0, 10)).toEqual(byTaste.slice(0, 10));
+    // Combined with a typed attribute: the weighted average of both, as the library combines attributes.
+    await page.fill('#attribute-input', '@taste + 0.5*bright vs dark');
+    await page.press('#attribute-input', 'Enter');
+    await page.waitForSelector('.chip[data-attribute="bright vs dark"]');
+    const tasteScore = new Map((await library.score('@taste')).map((r) => [r.id, r.score]));
+    const combined = (await library.score('bright vs dark'))
+      .map((r) => ({ id: r.id, score: (tasteScore.get(r.id)! + 0.5 * r.score) / 1.5 }))
+      .sort((a, b) => b.score - a.score || a.id - b.id);
+    await expect.poll(async () => (await tileIds()).slice(0, 10)).toEqual(combined.slice(0, 10).map((r) => r.id));
+    expect(await page.locator(`.tile[data-id="${combined[0].id}"] .score`).innerText()).toBe(combined[0].score.toFixed(2));
+    await page.fill('#attribute-input', '@taste');
+    await page.press('#attribute-input', 'Enter');
+    await page.waitForSelector('.chip[data-attribute="bright vs dark"]', { state: 'detached' });
 
     // A second, named model.
     await page.click('#taste-new');

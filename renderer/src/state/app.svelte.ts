@@ -501,7 +501,7 @@ export class AppState {
   private async scoreChips(query: AttributeQuery | null, taste: AttributeChip[]): Promise<ScoredPhoto[]> {
     if (!taste.length) return this.api.score(query!);
     const parts = await Promise.all([
-      ...(query ? [this.api.score(query).then((results) => ({ label: 'attributes', weight: query.attributes.reduce((s, a) => s + (a.weight ?? 1), 0), results }))] : []),
+      ...(query ? [this.api.score(query).then((results) => ({ label: query.attributes.length === 1 ? query.attributes[0].label : 'attributes', weight: query.attributes.reduce((s, a) => s + (a.weight ?? 1), 0), results }))] : []),
       ...taste.map((c) => this.api.score(tasteQuery(c.taste!)).then((results) => ({ label: c.attribute.label, weight: c.weight, results }))),
     ]);
     if (parts.length === 1) return parts[0].results.map((r) => ({ ...r, parts: { [parts[0].label]: r.score } }));
