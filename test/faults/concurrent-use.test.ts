@@ -26,6 +26,7 @@ const CULL = path.join(REPO_DIR, 'bin/cull.js');
 let tmp: string;
 let modelDir: string;
 let model: ClipModel;
+let twoIndexers = 'not run';
 
 beforeAll(async () => {
   tmp = tempDir('cull-concurrent-');
@@ -84,6 +85,31 @@ describe('concurrent use of one library', () => {
       db.close();
     }
     expect(outcomes).toEqual(Array(ROUNDS * 3).fill(`opened ${MIGRATIONS.length}`));
+  });
+
+  it('lets two indexing processes run over the same folders at once, storing each photo once', async () => {
+    // The CLI's `cull index` beside the app's own run: both decode and store, neither may fail.
+    const root = path.join(tmp, 'twice');
+    const files = await writePhotoSet(root, 100, { seed: 74_000, size: 64 });
+    const dir = path.join(tmp, 'twice-lib');
+    fs.mkdirSync(dir);
+    const dbPath = path.join(dir, 'library.db');
+    const thumbsDir = path.join(dir, 'thumbs');
+    const script = writeIndexScript(dir);
+    const both = [0, 1].map(() => spawnTsx(script, [dbPath, modelDir, thumbsDir, '5', root]));
+    const summaries = [];
+    for (const c of both) {
+      const exit = await c.exited;
+      expect(c.stderr()).toBe('');
+      expect(exit.code).toBe(0);
+      summaries.push(JSON.parse(c.lines.at(-1)!));
+    }
+    for (const s of summaries) expect(s).toMatchObject({ failed: 0, errors: [], cancelled: false });
+    const db = openDatabase(dbPath);
+    expect(checkInvariants(db, model.info.id, thumbsDir)).toMatchObject({ ...HEALTHY, ok: files.length, missing: 0, failed: 0 });
+    expect(db.prepare('SELECT path FROM photos ORDER BY path').pluck().all()).toEqual([...files].sort());
+    db.close();
+    twoIndexers = `${summaries[0].indexed} + ${summaries[1].indexed} photos stored by the two indexers (${files.length} in the folder)`;
   });
 
   it('indexes while two writer processes and the cull CLI rate photos: no busy errors, no lost writes', async () => {
@@ -164,7 +190,7 @@ describe('concurrent use of one library', () => {
     db.close();
 
     console.log(
-      `[faults] concurrent use: 3 processes opening a fresh library ×4 rounds ok; indexing ${more.length + 12} photos (${batches} batches stored) beside ` +
+      `[faults] concurrent use: 3 processes opening a fresh library ×4 rounds ok; ${twoIndexers}; indexing ${more.length + 12} photos (${batches} batches stored) beside ` +
         `2 writer processes (${a.writes} + ${b.writes} culling writes, ${shared.length} photos written by both) and ${cliWrites.length} cull rate commands ` +
         `(${cliDuringIndex} while the index ran); busy/locked errors 0, lost writes ${a.lostWrites + b.lostWrites}, index failed ${summary.failed}`,
     );
