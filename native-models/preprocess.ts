@@ -80,11 +80,7 @@ async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
   const bytes = typeof input === 'string' ? await fs.stat(input).then((s) => s.size, () => null) : input.length;
   if (bytes === 0) throw new ImageDecodeError('not-image', 'empty file (0 bytes)');
   let meta: Metadata;
-  try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
-  } catch (err) {
-    throw decodeError(err);
-  }
+  meta = await guard(() => sharp(input, { limitInputPixels: false }).metadata());
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   if (!width || !height) throw new ImageDecodeError('not-image', 'not an image (unsupported or corrupt file)');
@@ -175,11 +171,22 @@ function normalise(hwc: Buffer, rowWidth: number, left: number, top: number, { i
   return out;
 }
 
+/**
+ * libvips keeps one error buffer per process: when two decodes fail at the same moment, one can
+ * clear the other's message and sharp reports "Unknown error". Such a failure is tried once more,
+ * so the photo gets its real reason ("truncated or corrupt …") rather than one that says nothing.
+ */
+const lostMessage = (err: unknown) => /^Unknown error$/.test(err instanceof Error ? err.message.trim() : String(err));
+
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw err instanceof ImageDecodeError ? err : decodeError(err);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ImageDecodeError) throw err;
+      if (attempt < 3 && lostMessage(err)) continue;
+      throw decodeError(err);
+    }
   }
 }
 

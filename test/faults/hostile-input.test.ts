@@ -15,10 +15,12 @@ import { indexLibrary } from '../../electron/services/indexer.ts';
 import type { IndexProgress, IndexSummary } from '../../electron/services/types.ts';
 import { fsPath } from '../../electron/services/walk.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
+import { decodePhoto } from '../../native-models/preprocess.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import {
   animatedImage,
+  badFiles,
   imageBuffer,
   junk,
   pattern,
@@ -194,6 +196,31 @@ describe('hostile and broken input', () => {
     console.log(`hostile-input indexing child: peak RSS ${mb.toFixed(0)} MB (bound ${MAX_RSS_MB} MB)`);
     expect(mb).toBeGreaterThan(0);
     expect(mb).toBeLessThan(MAX_RSS_MB);
+  });
+});
+
+describe('many broken files decoding at once', () => {
+  // libvips has one error buffer per process: concurrent failures used to lose each other's
+  // messages, and photos were recorded as "could not decode image: Unknown error".
+  it('each keeps its real reason', async () => {
+    const spec = loadModelFolder(modelDir).preprocess;
+    const broken = (await badFiles()).filter((b) => !b.name.endsWith('.nef'));
+    const reasons: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        [...broken, ...broken].map((b) =>
+          decodePhoto(b.content, spec, { thumbSize: 64 }).then(
+            () => reasons.push(`${b.name}: decoded?!`),
+            (e: Error) => {
+              expect(e.message, b.name).toMatch(b.reason);
+              reasons.push(e.message);
+            },
+          ),
+        ),
+      );
+    }
+    expect(reasons.filter((r) => /Unknown error|decoded\?!/.test(r))).toEqual([]);
+    expect(reasons).toHaveLength(20 * broken.length);
   });
 });
 
