@@ -238,7 +238,7 @@ function checkInvariants(): Check {
 }
 
 describe('SIGKILL during export and XMP writing', () => {
-  it(`survives ${KILLS} kills at seeded random moments, then completes without overwriting or duplicating`, async () => {
+  it(`survives ${KILLS + 1} kills at seeded random moments, then completes without overwriting or duplicating`, async () => {
     const rnd = prng(SEED + 1);
     const log: string[] = [];
     let killed = 0;
