@@ -356,6 +356,6 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     // Expected: the fit with too few decisions and the export two levels deep (400 invalid-argument).
     const unexpected = pageErrors.filter((e) => !/status of 400/.test(e) && !/\/api\/fitTaste \[\]/.test(e) && !/\/api\/fitTaste \["my taste"\]/.test(e) && !/\/api\/exportPhotos/.test(e));
     expect(unexpected).toEqual([]);
-    expect(pageErrors.filter((e) => /^HTTP 400/.test(e))).toHaveLength(2);
+    expect(pageErrors.filter((e) => /^HTTP 400/.test(e)), pageErrors.join('\n')).toHaveLength(2);
   });
 });
