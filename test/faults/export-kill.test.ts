@@ -140,7 +140,7 @@ function runExport(killAt: number | null, delayMs: number): Promise<Run> {
       }
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => { // 'close', not 'exit': stdout fully read
       if (signal !== 'SIGKILL' && (code !== 0 || err)) reject(new Error(`export child failed (${code}): ${err}`));
       else resolve({ killed: signal === 'SIGKILL', lastDone, result });
     });

@@ -65,7 +65,7 @@ function runDownload(dir: string, killIn: string | null): Promise<{ killed: bool
       }
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => { // 'close', not 'exit': stdout fully read
       if (signal === 'SIGKILL') resolve({ killed: true, lines });
       else if (code === 0 && !err) resolve({ killed: false, lines });
       else reject(new Error(`download child failed (${code}): ${err}`));
