@@ -172,6 +172,26 @@ export async function checkExistingDirectory(value: unknown, what: string): Prom
   return p;
 }
 
+// Folders no photo library lives in: a disk's root and the system's own trees. Refusing them keeps a
+// compromised or confused renderer from turning "add a library folder" into "index and serve every
+// image on the disk".
+const SYSTEM_DIRS =
+  process.platform === 'win32'
+    ? ['C:\\Windows', 'C:\\Program Files', 'C:\\Program Files (x86)', 'C:\\ProgramData']
+    : ['/proc', '/sys', '/dev', '/etc', '/boot', '/run', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr', '/System', '/Library', '/private/etc'];
+
+/** An existing folder that may become a library root (not a disk root or a system folder, links resolved). */
+export async function checkLibraryFolder(value: unknown, what: string): Promise<string> {
+  const p = await checkExistingDirectory(value, what);
+  const real = await fs.promises.realpath(p).catch(() => p);
+  for (const q of new Set([p, real])) {
+    if (path.parse(q).root === q) throw invalid(`${what}: ${p} is the root of a disk; add the folder that holds your photos.`);
+    const sys = SYSTEM_DIRS.find((d) => isInside(process.platform === 'win32' ? q.toLowerCase() : q, process.platform === 'win32' ? d.toLowerCase() : d));
+    if (sys) throw invalid(`${what}: ${p} is a system folder (${sys}); add the folder that holds your photos.`);
+  }
+  return p;
+}
+
 /** True when `p` is `dir` itself or inside it (both absolute and resolved). */
 export function isInside(p: string, dir: string): boolean {
   if (p === dir) return true;
@@ -432,7 +452,7 @@ export const VALIDATORS = {
   roots: none('roots'),
   addRoot: async (args) => {
     arity(args, 1, 'addRoot');
-    return [await checkExistingDirectory(args[0], 'folder')];
+    return [await checkLibraryFolder(args[0], 'folder')];
   },
   removeRoot: async (args, ctx) => {
     arity(args, 1, 'removeRoot');

@@ -267,6 +267,21 @@ describe('argument validation', () => {
     expect(err.message.length).toBeLessThan(600); // oversized input is not echoed back
   });
 
+  it('refuses a disk root and system folders as library folders, also behind a link', async () => {
+    const link = path.join(outsideDir, 'looks-like-photos');
+    fs.symlinkSync('/', link);
+    try {
+      for (const dir of ['/', '/etc', '/proc', '/usr/share', link]) {
+        const err = await errorOf('addRoot', dir);
+        expect(err.code, dir).toBe('invalid-argument');
+        expect(err.message).toMatch(/root of a disk|system folder/);
+      }
+      expect(await library.roots()).not.toContain('/');
+    } finally {
+      fs.rmSync(link);
+    }
+  });
+
   it('rejects files as folders, and file paths as export destinations', async () => {
     const file = (await library.photos())[0].path;
     expect((await errorOf('addRoot', file)).code).toBe('invalid-argument');
