@@ -10,6 +10,7 @@ import { CullingError, getCulling, restoreCulling, setCulling } from '../db/cull
 import { openDatabase, type DB } from '../db/database.ts';
 import { candidateName, exportPhotos, safeFileName } from '../electron/services/export.ts';
 import { readXmpCulling } from '../electron/services/xmp.ts';
+import { parseCsv } from './helpers/csv.ts';
 
 let tmp: string;
 let lib: string;
@@ -41,27 +42,6 @@ function snapshot(files: string[]) {
     const st = fs.statSync(f);
     return { f, sha: crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex'), mtime: st.mtimeMs, size: st.size };
   });
-}
-
-/** RFC 4180 parser, enough to read our reports back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    } else field += c;
-  }
-  return rows;
 }
 
 beforeEach(() => {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
 import { decodeF16, encodeF16, encodeF32 } from '../db/vectors.ts';
 import { parseAttribute } from '../electron/services/attributes.ts';
-import { EmbeddingMatrix } from '../electron/services/embedding-matrix.ts';
+import { EmbeddingMatrix, FAST_SHADOW_MIN_ROWS } from '../electron/services/embedding-matrix.ts';
 import { libraryStamp, snapshotPath, SNAPSHOT_MIN_ROWS } from '../electron/services/matrix-snapshot.ts';
 import { quantiseDirection, RowStore, simdAvailable } from '../electron/services/row-store.ts';
 import { Scorer } from '../electron/services/scoring.ts';
@@ -203,6 +203,72 @@ describe('EmbeddingMatrix with int8 rows', () => {
     const [one] = await exact.explain(sa[0].id, [attr]).then((e) => Object.values(e));
     const [two] = await compact.explain(sa[0].id, [attr]).then((e) => Object.values(e));
     expect(two).toBeCloseTo(one, 5);
+  });
+
+  it('large float32 matrices score over an int8 shadow, kept in step, with the exact ranking shown', async () => {
+    const dim = 64;
+    const n = FAST_SHADOW_MIN_ROWS + 500;
+    addPhotos(unitRows(n, dim, 51), dim);
+    // Two nearby prompts, as real antonym prompts are (cosine ~0.99): scores spread over 0..1
+    // instead of saturating at 0 and 1, so the ranking has no ties for rounding to decide.
+    const pos = unitRows(1, dim, 52);
+    const noise = unitRows(1, dim, 53);
+    const neg = pos.map((v, j) => v + 0.15 * noise[j]);
+    const norm = Math.hypot(...neg);
+    neg.forEach((v, j) => (neg[j] = v / norm));
+    const put = db.prepare("INSERT INTO text_features (model_id, prompt, vec) VALUES ('m', ?, ?)");
+    const attr = parseAttribute('sharp vs blurry');
+    put.run(attr.positive.prompts[0], encodeF32(pos));
+    put.run(attr.negative.prompts[0], encodeF32(neg));
+    const matrix = EmbeddingMatrix.load(db, 'm', { snapshot: false });
+    expect(matrix.format).toBe('f32');
+    const scorer = new Scorer({ db, model: cachedTextModel(dim), matrix });
+    const query = { attributes: [attr] };
+    /** The exact ranking: every row's exact score (no shadow), best first, ties by id. */
+    const exactRanking = async () => {
+      const { combined } = await scorer.scoreAll(query);
+      const ids = matrix.ids;
+      const order = Array.from({ length: matrix.length }, (_, r) => r).sort((a, b) => combined[b] - combined[a] || ids[a] - ids[b]);
+      return order.map((r) => ({ id: ids[r], score: combined[r] }));
+    };
+    // The first pass is exact and starts the shadow's background build; later passes use it.
+    expect(matrix.dotFast(pos).approximate).toBe(false);
+    await matrix.warmFast();
+    if (simdAvailable()) expect(matrix.dotFast(pos).approximate).toBe(true);
+
+    /**
+     * `got` is the exact ranking: the same score at every rank, and each photo's own exact score.
+     * (The reference sums in float32 SIMD, the re-rank in float64: neighbours closer than 1e-6
+     * may trade places, nothing else.)
+     */
+    const expectExact = (got: { id: number; score: number }[], ref: { id: number; score: number }[]) => {
+      const byId = new Map(ref.map((x) => [x.id, x.score]));
+      got.forEach((x, i) => {
+        expect(Math.abs(x.score - ref[i].score)).toBeLessThan(1e-6);
+        expect(Math.abs(x.score - byId.get(x.id)!)).toBeLessThan(1e-6);
+      });
+      const misplaced = got.filter((x, i) => x.id !== ref[i].id).length;
+      expect(misplaced).toBeLessThan(got.length / 50 + 2);
+    };
+    let want = await exactRanking();
+    for (const top of [1, 100, 1000]) expectExact(await scorer.score(query, { top }), want.slice(0, top));
+    // The whole library: exact first 1000, then every other photo once.
+    const all = await scorer.score(query);
+    expect(all).toHaveLength(n);
+    expectExact(all.slice(0, 1000), want.slice(0, 1000));
+    expect(new Set(all.map((x) => x.id)).size).toBe(n);
+
+    // Rows appended and re-indexed after the shadow was built are in it too.
+    addPhotos(unitRows(300, dim, 54), dim, 'm', n + 1, 7000);
+    const sharpest = pos.map((v, j) => v - neg[j]); // the direction the attribute measures
+    const len = Math.hypot(...sharpest);
+    db.prepare('UPDATE embeddings SET vec = ? WHERE photo_id = 7').run(encodeF16(sharpest.map((v) => v / len))); // photo 7 re-indexed as the sharpest
+    db.prepare('UPDATE photos SET indexed_at = 7000 WHERE id = 7').run();
+    expect(matrix.refresh(db)).toMatchObject({ added: 300, updated: 1 });
+    want = await exactRanking();
+    const after = await scorer.score(query, { top: 200 });
+    expectExact(after, want.slice(0, 200));
+    expect(after[0].id).toBe(7);
   });
 
   it('refresh appends and updates int8 rows', () => {

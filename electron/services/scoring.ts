@@ -80,6 +80,9 @@ function better(scores: ArrayLike<number>, ids: ArrayLike<number>, a: number, b:
   return scores[a] > scores[b] || (scores[a] === scores[b] && ids[a] < ids[b]);
 }
 
+/** Rows of an approximate pass (int8 rows or shadow) re-ranked from their exact embeddings. */
+const EXACT_HEAD = 1000;
+
 /**
  * Indices of the best `k` of `candidates`, best first. A size-k min-heap keeps it O(n log k): the
  * whole library is never sorted to show the first page.
@@ -150,7 +153,7 @@ export class Scorer {
 
   /** Score of every matrix row: per attribute, and their weighted average. */
   async scoreAll(query: AttributeQuery): Promise<{ combined: Float32Array; parts: { label: string; scores: Float32Array }[] }> {
-    return this.scoreRows(await this.directions(query));
+    return this.scoreRows(await this.directions(query), false);
   }
 
   private async directions(query: AttributeQuery): Promise<AttributeDirection[]> {
@@ -160,7 +163,14 @@ export class Scorer {
     return dirs;
   }
 
-  private scoreRows(dirs: AttributeDirection[]): { combined: Float32Array; parts: { label: string; scores: Float32Array }[] } {
+  /**
+   * `fast`: the pass may run over the matrix's int8 shadow (`dotFast`); `approximate` then says the
+   * caller must re-rank exactly what it shows (selectExact). Without it the values are the matrix's own.
+   */
+  private scoreRows(
+    dirs: AttributeDirection[],
+    fast = true,
+  ): { combined: Float32Array; parts: { label: string; scores: Float32Array }[]; approximate: boolean } {
     const { matrix, model } = this.deps;
     const s = model.info.logitScale;
     const n = matrix.length;
@@ -168,8 +178,14 @@ export class Scorer {
     const parts: { label: string; scores: Float32Array }[] = [];
     const acc = new Float64Array(n);
     let total = 0;
+    let approximate = matrix.approximate;
     for (const dir of dirs) {
-      const scores = matrix.dot(dir.diff); // reused in place for the sigmoid
+      let scores: Float32Array; // reused in place for the sigmoid
+      if (fast) {
+        const d = matrix.dotFast(dir.diff);
+        scores = d.values;
+        approximate ||= d.approximate;
+      } else scores = matrix.dot(dir.diff);
       for (let r = 0; r < n; r++) {
         scores[r] = sigmoid(s * scores[r]);
         acc[r] += dir.weight * scores[r];
@@ -178,27 +194,36 @@ export class Scorer {
       parts.push({ label: dir.label, scores });
     }
     for (let r = 0; r < n; r++) combined[r] = acc[r] / total;
-    return { combined, parts };
+    return { combined, parts, approximate };
   }
 
   /**
-   * The best `k` of `cands` by `approx`, exact. With an exact matrix that is selectTop itself. With
-   * an approximate one (int8 storage, errors ~1e-3 in a score) the best k + margin rows by the
-   * approximate values are re-scored from their exact embeddings (`rescore` writes the exact values
-   * into the arrays it was given) and selected again: shown scores are exact, and a row can only
-   * be missed if its approximation erred by more than the spread of ~max(k, 256) rows.
+   * The best `k` of `cands` by `approx`, exact. With exact values (a float32 pass) that is
+   * selectTop itself. After an approximate pass (int8 rows, or the int8 shadow of a large float32
+   * matrix: errors ~1e-3 in a score) the best rows by the approximate values, with a margin, are
+   * re-scored from their exact embeddings (`rescore` writes the exact values into the arrays it was
+   * given) and selected again: the first EXACT_HEAD shown scores and their order are exact, and a
+   * row can only be missed if its approximation erred by more than the spread of the margin.
    */
   private selectExact(
     approx: Float32Array,
     cands: ArrayLike<number>,
     k: number,
     rescore: (rows: number[], exact: Float32Array) => void,
+    approximate = this.deps.matrix.approximate,
   ): number[] {
     const { matrix } = this.deps;
-    if (!matrix.approximate || k <= 0) return selectTop(approx, matrix.ids, cands, k);
-    const window = selectTop(approx, matrix.ids, cands, Math.min(cands.length, k + Math.min(k, 1000) + 256));
+    if (!approximate || k <= 0) return selectTop(approx, matrix.ids, cands, k);
+    // Exact for the first EXACT_HEAD rows (every page a person looks at); a whole-library ranking
+    // continues below them by the approximate values (±~0.005), instead of re-reading every row.
+    const head = Math.min(k, EXACT_HEAD);
+    const window = selectTop(approx, matrix.ids, cands, Math.min(cands.length, head + head + 256));
     rescore(window, matrix.exactRows(window));
-    return selectTop(approx, matrix.ids, window, k);
+    const best = selectTop(approx, matrix.ids, window, head);
+    if (k <= head) return best;
+    const shown = new Set(best);
+    const rest = Int32Array.from(cands).filter((r) => !shown.has(r));
+    return best.concat(selectTop(approx, matrix.ids, rest, k - head));
   }
 
   /** Rows allowed by the options' ids / filter (null = every row). */
@@ -246,7 +271,7 @@ export class Scorer {
     const minScore = opts.minScore ?? query.minScore;
     if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error('minScore must be between 0 and 1.');
     const dirs = await this.directions(query);
-    const { combined, parts } = this.scoreRows(dirs);
+    const { combined, parts, approximate } = this.scoreRows(dirs);
     const cands = this.candidates(combined, opts, minScore);
     const { matrix, model } = this.deps;
     const s = model.info.logitScale;
@@ -264,7 +289,7 @@ export class Scorer {
         });
         combined[r] = acc / total;
       });
-    });
+    }, approximate);
     const ids = matrix.ids;
     const paths = matrix.pathsOf(rows);
     return rows.map((r, i) => {
@@ -280,7 +305,7 @@ export class Scorer {
     if (!query) throw new Error('Type something to search for.');
     const [vec] = await getTextFeatures(this.deps.db, this.deps.model, [query]);
     const { matrix } = this.deps;
-    const cos = matrix.dot(vec);
+    const { values: cos, approximate } = matrix.dotFast(vec);
     const cands = this.candidates(cos, { ...opts }, undefined);
     const k = this.limit({ top: opts.top ?? 100, topPercent: opts.topPercent }, cands.length);
     const dim = matrix.dim;
@@ -290,7 +315,7 @@ export class Scorer {
         for (let j = 0; j < dim; j++) c += exact[i * dim + j] * vec[j];
         cos[r] = c;
       });
-    });
+    }, approximate);
     const ids = matrix.ids;
     const paths = matrix.pathsOf(rows);
     return rows.map((r, i) => ({ id: ids[r], path: paths[i], score: cos[r] }));

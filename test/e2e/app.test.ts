@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/server/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { SCREENSHOTS, buildRenderer, chromiumStatus, launchChromium, makePhotos, writeBrokenPhoto } from './helpers.ts';
+import { buildRenderer, chromiumStatus, launchChromium, openPage, pageTools, makePhotos, writeBrokenPhoto } from './helpers.ts';
 
 const PHOTOS = 30;
 const chromium = chromiumStatus();
@@ -32,31 +32,11 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
   /** Tiles currently in the DOM, in DOM order: [id, index]. */
   const tiles = () => page.$$eval('.grid .tile', (els) => els.map((e) => [Number((e as HTMLElement).dataset.id), Number((e as HTMLElement).dataset.index)] as const));
   const tileIds = async () => (await tiles()).map(([id]) => id);
-  async function imagesLoaded(selector: string): Promise<void> {
-    await page.waitForFunction((sel) => {
-      const imgs = Array.from(document.querySelectorAll<HTMLImageElement>(sel)).filter((img) => {
-        const r = img.getBoundingClientRect();
-        return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
-      });
-      return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth > 0);
-    }, selector);
-  }
-  async function screenshot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.mouse.move(1279, 799); // no hover highlight in the pictures
-    await page.screenshot({ path: path.join(SCREENSHOTS, name), clip });
-  }
-  async function setRange(selector: string, value: number): Promise<void> {
-    await page.$eval(
-      selector,
-      (el, v) => {
-        const input = el as HTMLInputElement;
-        input.value = String(v);
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-      },
-      value,
-    );
-  }
+
+  const tools = () => pageTools(page);
+  const imagesLoaded = (selector: string) => tools().imagesLoaded(selector);
+  const screenshot = (name: string, clip?: { x: number; y: number; width: number; height: number }) => tools().screenshot(name, clip);
+  const setRange = (selector: string, value: number) => tools().slide(selector, value);
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-'));
@@ -71,15 +51,7 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     server = await startServer({ library, port: 0, staticDir: outDir });
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.request().postData()?.slice(0, 300) ?? ''}`);
-    });
+    page = await openPage(browser, pageErrors);
     await page.goto(server.url);
   });
 

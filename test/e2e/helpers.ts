@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CULL_CHROMIUM ?? '/usr/bin/chromium';
@@ -37,6 +37,58 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * A 1280×800 page of `browser` that records into `errors` what a user would notice as broken:
+ * uncaught exceptions, console errors and (unless `httpErrors` is false) HTTP responses ≥ 400.
+ */
+export async function openPage(browser: Browser, errors: string[], opts: { timeout?: number; httpErrors?: boolean } = {}): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(opts.timeout ?? 20_000);
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  if (opts.httpErrors === false) return page;
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.request().postData()?.slice(0, 300) ?? ''}`);
+  });
+  return page;
+}
+
+/** What the browser tests do to a page again and again: screenshots, waiting for thumbnails, sliders. */
+export function pageTools(page: Page) {
+  return {
+    async screenshot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.mouse.move(1279, 799); // no hover highlight in the pictures
+      await page.screenshot({ path: path.join(SCREENSHOTS, name), clip });
+    },
+    /** Resolves once every image matching `selector` that is in view has loaded. */
+    async imagesLoaded(selector: string): Promise<void> {
+      await page.waitForFunction((sel) => {
+        const imgs = Array.from(document.querySelectorAll<HTMLImageElement>(sel)).filter((img) => {
+          const r = img.getBoundingClientRect();
+          return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
+        });
+        return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth > 0);
+      }, selector);
+    },
+    /** Moves a range input like a user: input events while dragging, change on release. */
+    async slide(selector: string, value: number): Promise<void> {
+      await page.$eval(
+        selector,
+        (el, v) => {
+          const input = el as HTMLInputElement;
+          input.value = String(v);
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+          input.dispatchEvent(new Event('change', { bubbles: true }));
+        },
+        value,
+      );
+    },
+  };
 }
 
 /** `vite build` of the renderer into `outDir` (a child process: Vite stays out of the test's process). */

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/server/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { SCREENSHOTS, buildRenderer, chromiumStatus, launchChromium, makeBursts } from './helpers.ts';
+import { buildRenderer, chromiumStatus, launchChromium, openPage, pageTools, makeBursts } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const SCENES = 6;
@@ -36,35 +36,13 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   const tileIds = () => page.$$eval('.grid .tile', (els) => els.map((e) => Number((e as HTMLElement).dataset.id)));
   const gridCount = async () => Number(await page.getAttribute('.grid', 'data-count'));
   const stackCount = async () => Number(await page.getAttribute('.grid', 'data-stacks'));
-  async function screenshot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.mouse.move(1279, 799);
-    await page.screenshot({ path: path.join(SCREENSHOTS, name), clip });
-  }
-  async function imagesLoaded(selector: string): Promise<void> {
-    await page.waitForFunction((sel) => {
-      const imgs = Array.from(document.querySelectorAll<HTMLImageElement>(sel)).filter((img) => {
-        const r = img.getBoundingClientRect();
-        return r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
-      });
-      return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth > 0);
-    }, selector);
-  }
-  /** Moves a range input like a user: input events while dragging, change on release. */
-  async function slide(selector: string, value: number): Promise<void> {
-    await page.$eval(
-      selector,
-      (el, v) => {
-        const input = el as HTMLInputElement;
-        input.value = String(v);
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-        input.dispatchEvent(new Event('change', { bubbles: true }));
-      },
-      value,
-    );
-  }
   /** The stacks the grid should show at `strictness`: Library.groups, same call the window makes. */
   const groupsAt = (strictness: number) => library.groups({ strictness });
+
+  const tools = () => pageTools(page);
+  const imagesLoaded = (selector: string) => tools().imagesLoaded(selector);
+  const screenshot = (name: string, clip?: { x: number; y: number; width: number; height: number }) => tools().screenshot(name, clip);
+  const slide = (selector: string, value: number) => tools().slide(selector, value);
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-intel-'));
@@ -82,15 +60,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     server = await startServer({ library, port: 0, staticDir: outDir });
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.request().postData()?.slice(0, 300) ?? ''}`);
-    });
+    page = await openPage(browser, pageErrors);
     await page.goto(server.url);
     // Index the shoot through the window, as a user would.
     await page.fill('#folder-input', photosDir);

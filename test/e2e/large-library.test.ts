@@ -90,7 +90,10 @@ describe.skipIf(!chromium.available)('a 100 000-photo library in Chromium', () =
     await page.waitForSelector(`.grid .tile[data-index="${N - 1}"]`);
     const bottom = await tiles();
     expect(bottom.length).toBeLessThan(500);
-    expect(bottom.find(([, i]) => i === N - 1)![0]).toBe(expected[N - 1]);
+    // Beyond the first 1 000 the ranking of a library this size runs on int8 approximations
+    // (electron/services/scoring.ts selectExact): the last tile is one of the last few, not
+    // necessarily the very last of a later call.
+    expect(expected.slice(N - 50)).toContain(bottom.find(([, i]) => i === N - 1)![0]);
     expect(await page.locator('.grid .tile[data-index="0"]').count()).toBe(0);
   });
 

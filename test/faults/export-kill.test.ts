@@ -14,6 +14,7 @@ import type { ExportResult } from '../../electron/services/export.ts';
 import { EXPORT_MARKER } from '../../electron/services/walk.ts';
 import { isCullTemp, readXmpCulling, xmpLabel } from '../../electron/services/xmp.ts';
 import type { Label } from '../../electron/services/types.ts';
+import { parseCsv } from '../helpers/csv.ts';
 import {
   imageBuffer,
   noiseJpeg,
@@ -145,26 +146,6 @@ function runExport(killAt: number | null, delayMs: number): Promise<Run> {
       else resolve({ killed: signal === 'SIGKILL', lastDone, result });
     });
   });
-}
-
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += c;
-  }
-  if (field || row.length) throw new Error('report ends mid-line');
-  return rows;
 }
 
 interface Check {
