@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { PhotoRecord, ScoredPhoto } from '../electron/services/types.ts';
 import { chipsFromQuery, clampWeight, combineChips, describeChips, mergeChips, tasteChip, tasteChips } from '../renderer/src/lib/attributes.ts';
 import { explainRows } from '../renderer/src/lib/explain.ts';
-import { buildStackView, groupIndexOf, nextStackIndex, rejectCandidates } from '../renderer/src/lib/stacks.ts';
+import { bestOfGroups, buildStackView, groupIndexOf, nextStackIndex, rankGroupsBy, rejectCandidates } from '../renderer/src/lib/stacks.ts';
 import { combineRankings, splitTasteTerms, tasteLabel, tasteQuality, tasteQuery } from '../renderer/src/lib/taste.ts';
 import { describeRule, selectForExport } from '../renderer/src/lib/export-selection.ts';
 import { dateInputToMs, formatDuration, formatRate, formatScore, toUiError } from '../renderer/src/lib/format.ts';
@@ -565,5 +565,41 @@ describe('stack keys and best-of-groups export', () => {
     const ordered = [photo(3), photo(1), photo(2), photo(4)];
     expect(selectForExport(ordered, { kind: 'bestOfGroups', ids: [1, 2, 9] })).toEqual([1, 2]);
     expect(describeRule({ kind: 'bestOfGroups', ids: [] })).toBe('the best of each group');
+  });
+});
+
+describe('stacks follow the active ranking', () => {
+  const group = (ids: number[], by = '@quality + @sharpness') => ({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map(() => 0.5), by });
+  const ranking = (label: string, scores: Record<number, number>) => ({ label, score: new Map(Object.entries(scores).map(([k, v]) => [Number(k), v])) });
+
+  it('proposes as best the member the typed attribute ranks first', () => {
+    const [g] = rankGroupsBy([group([1, 2, 3])], ranking('sharp vs blurry', { 1: 0.2, 2: 0.8, 3: 0.5 }));
+    expect(g.ids).toEqual([2, 3, 1]);
+    expect(g.bestId).toBe(2);
+    expect(g.scores).toEqual([0.8, 0.5, 0.2]);
+    expect(g.by).toBe('sharp vs blurry');
+  });
+
+  it("keeps the library's proposal without a ranking, for members it does not score, and on ties", () => {
+    const groups = [group([1, 2, 3])];
+    expect(rankGroupsBy(groups, null)).toBe(groups);
+    expect(rankGroupsBy(groups, ranking('x', { 7: 1 }))[0]).toBe(groups[0]); // filtered out of the ranking
+    expect(rankGroupsBy(groups, ranking('x', { 3: 0.9 }))[0].ids).toEqual([3, 1, 2]); // unscored keep their order, last
+    expect(rankGroupsBy(groups, ranking('x', { 1: 0.5, 2: 0.5, 3: 0.5 }))[0].ids).toEqual([1, 2, 3]);
+  });
+
+  it('exports the best of each group, picks and ungrouped photos, never rejects or missing ones', () => {
+    const photos = [
+      { id: 1, flag: 0, status: 'ok' },
+      { id: 2, flag: 1, status: 'ok' }, // picked inside a group: kept
+      { id: 3, flag: 0, status: 'ok' }, // a candidate to reject
+      { id: 4, flag: 0, status: 'ok' }, // in no group
+      { id: 5, flag: -1, status: 'ok' },
+      { id: 6, flag: 0, status: 'missing' },
+    ] as const;
+    const groups = [{ ids: [1, 2, 3], bestId: 1 }];
+    expect(bestOfGroups([...photos], groups, true)).toEqual([1, 2, 4]);
+    expect(bestOfGroups([...photos], groups, false)).toEqual([1, 2]);
+    expect(bestOfGroups([...photos], [{ ids: [3, 1, 2], bestId: 3 }], true)).toEqual([2, 3, 4]);
   });
 });

@@ -322,6 +322,29 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await dialog.waitFor({ state: 'detached' });
   });
 
+  it('proposes as each stack’s best the photo the typed attribute ranks first', async () => {
+    if ((await page.getAttribute('#stacks-toggle', 'aria-pressed')) !== 'true') await page.click('#stacks-toggle');
+    await page.waitForSelector('#strictness');
+    await slide('#strictness', 99);
+    await slide('#strictness', 100); // the groups fetched afresh, after the culling above
+    await page.fill('#attribute-input', 'bright vs dark');
+    await page.press('#attribute-input', 'Enter');
+    await page.waitForSelector('[data-attribute="bright vs dark"]');
+    const score = new Map((await library.score('bright vs dark')).map((r) => [r.id, r.score]));
+    const groups = await library.groups({ strictness: 100 });
+    expect(groups.length).toBeGreaterThanOrEqual(2);
+    let changed = 0;
+    for (const g of groups) {
+      const best = [...g.ids].sort((a, b) => score.get(b)! - score.get(a)! || g.ids.indexOf(a) - g.ids.indexOf(b))[0];
+      if (best !== g.bestId) changed++;
+      await page.waitForSelector(`.tile[data-id="${best}"] .stack-badge`);
+      for (const id of g.ids) if (id !== best) expect(await page.locator(`.tile[data-id="${id}"]`).count()).toBe(0);
+    }
+    console.log(`[e2e] stacks by "bright vs dark": ${changed} of ${groups.length} bests differ from the default proposal`);
+    await page.click('.chip[data-attribute="bright vs dark"] button.x');
+    await page.waitForSelector('.chip', { state: 'detached' });
+  });
+
   it('ran without page errors', () => {
     // Expected: the fit with too few decisions and the export two levels deep (400 invalid-argument).
     const unexpected = pageErrors.filter((e) => !/status of 400/.test(e) && !/\/api\/fitTaste \[\]/.test(e) && !/\/api\/fitTaste \["my taste"\]/.test(e) && !/\/api\/exportPhotos/.test(e));

@@ -105,3 +105,39 @@ export function rejectCandidates(group: Pick<PhotoGroupInfo, 'ids' | 'bestId'>, 
 export function describeReason(reason: PhotoGroupInfo['reason']): string {
   return reason === 'burst' ? 'burst' : reason === 'near-duplicate' ? 'near-duplicates' : 'burst + near-duplicates';
 }
+
+/**
+ * The groups with each one's best proposed by the active ranking (the attribute or combination in
+ * the bar), as the library proposes it by `@quality + @sharpness` when nothing is active: members
+ * best first by the ranking's score, ties and unscored members in the library's order.
+ */
+export function rankGroupsBy<G extends Pick<PhotoGroupInfo, 'ids' | 'bestId' | 'scores' | 'by'>>(
+  groups: G[],
+  ranking: { label: string; score: ReadonlyMap<number, number> } | null,
+): G[] {
+  if (!ranking) return groups;
+  return groups.map((g) => {
+    const order = g.ids.map((id, k) => ({ id, k, s: ranking.score.get(id) ?? -Infinity }));
+    order.sort((a, b) => b.s - a.s || a.k - b.k);
+    if (order[0].s === -Infinity) return g; // the ranking does not cover this group (a filter)
+    const ids = order.map((o) => o.id);
+    return { ...g, ids, bestId: ids[0], scores: order.map((o) => (o.s === -Infinity ? NaN : o.s)), by: ranking.label };
+  });
+}
+
+/**
+ * "Best of each group" over `photos`, by the same rule as the library's bestOfGroupIds: every
+ * group's best, members the user picked, and (unless `includeUngrouped` is false) every photo in
+ * no group; never a rejected photo, nor a photo that is not there (status other than ok).
+ */
+export function bestOfGroups(
+  photos: Pick<PhotoRecord, 'id' | 'flag' | 'status'>[],
+  groups: Pick<PhotoGroupInfo, 'ids' | 'bestId'>[],
+  includeUngrouped: boolean,
+): number[] {
+  const grouped = new Set(groups.flatMap((g) => g.ids));
+  const others = new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)));
+  return photos
+    .filter((p) => p.status === 'ok' && p.flag !== -1 && (includeUngrouped || grouped.has(p.id)) && !(others.has(p.id) && p.flag !== 1))
+    .map((p) => p.id);
+}

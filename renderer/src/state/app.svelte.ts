@@ -15,7 +15,7 @@ import type {
   ScoredPhoto,
 } from '../../../electron/services/types.ts';
 import { chipsFromQuery, combineChips, mergeChips, type AttributeChip, clampWeight, describeChips, tasteChip, tasteChips } from '../lib/attributes.ts';
-import { buildStackView, groupIndexOf, nextStackIndex, type StackView } from '../lib/stacks.ts';
+import { bestOfGroups, buildStackView, groupIndexOf, nextStackIndex, rankGroupsBy, type StackView } from '../lib/stacks.ts';
 import { DEFAULT_TASTE, REFIT_EVERY, combineRankings, splitTasteTerms, tasteLabel, tasteQuery } from '../lib/taste.ts';
 import { selectForExport, type ExportRule } from '../lib/export-selection.ts';
 import { toUiError, type UiError } from '../lib/format.ts';
@@ -107,7 +107,10 @@ export class AppState {
   // Stacks: bursts and near-duplicates folded into one tile (api.groups).
   stacksOn = $state(false);
   strictness = $state(50);
-  groups = $state.raw<PhotoGroupInfo[]>([]);
+  /** The groups as the library proposes them (best by `@quality + @sharpness`). */
+  libraryGroups = $state.raw<PhotoGroupInfo[]>([]);
+  /** What the grid shows: each group's best re-proposed by the active attribute ranking, if any. */
+  groups = $derived<PhotoGroupInfo[]>(rankGroupsBy(this.libraryGroups, this.ranking?.kind === 'attributes' ? this.ranking : null));
   groupsLoading = $state(false);
   expandedStacks = $state.raw<Set<number>>(new Set());
   private groupsSeq = 0;
@@ -715,13 +718,13 @@ export class AppState {
     try {
       const groups = await this.api.groups({ strictness: this.strictness });
       if (seq !== this.groupsSeq) return;
-      this.groups = groups;
-      const keys = new Set(groups.map((g) => g.bestId));
+      this.libraryGroups = groups;
+      const keys = new Set(this.groups.map((g) => g.bestId));
       this.expandedStacks = new Set([...this.expandedStacks].filter((k) => keys.has(k)));
       // The focused photo may now be folded into a stack: focus its top.
       const f = this.focusId;
       if (f !== null && !this.indexOf.has(f)) {
-        const k = groupIndexOf(groups, f);
+        const k = groupIndexOf(this.groups, f);
         const top = k >= 0 ? this.visible.find((p) => this.stackView?.info.get(p.id)?.group === k) : undefined;
         if (top) this.focus(top.id);
         else this.focusFirst();
@@ -910,9 +913,15 @@ export class AppState {
     return selectForExport(rule.kind === 'bestOfGroups' ? this.sorted : this.visible, rule);
   }
 
-  /** api.bestOfGroupIds at the current strictness (stacks on or off). */
-  bestOfGroupIds(includeUngrouped: boolean): Promise<number[]> {
-    return this.api.bestOfGroupIds({ strictness: this.strictness, includeUngrouped });
+  /**
+   * Best of each group at the current strictness (stacks on or off): the library's proposal, or,
+   * with an attribute ranking active, each group's best by that ranking, as the stacks show it.
+   */
+  async bestOfGroupIds(includeUngrouped: boolean): Promise<number[]> {
+    const ranking = this.ranking?.kind === 'attributes' ? this.ranking : null;
+    if (!ranking) return this.api.bestOfGroupIds({ strictness: this.strictness, includeUngrouped });
+    const groups = rankGroupsBy(await this.api.groups({ strictness: this.strictness }), ranking);
+    return bestOfGroups(this.photos, groups, includeUngrouped);
   }
 
   async runExport(opts: { ids: number[]; to: string; mode: 'copy' | 'link'; xmp: boolean; report: string | null; createFolder?: boolean }): Promise<void> {
