@@ -21,14 +21,35 @@ export function openDatabase(file: string, opts: OpenOptions = {}): DB {
   } catch (err) {
     throw new Error(`Cannot open library database ${file}: ${(err as Error).message}`);
   }
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
+    enableWal(db, busyTimeoutMs);
     db.pragma('synchronous = NORMAL');
     migrate(db);
   }
   db.pragma('foreign_keys = ON');
   return db;
+}
+
+/**
+ * WAL is a property of the file, set once by whichever process gets there first. Switching to it
+ * needs the file to itself, and SQLite answers SQLITE_BUSY at once, without the busy handler,
+ * while another process is opening the same new library (seen when the CLI and the app, or two
+ * CLIs, start on it together): so wait and retry within the busy timeout, as the handler would.
+ */
+function enableWal(db: DB, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      Atomics.wait(pause, 0, 0, 10 + Math.random() * 20);
+    }
+  }
 }
 
 /**
