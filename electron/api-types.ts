@@ -127,8 +127,9 @@ export interface CullApi {
   presets(): Promise<PresetInfo[]>;
   /** Parses what the user typed ("scary vs peaceful + 0.5*sharp vs blurry", "@quality"); rejects with a readable message. */
   parseQuery(text: string): Promise<AttributeQuery>;
-  score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
-  search(text: string, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
+  /** `paths: false`: results with empty paths (the window has its photo records). */
+  score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number; paths?: boolean }): Promise<ScoredPhoto[]>;
+  search(text: string, opts?: { filter?: PhotoFilter; top?: number; paths?: boolean }): Promise<ScoredPhoto[]>;
   explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>>;
 
   /** Every preset's (and taste model's) score for one photo. */

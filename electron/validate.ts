@@ -283,11 +283,15 @@ export function checkQuery(value: unknown, what = 'query'): string | AttributeQu
 
 export async function checkScoreOptions(
   value: unknown, ctx: ValidationContext, what = 'options',
-): Promise<{ filter?: PhotoFilter; top?: number } | undefined> {
+): Promise<{ filter?: PhotoFilter; top?: number; paths?: boolean } | undefined> {
   if (absent(value)) return undefined;
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
-  checkKeys(value, ['filter', 'top'], what);
-  const out: { filter?: PhotoFilter; top?: number } = {};
+  checkKeys(value, ['filter', 'top', 'paths'], what);
+  const out: { filter?: PhotoFilter; top?: number; paths?: boolean } = {};
+  if (!absent(value.paths)) {
+    if (typeof value.paths !== 'boolean') throw invalid(`${what}.paths must be true or false, got ${describe(value.paths)}.`);
+    out.paths = value.paths;
+  }
   const filter = await checkFilter(value.filter, ctx, `${what}.filter`);
   if (filter) out.filter = filter;
   if (!absent(value.top)) out.top = checkNumber(value.top, `${what}.top`, 1, LIMITS.top, { integer: true });

@@ -193,6 +193,8 @@ describe('argument validation', () => {
     ['photos', [{ takenAfter: Number.NaN }]],
     ['photos', [{ folder: 'relative/path' }]],
     ['photos', [{ where: '1=1' }]],
+    ['score', ['sharp vs blurry', { paths: 'no' }]],
+    ['search', ['a beach', { paths: 0 }]],
     ['photos', [JSON.parse('{"__proto__": {"polluted": true}}')]],
     ['photos', ['all']],
     // paths: absolute, normalised, existing directories
@@ -265,6 +267,14 @@ describe('argument validation', () => {
     expect(err.code).toBe('invalid-argument');
     expect(err.message.length).toBeGreaterThan(5);
     expect(err.message.length).toBeLessThan(600); // oversized input is not echoed back
+  });
+
+  it('scores without paths when asked (the window), with the same photos, order and scores', async () => {
+    const full = (await ok('score', 'sharp vs blurry')) as Array<{ id: number; path: string; score: number }>;
+    const lean = (await ok('score', 'sharp vs blurry', { paths: false })) as typeof full;
+    expect(lean.map((r) => [r.id, r.score])).toEqual(full.map((r) => [r.id, r.score]));
+    expect(full.every((r) => r.path.length > 0)).toBe(true);
+    expect(lean.every((r) => r.path === '')).toBe(true);
   });
 
   it('refuses a disk root and system folders as library folders, also behind a link', async () => {

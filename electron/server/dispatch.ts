@@ -44,8 +44,9 @@ export interface LibraryApi {
   ): Promise<IndexSummary>;
   presets(): Promise<PresetInfo[]>;
   parseQuery(text: string): Promise<AttributeQuery>;
-  score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
-  search(text: string, opts?: { filter?: PhotoFilter; top?: number }): Promise<ScoredPhoto[]>;
+  /** `paths: false`: results with empty paths (the window has its photo records). */
+  score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number; paths?: boolean }): Promise<ScoredPhoto[]>;
+  search(text: string, opts?: { filter?: PhotoFilter; top?: number; paths?: boolean }): Promise<ScoredPhoto[]>;
   explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>>;
   explainAll(photoId: number, by?: string): Promise<Record<string, number>>;
   tasteScoresOf(photoId: number): Promise<Record<string, number>>;
@@ -238,9 +239,9 @@ export class ApiDispatcher {
       case 'parseQuery':
         return lib.parseQuery(args[0] as string);
       case 'score':
-        return lib.score(args[0] as string | AttributeQuery, args[1] as { filter?: PhotoFilter; top?: number } | undefined);
+        return lib.score(args[0] as string | AttributeQuery, args[1] as { filter?: PhotoFilter; top?: number; paths?: boolean } | undefined);
       case 'search':
-        return lib.search(args[0] as string, args[1] as { filter?: PhotoFilter; top?: number } | undefined);
+        return lib.search(args[0] as string, args[1] as { filter?: PhotoFilter; top?: number; paths?: boolean } | undefined);
       case 'explain':
         return lib.explain(args[0] as number, args[1] as string | AttributeQuery);
       case 'explainAll': {

@@ -46,6 +46,8 @@ export interface ListOptions {
   filter?: PhotoFilter;
   /** A count, or a share of the matching photos such as "10%". */
   top?: number | string;
+  /** false: results without paths (the window has its photo records; saves time and bytes at 100k). */
+  paths?: boolean;
 }
 
 export interface ExportSelection {
@@ -197,7 +199,7 @@ export class Library {
     this.syncMatrix();
     const taste = tasteQueryName(query);
     if (taste !== null) return this.scoreTaste(taste, opts);
-    const options: ScoreOptions = { filter: opts.filter, ...topOptions(opts.top) };
+    const options: ScoreOptions = { filter: opts.filter, paths: opts.paths, ...topOptions(opts.top) };
     if (this.isAestheticQuery(query)) return this.aesthetic(options);
     const q = typeof query === 'string' ? await this.parseQuery(query) : query;
     return this.scorer.score(q, options);
@@ -205,7 +207,7 @@ export class Library {
 
   async search(text: string, opts: ListOptions = {}): Promise<ScoredPhoto[]> {
     this.syncMatrix();
-    return this.scorer.search(text, { filter: opts.filter, ...topOptions(opts.top ?? 100) });
+    return this.scorer.search(text, { filter: opts.filter, paths: opts.paths, ...topOptions(opts.top ?? 100) });
   }
 
   async explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>> {
@@ -505,8 +507,8 @@ export class Library {
     const { top, topPercent } = topOptions(opts.top);
     const k = topPercent !== undefined ? Math.ceil((topPercent / 100) * rows.length) : (top ?? rows.length);
     const kept = selectTop(scores, ids, rows, k);
-    const paths = this.matrix.pathsOf(kept);
-    return kept.map((r, i) => ({ id: ids[r], path: paths[i], score: scores[r] }));
+    const paths = opts.paths === false ? null : this.matrix.pathsOf(kept);
+    return kept.map((r, i) => ({ id: ids[r], path: paths ? paths[i] : '', score: scores[r] }));
   }
 
   /** The taste models fitted for this library's CLIP model. */
