@@ -288,10 +288,7 @@ export async function checkScoreOptions(
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
   checkKeys(value, ['filter', 'top', 'paths'], what);
   const out: { filter?: PhotoFilter; top?: number; paths?: boolean } = {};
-  if (!absent(value.paths)) {
-    if (typeof value.paths !== 'boolean') throw invalid(`${what}.paths must be true or false, got ${describe(value.paths)}.`);
-    out.paths = value.paths;
-  }
+  if (!absent(value.paths)) out.paths = checkBoolean(value.paths, `${what}.paths`);
   const filter = await checkFilter(value.filter, ctx, `${what}.filter`);
   if (filter) out.filter = filter;
   if (!absent(value.top)) out.top = checkNumber(value.top, `${what}.top`, 1, LIMITS.top, { integer: true });
