@@ -14,7 +14,17 @@
 import type { DB } from '../../db/database.ts';
 import { forEachEmbedding } from '../../db/features.ts';
 import { decodeF16Into } from '../../db/vectors.ts';
-import { libraryStamp, readSnapshot, SNAPSHOT_MIN_ROWS, snapshotPath, writeSnapshot, writeSnapshotAsync, type LibraryStamp } from './matrix-snapshot.ts';
+import {
+  CHECKSUM_SQL,
+  checksumTerms,
+  libraryStamp,
+  readSnapshot,
+  SNAPSHOT_MIN_ROWS,
+  snapshotPath,
+  writeSnapshot,
+  writeSnapshotAsync,
+  type LibraryStamp,
+} from './matrix-snapshot.ts';
 import { RowStore, simdAvailable, type RowFormat } from './row-store.ts';
 
 /** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
@@ -183,9 +193,7 @@ export class EmbeddingMatrix {
    * `approximate` says whether the values need an exact re-rank (`exactRows`) before being shown.
    */
   dotFast(direction: Float32Array, out: Float32Array = new Float32Array(this.length)): { values: Float32Array; approximate: boolean } {
-    if (this.store.format === 'i8' || this.length < FAST_SHADOW_MIN_ROWS || !simdAvailable() || this.dim % 16 !== 0) {
-      return { values: this.dot(direction, out), approximate: this.approximate };
-    }
+    if (!this.wantsShadow()) return { values: this.dot(direction, out), approximate: this.approximate };
     if (!this.shadow || this.shadowBuilt < this.length) {
       this.buildShadow();
       return { values: this.dot(direction, out), approximate: false };
@@ -212,9 +220,14 @@ export class EmbeddingMatrix {
 
   /** Resolves once the int8 shadow is built, where this matrix uses one (tests, benchmarks). */
   async warmFast(): Promise<void> {
-    if (this.store.format === 'i8' || this.length < FAST_SHADOW_MIN_ROWS || !simdAvailable() || this.dim % 16 !== 0) return;
+    if (!this.wantsShadow()) return;
     this.buildShadow();
     while (this.shadow && this.shadowBuilt < this.length) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Float32 rows of a size where the int8 shadow pays (and its SIMD kernel applies). */
+  private wantsShadow(): boolean {
+    return this.store.format === 'f32' && this.length >= FAST_SHADOW_MIN_ROWS && simdAvailable() && this.dim % 16 === 0;
   }
 
   private dropShadow(): void {
@@ -407,14 +420,15 @@ export class EmbeddingMatrix {
       const b = Math.floor(id / BUCKET);
       let v = sums.get(b);
       if (!v) sums.set(b, (v = [0, 0, 0]));
+      const [c1, c2] = checksumTerms(id, at);
       v[0]++;
-      v[1] += at % 1000000007;
-      v[2] += (id * 40503 + at) % 2147483629;
+      v[1] += c1;
+      v[2] += c2;
     }
     const dirty = new Set<number>();
     const rows = db
       .prepare(
-        `SELECT id / ${BUCKET} AS b, count(*) AS n, total(indexed_at % 1000000007) AS s1, total((id * 40503 + indexed_at) % 2147483629) AS s2
+        `SELECT id / ${BUCKET} AS b, count(*) AS n, total(${CHECKSUM_SQL[0]}) AS s1, total(${CHECKSUM_SQL[1]}) AS s2
          FROM photos WHERE status = 'ok' GROUP BY b`,
       )
       .raw()
@@ -505,11 +519,11 @@ export class EmbeddingMatrix {
   /** Row r from its float16 BLOB: the SIMD kernel, else decoded and re-normalised here. */
   private setRowF16(r: number, blob: Uint8Array): void {
     this.storeRowF16(r, blob);
-    // Rows the background build has passed must be kept in step; it fills the others itself.
-    if (this.shadow && (r < this.shadowBuilt || r >= this.length - 1)) {
-      this.shadow.setRow(r, this.store.f32, r * this.dim);
-      if (r === this.shadowBuilt && r === this.length - 1) this.shadowBuilt = this.length;
-    }
+    // Rows the background build has passed are kept in step (a row appended to a finished shadow
+    // extends it); the build fills the others itself.
+    if (!this.shadow) return;
+    if (r === this.shadowBuilt && r === this.length - 1) this.shadowBuilt++;
+    if (r < this.shadowBuilt) this.shadow.setRow(r, this.store.f32, r * this.dim);
   }
 
   private storeRowF16(r: number, blob: Uint8Array): void {

@@ -28,6 +28,14 @@ export const SNAPSHOT_MIN_ROWS = 20_000;
 
 export type LibraryStamp = number[];
 
+/**
+ * The two checksums of a photo's (id, indexed_at) that stamps and bucket sums add up: one SQL
+ * expression for each (summed by SQLite with total()) and the same terms in JavaScript (summed
+ * over the rows held in memory). Every term stays below 2^53, so both sums are exact and equal.
+ */
+export const CHECKSUM_SQL = ['indexed_at % 1000000007', '(id * 40503 + indexed_at) % 2147483629'] as const;
+export const checksumTerms = (id: number, indexedAt: number): [number, number] => [indexedAt % 1000000007, (id * 40503 + indexedAt) % 2147483629];
+
 interface Header {
   magic: string;
   version: number;
@@ -52,7 +60,7 @@ export function snapshotPath(db: DB, modelId: string): string | null {
 export function libraryStamp(db: DB, modelId: string): LibraryStamp {
   const p = db
     .prepare(
-      `SELECT count(*) AS n, total(id) AS a, total(indexed_at % 1000000007) AS b, total((id * 40503 + indexed_at) % 2147483629) AS c
+      `SELECT count(*) AS n, total(id) AS a, total(${CHECKSUM_SQL[0]}) AS b, total(${CHECKSUM_SQL[1]}) AS c
        FROM photos WHERE status = 'ok'`,
     )
     .get() as { n: number; a: number; b: number; c: number };
