@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/server/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, launchChromium, openPage, pageTools, makePhotos, writeBrokenPhoto } from './helpers.ts';
+import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makePhotos, writeBrokenPhoto } from './helpers.ts';
 
 const PHOTOS = 30;
 const chromium = chromiumStatus();
@@ -55,21 +55,9 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     await page.goto(server.url);
   });
 
-  // Each test starts in the grid with nothing open, so one failure does not cascade.
-  beforeEach(async () => {
-    if (!page) return;
-    for (let i = 0; i < 3 && (await page.locator('.grid').count()) === 0 || (await page.locator('[role="dialog"]').count()) > 0; i++) {
-      await page.keyboard.press('Escape');
-    }
-  });
+  beforeEach(() => backToGrid(page));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    db?.close();
-    await library?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => closeAll({ browser, server, db, library, tmp }));
 
   it('opens on an empty library with the random-weights warning', async () => {
     await page.waitForSelector('#folder-input');

@@ -57,6 +57,32 @@ export async function openPage(browser: Browser, errors: string[], opts: { timeo
   return page;
 }
 
+/**
+ * Back to the grid with nothing open (Escape, at most three times): each browser test starts there,
+ * so one failure does not cascade into the next.
+ */
+export async function backToGrid(page: Page | undefined): Promise<void> {
+  if (!page) return;
+  for (let i = 0; i < 3 && ((await page.locator('.grid').count()) === 0 || (await page.locator('[role="dialog"]').count()) > 0); i++) {
+    await page.keyboard.press('Escape');
+  }
+}
+
+/** Closes whatever a browser test got to open, last opened first, and removes its temp folder. */
+export async function closeAll(parts: {
+  browser?: Browser;
+  server?: { close(): Promise<void> };
+  db?: { close(): unknown };
+  library?: { close(): Promise<void> };
+  tmp?: string;
+}): Promise<void> {
+  await parts.browser?.close();
+  await parts.server?.close();
+  parts.db?.close();
+  await parts.library?.close();
+  if (parts.tmp) fs.rmSync(parts.tmp, { recursive: true, force: true });
+}
+
 /** What the browser tests do to a page again and again: screenshots, waiting for thumbnails, sliders. */
 export function pageTools(page: Page) {
   return {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/server/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, launchChromium, openPage, pageTools, makeBursts } from './helpers.ts';
+import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makeBursts } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const SCENES = 6;
@@ -72,20 +72,9 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     expect(await library.photos()).toHaveLength(PHOTOS);
   });
 
-  beforeEach(async () => {
-    if (!page) return;
-    for (let i = 0; i < 3 && ((await page.locator('.grid').count()) === 0 || (await page.locator('[role="dialog"]').count()) > 0); i++) {
-      await page.keyboard.press('Escape');
-    }
-  });
+  beforeEach(() => backToGrid(page));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    db?.close();
-    await library?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => closeAll({ browser, server, db, library, tmp }));
 
   it('folds bursts into stacks, as many as Library.groups finds at the slider’s strictness', async () => {
     await page.click('#stacks-toggle');

@@ -16,7 +16,7 @@ import { Library } from '../../electron/services/library.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { ensureSyntheticLibrary } from '../bench/synthetic-library.ts';
-import { SCREENSHOTS, buildRenderer, chromiumStatus, launchChromium } from './helpers.ts';
+import { SCREENSHOTS, buildRenderer, chromiumStatus, closeAll, launchChromium, openPage } from './helpers.ts';
 
 const N = 100_000;
 const chromium = chromiumStatus();
@@ -45,18 +45,11 @@ describe.skipIf(!chromium.available)('a 100 000-photo library in Chromium', () =
     server = await startServer({ library, port: 0, staticDir: outDir });
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    // Page errors only: the synthetic photos have no thumbnails, so their 404s are expected.
+    page = await openPage(browser, pageErrors, { timeout: 60_000, httpErrors: false });
   }, 300_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    db?.close();
-    await library?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => closeAll({ browser, server, db, library, tmp }));
 
   it('opens with every photo counted and only the rows in view rendered', async () => {
     const t0 = performance.now();
