@@ -145,7 +145,7 @@ export async function buildElectron(opts: BuildElectronOptions = {}): Promise<st
     const outfile = path.join(outDir, 'preload.cjs');
     await esbuild.build({
       ...common(outDir, [], minify, 0),
-      entryPoints: [path.join(root, 'electron/preload.ts')],
+      entryPoints: [path.join(root, 'electron/desktop/preload.ts')],
       outfile,
       external: ['electron'],
       sourcemap: false,

@@ -1,6 +1,6 @@
 // Culling state (star rating, pick/reject flag, colour label), changed for many photos at once with undo.
-import type { PreviousCulling } from '../electron/api-types.ts';
-import { LABELS, type CullingChange, type Flag, type Label } from '../electron/services/types.ts';
+import type { PreviousCulling } from '../common/api-types.ts';
+import { LABELS, type CullingChange, type Flag, type Label } from '../common/types.ts';
 import type { DB } from './database.ts';
 
 export class CullingError extends Error {

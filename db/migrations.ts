@@ -51,7 +51,7 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
-  /* 2: learned taste models (electron/services/taste.ts) */ `
+  /* 2: learned taste models (electron/services/signals/taste.ts) */ `
   CREATE TABLE taste_models (
     name TEXT NOT NULL,                 -- "my taste", a client, a genre
     model_id TEXT NOT NULL,             -- the CLIP model whose embeddings it was fitted on
@@ -73,7 +73,7 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (name, model_id)
   ) WITHOUT ROWID;
   `,
-  /* 3: the embedding matrix's library stamp and bucket checksums (electron/services/matrix-snapshot.ts,
+  /* 3: the embedding matrix's library stamp and bucket checksums (electron/services/matrix/matrix-snapshot.ts,
         embedding-matrix.ts reconcile) scan this narrow index instead of the photos table: 1M photos
         in ~0.1 s instead of ~0.4 s */ `
   CREATE INDEX photos_status_stamp ON photos(status, id, indexed_at);

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { DB } from './database.ts';
 import { encodeF16 } from './vectors.ts';
-import type { Flag, Label, PhotoFilter, PhotoRecord } from '../electron/services/types.ts';
+import type { Flag, Label, PhotoFilter, PhotoRecord } from '../common/types.ts';
 
 export type PhotoStatus = PhotoRecord['status'];
 

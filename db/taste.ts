@@ -1,35 +1,9 @@
 // Stored taste models (migration 2): one row per (name, CLIP model), weights as float32 BLOBs.
-import type { PhotoFilter } from '../electron/services/types.ts';
+import type { PhotoFilter, StoredTasteModel, TasteModelInfo } from '../common/types.ts';
+
+export type { StoredTasteModel, TasteModelInfo };
 import type { DB } from './database.ts';
 import { decodeF32, encodeF32 } from './vectors.ts';
-
-/** What a taste model is, without its weights: for lists and reports (plain JSON). */
-export interface TasteModelInfo {
-  name: string;
-  modelId: string;
-  kind: 'ridge';
-  dim: number;
-  bias: number;
-  lambda: number;
-  /** Decisions it was fitted on: picks + rejects + rated photos (a photo counts once). */
-  examples: number;
-  picks: number;
-  rejects: number;
-  rated: number;
-  metric: 'spearman';
-  /** Cross-validated Spearman correlation between predicted and actual decisions (−1…1; 0 = no skill). */
-  validation: number | null;
-  /** Cross-validated ROC AUC when the decisions are only picks and rejects (0.5 = chance), else null. */
-  auc: number | null;
-  folds: number;
-  /** The photos whose decisions it learns from (a folder for one client, say); null = the whole library. */
-  scope: PhotoFilter | null;
-  createdAt: number;
-}
-
-export interface StoredTasteModel extends TasteModelInfo {
-  weights: Float32Array;
-}
 
 interface Row {
   name: string;

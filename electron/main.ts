@@ -6,9 +6,9 @@
 // CULL_DATA_DIR / CULL_DB / CULL_MODEL_DIR as for the CLI.
 import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import path from 'node:path';
-import { AppServices } from './app-services.ts';
-import { registerIpcHandlers, type IpcRegistration } from './ipc.ts';
-import { handleCullProtocol, registerCullScheme } from './protocol.ts';
+import { AppServices } from './services/app-services.ts';
+import { registerIpcHandlers, type IpcRegistration } from './transport/ipc.ts';
+import { handleCullProtocol, registerCullScheme } from './desktop/protocol.ts';
 import {
   APP_URL,
   contentSecurityPolicy,
@@ -18,7 +18,7 @@ import {
   permissionRequestHandler,
   secureWindowOptions,
   type HardenableWebContents,
-} from './window.ts';
+} from './desktop/window.ts';
 
 const devServerUrl = !app.isPackaged ? (process.env.VITE_DEV_SERVER_URL ?? null) : null;
 // dist-electron/main.cjs → the app root (or app.asar when packaged).

@@ -2,7 +2,6 @@
 // with the same weights (stored embeddings stay comparable).
 import fs from 'node:fs';
 import path from 'node:path';
-import { modelsDir } from '../electron/services/paths.ts';
 
 export interface RegistryFile {
   /** Path inside the repository, also the path inside the model folder. */
@@ -87,18 +86,13 @@ export function fileUrl(entry: RegistryEntry, file: string, baseUrl = HF_BASE_UR
   return `${baseUrl.replace(/\/+$/, '')}/${enc(entry.repo)}/resolve/${enc(entry.revision)}/${enc(file)}`;
 }
 
-/** The user's model store (CULL_DATA_DIR/models or the per-OS data folder). */
-export function modelStoreDir(): string {
-  return modelsDir();
-}
-
-/** Where a registry model lives inside the store. */
-export function modelDir(id: string = DEFAULT_MODEL_ID): string {
-  return path.join(modelStoreDir(), id);
+/** Where a registry model lives inside `store` (the app's model folder, electron/services/paths.ts modelsDir). */
+export function modelDir(store: string, id: string = DEFAULT_MODEL_ID): string {
+  return path.join(store, id);
 }
 
 /** The folder of a completely downloaded model (its cull-model.json is written last), else null. */
-export function installedModelDir(id: string = DEFAULT_MODEL_ID): string | null {
-  const dir = modelDir(id);
+export function installedModelDir(store: string, id: string = DEFAULT_MODEL_ID): string | null {
+  const dir = modelDir(store, id);
   return fs.existsSync(path.join(dir, 'cull-model.json')) ? dir : null;
 }

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LAION_HEAD, aestheticAvailable, aestheticScore, aestheticScores, rankByAesthetic } from '../electron/services/aesthetic.ts';
-import { EmbeddingMatrix } from '../electron/services/embedding-matrix.ts';
+import { LAION_HEAD, aestheticAvailable, aestheticScore, aestheticScores, rankByAesthetic } from '../electron/services/signals/aesthetic.ts';
+import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
 import { float32Text, readLinearHead, readZip } from '../native-models/tools/convert-laion-head.ts';
 
 const SHARED = path.resolve(__dirname, '../../shared');
 const HEADS = path.join(SHARED, 'aesthetic-heads');
-const DATA = path.resolve(__dirname, '../electron/services/data/laion-aesthetic-vit-b-32.json');
+const DATA = path.resolve(__dirname, '../electron/services/signals/data/laion-aesthetic-vit-b-32.json');
 
 /** A .npy file of float32: magic, version, header length, a Python-dict header, then the data. */
 function readNpy(file: string): { shape: number[]; data: Float32Array } {

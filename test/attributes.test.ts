@@ -10,8 +10,8 @@ import {
   parseQuery,
   promptFor,
   withContext,
-} from '../electron/services/attributes.ts';
-import { PRESETS, getPreset, presetInfos, presetLookup } from '../electron/services/presets.ts';
+} from '../electron/services/signals/attributes.ts';
+import { PRESETS, getPreset, presetInfos, presetLookup } from '../electron/services/signals/presets.ts';
 
 describe('parseAttribute', () => {
   it('turns "a vs b" into CLIP-IQA prompts', () => {

@@ -8,8 +8,8 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CullingError, getCulling, restoreCulling, setCulling } from '../db/culling.ts';
 import { openDatabase, type DB } from '../db/database.ts';
-import { candidateName, exportPhotos, safeFileName } from '../electron/services/export.ts';
-import { readXmpCulling } from '../electron/services/xmp.ts';
+import { candidateName, exportPhotos, safeFileName } from '../electron/services/culling/export.ts';
+import { readXmpCulling } from '../electron/services/culling/xmp.ts';
 import { parseCsv } from './helpers/csv.ts';
 
 let tmp: string;

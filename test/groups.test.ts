@@ -21,9 +21,9 @@ import {
   syntheticGroupLibrary,
   type GroupInput,
   type PhotoGroup,
-} from '../electron/services/groups.ts';
-import { EmbeddingMatrix } from '../electron/services/embedding-matrix.ts';
-import { disableSimdKernels } from '../electron/services/linalg.ts';
+} from '../electron/services/culling/groups.ts';
+import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
+import { disableSimdKernels } from '../electron/services/matrix/linalg.ts';
 import { Library } from '../electron/services/library.ts';
 import { tempDir } from './helpers/fixtures.ts';
 

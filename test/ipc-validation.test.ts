@@ -1,14 +1,14 @@
-// The IPC bridge under Node: a fake ipcMain records the handlers electron/ipc.ts registers, the
-// REAL validators (electron/validate.ts) check every argument, and a real Library (tiny generated
+// The IPC bridge under Node: a fake ipcMain records the handlers electron/transport/ipc.ts registers, the
+// REAL validators (electron/transport/validate.ts) check every argument, and a real Library (tiny generated
 // model, real SQLite file, photos generated with sharp) answers the calls that get through.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_METHOD_NAMES, EVENT_CHANNEL, type ApiError, type ServerEvent } from '../electron/api-types.ts';
-import { registerIpcHandlers, type InvokeEventLike, type IpcRegistration } from '../electron/ipc.ts';
-import type { CallResult } from '../electron/server/dispatch.ts';
+import { API_METHOD_NAMES, EVENT_CHANNEL, type ApiError, type ServerEvent } from '../common/api-types.ts';
+import { registerIpcHandlers, type InvokeEventLike, type IpcRegistration } from '../electron/transport/ipc.ts';
+import type { CallResult } from '../electron/transport/dispatch.ts';
 import { Library } from '../electron/services/library.ts';
-import { LIMITS, VALIDATORS } from '../electron/validate.ts';
+import { LIMITS, VALIDATORS } from '../electron/transport/validate.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
 

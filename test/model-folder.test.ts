@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { ModelFolderError } from '../native-models/errors.ts';
 import {
-  DEFAULT_MODEL_ID, approxDownloadSize, fileUrl, filesFor, installedModelDir, modelDir, modelStoreDir, registryEntry,
+  DEFAULT_MODEL_ID, approxDownloadSize, fileUrl, filesFor, installedModelDir, modelDir, registryEntry,
 } from '../native-models/registry.ts';
 import { clipConfig, makeTestModel, TEST_MODEL_DIMS } from '../native-models/testmodel/index.ts';
 import { dataDir, defaultDbPath, modelsDir, thumbsDir } from '../electron/services/paths.ts';
@@ -174,14 +174,15 @@ describe('registry', () => {
     const saved = process.env.CULL_DATA_DIR;
     process.env.CULL_DATA_DIR = path.join(root, 'data');
     try {
-      expect(modelStoreDir()).toBe(path.join(root, 'data', 'models'));
-      expect(modelDir()).toBe(path.join(root, 'data', 'models', DEFAULT_MODEL_ID));
-      expect(installedModelDir()).toBeNull();
-      fs.mkdirSync(modelDir(), { recursive: true });
-      fs.writeFileSync(path.join(modelDir(), 'config.json'), '{}'); // half-downloaded
-      expect(installedModelDir()).toBeNull();
-      fs.writeFileSync(path.join(modelDir(), 'cull-model.json'), '{"id":"clip-vit-b-32"}');
-      expect(installedModelDir()).toBe(modelDir());
+      const store = modelsDir();
+      expect(store).toBe(path.join(root, 'data', 'models'));
+      expect(modelDir(store)).toBe(path.join(root, 'data', 'models', DEFAULT_MODEL_ID));
+      expect(installedModelDir(store)).toBeNull();
+      fs.mkdirSync(modelDir(store), { recursive: true });
+      fs.writeFileSync(path.join(modelDir(store), 'config.json'), '{}'); // half-downloaded
+      expect(installedModelDir(store)).toBeNull();
+      fs.writeFileSync(path.join(modelDir(store), 'cull-model.json'), '{"id":"clip-vit-b-32"}');
+      expect(installedModelDir(store)).toBe(modelDir(store));
     } finally {
       if (saved === undefined) delete process.env.CULL_DATA_DIR;
       else process.env.CULL_DATA_DIR = saved;

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readMetadata } from '../electron/services/metadata.ts';
-import { extractRawPreview, jpegExtent, NO_PREVIEW, scanJpegs, tiffPreviewCandidates } from '../electron/services/raw-preview.ts';
+import { readMetadata } from '../electron/services/indexing/metadata.ts';
+import { extractRawPreview, jpegExtent, NO_PREVIEW, scanJpegs, tiffPreviewCandidates } from '../electron/services/indexing/raw-preview.ts';
 import { bmffRawWithJpegs, imageBuffer, junk, losslessJpegDecoy, pattern, rafRaw, tiffRaw } from './helpers/fixtures.ts';
 
 /** Puts `inner` inside an APP13 segment of `outer`, like the EXIF thumbnail inside a camera preview. */

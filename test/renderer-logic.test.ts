@@ -1,7 +1,7 @@
 // Pure UI logic of the renderer (renderer/src/lib): virtual-grid window math, the keyboard map,
 // sorting / filtering, histogram binning, export selection, undo, chips and formatting.
 import { describe, expect, it } from 'vitest';
-import type { PhotoRecord, ScoredPhoto } from '../electron/services/types.ts';
+import type { PhotoRecord, ScoredPhoto } from '../common/types.ts';
 import { chipsFromQuery, clampWeight, combineChips, describeChips, mergeChips, tasteChip, tasteChips } from '../renderer/src/lib/attributes.ts';
 import { explainRows } from '../renderer/src/lib/explain.ts';
 import { bestOfGroups, buildStackView, groupIndexOf, nextStackIndex, rankGroupsBy, rejectCandidates } from '../renderer/src/lib/stacks.ts';

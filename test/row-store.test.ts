@@ -5,11 +5,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
 import { decodeF16, encodeF16, encodeF32 } from '../db/vectors.ts';
-import { parseAttribute } from '../electron/services/attributes.ts';
-import { EmbeddingMatrix, FAST_SHADOW_MIN_ROWS } from '../electron/services/embedding-matrix.ts';
-import { libraryStamp, snapshotPath, SNAPSHOT_MIN_ROWS } from '../electron/services/matrix-snapshot.ts';
-import { quantiseDirection, RowStore, simdAvailable } from '../electron/services/row-store.ts';
-import { Scorer } from '../electron/services/scoring.ts';
+import { parseAttribute } from '../electron/services/signals/attributes.ts';
+import { EmbeddingMatrix, FAST_SHADOW_MIN_ROWS } from '../electron/services/matrix/embedding-matrix.ts';
+import { libraryStamp, snapshotPath, SNAPSHOT_MIN_ROWS } from '../electron/services/matrix/matrix-snapshot.ts';
+import { quantiseDirection, RowStore, simdAvailable } from '../electron/services/matrix/row-store.ts';
+import { Scorer } from '../electron/services/signals/scoring.ts';
 import type { ClipModel, ModelInfo } from '../native-models/types.ts';
 import { prng, tempDir } from './helpers/fixtures.ts';
 

@@ -8,10 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
 import { loadEmbeddingMatrix } from '../db/features.ts';
 import { encodeF16 } from '../db/vectors.ts';
-import { parseAttribute } from '../electron/services/attributes.ts';
-import { EmbeddingMatrix } from '../electron/services/embedding-matrix.ts';
-import { Scorer, clipIqaScore, poleDirection, selectTop } from '../electron/services/scoring.ts';
-import type { Attribute } from '../electron/services/types.ts';
+import { parseAttribute } from '../electron/services/signals/attributes.ts';
+import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
+import { Scorer, clipIqaScore, poleDirection, selectTop } from '../electron/services/signals/scoring.ts';
+import type { Attribute } from '../common/types.ts';
 import type { ClipModel, ModelInfo } from '../native-models/types.ts';
 
 function mulberry32(seed: number): () => number {

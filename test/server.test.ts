@@ -1,4 +1,4 @@
-// The local HTTP + WebSocket server (electron/server/) against a real Library: tiny generated model,
+// The local HTTP + WebSocket server (electron/transport/) against a real Library: tiny generated model,
 // real SQLite file, photos generated with sharp. Checks the local-only guarantees (127.0.0.1, Host
 // header, token, cookie scope, Origin) and that the renderer's HTTP client (renderer/src/api/http.ts)
 // drives the real thing, events included.
@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ServerEvent } from '../electron/api-types.ts';
-import { AppServices } from '../electron/app-services.ts';
-import { startServer, type RunningServer } from '../electron/server/server.ts';
+import type { ServerEvent } from '../common/api-types.ts';
+import { AppServices } from '../electron/services/app-services.ts';
+import { startServer, type RunningServer } from '../electron/transport/server.ts';
 import { Library } from '../electron/services/library.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { createHttpApi } from '../renderer/src/api/http.ts';

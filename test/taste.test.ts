@@ -10,7 +10,7 @@ import { getTasteModel, listTasteModels, saveTasteModel } from '../db/taste.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ModelInfo } from '../native-models/types.ts';
-import { prng } from '../electron/services/groups.ts';
+import { prng } from '../electron/services/culling/groups.ts';
 import { Library } from '../electron/services/library.ts';
 import {
   applyQ,
@@ -27,9 +27,9 @@ import {
   solveShiftedTridiagonal,
   spearman,
   tridiagonalize,
-} from '../electron/services/linalg.ts';
-import { assignFolds, fitRidge, fitRidgeCv } from '../electron/services/ridge.ts';
-import { DEFAULT_TASTE, TASTE_SLOPE, collectDecisions, decisionTarget, fitTasteModel, tasteQueryName, tasteScores } from '../electron/services/taste.ts';
+} from '../electron/services/matrix/linalg.ts';
+import { assignFolds, fitRidge, fitRidgeCv } from '../electron/services/signals/ridge.ts';
+import { DEFAULT_TASTE, TASTE_SLOPE, collectDecisions, decisionTarget, fitTasteModel, tasteQueryName, tasteScores } from '../electron/services/signals/taste.ts';
 import { tempDir } from './helpers/fixtures.ts';
 
 function gaussian(rnd: () => number): number {

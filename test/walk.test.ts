@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintBuffer, fingerprintFile } from '../electron/services/fingerprint.ts';
-import { fsPath, isPhotoFile, isRawFile, nameFromBytes, walkPhotos, type WalkItem } from '../electron/services/walk.ts';
+import { fingerprintBuffer, fingerprintFile } from '../electron/services/indexing/fingerprint.ts';
+import { fsPath, isPhotoFile, isRawFile, nameFromBytes, walkPhotos, type WalkItem } from '../electron/services/indexing/walk.ts';
 import { tempDir } from './helpers/fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -158,7 +158,7 @@ describe('walkPhotos', () => {
         const script = path.join(root, 'walk-child.mts');
         fs.writeFileSync(
           script,
-          `import { walkPhotos } from ${JSON.stringify(path.join(REPO, 'electron/services/walk.ts'))};
+          `import { walkPhotos } from ${JSON.stringify(path.join(REPO, 'electron/services/indexing/walk.ts'))};
            const out = [];
            for await (const item of walkPhotos([${JSON.stringify(root)}])) out.push(item);
            console.log(JSON.stringify(out));`,

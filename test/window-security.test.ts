@@ -1,11 +1,11 @@
-// The Electron window's security settings, checked under Node: electron/window.ts is plain data and
+// The Electron window's security settings, checked under Node: electron/desktop/window.ts is plain data and
 // functions (no 'electron' import), and the `cull:` protocol handler is a fetch-style function.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProtocolHandler } from '../electron/server/protocol-handler.ts';
-import type { LibraryApi } from '../electron/server/dispatch.ts';
+import { createProtocolHandler } from '../electron/transport/protocol-handler.ts';
+import type { LibraryApi } from '../electron/transport/dispatch.ts';
 import {
   APP_CSP,
   APP_URL,
@@ -19,7 +19,7 @@ import {
   secureWindowOptions,
   windowOpenHandler,
   type HardenableWebContents,
-} from '../electron/window.ts';
+} from '../electron/desktop/window.ts';
 
 function parseCsp(csp: string): Map<string, string[]> {
   const out = new Map<string, string[]>();

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildXmp, mergeXmp, readXmpCulling, sidecarPath, writeXmpSidecar } from '../electron/services/xmp.ts';
+import { buildXmp, mergeXmp, readXmpCulling, sidecarPath, writeXmpSidecar } from '../electron/services/culling/xmp.ts';
 
 let dir: string;
 

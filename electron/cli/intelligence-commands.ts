@@ -1,13 +1,13 @@
 // `cull groups` (bursts and near-duplicates, keep the best) and `cull taste` (a model of your own
-// picks and rejects). Registered on the main program by electron/cli/main.ts; the library opening
+// picks and rejects). Registered on the main program by electron/cli.ts; the library opening
 // and the table/JSON printing are main.ts's, passed in.
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import type { TasteModelInfo } from '../../db/taste.ts';
-import { DEFAULT_STRICTNESS, groupingThresholds, type LibraryPhotoGroup } from '../services/groups.ts';
+import { DEFAULT_STRICTNESS, groupingThresholds, type LibraryPhotoGroup } from '../services/culling/groups.ts';
 import type { Library } from '../services/library.ts';
-import { DEFAULT_TASTE, FEW_TASTE_DECISIONS, describeTaste } from '../services/taste.ts';
-import type { PhotoFilter } from '../services/types.ts';
+import { DEFAULT_TASTE, FEW_TASTE_DECISIONS, describeTaste } from '../services/signals/taste.ts';
+import type { PhotoFilter } from '../../common/types.ts';
 import { table } from './format.ts';
 
 export type WithLibrary = <T>(fn: (lib: Library) => Promise<T>) => Promise<T>;

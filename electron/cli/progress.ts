@@ -2,7 +2,7 @@
 // cli-progress prints nothing, so we print a plain line every few seconds instead.
 import cliProgress from 'cli-progress';
 import { formatBytes, formatDuration } from './format.ts';
-import type { IndexProgress } from '../services/types.ts';
+import type { IndexProgress } from '../../common/types.ts';
 
 export interface Bar {
   update(done: number, total: number, payload: Record<string, string | number>): void;

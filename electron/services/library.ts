@@ -8,17 +8,17 @@ import { restoreCulling, setCulling } from '../../db/culling.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
-import type { PresetInfo, PreviousCulling } from '../api-types.ts';
-import { aestheticAvailable, aestheticScore, aestheticScores } from './aesthetic.ts';
-import { parseQuery } from './attributes.ts';
-import { EmbeddingMatrix } from './embedding-matrix.ts';
-import { exportPhotos, type ExportResult } from './export.ts';
-import { indexLibrary } from './indexer.ts';
-import { PRESETS, presetInfos, presetLookup } from './presets.ts';
-import { Scorer, type ScoreOptions } from './scoring.ts';
-import { tasteQueryName } from './taste.ts';
-import { thumbnailPath } from './thumbnails.ts';
-import { fsPath, isRawFile } from './walk.ts';
+import type { PresetInfo, PreviousCulling } from '../../common/api-types.ts';
+import { aestheticAvailable, aestheticScore, aestheticScores } from './signals/aesthetic.ts';
+import { parseQuery } from './signals/attributes.ts';
+import { EmbeddingMatrix } from './matrix/embedding-matrix.ts';
+import { exportPhotos, type ExportResult } from './culling/export.ts';
+import { indexLibrary } from './indexing/indexer.ts';
+import { PRESETS, presetInfos, presetLookup } from './signals/presets.ts';
+import { Scorer, type ScoreOptions } from './signals/scoring.ts';
+import { tasteQueryName } from './signals/taste.ts';
+import { thumbnailPath } from './indexing/thumbnails.ts';
+import { fsPath, isRawFile } from './indexing/walk.ts';
 import type {
   AttributeQuery,
   CullingChange,
@@ -29,7 +29,7 @@ import type {
   PhotoFilter,
   PhotoRecord,
   ScoredPhoto,
-} from './types.ts';
+} from '../../common/types.ts';
 
 export interface LibraryOptions {
   dbPath: string;
@@ -360,7 +360,7 @@ export class Library {
   /** Score per matrix row for `by`: an attribute text, "@laion" or "@taste[:name]"; default quality + sharpness. */
   private async rowScores(by?: string): Promise<{ scores: Float32Array; label: string }> {
     const text = by?.trim() || '@quality + @sharpness';
-    const { tasteQueryName } = await import('./taste.ts');
+    const { tasteQueryName } = await import('./signals/taste.ts');
     const taste = tasteQueryName(text);
     if (taste !== null) return { scores: await this.tasteRowScores(taste), label: `@taste:${taste}` };
     if (this.isAestheticQuery(text)) {
@@ -375,8 +375,8 @@ export class Library {
    * Bursts and near-duplicates among the (filtered, not rejected) photos, in capture order; each
    * group lists its best photo first (by `by`), then the candidates to reject.
    */
-  async groups(opts: import('./groups.ts').GroupQuery = {}): Promise<import('./groups.ts').LibraryPhotoGroup[]> {
-    const { groupPhotos } = await import('./groups.ts');
+  async groups(opts: import('./culling/groups.ts').GroupQuery = {}): Promise<import('./culling/groups.ts').LibraryPhotoGroup[]> {
+    const { groupPhotos } = await import('./culling/groups.ts');
     this.syncMatrix();
     const m = this.matrix;
     const rows: number[] = [];
@@ -393,7 +393,7 @@ export class Library {
     }
     if (!rows.length) return [];
     const { scores, label } = await this.rowScores(opts.by);
-    let found: import('./groups.ts').PhotoGroup[];
+    let found: import('./culling/groups.ts').PhotoGroup[];
     if (m.format === 'f32') {
       // The matrix itself (a view, no copy) with the photos as a subset of its rows.
       const t = new Float64Array(m.length).fill(NaN);
@@ -434,7 +434,7 @@ export class Library {
    * you picked yourself, and, unless `includeUngrouped` is false, every photo in no group (rejected
    * photos excluded). Feed it to exportPhotos({ photoIds }).
    */
-  async bestOfGroupIds(opts: import('./groups.ts').GroupQuery & { includeUngrouped?: boolean } = {}): Promise<number[]> {
+  async bestOfGroupIds(opts: import('./culling/groups.ts').GroupQuery & { includeUngrouped?: boolean } = {}): Promise<number[]> {
     const groups = await this.groups(opts);
     const grouped = new Set(groups.flatMap((g) => g.ids));
     const others = new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)));
@@ -446,7 +446,7 @@ export class Library {
 
   private async tasteRowScores(name: string): Promise<Float32Array> {
     const { getTasteModel } = await import('../../db/taste.ts');
-    const { DEFAULT_TASTE, tasteScores, TasteError } = await import('./taste.ts');
+    const { DEFAULT_TASTE, tasteScores, TasteError } = await import('./signals/taste.ts');
     const model = getTasteModel(this.db, name, this.model.id);
     if (!model) {
       const hint = name === DEFAULT_TASTE ? '' : ` --name ${JSON.stringify(name)}`;
@@ -461,7 +461,7 @@ export class Library {
    * the model's earlier filter unless given a new one.
    */
   async fitTaste(name?: string, opts: { filter?: PhotoFilter; folds?: number } = {}): Promise<import('../../db/taste.ts').TasteModelInfo> {
-    const { DEFAULT_TASTE, collectDecisions, fitTasteModel, TasteError } = await import('./taste.ts');
+    const { DEFAULT_TASTE, collectDecisions, fitTasteModel, TasteError } = await import('./signals/taste.ts');
     const { getTasteModel, saveTasteModel } = await import('../../db/taste.ts');
     const key = (name ?? DEFAULT_TASTE).trim();
     if (!key || key.length > 100) throw new TasteError('A taste model needs a name of 1 to 100 characters.');
@@ -483,7 +483,7 @@ export class Library {
    * into a reject) do not count: fitTaste refits on demand.
    */
   async maybeRefitTaste(name?: string, everyN?: number): Promise<import('../../db/taste.ts').TasteModelInfo | null> {
-    const { DEFAULT_TASTE, TASTE_REFIT_EVERY, collectDecisions } = await import('./taste.ts');
+    const { DEFAULT_TASTE, TASTE_REFIT_EVERY, collectDecisions } = await import('./signals/taste.ts');
     const { getTasteModel } = await import('../../db/taste.ts');
     const key = (name ?? DEFAULT_TASTE).trim();
     const existing = getTasteModel(this.db, key, this.model.id);
@@ -496,10 +496,10 @@ export class Library {
 
   /** Photos ranked by a taste model (see taste.ts for the 0–1 scale); best first. Route "@taste[:name]" queries here. */
   async scoreTaste(name?: string, opts: ListOptions = {}): Promise<ScoredPhoto[]> {
-    const { DEFAULT_TASTE } = await import('./taste.ts');
+    const { DEFAULT_TASTE } = await import('./signals/taste.ts');
     this.syncMatrix();
     const scores = await this.tasteRowScores((name ?? DEFAULT_TASTE).trim());
-    const { selectTop } = await import('./scoring.ts');
+    const { selectTop } = await import('./signals/scoring.ts');
     const ids = this.matrix.ids;
     const allow = opts.filter ? new Set(listPhotos(this.db, opts.filter).map((p) => p.id)) : null;
     const rows: number[] = [];
@@ -520,7 +520,7 @@ export class Library {
   /** Each taste model's score (0…1, as @taste ranks) for one photo; empty without taste models. */
   async tasteScoresOf(photoId: number): Promise<Record<string, number>> {
     const { listTasteModels, getTasteModel } = await import('../../db/taste.ts');
-    const { TASTE_SLOPE } = await import('./taste.ts');
+    const { TASTE_SLOPE } = await import('./signals/taste.ts');
     this.syncMatrix();
     const r = this.matrix.indexOf(photoId);
     const out: Record<string, number> = {};

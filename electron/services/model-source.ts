@@ -14,6 +14,7 @@ import {
   registryEntry,
 } from '../../native-models/registry.ts';
 import type { ModelInfo } from '../../native-models/types.ts';
+import { modelsDir } from './paths.ts';
 
 export type DownloadProgress = { file: string; bytes: number; total: number | null; rate?: number };
 
@@ -36,7 +37,7 @@ export function localModelDir(opts: Pick<ResolveOptions, 'model' | 'env'> = {}):
   if (ref && looksLikePath(ref)) return { dir: path.resolve(ref), id: null };
   const id = ref ?? DEFAULT_MODEL_ID;
   registryEntry(id); // unknown ids fail here with the list of known ones
-  return { dir: installedModelDir(id), id };
+  return { dir: installedModelDir(modelsDir(), id), id };
 }
 
 /** Loads the model to use, downloading a known model on first use. */
@@ -51,7 +52,7 @@ export async function downloadKnownModel(
   opts: { quantized?: boolean; onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal; baseUrl?: string } = {},
 ): Promise<ModelInfo> {
   const entry = registryEntry(id);
-  return downloadModel(entry, { dir: modelDir(id), quantized: opts.quantized, onProgress: opts.onProgress, signal: opts.signal, baseUrl: opts.baseUrl });
+  return downloadModel(entry, { dir: modelDir(modelsDir(), id), quantized: opts.quantized, onProgress: opts.onProgress, signal: opts.signal, baseUrl: opts.baseUrl });
 }
 
 export interface ModelListing {
@@ -69,13 +70,13 @@ export async function listModels(): Promise<ModelListing[]> {
     name: e.name,
     isDefault: e.id === DEFAULT_MODEL_ID,
     bytes: approxDownloadSize(e),
-    installed: installedModelDir(e.id) !== null,
-    dir: modelDir(e.id),
+    installed: installedModelDir(modelsDir(), e.id) !== null,
+    dir: modelDir(modelsDir(), e.id),
   }));
 }
 
 export async function verifyKnownModel(ref?: string): Promise<{ ok: boolean; dir: string; files: number; problems: string[] }> {
-  const dir = ref && looksLikePath(ref) ? path.resolve(ref) : installedModelDir(ref ?? DEFAULT_MODEL_ID);
+  const dir = ref && looksLikePath(ref) ? path.resolve(ref) : installedModelDir(modelsDir(), ref ?? DEFAULT_MODEL_ID);
   if (!dir) throw new Error(`Model "${ref ?? DEFAULT_MODEL_ID}" is not downloaded yet: run cull models download.`);
   return { dir, ...(await verifyModel(dir)) };
 }

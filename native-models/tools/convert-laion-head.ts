@@ -1,7 +1,7 @@
 // One-off converter: LAION aesthetic predictor v1 linear head (PyTorch .pth) → small JSON data file.
 //
 //   npx tsx native-models/tools/convert-laion-head.ts \
-//     ../shared/aesthetic-heads/sa_0_4_vit_b_32_linear.pth electron/services/data/laion-aesthetic-vit-b-32.json
+//     ../shared/aesthetic-heads/sa_0_4_vit_b_32_linear.pth electron/services/signals/data/laion-aesthetic-vit-b-32.json
 //
 // No Python or torch needed: a .pth is a zip (entries STORED) holding data.pkl (a pickled
 // OrderedDict of tensor descriptors) and one raw little-endian buffer per storage

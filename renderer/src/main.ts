@@ -1,7 +1,7 @@
 // Renderer entry: picks the CullApi transport (Electron IPC or HTTP, decided by ./api) and
 // mounts the app. The mock API exists only in `vite dev` with ?mock in the URL.
 import { mount } from 'svelte';
-import type { CullApi } from '../../electron/api-types.ts';
+import type { CullApi } from '../../common/api-types.ts';
 import App from './App.svelte';
 import { app } from './state/app.svelte.ts';
 import './app.css';

@@ -1,6 +1,6 @@
-// Grouping a loaded library into bursts / near-duplicates (electron/services/groups.ts), the way a
+// Grouping a loaded library into bursts / near-duplicates (electron/services/culling/groups.ts), the way a
 // front end would call it: the in-memory embedding matrix plus capture time and camera per row.
-import { groupPhotos } from '../../electron/services/groups.ts';
+import { groupPhotos } from '../../electron/services/culling/groups.ts';
 import type { Library } from '../../electron/services/library.ts';
 import { median, round } from './util.ts';
 

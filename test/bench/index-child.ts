@@ -12,9 +12,9 @@ import { openDatabase } from '../../db/database.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel } from '../../native-models/types.ts';
-import { indexLibrary } from '../../electron/services/indexer.ts';
+import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
 import { Library } from '../../electron/services/library.ts';
-import type { IndexProgress, IndexSummary } from '../../electron/services/types.ts';
+import type { IndexProgress, IndexSummary } from '../../common/types.ts';
 import { cpuSeconds, log, reply, rmrf, round } from './util.ts';
 
 const { values: a } = parseArgs({

@@ -15,10 +15,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeF16, decodeF32 } from '../../db/vectors.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
-import { parseQuery } from '../../electron/services/attributes.ts';
+import { parseQuery } from '../../electron/services/signals/attributes.ts';
 import { Library } from '../../electron/services/library.ts';
-import { presetLookup } from '../../electron/services/presets.ts';
-import { poleDirection } from '../../electron/services/scoring.ts';
+import { presetLookup } from '../../electron/services/signals/presets.ts';
+import { poleDirection } from '../../electron/services/signals/scoring.ts';
 import { runGroups, type GroupsRun } from './groups-adapter.ts';
 import { log, median, reply, rmrf, round, timeRuns } from './util.ts';
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { CACHE, SHARED_PHOTOS, log, rmrf } from './util.ts';
-import { prng as rng } from '../../electron/services/prng.ts';
+import { prng as rng } from '../../electron/services/matrix/prng.ts';
 
 export const WIDTH = 6000;
 export const HEIGHT = 4000;

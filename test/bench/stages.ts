@@ -13,9 +13,9 @@ import { loadModelFolder } from '../../native-models/folder.ts';
 import { decodePhoto } from '../../native-models/preprocess.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { PreprocessSpec } from '../../native-models/types.ts';
-import { fingerprintFile } from '../../electron/services/fingerprint.ts';
-import { readMetadata, sniffImageType } from '../../electron/services/metadata.ts';
-import { THUMB_SIZE, writeThumbnail } from '../../electron/services/thumbnails.ts';
+import { fingerprintFile } from '../../electron/services/indexing/fingerprint.ts';
+import { readMetadata, sniffImageType } from '../../electron/services/indexing/metadata.ts';
+import { THUMB_SIZE, writeThumbnail } from '../../electron/services/indexing/thumbnails.ts';
 import { median, rmrf, round } from './util.ts';
 
 export interface StageProfile {

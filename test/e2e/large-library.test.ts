@@ -11,7 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../electron/server/index.ts';
+import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { Library } from '../../electron/services/library.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
@@ -84,7 +84,7 @@ describe.skipIf(!chromium.available)('a 100 000-photo library in Chromium', () =
     const bottom = await tiles();
     expect(bottom.length).toBeLessThan(500);
     // Beyond the first 1 000 the ranking of a library this size runs on int8 approximations
-    // (electron/services/scoring.ts selectExact): the last tile is one of the last few, not
+    // (electron/services/signals/scoring.ts selectExact): the last tile is one of the last few, not
     // necessarily the very last of a later call.
     expect(expected.slice(N - 50)).toContain(bottom.find(([, i]) => i === N - 1)![0]);
     expect(await page.locator('.grid .tile[data-index="0"]').count()).toBe(0);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCulling } from '../../db/culling.ts';
 import { openDatabase } from '../../db/database.ts';
 import { MIGRATIONS } from '../../db/migrations.ts';
-import { indexLibrary } from '../../electron/services/indexer.ts';
+import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';

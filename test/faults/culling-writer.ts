@@ -10,8 +10,8 @@
 import { getCulling, setCulling } from '../../db/culling.ts';
 import { openDatabase } from '../../db/database.ts';
 import { listPhotos } from '../../db/photos.ts';
-import { prng } from '../../electron/services/prng.ts';
-import { LABELS, type CullingChange, type Flag, type Label } from '../../electron/services/types.ts';
+import { prng } from '../../electron/services/matrix/prng.ts';
+import { LABELS, type CullingChange, type Flag, type Label } from '../../common/types.ts';
 
 type State = { rating: number; flag: Flag; label: Label | null };
 

@@ -10,10 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../db/database.ts';
-import type { ExportResult } from '../../electron/services/export.ts';
-import { EXPORT_MARKER } from '../../electron/services/walk.ts';
-import { isCullTemp, readXmpCulling, xmpLabel } from '../../electron/services/xmp.ts';
-import type { Label } from '../../electron/services/types.ts';
+import type { ExportResult } from '../../electron/services/culling/export.ts';
+import { EXPORT_MARKER } from '../../electron/services/indexing/walk.ts';
+import { isCullTemp, readXmpCulling, xmpLabel } from '../../electron/services/culling/xmp.ts';
+import type { Label } from '../../common/types.ts';
 import { parseCsv } from '../helpers/csv.ts';
 import {
   imageBuffer,

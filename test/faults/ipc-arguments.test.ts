@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_METHOD_NAMES } from '../../electron/api-types.ts';
-import { validateArgs, type ApiException, type ValidationContext } from '../../electron/validate.ts';
+import { API_METHOD_NAMES } from '../../common/api-types.ts';
+import { validateArgs, type ApiException, type ValidationContext } from '../../electron/transport/validate.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 
 /** How many arguments each method takes (a new method must be added here, and so reviewed). */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DB } from '../../db/database.ts';
 import { getCulling } from '../../db/culling.ts';
-import type { Flag, Label } from '../../electron/services/types.ts';
+import type { Flag, Label } from '../../common/types.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
 
 export interface Invariants {

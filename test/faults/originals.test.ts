@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { EXPORT_MARKER, fsPath } from '../../electron/services/walk.ts';
+import { EXPORT_MARKER, fsPath } from '../../electron/services/indexing/walk.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { imageBuffer, sha256File, snapshotFiles, tempDir, tiffRaw, writePhotoSet, type FileState } from '../helpers/fixtures.ts';
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { prng } from '../../electron/services/prng.ts';
+import { prng } from '../../electron/services/matrix/prng.ts';
 
 type Img = ReturnType<typeof sharp>;
 
@@ -369,7 +369,7 @@ export function writeIndexScript(dir: string, opts: { events?: boolean } = {}): 
     `import { openDatabase } from ${mod('db/database.ts')};
 import { loadModelFolder } from ${mod('native-models/folder.ts')};
 import { openClipModel } from ${mod('native-models/runtime.ts')};
-import { indexLibrary } from ${mod('electron/services/indexer.ts')};
+import { indexLibrary } from ${mod('electron/services/indexing/indexer.ts')};
 const [dbPath, modelDir, thumbsDir, delay, ...roots] = process.argv.slice(2);
 const events = ${JSON.stringify(opts.events === true)};
 const model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
@@ -410,7 +410,7 @@ export function writeExportScript(dir: string): string {
   fs.writeFileSync(
     script,
     `import { openDatabase } from ${mod('db/database.ts')};
-import { exportPhotos } from ${mod('electron/services/export.ts')};
+import { exportPhotos } from ${mod('electron/services/culling/export.ts')};
 const [dbPath, to, mode, xmp, report] = process.argv.slice(2);
 const db = openDatabase(dbPath);
 const photoIds = db.prepare('SELECT id FROM photos ORDER BY id').pluck().all();

@@ -1,6 +1,6 @@
 // Errors the renderer sees from either transport: a real Error (stack, instanceof) carrying the
 // ApiError code, so the UI can branch on `code` ('no-model' → first-run screen, 'busy', …).
-import type { ApiError, ApiErrorCode } from '../../../electron/api-types.ts';
+import type { ApiError, ApiErrorCode } from '../../../common/api-types.ts';
 
 export class ApiClientError extends Error implements ApiError {
   readonly code: ApiErrorCode;

@@ -2,7 +2,7 @@
 // array of arguments and the token in the `x-cull-token` header; events over one WebSocket at
 // /events (token in the URL: browsers cannot set headers on WebSockets), reconnecting if the
 // server restarts. Images are plain same-origin URLs carrying the token.
-import { API_METHOD_NAMES, type CullApi, type ServerEvent } from '../../../electron/api-types.ts';
+import { API_METHOD_NAMES, type CullApi, type ServerEvent } from '../../../common/api-types.ts';
 import { ApiClientError, toClientError } from './errors.ts';
 
 export interface HttpApiOptions {

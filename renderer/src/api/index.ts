@@ -1,6 +1,6 @@
 // The renderer's one entry to the backend: `window.cull` from the Electron preload when present,
 // else the HTTP + WebSocket client of `npm run serve`, built from the page URL's token.
-import { API_METHOD_NAMES, type CullApi } from '../../../electron/api-types.ts';
+import { API_METHOD_NAMES, type CullApi } from '../../../common/api-types.ts';
 import { ApiClientError } from './errors.ts';
 import { createHttpApi, tokenFromLocation } from './http.ts';
 import { createIpcApi } from './ipc.ts';
@@ -8,7 +8,7 @@ import { createIpcApi } from './ipc.ts';
 export { ApiClientError, toClientError } from './errors.ts';
 export { createHttpApi, tokenFromLocation } from './http.ts';
 export { createIpcApi } from './ipc.ts';
-export type * from '../../../electron/api-types.ts';
+export type * from '../../../common/api-types.ts';
 
 declare global {
   interface Window {

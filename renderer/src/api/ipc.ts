@@ -1,7 +1,7 @@
-// Electron transport: the preload (electron/preload.ts) exposes `window.cull`. Errors crossing the
+// Electron transport: the preload (electron/desktop/preload.ts) exposes `window.cull`. Errors crossing the
 // context bridge lose custom properties, so the preload rejects with plain { code, message }
 // objects; this wrapper turns them back into ApiClientErrors.
-import { API_METHOD_NAMES, type CullApi } from '../../../electron/api-types.ts';
+import { API_METHOD_NAMES, type CullApi } from '../../../common/api-types.ts';
 import { toClientError } from './errors.ts';
 
 export function createIpcApi(bridge: CullApi): CullApi {

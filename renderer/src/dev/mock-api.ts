@@ -1,8 +1,8 @@
 // DEV ONLY (`npx vite` then open /?mock or /?mock=100000): an in-memory CullApi with generated
 // photos, to work on the UI without a library. Production builds never include it: main.ts
 // imports it behind `import.meta.env.DEV`, which Vite replaces with `false` when building.
-import type { CullApi, PreviousCulling, ServerEvent, TasteModelInfo } from '../../../electron/api-types.ts';
-import type { Attribute, AttributeQuery, PhotoRecord, ScoredPhoto } from '../../../electron/services/types.ts';
+import type { CullApi, PreviousCulling, ServerEvent, TasteModelInfo } from '../../../common/api-types.ts';
+import type { Attribute, AttributeQuery, PhotoRecord, ScoredPhoto } from '../../../common/types.ts';
 
 function hash(s: string): number {
   let h = 2166136261;

@@ -1,6 +1,6 @@
 // The attribute bar's chips: each chip is one parsed antonym attribute with its own weight;
 // the chips together form the AttributeQuery sent to api.score / api.explain.
-import type { Attribute, AttributeQuery } from '../../../electron/services/types.ts';
+import type { Attribute, AttributeQuery } from '../../../common/types.ts';
 
 export interface AttributeChip {
   key: string; // stable key for the UI (label + counter)

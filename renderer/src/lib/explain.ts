@@ -1,6 +1,6 @@
 // The loupe's "why": rows of small bars for one photo, from the active chips' scores (api.explain),
 // the taste models' and every preset's (api.explainAll).
-import type { PhotoExplanation } from '../../../electron/api-types.ts';
+import type { PhotoExplanation } from '../../../common/api-types.ts';
 import type { AttributeChip } from './attributes.ts';
 import { tasteLabel } from './taste.ts';
 

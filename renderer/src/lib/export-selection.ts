@@ -1,5 +1,5 @@
 // Which photos an export takes: top N / top % of the current order, or by flags and ratings.
-import type { PhotoRecord } from '../../../electron/services/types.ts';
+import type { PhotoRecord } from '../../../common/types.ts';
 
 export type ExportRule =
   | { kind: 'topN'; n: number }

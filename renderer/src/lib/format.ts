@@ -1,5 +1,5 @@
 // Human-readable numbers, durations and errors for the UI.
-import type { ApiError, ApiErrorCode } from '../../../electron/api-types.ts';
+import type { ApiError, ApiErrorCode } from '../../../common/api-types.ts';
 
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');

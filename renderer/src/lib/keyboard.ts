@@ -1,6 +1,6 @@
 // Keyboard culling, Lightroom / Photo Mechanic style: a pure mapping from a key event to an
 // action, so the bindings are tested without a browser and listed in the help overlay.
-import type { Flag, Label } from '../../../electron/services/types.ts';
+import type { Flag, Label } from '../../../common/types.ts';
 import type { MoveDirection } from './virtual-grid.ts';
 
 export type View = 'grid' | 'loupe' | 'compare';

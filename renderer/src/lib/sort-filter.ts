@@ -1,6 +1,6 @@
 // Sorting and filtering of the grid, done in the renderer so that changing a filter or the
 // sort is instant even at 100 000 photos (one pass + one sort; no round trip).
-import type { Label, PhotoRecord, ScoredPhoto } from '../../../electron/services/types.ts';
+import type { Label, PhotoRecord, ScoredPhoto } from '../../../common/types.ts';
 
 export type SortKey = 'score' | 'date' | 'name' | 'folder' | 'rating';
 export type SortDir = 'asc' | 'desc';

@@ -1,8 +1,8 @@
 // Stacks in the grid: bursts and near-duplicate groups (api.groups) folded into one tile each, the
 // proposed best photo on top with a count badge. Pure functions over the grid's filtered, sorted
 // list, so stacks follow every sort and filter and the virtual grid just gets a shorter list.
-import type { PhotoGroupInfo } from '../../../electron/api-types.ts';
-import type { PhotoRecord } from '../../../electron/services/types.ts';
+import type { PhotoGroupInfo } from '../../../common/api-types.ts';
+import type { PhotoRecord } from '../../../common/types.ts';
 
 export interface StackTile {
   /** Index of the group in the groups list (stable while the groups are not refetched). */

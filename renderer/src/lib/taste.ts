@@ -1,11 +1,11 @@
 // "My taste" in the window: what a fitted taste model's numbers mean in plain words, the @taste
 // terms of what the user typed, and combining a taste ranking with attribute rankings the way the
 // library combines attributes (weighted average of the 0…1 scores).
-import type { TasteModelInfo } from '../../../electron/api-types.ts';
-import type { ScoredPhoto } from '../../../electron/services/types.ts';
+import type { TasteModelInfo } from '../../../common/api-types.ts';
+import type { ScoredPhoto } from '../../../common/types.ts';
 
 export const DEFAULT_TASTE = 'my taste';
-/** Below this many decisions the model is a rough guess (electron/services/taste.ts FEW_TASTE_DECISIONS). */
+/** Below this many decisions the model is a rough guess (electron/services/signals/taste.ts FEW_TASTE_DECISIONS). */
 export const FEW_DECISIONS = 20;
 /** Fewer than this and there is nothing to fit (MIN_TASTE_DECISIONS). */
 export const MIN_DECISIONS = 10;

@@ -1,7 +1,7 @@
 // Undo / redo of culling edits. Each entry keeps the change and what setCulling reported as
 // the previous state, so undo is api.restoreCulling(previous) and redo re-applies the change.
-import type { CullingChange, PhotoRecord } from '../../../electron/services/types.ts';
-import type { PreviousCulling } from '../../../electron/api-types.ts';
+import type { CullingChange, PhotoRecord } from '../../../common/types.ts';
+import type { PreviousCulling } from '../../../common/api-types.ts';
 
 export interface CullingEdit {
   ids: number[];

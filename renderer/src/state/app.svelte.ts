@@ -1,7 +1,7 @@
 // The renderer's single store (Svelte 5 runes). Large collections use $state.raw: 100 000
 // photo records must not be wrapped in deep proxies. Culling edits patch records in place and
 // bump `cullVersion`, so a keypress re-renders a handful of tiles instead of re-sorting the grid.
-import type { CullApi, ModelStatus, PhotoGroupInfo, PresetInfo, ServerEvent, TasteModelInfo } from '../../../electron/api-types.ts';
+import type { CullApi, ModelStatus, PhotoGroupInfo, PresetInfo, ServerEvent, TasteModelInfo } from '../../../common/api-types.ts';
 import type {
   AttributeQuery,
   CullingChange,
@@ -13,7 +13,7 @@ import type {
   LibraryStats,
   PhotoRecord,
   ScoredPhoto,
-} from '../../../electron/services/types.ts';
+} from '../../../common/types.ts';
 import { chipsFromQuery, combineChips, mergeChips, type AttributeChip, clampWeight, describeChips, tasteChip, tasteChips } from '../lib/attributes.ts';
 import { bestOfGroups, buildStackView, groupIndexOf, nextStackIndex, rankGroupsBy, type StackView } from '../lib/stacks.ts';
 import { DEFAULT_TASTE, REFIT_EVERY, combineRankings, splitTasteTerms, tasteLabel, tasteQuery } from '../lib/taste.ts';

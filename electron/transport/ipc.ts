@@ -3,10 +3,10 @@
 // with an envelope ({ ok, result } | { ok: false, error }) because Electron keeps only the message
 // of a thrown error. Calls from any frame but the app's own window are refused. Electron objects
 // are injected (structural types) so test/ipc-validation.test.ts runs under plain Node.
-import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type ServerEvent } from './api-types.ts';
-import { ApiDispatcher, type CallResult, type MaybeLibrary, type ModelService } from './server/dispatch.ts';
+import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type ServerEvent } from '../../common/api-types.ts';
+import { ApiDispatcher, type CallResult, type MaybeLibrary, type ModelService } from './dispatch.ts';
 import { toApiError } from './validate.ts';
-import { isAppUrl } from './window.ts';
+import { isAppUrl } from '../desktop/window.ts';
 
 /** What a handler receives as its first argument (Electron's IpcMainInvokeEvent, reduced). */
 export interface InvokeEventLike {

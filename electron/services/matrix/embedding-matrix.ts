@@ -11,9 +11,9 @@
 //          `exactRows`, which reads those rows' stored float16 embeddings back from the database.
 // Paths are not held in memory (1M paths cost ~0.5 s to read and ~80 MB): `pathsOf` reads the
 // few a page of results needs, always current even after a move.
-import type { DB } from '../../db/database.ts';
-import { forEachEmbedding } from '../../db/features.ts';
-import { decodeF16Into } from '../../db/vectors.ts';
+import type { DB } from '../../../db/database.ts';
+import { forEachEmbedding } from '../../../db/features.ts';
+import { decodeF16Into } from '../../../db/vectors.ts';
 import {
   CHECKSUM_SQL,
   checksumTerms,

@@ -2,14 +2,14 @@
 // (electron/services/library.ts) as the desktop app.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import path from 'node:path';
-import { Library } from '../services/library.ts';
-import { resolveModel, listModels, downloadKnownModel, verifyKnownModel } from '../services/model-source.ts';
-import { defaultDbPath } from '../services/paths.ts';
-import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../services/types.ts';
-import { table, flagName, stars, formatDuration, formatBytes } from './format.ts';
-import { indexBar, downloadBar } from './progress.ts';
-import { registerIntelligenceCommands } from './intelligence-commands.ts';
-import { tasteQueryName } from '../services/taste.ts';
+import { Library } from './services/library.ts';
+import { resolveModel, listModels, downloadKnownModel, verifyKnownModel } from './services/model-source.ts';
+import { defaultDbPath } from './services/paths.ts';
+import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../common/types.ts';
+import { table, flagName, stars, formatDuration, formatBytes } from './cli/format.ts';
+import { indexBar, downloadBar } from './cli/progress.ts';
+import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
+import { tasteQueryName } from './services/signals/taste.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -289,7 +289,7 @@ program
   .command('presets')
   .description('list the built-in attributes (use them as @id)')
   .action(async () => {
-    const { presetInfos } = await import('../services/presets.ts');
+    const { presetInfos } = await import('./services/signals/presets.ts');
     const rows = presetInfos();
     print(rows, () => table(rows, [
       { header: 'id', value: (p) => '@' + p.id },

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { isInside } from '../validate.ts';
-import { APP_CSP } from '../window.ts';
+import { isInside } from './validate.ts';
+import { APP_CSP } from '../desktop/window.ts';
 import type { MaybeLibrary } from './dispatch.ts';
 import { imageHeaders, lookupImage } from './images.ts';
 

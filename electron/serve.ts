@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { AppServices } from '../app-services.ts';
-import { startServer } from './server.ts';
+import { AppServices } from './services/app-services.ts';
+import { startServer } from './transport/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_PORT = 5178;

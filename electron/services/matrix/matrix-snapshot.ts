@@ -17,7 +17,7 @@
 // snapshot.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { DB } from '../../db/database.ts';
+import type { DB } from '../../../db/database.ts';
 import type { RowFormat, RowStore } from './row-store.ts';
 
 const MAGIC = 'cull-matrix-snapshot';

@@ -9,15 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { DB } from '../../db/database.ts';
-import { photoQueries, type PhotoQueries, type PhotoRow } from '../../db/photos.ts';
-import { decodePhoto } from '../../native-models/preprocess.ts';
-import type { ClipModel } from '../../native-models/types.ts';
+import type { DB } from '../../../db/database.ts';
+import { photoQueries, type PhotoQueries, type PhotoRow } from '../../../db/photos.ts';
+import { decodePhoto } from '../../../native-models/preprocess.ts';
+import type { ClipModel } from '../../../native-models/types.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from './metadata.ts';
 import { extractRawPreview } from './raw-preview.ts';
 import { sweepThumbnailTemps, THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
-import type { IndexProgress, IndexSummary } from './types.ts';
+import type { IndexProgress, IndexSummary } from '../../../common/types.ts';
 import { describeFsError, fsPath, isGoneError, isRawFile, walkPhotos, type WalkFile } from './walk.ts';
 
 export interface IndexOptions {

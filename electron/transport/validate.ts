@@ -4,8 +4,8 @@
 // normalised (paths resolved, nulls from JSON turned into undefined) or throw an ApiException.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ApiError, ApiErrorCode, ApiMethodName, PreviousCulling } from './api-types.ts';
-import { LABELS } from './services/types.ts';
+import type { ApiError, ApiErrorCode, ApiMethodName, PreviousCulling } from '../../common/api-types.ts';
+import { LABELS } from '../../common/types.ts';
 import type {
   Attribute,
   AttributeQuery,
@@ -15,7 +15,7 @@ import type {
   Label,
   PhotoFilter,
   Pole,
-} from './services/types.ts';
+} from '../../common/types.ts';
 
 export const LIMITS = {
   ids: 100_000, // ids per call (setCulling, restoreCulling, export)

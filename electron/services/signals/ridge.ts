@@ -21,8 +21,8 @@ import {
   rocAuc,
   solveShiftedTridiagonal,
   tridiagonalize,
-} from './linalg.ts';
-import { prng } from './prng.ts';
+} from '../matrix/linalg.ts';
+import { prng } from '../matrix/prng.ts';
 
 /** Half-decades from 1e-3 to 1e3 (times the mean eigenvalue). */
 export const DEFAULT_ALPHAS: readonly number[] = Array.from({ length: 13 }, (_, i) => 10 ** (-3 + i / 2));

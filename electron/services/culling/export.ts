@@ -13,10 +13,10 @@
 // the copies indexed as new photos (walk.ts skips listed files below a root).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DB } from '../../db/database.ts';
-import { EXPORT_MARKER, fsPath, nameFromBytes } from './walk.ts';
+import type { DB } from '../../../db/database.ts';
+import { EXPORT_MARKER, fsPath, nameFromBytes } from '../indexing/walk.ts';
 import { fsyncDir, removeStaleTemps, tempPath, writeXmpSidecar } from './xmp.ts';
-import type { ExportOptions, ExportSummary, Flag, Label } from './types.ts';
+import type { ExportOptions, ExportSummary, Flag, Label } from '../../../common/types.ts';
 
 /** Sent once before the first photo and after each one; `current` is the photo just handled. */
 export interface ExportProgress {

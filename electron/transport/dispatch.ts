@@ -1,6 +1,6 @@
 // The one mapping from CullApi method names to the Library facade, shared by the Electron IPC
-// handlers (electron/ipc.ts) and the HTTP server (electron/server/server.ts): validate the
-// arguments (electron/validate.ts), call the facade, turn failures into ApiErrors. It owns the
+// handlers (electron/transport/ipc.ts) and the HTTP server (electron/transport/server.ts): validate the
+// arguments (electron/transport/validate.ts), call the facade, turn failures into ApiErrors. It owns the
 // long-running jobs (index, export, model download): one of each at a time, cancellable through
 // an AbortController, their progress forwarded as throttled ServerEvents. No scoring logic here.
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ import type {
   PreviousCulling,
   ServerEvent,
   TasteModelInfo,
-} from '../api-types.ts';
+} from '../../common/api-types.ts';
 import type {
   AttributeQuery,
   CullingChange,
@@ -26,10 +26,10 @@ import type {
   PhotoFilter,
   PhotoRecord,
   ScoredPhoto,
-} from '../services/types.ts';
-import type { PresetInfo } from '../api-types.ts';
-import type { ApiErrorCode } from '../api-types.ts';
-import { ApiException, toApiError, validateArgs, type ApiMethod } from '../validate.ts';
+} from '../../common/types.ts';
+import type { PresetInfo } from '../../common/api-types.ts';
+import type { ApiErrorCode } from '../../common/api-types.ts';
+import { ApiException, toApiError, validateArgs, type ApiMethod } from './validate.ts';
 
 /** The part of electron/services/library.ts `Library` the transports use (structural, so tests can fake it). */
 export interface LibraryApi {
@@ -72,7 +72,7 @@ export interface LibraryApi {
   close(): Promise<void>;
 }
 
-/** Model presence and download (electron/app-services.ts); optional for a server given a ready library. */
+/** Model presence and download (electron/services/app-services.ts); optional for a server given a ready library. */
 export interface ModelService {
   status(): Promise<ModelStatus>;
   download(onProgress: (p: ModelDownloadProgress) => void, signal: AbortSignal): Promise<ModelStatus>;

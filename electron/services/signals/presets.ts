@@ -4,9 +4,9 @@
 // "noise: clean vs noisy", so a high score means a clean photo and "sort by score" is "best first"
 // for every preset. Quality and aesthetics average small prompt ensembles, as in
 // "CLIP knows image aesthetics" (Hentschel, Kobs & Hotho 2022), for steadier zero-shot scores.
-import type { PresetInfo } from '../api-types.ts';
+import type { PresetInfo } from '../../../common/api-types.ts';
 import { ensemble, type PresetLookup } from './attributes.ts';
-import type { Attribute } from './types.ts';
+import type { Attribute } from '../../../common/types.ts';
 
 export interface Preset extends PresetInfo {
   attribute: Attribute;

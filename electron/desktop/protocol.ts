@@ -1,8 +1,8 @@
 // Registers the privileged `cull:` scheme (must happen before app 'ready') and its handler
-// (electron/server/protocol-handler.ts: the renderer files, and thumbnails/images by id only).
+// (electron/transport/protocol-handler.ts: the renderer files, and thumbnails/images by id only).
 import { protocol } from 'electron';
-import type { MaybeLibrary } from './server/dispatch.ts';
-import { createProtocolHandler } from './server/protocol-handler.ts';
+import type { MaybeLibrary } from '../transport/dispatch.ts';
+import { createProtocolHandler } from '../transport/protocol-handler.ts';
 import { APP_SCHEME } from './window.ts';
 
 /** Call at module load of main.ts, before app.whenReady(). */

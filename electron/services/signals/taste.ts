@@ -13,10 +13,10 @@
 // As an attribute, a photo scores σ(8·(w·x + b − 0.5)): the model's prediction on the decision
 // scale (0 reject … 1 pick) squashed into 0…1 without clipping, so the order is kept everywhere and
 // 0.5 is "halfway between a reject and a pick".
-import type { TasteModelInfo, StoredTasteModel } from '../../db/taste.ts';
-import type { EmbeddingMatrix } from './embedding-matrix.ts';
+import type { TasteModelInfo, StoredTasteModel } from '../../../db/taste.ts';
+import type { EmbeddingMatrix } from '../matrix/embedding-matrix.ts';
 import { fitRidgeCv } from './ridge.ts';
-import type { AttributeQuery, PhotoRecord } from './types.ts';
+import type { AttributeQuery, PhotoRecord } from '../../../common/types.ts';
 
 export const DEFAULT_TASTE = 'my taste';
 /** Fewer decisions than this and there is nothing to cross-validate. */

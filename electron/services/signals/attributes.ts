@@ -5,7 +5,7 @@
 // showed that averaging several phrasings (prompt ensembles) makes such zero-shot scores steadier.
 // Everything here is plain data: prompts are encoded (and cached) by db/features.ts.
 import fs from 'node:fs';
-import type { Attribute, AttributeQuery, Pole } from './types.ts';
+import type { Attribute, AttributeQuery, Pole } from '../../../common/types.ts';
 
 /** CLIP-IQA's template: "{Adjective} photo." with the first letter capitalised. */
 export const CLIP_IQA_TEMPLATE = '{} photo.';

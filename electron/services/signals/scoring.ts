@@ -5,11 +5,11 @@
 //   exp(s·c+) / (exp(s·c+) + exp(s·c−)),  c± = cos(x, t±), s = logit scale (100)
 // which equals 1 / (1 + exp(−s·(c+ − c−))) and c+ − c− = x·(t+ − t−) for unit x. So one dot product
 // per photo with d = t+ − t− gives the exact score, and never overflows.
-import type { DB } from '../../db/database.ts';
-import { getTextFeatures } from '../../db/features.ts';
-import type { ClipModel } from '../../native-models/types.ts';
-import type { EmbeddingMatrix } from './embedding-matrix.ts';
-import type { Attribute, AttributeQuery, PhotoFilter, ScoredPhoto } from './types.ts';
+import type { DB } from '../../../db/database.ts';
+import { getTextFeatures } from '../../../db/features.ts';
+import type { ClipModel } from '../../../native-models/types.ts';
+import type { EmbeddingMatrix } from '../matrix/embedding-matrix.ts';
+import type { Attribute, AttributeQuery, PhotoFilter, ScoredPhoto } from '../../../common/types.ts';
 
 /** Normalised weighted mean of L2-normalised prompt embeddings (plain mean without weights). */
 export function poleDirection(vectors: Float32Array[], weights?: number[]): Float32Array {

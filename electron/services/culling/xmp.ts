@@ -16,8 +16,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import type { Flag, Label } from './types.ts';
-import { fsPath, nameFromBytes } from './walk.ts';
+import type { Flag, Label } from '../../../common/types.ts';
+import { fsPath, nameFromBytes } from '../indexing/walk.ts';
 
 export const XMP_NS = 'http://ns.adobe.com/xap/1.0/';
 export const RDF_NS = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';

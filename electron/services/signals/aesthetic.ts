@@ -3,10 +3,10 @@
 // that exact embedding space, so it is offered only when the active model is ViT-B/32 (and its
 // numbers mean nothing for generated random-weight test models, like every other score).
 import fs from 'node:fs';
-import type { ModelInfo } from '../../native-models/types.ts';
-import type { EmbeddingMatrix } from './embedding-matrix.ts';
+import type { ModelInfo } from '../../../native-models/types.ts';
+import type { EmbeddingMatrix } from '../matrix/embedding-matrix.ts';
 import { selectTop } from './scoring.ts';
-import type { ScoredPhoto } from './types.ts';
+import type { ScoredPhoto } from '../../../common/types.ts';
 
 interface HeadFile {
   architecture: string;

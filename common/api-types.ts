@@ -1,6 +1,6 @@
 // `window.cull`: the one API the renderer uses. Two transports implement it with the same
-// semantics: Electron IPC (electron/preload.ts) in the app, and HTTP + WebSocket on 127.0.0.1
-// (electron/server/) for `npm run serve` and the browser tests. Every call resolves with plain
+// semantics: Electron IPC (electron/desktop/preload.ts) in the app, and HTTP + WebSocket on 127.0.0.1
+// (electron/transport/) for `npm run serve` and the browser tests. Every call resolves with plain
 // JSON data or rejects with an `ApiError`-shaped error ({ code, message }).
 import type {
   AttributeQuery,
@@ -13,8 +13,8 @@ import type {
   PhotoFilter,
   PhotoRecord,
   ScoredPhoto,
-} from './services/types.ts';
-import type { TasteModelInfo } from '../db/taste.ts';
+  TasteModelInfo,
+} from './types.ts';
 
 export type { TasteModelInfo };
 
@@ -67,7 +67,7 @@ export interface ModelDownloadProgress {
   file?: string; // file being downloaded
 }
 
-/** A burst or near-duplicate group as the window gets it (electron/services/groups.ts). */
+/** A burst or near-duplicate group as the window gets it (electron/services/culling/groups.ts). */
 export interface PhotoGroupInfo {
   /** Best first, then the candidates to reject (by score). */
   ids: number[];
@@ -167,7 +167,7 @@ export interface CullApi {
 
 /**
  * CullApi methods that cross a transport: one IPC channel `cull:<name>` and one HTTP route
- * `POST /api/<name>` each, validated by electron/validate.ts. (chooseFolder is Electron-only,
+ * `POST /api/<name>` each, validated by electron/transport/validate.ts. (chooseFolder is Electron-only,
  * handled in the main process; thumbUrl/imageUrl/onEvent are implemented client-side.)
  */
 export const API_METHOD_NAMES = [

@@ -4,8 +4,8 @@
 // file, or nothing is served.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ApiError } from '../api-types.ts';
-import { parseIdSegment } from '../validate.ts';
+import type { ApiError } from '../../common/api-types.ts';
+import { parseIdSegment } from './validate.ts';
 import type { LibraryApi } from './dispatch.ts';
 
 export type ImageKind = 'thumb' | 'image';

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiError, ApiErrorCode } from '../api-types.ts';
-import { isApiMethod, isInside } from '../validate.ts';
-import { contentSecurityPolicy } from '../window.ts';
+import type { ApiError, ApiErrorCode } from '../../common/api-types.ts';
+import { isApiMethod, isInside } from './validate.ts';
+import { contentSecurityPolicy } from '../desktop/window.ts';
 import { ApiDispatcher, type LibraryApi, type MaybeLibrary, type ModelService } from './dispatch.ts';
 import { imageHeaders, lookupImage, type ImageKind } from './images.ts';
 

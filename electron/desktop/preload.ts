@@ -3,7 +3,7 @@
 // build/build-electron.ts: a sandboxed preload can only require('electron') and a few builtins,
 // so everything it needs (the method list) is inlined into the bundle.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type CullApi, type ServerEvent } from './api-types.ts';
+import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type CullApi, type ServerEvent } from '../../common/api-types.ts';
 import { APP_SCHEME } from './window.ts';
 
 type Envelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };

@@ -5,14 +5,14 @@
 // downloadModel() fetches the default model, then opens the library. No Electron import here.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DownloadProgress as FullDownloadProgress } from '../native-models/download.ts';
-import { approxDownloadSize, modelDir as registryModelDir, registryEntry } from '../native-models/registry.ts';
-import type { ModelDownloadProgress, ModelStatus } from './api-types.ts';
-import type { ModelService } from './server/dispatch.ts';
-import { Library } from './services/library.ts';
-import { downloadKnownModel, localModelDir } from './services/model-source.ts';
-import { dataDir, defaultDbPath } from './services/paths.ts';
-import { ApiException } from './validate.ts';
+import type { DownloadProgress as FullDownloadProgress } from '../../native-models/download.ts';
+import { approxDownloadSize, modelDir as registryModelDir, registryEntry } from '../../native-models/registry.ts';
+import type { ModelDownloadProgress, ModelStatus } from '../../common/api-types.ts';
+import type { ModelService } from '../transport/dispatch.ts';
+import { Library } from './library.ts';
+import { downloadKnownModel, localModelDir } from './model-source.ts';
+import { dataDir, defaultDbPath, modelsDir } from './paths.ts';
+import { ApiException } from '../transport/validate.ts';
 
 export interface AppServicesOptions {
   /** Library database (default: library.db in the data folder, as for the CLI). */
@@ -103,7 +103,7 @@ export class AppServices implements ModelService {
 
   async status(): Promise<ModelStatus> {
     // Without a model yet: where the download will go.
-    const dir = this.paths.modelDir ?? (this.paths.modelId ? registryModelDir(this.paths.modelId) : '');
+    const dir = this.paths.modelDir ?? (this.paths.modelId ? registryModelDir(modelsDir(), this.paths.modelId) : '');
     switch (this.state.kind) {
       case 'ready': {
         const m = this.state.library.model;
