@@ -55,8 +55,21 @@ export interface Attribute {
   weight?: number; // in a combination; default 1
 }
 
+/**
+ * A term that names a signal instead of giving prompts: "@quality", "@laion", "@taste:weddings",
+ * later "@focus". `signal` is the name without "@" (electron/services/signals/registry.ts resolves it).
+ */
+export interface SignalTerm {
+  label: string;
+  signal: string;
+  weight?: number; // in a combination; default 1
+}
+
+/** One part of a query: typed antonym prompts (an Attribute) or a named signal. */
+export type QueryTerm = Attribute | SignalTerm;
+
 export interface AttributeQuery {
-  attributes: Attribute[]; // combined by weighted average of the per-attribute scores
+  attributes: QueryTerm[]; // combined by weighted average of the per-term scores (each on 0..1)
   minScore?: number; // threshold filter on the combined score, 0..1
 }
 
