@@ -82,8 +82,8 @@ export interface PhotoGroupInfo {
 export interface GroupsOptions {
   /** 0 (loose) … 100 (strict); default 50. */
   strictness?: number;
-  /** What makes the best photo: an attribute text, "@laion" or "@taste[:name]". */
-  by?: string;
+  /** What makes the best photo: a query as typed or parsed ("@taste + sharp vs blurry"); default "@quality + @sharpness". */
+  by?: string | AttributeQuery;
   filter?: PhotoFilter;
   includeRejected?: boolean;
 }

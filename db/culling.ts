@@ -80,3 +80,8 @@ export function getCulling(db: DB, ids: number[]): Map<number, { rating: number;
   for (const r of rows) out.set(r.id, { rating: r.rating, flag: r.flag, label: r.label });
   return out;
 }
+
+/** The photos among `ids` flagged as picks. */
+export function pickedAmong(db: DB, ids: number[]): Set<number> {
+  return new Set(db.prepare('SELECT id FROM photos WHERE flag = 1 AND id IN (SELECT value FROM json_each(?))').pluck().all(JSON.stringify(ids)) as number[]);
+}

@@ -9,7 +9,6 @@ import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../commo
 import { table, flagName, stars, formatDuration, formatBytes } from './cli/format.ts';
 import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
-import { tasteQueryName } from './services/signals/taste.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -164,12 +163,7 @@ program
   .action(async (words: string[], o) => {
     const text = queryText(words, o.pos, o.neg);
     await withLibrary(async (lib) => {
-      // "@taste" / "@laion" are scored by their own models, not parsed as prompt pairs.
-      const special = tasteQueryName(text) !== null || text.trim().toLowerCase() === '@laion';
-      const query = special ? text : await lib.parseQuery(text);
-      if (o.min !== undefined && typeof query !== 'string') query.minScore = o.min;
-      let rows = await lib.score(query, { filter: filterFrom(o), top: o.top });
-      if (special && o.min !== undefined) rows = rows.filter((r) => r.score >= o.min);
+      const rows = await lib.score(text, { filter: filterFrom(o), top: o.top, minScore: o.min });
       print(rows, () => scoreTable(rows));
     });
   });

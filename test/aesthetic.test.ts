@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LAION_HEAD, aestheticAvailable, aestheticScore, aestheticScores, rankByAesthetic } from '../electron/services/signals/aesthetic.ts';
+import { LAION_HEAD, aestheticAvailable, aestheticScore, aestheticScores, aestheticSignals } from '../electron/services/signals/aesthetic.ts';
+import { rank } from '../electron/services/signals/rank.ts';
+import type { SignalContext } from '../electron/services/signals/signal.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
 import { float32Text, readLinearHead, readZip } from '../native-models/tools/convert-laion-head.ts';
 
@@ -72,7 +74,7 @@ describe('LAION aesthetic head (committed JSON)', () => {
     expect(() => aestheticScore(new Float32Array(10))).toThrow(/expects 512/);
   });
 
-  it('scores every row of the matrix and ranks best first', () => {
+  it('scores every row of the matrix and ranks best first', async () => {
     const rows = 5;
     const data = new Float32Array(rows * 512);
     for (let r = 0; r < rows; r++) {
@@ -83,7 +85,9 @@ describe('LAION aesthetic head (committed JSON)', () => {
     const m = EmbeddingMatrix.fromRows('vit', [10, 20, 30, 40, 50], data, 512);
     const all = aestheticScores(m);
     for (let r = 0; r < rows; r++) expect(all[r]).toBeCloseTo(aestheticScore(data.subarray(r * 512, (r + 1) * 512)), 4);
-    const ranked = rankByAesthetic(m, { top: 3 });
+    // As "@laion" ranks: the signal through the one ranking function.
+    const ctx = { matrix: m, model: { info: { name: 'vit', architecture: LAION_HEAD.architecture, dim: 512 } } } as unknown as SignalContext;
+    const ranked = await rank(ctx, [{ signal: aestheticSignals.resolve('laion', ctx), weight: 1 }], { top: 3, paths: false });
     expect(ranked).toHaveLength(3);
     expect(ranked[0].score).toBe(Math.max(...all));
     expect(() => aestheticScores(EmbeddingMatrix.fromRows('tiny', [1], new Float32Array(32), 32))).toThrow(/expects 512/);

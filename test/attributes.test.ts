@@ -11,7 +11,11 @@ import {
   promptFor,
   withContext,
 } from '../electron/services/signals/attributes.ts';
-import { PRESETS, getPreset, presetInfos, presetLookup } from '../electron/services/signals/presets.ts';
+import { PRESETS, getPreset, presetInfos } from '../electron/services/signals/presets.ts';
+import { signalLookup } from '../electron/services/signals/registry.ts';
+import type { Attribute } from '../common/types.ts';
+
+const presetLookup = signalLookup();
 
 describe('parseAttribute', () => {
   it('turns "a vs b" into CLIP-IQA prompts', () => {
@@ -149,24 +153,29 @@ describe('parseQuery (combinations and presets)', () => {
       ['bright vs dark', 0.5],
       ['dark vs light', 2],
     ]);
-    expect(q.attributes[1].positive.prompts).toEqual(['Bright photo.']);
+    expect((q.attributes[1] as Attribute).positive.prompts).toEqual(['Bright photo.']);
     expect(parseQuery('2x scary vs peaceful').attributes[0].weight).toBe(2);
     expect(parseQuery('2 × scary vs peaceful').attributes[0].weight).toBe(2);
   });
 
-  it('resolves @presets, weighted too, and reports unknown ones', () => {
-    const q = parseQuery('@quality + 0.5 * @sharpness', presetLookup);
-    expect(q.attributes[0].label).toBe('quality: good vs bad');
-    expect(q.attributes[0].positive.prompts.length).toBeGreaterThan(1);
-    expect(q.attributes[1]).toMatchObject({ label: 'sharpness: sharp vs blurry', weight: 0.5 });
-    expect(() => parseQuery('@nope', presetLookup)).toThrow(/Unknown preset "@nope".*@quality/);
+  it('names @signals (presets, @laion, @taste:NAME), weighted too, and reports unknown ones', () => {
+    const q = parseQuery('@quality + 0.5 * @sharp + @laion + 2*@taste: "Anna & Ben" + @Taste', presetLookup);
+    expect(q.attributes).toEqual([
+      { label: 'quality: good vs bad', signal: 'quality' },
+      { label: 'sharpness: sharp vs blurry', signal: 'sharpness', weight: 0.5 },
+      { label: 'LAION aesthetic (1–10)', signal: 'laion' },
+      { label: 'Taste: Anna & Ben', signal: 'taste:Anna & Ben', weight: 2 },
+      { label: 'My taste', signal: 'taste:my taste' },
+    ]);
+    expect(() => parseQuery('@tasteful', Object.assign((n: string) => presetLookup(n), { known: ['quality', 'laion'] }))).toThrow(/Unknown signal "@tasteful".*@quality, @laion/);
+    expect(() => parseQuery('@nope', presetLookup)).toThrow(/Unknown signal "@nope"/);
     // The weight is set on a copy: the built-in preset stays unweighted.
     expect(getPreset('sharpness')!.attribute.weight).toBeUndefined();
   });
 
   it('keeps a "+" inside quotes and gives duplicate labels distinct keys', () => {
     const q = parseQuery('"flash + ambient light" vs "dark room" + sharp vs blurry + sharp vs blurry');
-    expect(q.attributes[0].positive.prompts).toEqual(['flash + ambient light']);
+    expect((q.attributes[0] as Attribute).positive.prompts).toEqual(['flash + ambient light']);
     expect(q.attributes.map((a) => a.label)).toEqual(['"flash + ambient light" vs "dark room"', 'sharp vs blurry', 'sharp vs blurry (2)']);
   });
 

@@ -459,7 +459,7 @@ describe('culling intelligence over HTTP (renderer client → real server → re
     expect(await client.tasteModels()).toEqual(await lib.tasteModels());
 
     const ranked = await client.score('@taste:weddings');
-    expect(ranked).toEqual(await lib.scoreTaste('weddings'));
+    expect(ranked).toEqual(await lib.score('@taste:weddings'));
     const explained = await client.explainAll(ranked[0].id);
     expect(explained.taste.weddings).toBeCloseTo(ranked[0].score, 5);
     expect(Object.keys(explained.presets).length).toBeGreaterThan(5);

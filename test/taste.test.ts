@@ -29,7 +29,7 @@ import {
   tridiagonalize,
 } from '../electron/services/matrix/linalg.ts';
 import { assignFolds, fitRidge, fitRidgeCv } from '../electron/services/signals/ridge.ts';
-import { DEFAULT_TASTE, TASTE_SLOPE, collectDecisions, decisionTarget, fitTasteModel, tasteQueryName, tasteScores } from '../electron/services/signals/taste.ts';
+import { DEFAULT_TASTE, TASTE_SLOPE, tasteSignals, collectDecisions, decisionTarget, fitTasteModel, tasteScores } from '../electron/services/signals/taste.ts';
 import { tempDir } from './helpers/fixtures.ts';
 
 function gaussian(rnd: () => number): number {
@@ -285,13 +285,13 @@ describe('taste helpers', () => {
   });
 
   it('reads @taste queries', () => {
-    expect(tasteQueryName('@taste')).toBe(DEFAULT_TASTE);
-    expect(tasteQueryName('  @Taste  ')).toBe(DEFAULT_TASTE);
-    expect(tasteQueryName('@taste:wedding')).toBe('wedding');
-    expect(tasteQueryName('@taste: "Anna & Ben"')).toBe('Anna & Ben');
-    expect(tasteQueryName('@tasteful')).toBeNull();
-    expect(tasteQueryName('sharp vs blurry')).toBeNull();
-    expect(tasteQueryName({ attributes: [] })).toBeNull();
+    const name = (text: string) => tasteSignals.match(text)?.signal ?? null;
+    expect(name('taste')).toBe(`taste:${DEFAULT_TASTE}`);
+    expect(name('  Taste  ')).toBe(`taste:${DEFAULT_TASTE}`);
+    expect(name('taste:wedding')).toBe('taste:wedding');
+    expect(name('taste: "Anna & Ben"')).toBe('taste:Anna & Ben');
+    expect(name('tasteful')).toBeNull();
+    expect(name('sharp vs blurry')).toBeNull();
   });
 
   it('needs enough, and varied, decisions', async () => {
@@ -354,10 +354,10 @@ describe('taste models in a real library', () => {
 
   it('fits, stores, reloads and scores a named model', async () => {
     let lib = await Library.open({ dbPath, model, threads: 1 });
-    let before: Awaited<ReturnType<Library['scoreTaste']>>;
+    let before: Awaited<ReturnType<Library['score']>>;
     try {
       await expect(lib.fitTaste('wedding')).rejects.toThrow(/at least 10 decisions/);
-      await expect(lib.scoreTaste('wedding')).rejects.toThrow(/no taste model "wedding"/i);
+      await expect(lib.score('@taste:wedding')).rejects.toThrow(/no taste model "wedding"/i);
       await decideInLibrary(lib, Array.from({ length: LABELLED }, (_, i) => i), 41);
       const info = await lib.fitTaste('wedding');
       const photos = await lib.photos();
@@ -368,7 +368,7 @@ describe('taste models in a real library', () => {
       expect(info.validation!).toBeGreaterThan(0.5);
       expect(info).not.toHaveProperty('weights');
 
-      before = await lib.scoreTaste('wedding');
+      before = await lib.score('@taste:wedding');
       expect(before).toHaveLength(400);
       for (const r of before) expect(r.score).toBeGreaterThan(0), expect(r.score).toBeLessThan(1);
       // On the photos it never saw, it ranks like the hidden preference.
@@ -381,8 +381,8 @@ describe('taste models in a real library', () => {
       for (let j = 0; j < model.dim; j++) raw += stored.weights[j] * lib.matrix.row(row)[j];
       expect(before[0].score).toBeCloseTo(1 / (1 + Math.exp(-TASTE_SLOPE * (raw - 0.5))), 5);
 
-      expect((await lib.scoreTaste('wedding', { top: 5 })).map((r) => r.id)).toEqual(before.slice(0, 5).map((r) => r.id));
-      const inFolder = await lib.scoreTaste('wedding', { filter: { folder: path.join(tmp, 'portraits') } });
+      expect((await lib.score('@taste:wedding', { top: 5 })).map((r) => r.id)).toEqual(before.slice(0, 5).map((r) => r.id));
+      const inFolder = await lib.score('@taste:wedding', { filter: { folder: path.join(tmp, 'portraits') } });
       expect(inFolder).toHaveLength(200);
       expect(inFolder.every((r) => r.path.includes(`${path.sep}portraits${path.sep}`))).toBe(true);
 
@@ -397,7 +397,7 @@ describe('taste models in a real library', () => {
     try {
       const models = await lib.tasteModels();
       expect(models.map((m) => m.name)).toEqual(['wedding']);
-      const after = await lib.scoreTaste('wedding');
+      const after = await lib.score('@taste:wedding');
       expect(after.map((r) => r.id)).toEqual(before!.map((r) => r.id));
       expect(maxAbs(after.map((r) => r.score), before!.map((r) => r.score))).toBe(0);
     } finally {

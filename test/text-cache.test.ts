@@ -10,7 +10,7 @@ import { getTextFeatures, resetTextFeatureStats, textFeatureStats } from '../db/
 import { encodeF16 } from '../db/vectors.ts';
 import { parseAttribute, parseQuery } from '../electron/services/signals/attributes.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
-import { presetLookup } from '../electron/services/signals/presets.ts';
+import { signalLookup } from '../electron/services/signals/registry.ts';
 import { Scorer } from '../electron/services/signals/scoring.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { openClipModel } from '../native-models/runtime.ts';
@@ -89,7 +89,7 @@ describe('text-feature cache', () => {
     await scorer.score({ attributes: [parseAttribute('bright vs dark')] });
     expect(texts()).toHaveLength(4); // exactly two more
     // "sharp vs dark" reuses two known prompts; @sharpness is the same pair.
-    await scorer.score(parseQuery('sharp vs dark + @sharpness', presetLookup));
+    await scorer.score(parseQuery('sharp vs dark + @sharpness', signalLookup()));
     expect(texts()).toHaveLength(4);
     expect(textFeatureStats.encoded).toBe(4);
     expect(db.prepare('SELECT count(*) AS n FROM text_features WHERE model_id = ?').get(info.id)).toEqual({ n: 4 });

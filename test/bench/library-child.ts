@@ -15,9 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeF16, decodeF32 } from '../../db/vectors.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
-import { parseQuery } from '../../electron/services/signals/attributes.ts';
+import { parseAttribute } from '../../electron/services/signals/attributes.ts';
 import { Library } from '../../electron/services/library.ts';
-import { presetLookup } from '../../electron/services/signals/presets.ts';
 import { poleDirection } from '../../electron/services/signals/scoring.ts';
 import { runGroups, type GroupsRun } from './groups-adapter.ts';
 import { log, median, reply, rmrf, round, timeRuns } from './util.ts';
@@ -83,9 +82,7 @@ log(`library ${photos.toLocaleString('en')}: search new text median ${median(sea
 // --- ranking agreement with full precision --------------------------------------------------------
 let agreement: { top: number; shared: number; maxScoreDiff: number } | null = null;
 if (a.agreement) {
-  const query = parseQuery(attr, presetLookup);
-  if (query.attributes.length !== 1) throw new Error('agreement needs a single attribute');
-  const at = query.attributes[0];
+  const at = parseAttribute(attr); // a single typed pair: its prompts are what the library encoded
   const vec = (prompt: string) => {
     const row = lib.db.prepare('SELECT vec FROM text_features WHERE model_id = ? AND prompt = ?').get(info.id, prompt) as { vec: Buffer };
     return decodeF32(row.vec);

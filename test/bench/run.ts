@@ -17,8 +17,7 @@ import { loadModelFolder } from '../../native-models/folder.ts';
 import { decodePhoto } from '../../native-models/preprocess.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel } from '../../native-models/types.ts';
-import { parseAttribute, parseQuery } from '../../electron/services/signals/attributes.ts';
-import { presetLookup } from '../../electron/services/signals/presets.ts';
+import { parseAttribute } from '../../electron/services/signals/attributes.ts';
 import { THUMB_SIZE } from '../../electron/services/indexing/thumbnails.ts';
 import { measureEncoder, measureQuantized, type EncoderResult, type QuantizedResult } from './encoder.ts';
 import type { GroupsRun } from './groups-adapter.ts';
@@ -141,7 +140,8 @@ type LibRun = {
 /** The attribute's text features go into the library's cache the way any scored attribute's do. */
 const cacheAttribute = async (file: string) => {
   const db = openDatabase(file);
-  for (const a of parseQuery(ATTRIBUTE, presetLookup).attributes) await getTextFeatures(db, textModel, [...a.positive.prompts, ...a.negative.prompts]);
+  const a = parseAttribute(ATTRIBUTE);
+  await getTextFeatures(db, textModel, [...a.positive.prompts, ...a.negative.prompts]);
   db.close();
 };
 type ColdOpen = { openMs: number; openParts: Record<string, number>; rssMb: number; loadedFrom: string };

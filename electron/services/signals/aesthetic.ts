@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import type { ModelInfo } from '../../../native-models/types.ts';
 import type { EmbeddingMatrix } from '../matrix/embedding-matrix.ts';
-import { selectTop } from './scoring.ts';
-import type { ScoredPhoto } from '../../../common/types.ts';
+import { UserError } from '../../../common/errors.ts';
+import type { SignalProvider } from './registry.ts';
+import type { RowScores, Signal, SignalContext } from './signal.ts';
 
 interface HeadFile {
   architecture: string;
@@ -58,15 +59,39 @@ export function aestheticScores(matrix: EmbeddingMatrix, head: AestheticHead = L
   return out;
 }
 
-/** Photos ranked by LAION aesthetic score (about 1..10), best first; optionally only the top N / allowed ids. */
-export function rankByAesthetic(matrix: EmbeddingMatrix, opts: { top?: number; ids?: Iterable<number> } = {}): ScoredPhoto[] {
-  const scores = aestheticScores(matrix);
-  const allow = opts.ids ? new Set(opts.ids) : null;
-  const ids = matrix.ids;
-  const cands: number[] = [];
-  for (let r = 0; r < matrix.length; r++) if (!Number.isNaN(scores[r]) && (!allow || allow.has(ids[r]))) cands.push(r);
-  const k = Math.min(cands.length, opts.top ?? cands.length);
-  const rows = selectTop(scores, ids, cands, k);
-  const paths = matrix.pathsOf(rows); // only the rows shown: a large library keeps no paths in memory
-  return rows.map((r, i) => ({ id: ids[r], path: paths[i], score: scores[r] }));
+/** "@laion": the head as a signal, on its own ~1…10 scale (mapped onto 0…1 in combinations). */
+class AestheticSignal implements Signal {
+  readonly label = 'LAION aesthetic (1–10)';
+  readonly range = [1, 10] as const;
+
+  async scoreRows(ctx: SignalContext): Promise<RowScores> {
+    const values = aestheticScores(ctx.matrix);
+    const dim = LAION_HEAD.dim;
+    return {
+      values,
+      approximate: ctx.matrix.approximate,
+      exact: (rows, x) => Float32Array.from(rows, (_r, k) => aestheticScore(x.subarray(k * dim, (k + 1) * dim))),
+    };
+  }
+
+  async scoreRow(ctx: SignalContext, row: number): Promise<number> {
+    return aestheticScore(ctx.matrix.row(row));
+  }
 }
+
+export const AESTHETIC_ID = 'laion';
+
+export const aestheticSignals: SignalProvider = {
+  match: (name) => (name.trim().toLowerCase() === AESTHETIC_ID ? { signal: AESTHETIC_ID, label: 'LAION aesthetic (1–10)' } : null),
+  resolve(_name, ctx) {
+    const info = ctx.model.info;
+    if (!aestheticAvailable(info)) {
+      throw new UserError(`The LAION aesthetic score needs the ViT-B/32 model; ${info.name} is ${info.architecture ?? 'another architecture'}.`);
+    }
+    return new AestheticSignal();
+  },
+  list: (ctx) =>
+    aestheticAvailable(ctx.model.info)
+      ? [{ id: AESTHETIC_ID, label: 'LAION aesthetic score', description: 'Linear aesthetic predictor (LAION, ViT-B/32 only), about 1–10.' }]
+      : [],
+};

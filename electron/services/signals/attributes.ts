@@ -5,7 +5,9 @@
 // showed that averaging several phrasings (prompt ensembles) makes such zero-shot scores steadier.
 // Everything here is plain data: prompts are encoded (and cached) by db/features.ts.
 import fs from 'node:fs';
-import type { Attribute, AttributeQuery, Pole } from '../../../common/types.ts';
+import { UserError } from '../../../common/errors.ts';
+import type { Attribute, AttributeQuery, Pole, QueryTerm } from '../../../common/types.ts';
+import type { SignalLookup } from './registry.ts';
 
 /** CLIP-IQA's template: "{Adjective} photo." with the first letter capitalised. */
 export const CLIP_IQA_TEMPLATE = '{} photo.';
@@ -16,7 +18,7 @@ export const DEFAULT_TEMPLATES = ['{} photo.', 'a {} photo.', 'a {} picture.', '
 /** "a {adjective} photo of a {class}." — CLIP's ImageNet prompt style, used by `withContext`. */
 export const CONTEXT_TEMPLATE = 'a {adjective} photo of a {class}.';
 
-export class AttributeParseError extends Error {
+export class AttributeParseError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'AttributeParseError';
@@ -210,18 +212,11 @@ export function withContext(
   };
 }
 
-/** Resolves "@name" terms; the presets module passes its lookup so this file stays data-free. */
-export interface PresetLookup {
-  (id: string): Attribute | undefined;
-  /** Preset ids, listed in the error for an unknown "@name". */
-  known?: readonly string[];
-}
-
 const WEIGHT_PREFIX = /^(\d+(?:\.\d*)?|\.\d+)\s*(?:[*×]|x(?=\s))\s*/i;
 const WEIGHT_SUFFIX = /\s*[*×]\s*(\d+(?:\.\d*)?|\.\d+)$/;
 
-function parseTerm(term: string, presets?: PresetLookup): Attribute {
-  let text = term.trim();
+function parseTerm(typed: string, signals?: SignalLookup): QueryTerm {
+  let text = typed.trim();
   let weight: number | undefined;
   const pre = WEIGHT_PREFIX.exec(text);
   if (pre) {
@@ -235,24 +230,24 @@ function parseTerm(term: string, presets?: PresetLookup): Attribute {
     }
   }
   if (weight !== undefined && !(weight > 0)) throw new AttributeParseError(`The weight of "${text}" must be above zero.`);
-  let attr: Attribute;
+  let term: QueryTerm;
   if (text.startsWith('@')) {
-    const id = text.slice(1).trim().toLowerCase();
-    const found = presets?.(id);
+    const name = text.slice(1).trim();
+    const found = signals?.(name);
     if (!found) {
-      const known = presets?.known?.length ? ` Known presets: ${presets.known.map((k) => '@' + k).join(', ')}.` : '';
-      throw new AttributeParseError(`Unknown preset "@${id}".${known}`);
+      const known = signals?.known?.length ? ` Available here: ${signals.known.map((k) => '@' + k).join(', ')}.` : '';
+      throw new AttributeParseError(`Unknown signal "@${name}".${known}`);
     }
-    attr = { ...found, positive: { ...found.positive }, negative: { ...found.negative } };
+    term = { ...found };
   } else {
-    attr = parseAttribute(text);
+    term = parseAttribute(text);
   }
-  if (weight !== undefined) attr.weight = weight;
-  return attr;
+  if (weight !== undefined) term.weight = weight;
+  return term;
 }
 
 /** Gives duplicate labels a suffix so every part of a combination has its own key in `parts`. */
-function uniqueLabels(attrs: Attribute[]): Attribute[] {
+function uniqueLabels<T extends QueryTerm>(attrs: T[]): T[] {
   const seen = new Map<string, number>();
   return attrs.map((a) => {
     const n = (seen.get(a.label) ?? 0) + 1;
@@ -263,12 +258,13 @@ function uniqueLabels(attrs: Attribute[]): Attribute[] {
 
 /**
  * "sharp vs blurry + 0.5*bright vs dark", "@quality + 2 × scary vs peaceful": attributes joined by
- * "+", each with an optional weight ("w*" before or "*w" after); "@id" names a preset.
+ * "+", each with an optional weight ("w*" before or "*w" after); "@name" names a signal (a preset,
+ * "@laion", "@taste:NAME", …: registry.ts).
  */
-export function parseQuery(text: string, presets?: PresetLookup): AttributeQuery {
+export function parseQuery(text: string, signals?: SignalLookup): AttributeQuery {
   const terms = splitOutsideQuotes(text.trim(), /\s*\+\s*/).filter((t) => t.trim());
   if (!terms.length) throw new AttributeParseError('Type an attribute such as "sharp vs blurry", or a preset such as @quality.');
-  return { attributes: uniqueLabels(terms.map((t) => parseTerm(t, presets))) };
+  return { attributes: uniqueLabels(terms.map((t) => parseTerm(t, signals))) };
 }
 
 /** An array of attributes (optionally with weights) → one query. */

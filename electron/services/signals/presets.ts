@@ -5,8 +5,10 @@
 // for every preset. Quality and aesthetics average small prompt ensembles, as in
 // "CLIP knows image aesthetics" (Hentschel, Kobs & Hotho 2022), for steadier zero-shot scores.
 import type { PresetInfo } from '../../../common/api-types.ts';
-import { ensemble, type PresetLookup } from './attributes.ts';
 import type { Attribute } from '../../../common/types.ts';
+import { ensemble } from './attributes.ts';
+import { ClipAttributeSignal } from './clip-attribute.ts';
+import type { SignalProvider } from './registry.ts';
 
 export interface Preset extends PresetInfo {
   attribute: Attribute;
@@ -70,16 +72,19 @@ export function getPreset(id: string): Preset | undefined {
   return PRESETS.find((p) => p.id === (ALIASES[key] ?? key));
 }
 
-/** For `parseQuery(text, presetLookup)`: a copy so callers cannot alter the built-ins. */
-export const presetLookup: PresetLookup = Object.assign(
-  (id: string) => {
-    const p = getPreset(id);
-    return p ? structuredClone(p.attribute) : undefined;
-  },
-  { known: PRESETS.map((p) => p.id) },
-);
-
 /** What the UI lists (no prompts: they are an implementation detail). */
 export function presetInfos(): PresetInfo[] {
   return PRESETS.map(({ id, label, description }) => ({ id, label, description }));
 }
+
+/** The presets as named signals ("@quality", "@sharp"…): CLIP-IQA pairs, available with every model. */
+export const presetSignals: SignalProvider = {
+  match(name) {
+    const p = getPreset(name);
+    return p ? { signal: p.id, label: p.label } : null;
+  },
+  resolve(name) {
+    return new ClipAttributeSignal(structuredClone(getPreset(name)!.attribute));
+  },
+  list: presetInfos,
+};

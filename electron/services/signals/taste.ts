@@ -13,10 +13,14 @@
 // As an attribute, a photo scores σ(8·(w·x + b − 0.5)): the model's prediction on the decision
 // scale (0 reject … 1 pick) squashed into 0…1 without clipping, so the order is kept everywhere and
 // 0.5 is "halfway between a reject and a pick".
-import type { TasteModelInfo, StoredTasteModel } from '../../../db/taste.ts';
+import { UserError } from '../../../common/errors.ts';
+import type { PhotoFilter, PhotoRecord, StoredTasteModel, TasteModelInfo } from '../../../common/types.ts';
+import { listPhotos } from '../../../db/photos.ts';
+import { getTasteModel, listTasteModels, saveTasteModel } from '../../../db/taste.ts';
 import type { EmbeddingMatrix } from '../matrix/embedding-matrix.ts';
+import type { SignalProvider } from './registry.ts';
 import { fitRidgeCv } from './ridge.ts';
-import type { AttributeQuery, PhotoRecord } from '../../../common/types.ts';
+import { UNIT_RANGE, type RowScores, type Signal, type SignalContext } from './signal.ts';
 
 export const DEFAULT_TASTE = 'my taste';
 /** Fewer decisions than this and there is nothing to cross-validate. */
@@ -34,18 +38,6 @@ export function decisionTarget(flag: number, rating: number): number | null {
   if (flag === 1) return 1;
   if (rating > 0) return Math.min(5, rating) * 0.2;
   return null;
-}
-
-/**
- * The taste model a query names: "@taste" → the default model, "@taste:NAME" (or @taste:"NAME")
- * → NAME; anything else → null. For Library.score to route such queries to scoreTaste.
- */
-export function tasteQueryName(query: string | AttributeQuery): string | null {
-  if (typeof query !== 'string') return null;
-  const m = /^\s*@taste(?:\s*:\s*(.*?))?\s*$/i.exec(query);
-  if (!m) return null;
-  const name = (m[1] ?? '').replace(/^(["'“])(.*)(["'”])$/, '$2').trim();
-  return name || DEFAULT_TASTE;
 }
 
 export interface Decisions {
@@ -84,7 +76,7 @@ export function collectDecisions(photos: PhotoRecord[], matrix: Pick<EmbeddingMa
 
 export type TasteFit = Omit<StoredTasteModel, 'name' | 'modelId' | 'scope' | 'createdAt'>;
 
-export class TasteError extends Error {
+export class TasteError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'TasteError';
@@ -127,13 +119,131 @@ export async function fitTasteModel(
   };
 }
 
+/** A prediction on the decision scale (0 reject … 1 pick) squashed into 0…1 (see the top of this file). */
+const squash = (prediction: number) => 1 / (1 + Math.exp(-TASTE_SLOPE * (prediction - 0.5)));
+
+function checkDim(model: Pick<StoredTasteModel, 'name' | 'dim'>, dim: number): void {
+  if (model.dim !== dim) {
+    throw new TasteError(`Taste model "${model.name}" was fitted on ${model.dim}-dimensional embeddings; this model's are ${dim}. Fit it again.`);
+  }
+}
+
 /** Taste score of every matrix row, 0…1 (see the top of this file). */
 export function tasteScores(matrix: Pick<EmbeddingMatrix, 'dim' | 'length' | 'dot'>, model: Pick<StoredTasteModel, 'name' | 'dim' | 'weights' | 'bias'>): Float32Array {
-  if (matrix.length && model.dim !== matrix.dim) {
-    throw new TasteError(`Taste model "${model.name}" was fitted on ${model.dim}-dimensional embeddings; this model's are ${matrix.dim}. Fit it again.`);
-  }
+  if (matrix.length) checkDim(model, matrix.dim);
   const out = matrix.dot(model.weights);
-  for (let r = 0; r < out.length; r++) out[r] = 1 / (1 + Math.exp(-TASTE_SLOPE * (out[r] + model.bias - 0.5)));
+  for (let r = 0; r < out.length; r++) out[r] = squash(out[r] + model.bias);
+  return out;
+}
+
+/** "@taste", "@taste:NAME": a fitted taste model as a signal, 0…1. */
+class TasteSignal implements Signal {
+  readonly range = UNIT_RANGE;
+  constructor(
+    readonly label: string,
+    private readonly model: StoredTasteModel,
+  ) {}
+
+  async scoreRows(ctx: SignalContext): Promise<RowScores> {
+    const { matrix } = ctx;
+    const { weights, bias, dim } = this.model;
+    return {
+      values: tasteScores(matrix, this.model),
+      approximate: matrix.approximate,
+      exact: (rows, x) =>
+        Float32Array.from(rows, (_r, k) => {
+          let dot = 0;
+          for (let j = 0; j < dim; j++) dot += x[k * dim + j] * weights[j];
+          return squash(dot + bias);
+        }),
+    };
+  }
+
+  async scoreRow(ctx: SignalContext, row: number): Promise<number> {
+    checkDim(this.model, ctx.matrix.dim);
+    return squash(ctx.matrix.dotRow(row, this.model.weights) + this.model.bias);
+  }
+}
+
+/** The chip and table label of a taste model. */
+export function tasteLabel(name: string): string {
+  return name === DEFAULT_TASTE ? 'My taste' : `Taste: ${name}`;
+}
+
+/** The taste model `name` for the library's model, or a TasteError saying how to fit it. */
+function storedTaste(ctx: SignalContext, name: string): StoredTasteModel {
+  const model = getTasteModel(ctx.db, name, ctx.model.info.id);
+  if (model) return model;
+  const hint = name === DEFAULT_TASTE ? '' : ` --name ${JSON.stringify(name)}`;
+  throw new TasteError(`There is no taste model "${name}" for ${ctx.model.info.name} yet: pick and reject some photos, then fit it (cull taste fit${hint}).`);
+}
+
+/** "taste" → the default model, "taste:NAME" (or taste:"NAME") → NAME. */
+export const tasteSignals: SignalProvider = {
+  match(name) {
+    const m = /^\s*taste(?:\s*:\s*(.*?))?\s*$/is.exec(name);
+    if (!m) return null;
+    const model = (m[1] ?? '').replace(/^(["'“])(.*)(["'”])$/, '$2').trim() || DEFAULT_TASTE;
+    return { signal: `taste:${model}`, label: tasteLabel(model) };
+  },
+  resolve(name, ctx) {
+    const model = name.slice(name.indexOf(':') + 1);
+    return new TasteSignal(tasteLabel(model), storedTaste(ctx, model));
+  },
+  list: (ctx) =>
+    listTasteModels(ctx.db, ctx.model.info.id).map((m) => ({
+      id: m.name === DEFAULT_TASTE ? 'taste' : `taste:${m.name}`,
+      label: tasteLabel(m.name),
+      description: `Learned from your decisions: ${describeTaste(m)}.`,
+    })),
+};
+
+// --- fitting a library's taste models -------------------------------------------------------------
+
+/**
+ * Fits (or refits) the taste model `name` on the library's decisions, stores it and returns its
+ * summary. `filter` limits the decisions it learns from (one client's folder, say); a refit keeps
+ * the model's earlier filter unless given a new one.
+ */
+export async function fitTaste(ctx: SignalContext, name?: string, opts: { filter?: PhotoFilter; folds?: number } = {}): Promise<TasteModelInfo> {
+  const key = (name ?? DEFAULT_TASTE).trim();
+  if (!key || key.length > 100) throw new TasteError('A taste model needs a name of 1 to 100 characters.');
+  const { db, matrix } = ctx;
+  const modelId = ctx.model.info.id;
+  const scope = opts.filter ?? getTasteModel(db, key, modelId)?.scope ?? null;
+  const decisions = collectDecisions(listPhotos(db, scope ?? undefined), matrix);
+  const x = decisions.rows.length ? matrix.exactRows(decisions.rows) : new Float32Array(0);
+  const fit = await fitTasteModel(x, matrix.dim, decisions, { folds: opts.folds });
+  const stored = { ...fit, name: key, modelId, scope, createdAt: Date.now() };
+  saveTasteModel(db, stored);
+  const { weights: _weights, ...info } = stored;
+  return info;
+}
+
+/**
+ * Refits `name` when the number of decisions in its scope has moved by `everyN` or more since it
+ * was fitted (call it after culling changes); returns the new summary, or null when nothing was
+ * done (no such model, or too few new decisions). Decisions that merely change (a pick turned
+ * into a reject) do not count: fitTaste refits on demand.
+ */
+export async function maybeRefitTaste(ctx: SignalContext, name?: string, everyN?: number): Promise<TasteModelInfo | null> {
+  const key = (name ?? DEFAULT_TASTE).trim();
+  const existing = getTasteModel(ctx.db, key, ctx.model.info.id);
+  if (!existing) return null;
+  const decisions = collectDecisions(listPhotos(ctx.db, existing.scope ?? undefined), ctx.matrix);
+  if (Math.abs(decisions.rows.length - existing.examples) < Math.max(1, everyN ?? TASTE_REFIT_EVERY)) return null;
+  return fitTaste(ctx, key);
+}
+
+/** Each taste model's score (0…1, as @taste ranks) for one photo; empty without taste models or embedding. */
+export async function tasteScoresOf(ctx: SignalContext, photoId: number): Promise<Record<string, number>> {
+  const r = ctx.matrix.indexOf(photoId);
+  const out: Record<string, number> = {};
+  if (r < 0) return out;
+  for (const info of listTasteModels(ctx.db, ctx.model.info.id)) {
+    const m = getTasteModel(ctx.db, info.name, ctx.model.info.id);
+    if (m && m.dim === ctx.matrix.dim) out[m.name] = await new TasteSignal(info.name, m).scoreRow(ctx, r);
+  }
   return out;
 }
 

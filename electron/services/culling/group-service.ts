@@ -1,0 +1,89 @@
+// Stacks as the library offers them: bursts and near-duplicates among the library's photos
+// (groups.ts finds them), each group's best by a query, "keep the best" and "best of each group".
+// The one rule for a group's best and for what "keep the best" rejects: the CLI, IPC, HTTP and the
+// window all come here.
+import type { GroupsOptions, PreviousCulling } from '../../../common/api-types.ts';
+import { UserError } from '../../../common/errors.ts';
+import type { PhotoRecord } from '../../../common/types.ts';
+import { pickedAmong, setCulling } from '../../../db/culling.ts';
+import { listPhotos } from '../../../db/photos.ts';
+import { queryLabel, toQuery, type LibraryContext } from '../context.ts';
+import { groupPhotos, type LibraryPhotoGroup, type PhotoGroup } from './groups.ts';
+
+/** What ranks a group's members when nothing else is asked for. */
+export const DEFAULT_BEST_BY = '@quality + @sharpness';
+
+/** Rejected photos stay out of grouping unless asked for (or the filter asks for rejects). */
+function skipsRejected(opts: GroupsOptions): boolean {
+  return !opts.includeRejected && (opts.filter?.flag === undefined || opts.filter.flag === 'any');
+}
+
+/**
+ * Bursts and near-duplicates among the (filtered, not rejected) photos, in capture order; each
+ * group lists its best photo first (by `by`), then the candidates to reject.
+ */
+export async function findGroups(ctx: LibraryContext, opts: GroupsOptions = {}): Promise<LibraryPhotoGroup[]> {
+  ctx.sync();
+  const m = ctx.matrix;
+  const rows: number[] = [];
+  const takenAt: number[] = [];
+  const camera: (string | null)[] = [];
+  const skipRejected = skipsRejected(opts);
+  for (const p of listPhotos(ctx.db, opts.filter)) {
+    if (skipRejected && p.flag === -1) continue;
+    const r = m.indexOf(p.id);
+    if (r < 0) continue;
+    rows.push(r);
+    takenAt.push(p.takenAt ?? NaN);
+    camera.push(p.camera);
+  }
+  if (!rows.length) return [];
+  const by = opts.by ?? DEFAULT_BEST_BY;
+  const { combined: scores } = await ctx.scorer.scoreAll(toQuery(ctx, by));
+  let found: PhotoGroup[];
+  if (m.format === 'f32') {
+    // The matrix itself (a view, no copy) with the photos as a subset of its rows.
+    const t = new Float64Array(m.length).fill(NaN);
+    const c: (string | null)[] = new Array(m.length).fill(null);
+    rows.forEach((r, i) => ((t[r] = takenAt[i]), (c[r] = camera[i])));
+    found = groupPhotos({ ids: m.ids, vectors: m.data, dim: m.dim, takenAt: t, camera: c, rows }, { strictness: opts.strictness, scores });
+  } else {
+    // int8 storage (very large libraries): the photos' exact rows, read back from the database.
+    const input = { ids: Int32Array.from(rows, (r) => m.ids[r]), vectors: m.exactRows(rows), dim: m.dim, takenAt, camera };
+    found = groupPhotos(input, { strictness: opts.strictness, scores: Float32Array.from(rows, (r) => scores[r]) });
+  }
+  const paths = m.pathsOf(found.flatMap((g) => g.ids.map((id) => m.indexOf(id))));
+  let k = 0;
+  const label = queryLabel(by);
+  return found.map((g) => ({ ...g, scores: g.scores ?? [], paths: g.ids.map(() => paths[k++]), by: label }));
+}
+
+/**
+ * "Keep the best": flags every member of the groups except its best as rejected. Photos already
+ * picked are left alone (an explicit decision wins). Returns the previous states, for undo.
+ */
+export function rejectGroupCandidates(ctx: LibraryContext, groups: Array<{ ids: number[]; bestId: number }>): PreviousCulling[] {
+  for (const g of groups) {
+    if (!g.ids.includes(g.bestId)) throw new UserError(`Photo ${g.bestId} is not a member of its group (${g.ids.join(', ')}).`);
+  }
+  const others = [...new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)))];
+  if (!others.length) return [];
+  const picked = pickedAmong(ctx.db, others);
+  const targets = others.filter((id) => !picked.has(id));
+  return targets.length ? setCulling(ctx.db, targets, { flag: -1 }) : [];
+}
+
+/**
+ * What "export the best of each group" exports, in capture order: every group's best, any member
+ * you picked yourself, and, unless `includeUngrouped` is false, every photo in no group (rejected
+ * photos excluded).
+ */
+export async function bestOfGroupIds(ctx: LibraryContext, opts: GroupsOptions & { includeUngrouped?: boolean } = {}): Promise<number[]> {
+  const groups = await findGroups(ctx, opts);
+  const grouped = new Set(groups.flatMap((g) => g.ids));
+  const others = new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)));
+  const skipRejected = skipsRejected(opts);
+  const keep = (p: PhotoRecord) =>
+    (opts.includeUngrouped !== false || grouped.has(p.id)) && !(others.has(p.id) && p.flag !== 1) && !(skipRejected && p.flag === -1);
+  return listPhotos(ctx.db, opts.filter).filter(keep).map((p) => p.id);
+}
