@@ -15,6 +15,8 @@ import type {
   Label,
   PhotoFilter,
   Pole,
+  QueryTerm,
+  SignalTerm,
 } from '../../common/types.ts';
 
 export const LIMITS = {
@@ -256,6 +258,17 @@ function checkPole(value: unknown, what: string): Pole {
   return pole;
 }
 
+/** A query term: typed prompts (an Attribute) or a named signal ({ label, signal, weight? }). */
+function checkTerm(value: unknown, what: string): QueryTerm {
+  if (isPlainObject(value) && 'signal' in value) {
+    checkKeys(value, ['label', 'signal', 'weight'], what);
+    const term: SignalTerm = { label: checkString(value.label, `${what}.label`), signal: checkString(value.signal, `${what}.signal`, { nonEmpty: true, max: 200 }) };
+    if (!absent(value.weight)) term.weight = checkNumber(value.weight, `${what}.weight`, -1000, 1000);
+    return term;
+  }
+  return checkAttribute(value, what);
+}
+
 function checkAttribute(value: unknown, what: string): Attribute {
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
   checkKeys(value, ['label', 'positive', 'negative', 'weight'], what);
@@ -276,7 +289,7 @@ export function checkQuery(value: unknown, what = 'query'): string | AttributeQu
   if (!Array.isArray(value.attributes) || value.attributes.length === 0 || value.attributes.length > LIMITS.attributes) {
     throw invalid(`${what}.attributes must be an array of 1 to ${LIMITS.attributes} attributes.`);
   }
-  const q: AttributeQuery = { attributes: value.attributes.map((a, i) => checkAttribute(a, `${what}.attributes[${i}]`)) };
+  const q: AttributeQuery = { attributes: value.attributes.map((a, i) => checkTerm(a, `${what}.attributes[${i}]`)) };
   if (!absent(value.minScore)) q.minScore = checkNumber(value.minScore, `${what}.minScore`, 0, 1);
   return q;
 }
@@ -400,7 +413,7 @@ export async function checkGroupsOptions(
   checkKeys(value, [...GROUP_KEYS, ...extra], what);
   const out: Record<string, unknown> = {};
   if (!absent(value.strictness)) out.strictness = checkNumber(value.strictness, `${what}.strictness`, 0, 100);
-  if (!absent(value.by)) out.by = checkString(value.by, `${what}.by`, { nonEmpty: true });
+  if (!absent(value.by)) out.by = checkQuery(value.by, `${what}.by`);
   const filter = await checkFilter(value.filter, ctx, `${what}.filter`);
   if (filter) out.filter = filter;
   if (!absent(value.includeRejected)) out.includeRejected = checkBoolean(value.includeRejected, `${what}.includeRejected`);
