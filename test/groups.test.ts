@@ -23,7 +23,7 @@ import {
   type PhotoGroup,
 } from '../electron/services/culling/groups.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
-import { disableSimdKernels } from '../electron/services/matrix/linalg.ts';
+import { disableSimdKernels } from '../electron/services/matrix/wasm/dense-kernels.ts';
 import { Library } from '../electron/services/library.ts';
 import { tempDir } from './helpers/fixtures.ts';
 

@@ -22,9 +22,9 @@
 // large libraries the budget wins: borderline pairs may then be missed, while real duplicates (well
 // above the threshold) are still found almost surely. 400 photos or fewer are compared exhaustively.
 
-import { simdKernels } from '../matrix/linalg.ts';
 import type { PhotoFilter } from '../../../common/types.ts';
 import { prng } from '../matrix/prng.ts';
+import { simdKernels } from '../matrix/wasm/dense-kernels.ts';
 
 /** Where the strictness slider starts. */
 export const DEFAULT_STRICTNESS = 50;

@@ -8,21 +8,11 @@
 // Every fold is solved in closed form, in whichever space is smaller: the primal d × d system
 // (XcᵀXc + λI)w = Xcᵀyc when the training part has at least d rows, else the dual n × n system
 // (XcXcᵀ + λI)a = yc with w = Xcᵀa. Both give the same w. Each fold's matrix is tridiagonalised
-// once (linalg.ts), so the whole α grid costs O(d²) per α instead of one factorisation each.
-import {
-  applyQ,
-  applyQt,
-  choleskySolve,
-  gramBatched,
-  matmul,
-  outerGram,
-  pearson,
-  ranks,
-  rocAuc,
-  solveShiftedTridiagonal,
-  tridiagonalize,
-} from '../matrix/linalg.ts';
+// once (matrix/solve.ts), so the whole α grid costs O(d²) per α instead of one factorisation each.
+import { gramBatched, matmul, outerGram } from '../matrix/gram.ts';
+import { pearson, ranks, rocAuc } from '../matrix/metrics.ts';
 import { prng } from '../matrix/prng.ts';
+import { applyQ, applyQt, choleskySolve, solveShiftedTridiagonal, tridiagonalize } from '../matrix/solve.ts';
 
 /** Half-decades from 1e-3 to 1e3 (times the mean eigenvalue). */
 export const DEFAULT_ALPHAS: readonly number[] = Array.from({ length: 13 }, (_, i) => 10 ** (-3 + i / 2));
