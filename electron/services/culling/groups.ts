@@ -23,6 +23,7 @@
 // above the threshold) are still found almost surely. 400 photos or fewer are compared exhaustively.
 
 import type { PhotoFilter } from '../../../common/types.ts';
+import { dot } from '../matrix/dot.ts';
 import { prng } from '../matrix/prng.ts';
 import { simdKernels } from '../matrix/wasm/dense-kernels.ts';
 
@@ -203,18 +204,7 @@ interface Prepared {
 
 function cosine(p: Prepared, a: number, b: number): number {
   const { vectors, dim } = p;
-  const oa = p.rows[a] * dim;
-  const ob = p.rows[b] * dim;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
-  let j = 0;
-  for (; j + 3 < dim; j += 4) {
-    s0 += vectors[oa + j] * vectors[ob + j];
-    s1 += vectors[oa + j + 1] * vectors[ob + j + 1];
-    s2 += vectors[oa + j + 2] * vectors[ob + j + 2];
-    s3 += vectors[oa + j + 3] * vectors[ob + j + 3];
-  }
-  for (; j < dim; j++) s0 += vectors[oa + j] * vectors[ob + j];
-  return (s0 + s1 + s2 + s3) * p.inv[a] * p.inv[b];
+  return dot(vectors, p.rows[a] * dim, vectors, p.rows[b] * dim, dim) * p.inv[a] * p.inv[b];
 }
 
 /** Groups of ≥ 2 photos (bursts and near-duplicates), each with its best photo first. */

@@ -12,6 +12,7 @@
 //
 // The kernels themselves are in wasm/row-kernels.ts.
 
+import { dot } from './dot.ts';
 import { rowKernelModule, type RowKernels } from './wasm/row-kernels.ts';
 
 export type RowFormat = 'f32' | 'i8';
@@ -200,19 +201,7 @@ export class RowStore {
   private dotF32Js(d: Float32Array, rows: number, out: Float32Array): Float32Array {
     const dim = this.dim;
     const data = new Float32Array(this.buffer, this.rowsAt, rows * dim);
-    const tail = dim - (dim % 4);
-    for (let r = 0, off = 0; r < rows; r++, off += dim) {
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0; // prettier-ignore
-      let j = 0;
-      for (; j < tail; j += 4) {
-        a0 += data[off + j] * d[j];
-        a1 += data[off + j + 1] * d[j + 1];
-        a2 += data[off + j + 2] * d[j + 2];
-        a3 += data[off + j + 3] * d[j + 3];
-      }
-      for (; j < dim; j++) a0 += data[off + j] * d[j];
-      out[r] = a0 + a1 + a2 + a3;
-    }
+    for (let r = 0, off = 0; r < rows; r++, off += dim) out[r] = dot(data, off, d, 0, dim);
     return out;
   }
 

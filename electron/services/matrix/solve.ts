@@ -3,6 +3,7 @@
 // tridiagonal solve between two passes of Q), which is what makes a cross-validated λ grid
 // affordable; and a Cholesky solve for a single λ. The O(d³) loops run on the WebAssembly SIMD
 // kernels (wasm/dense-kernels.ts) where they exist, else on the JavaScript loops here.
+import { dot } from './dot.ts';
 import { simdKernels } from './wasm/dense-kernels.ts';
 
 /** A symmetric matrix as Q T Qᵀ: T tridiagonal (diag, off), Q a product of Householder reflectors. */
@@ -72,19 +73,7 @@ export function tridiagonalize(a: Float64Array, m: number): Tridiagonal {
 }
 
 function symvJs(a: Float64Array, v: Float64Array, p: Float64Array, m: number, s0: number): void {
-  for (let i = s0; i < m; i++) {
-    const ro = i * m;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0; // prettier-ignore
-    let j = s0;
-    for (; j + 3 < m; j += 4) {
-      a0 += a[ro + j] * v[j];
-      a1 += a[ro + j + 1] * v[j + 1];
-      a2 += a[ro + j + 2] * v[j + 2];
-      a3 += a[ro + j + 3] * v[j + 3];
-    }
-    for (; j < m; j++) a0 += a[ro + j] * v[j];
-    p[i] = a0 + a1 + a2 + a3;
-  }
+  for (let i = s0; i < m; i++) p[i] = dot(a, i * m + s0, v, s0, m - s0);
 }
 
 function rank2Js(a: Float64Array, v: Float64Array, w: Float64Array, m: number, s0: number): void {
@@ -96,31 +85,26 @@ function rank2Js(a: Float64Array, v: Float64Array, w: Float64Array, m: number, s
   }
 }
 
+/** x ← (I − β vvᵀ)x for Householder reflector k of `t`. */
+function reflect(t: Tridiagonal, k: number, x: Float64Array): void {
+  const { m, reflectors: V, beta } = t;
+  if (beta[k] === 0) return;
+  const ko = k * m;
+  let s = 0;
+  for (let j = k + 1; j < m; j++) s += V[ko + j] * x[j];
+  s *= beta[k];
+  for (let j = k + 1; j < m; j++) x[j] -= s * V[ko + j];
+}
+
 /** x ← Qᵀx (in place). */
 export function applyQt(t: Tridiagonal, x: Float64Array): Float64Array {
-  const { m, reflectors: V, beta } = t;
-  for (let k = 0; k < m - 2; k++) {
-    if (beta[k] === 0) continue;
-    const ko = k * m;
-    let s = 0;
-    for (let j = k + 1; j < m; j++) s += V[ko + j] * x[j];
-    s *= beta[k];
-    for (let j = k + 1; j < m; j++) x[j] -= s * V[ko + j];
-  }
+  for (let k = 0; k < t.m - 2; k++) reflect(t, k, x);
   return x;
 }
 
 /** x ← Qx (in place). */
 export function applyQ(t: Tridiagonal, x: Float64Array): Float64Array {
-  const { m, reflectors: V, beta } = t;
-  for (let k = m - 3; k >= 0; k--) {
-    if (beta[k] === 0) continue;
-    const ko = k * m;
-    let s = 0;
-    for (let j = k + 1; j < m; j++) s += V[ko + j] * x[j];
-    s *= beta[k];
-    for (let j = k + 1; j < m; j++) x[j] -= s * V[ko + j];
-  }
+  for (let k = t.m - 3; k >= 0; k--) reflect(t, k, x);
   return x;
 }
 

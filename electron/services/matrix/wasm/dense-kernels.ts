@@ -39,29 +39,32 @@ function dotFn(): Code {
   return [...dotCode(x, y, op.i32(0), len, j, acc, s), op.get(s)];
 }
 
-/** symv(a, v, p, m, s0): p[i] = Σ_{j≥s0} a[i·m + j]·v[j] for s0 ≤ i < m. Locals i=5 j=6 row=7 acc=8 s=9. */
-function symvFn(): Code {
-  const [a, v, p, m, s0, i, j, row, acc, s] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+/**
+ * For i from s0 to m: row = byte address of row i of the m × m float64 matrix at a, then `body`.
+ * Locals i and row.
+ */
+function forRows(a: number, m: number, s0: number, i: number, row: number, body: Code): Code {
   return [
     op.get(s0), op.set(i),
     op.block, op.loop,
     op.get(i), op.get(m), op.geS, op.brIf(1),
     op.get(a), op.get(i), op.get(m), op.mul, op.i32(3), op.shl, op.add, op.set(row),
-    ...dotCode(row, v, op.get(s0), m, j, acc, s),
-    ...at(p, i), op.get(s), op.f64store,
+    ...body,
     op.get(i), op.i32(1), op.add, op.set(i), op.br(0),
     op.end, op.end,
   ];
 }
 
+/** symv(a, v, p, m, s0): p[i] = Σ_{j≥s0} a[i·m + j]·v[j] for s0 ≤ i < m. Locals i=5 j=6 row=7 acc=8 s=9. */
+function symvFn(): Code {
+  const [a, v, p, m, s0, i, j, row, acc, s] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return forRows(a, m, s0, i, row, [...dotCode(row, v, op.get(s0), m, j, acc, s), ...at(p, i), op.get(s), op.f64store]);
+}
+
 /** rank2(a, v, w, m, s0): a[i·m + j] −= v[i]·w[j] + w[i]·v[j] for s0 ≤ i, j < m. Locals i=5 j=6 row=7 addr=8 vi=9 wi=10. */
 function rank2Fn(): Code {
   const [a, v, w, m, s0, i, j, row, addr, vi, wi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  return [
-    op.get(s0), op.set(i),
-    op.block, op.loop,
-    op.get(i), op.get(m), op.geS, op.brIf(1),
-    op.get(a), op.get(i), op.get(m), op.mul, op.i32(3), op.shl, op.add, op.set(row),
+  return forRows(a, m, s0, i, row, [
     ...at(v, i), op.f64load, op.f64x2Splat, op.set(vi),
     ...at(w, i), op.f64load, op.f64x2Splat, op.set(wi),
     op.get(s0), op.set(j),
@@ -79,9 +82,7 @@ function rank2Fn(): Code {
     op.get(wi), op.f64x2Lane(0), ...at(v, j), op.f64load, op.f64mul,
     op.f64add, op.f64sub, op.f64store,
     op.end,
-    op.get(i), op.i32(1), op.add, op.set(i), op.br(0),
-    op.end, op.end,
-  ];
+  ]);
 }
 
 /**
