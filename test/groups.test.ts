@@ -9,23 +9,13 @@ import { photoQueries } from '../db/photos.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ModelInfo } from '../native-models/types.ts';
-import {
-  DEFAULT_STRICTNESS,
-  adjustedRandIndex,
-  benchmarkGrouping,
-  groupLabels,
-  groupPhotos,
-  groupingThresholds,
-  planLsh,
-  prng,
-  syntheticGroupLibrary,
-  type GroupInput,
-  type PhotoGroup,
-} from '../electron/services/culling/groups.ts';
+import { DEFAULT_STRICTNESS, groupPhotos, groupingThresholds, planLsh, type GroupInput, type PhotoGroup } from '../electron/services/culling/groups.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
-import { disableSimdKernels } from '../electron/services/matrix/linalg.ts';
 import { Library } from '../electron/services/library.ts';
+import { prng } from '../electron/services/matrix/prng.ts';
+import { disableSimdKernels } from '../electron/services/matrix/wasm/dense-kernels.ts';
 import { tempDir } from './helpers/fixtures.ts';
+import { adjustedRandIndex, benchmarkGrouping, groupLabels, syntheticGroupLibrary } from './helpers/synthetic-groups.ts';
 
 const sortedKey = (ids: number[]) => [...ids].sort((a, b) => a - b).join(',');
 const partition = (groups: { ids: number[] }[]) => new Set(groups.map((g) => sortedKey(g.ids)));

@@ -10,24 +10,12 @@ import { getTasteModel, listTasteModels, saveTasteModel } from '../db/taste.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ModelInfo } from '../native-models/types.ts';
-import { prng } from '../electron/services/culling/groups.ts';
 import { Library } from '../electron/services/library.ts';
-import {
-  applyQ,
-  applyQt,
-  choleskySolve,
-  disableSimdKernels,
-  gramBatched,
-  kernelModuleBytes,
-  matmul,
-  outerGram,
-  ranks,
-  rocAuc,
-  simdKernels,
-  solveShiftedTridiagonal,
-  spearman,
-  tridiagonalize,
-} from '../electron/services/matrix/linalg.ts';
+import { gramBatched, matmul, outerGram } from '../electron/services/matrix/gram.ts';
+import { ranks, rocAuc, spearman } from '../electron/services/matrix/metrics.ts';
+import { prng } from '../electron/services/matrix/prng.ts';
+import { applyQ, applyQt, choleskySolve, solveShiftedTridiagonal, tridiagonalize } from '../electron/services/matrix/solve.ts';
+import { disableSimdKernels, kernelModuleBytes, simdKernels } from '../electron/services/matrix/wasm/dense-kernels.ts';
 import { assignFolds, fitRidge, fitRidgeCv } from '../electron/services/signals/ridge.ts';
 import { DEFAULT_TASTE, TASTE_SLOPE, tasteSignals, collectDecisions, decisionTarget, fitTasteModel, tasteScores } from '../electron/services/signals/taste.ts';
 import { tempDir } from './helpers/fixtures.ts';

@@ -8,21 +8,11 @@
 // Every fold is solved in closed form, in whichever space is smaller: the primal d × d system
 // (XcᵀXc + λI)w = Xcᵀyc when the training part has at least d rows, else the dual n × n system
 // (XcXcᵀ + λI)a = yc with w = Xcᵀa. Both give the same w. Each fold's matrix is tridiagonalised
-// once (linalg.ts), so the whole α grid costs O(d²) per α instead of one factorisation each.
-import {
-  applyQ,
-  applyQt,
-  choleskySolve,
-  gramBatched,
-  matmul,
-  outerGram,
-  pearson,
-  ranks,
-  rocAuc,
-  solveShiftedTridiagonal,
-  tridiagonalize,
-} from '../matrix/linalg.ts';
+// once (matrix/solve.ts), so the whole α grid costs O(d²) per α instead of one factorisation each.
+import { gramBatched, matmul, outerGram } from '../matrix/gram.ts';
+import { pearson, ranks, rocAuc } from '../matrix/metrics.ts';
 import { prng } from '../matrix/prng.ts';
+import { applyQ, applyQt, choleskySolve, solveShiftedTridiagonal, tridiagonalize } from '../matrix/solve.ts';
 
 /** Half-decades from 1e-3 to 1e3 (times the mean eigenvalue). */
 export const DEFAULT_ALPHAS: readonly number[] = Array.from({ length: 13 }, (_, i) => 10 ** (-3 + i / 2));
@@ -80,6 +70,16 @@ function mean(values: ArrayLike<number>, rows: ArrayLike<number>): number {
   return rows.length ? s / rows.length : 0;
 }
 
+/** The column means μ of n × d rows and the rows minus μ (float32, as the products take them). */
+function centre(x: Float32Array, n: number, d: number): { mu: Float64Array; xc: Float32Array } {
+  const mu = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mu[j] += x[r * d + j];
+  for (let j = 0; j < d; j++) mu[j] /= n;
+  const xc = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) xc[r * d + j] = x[r * d + j] - mu[j];
+  return { mu, xc };
+}
+
 /** Σ over `rows` of xc[r] (a d-vector), float64. */
 function sumRows(xc: Float32Array, d: number, rows: ArrayLike<number>, weights?: ArrayLike<number>): Float64Array {
   const out = new Float64Array(d);
@@ -128,11 +128,7 @@ export async function fitRidgeCv(x: Float32Array, n: number, d: number, y: Array
   if (yMin === yMax) throw new Error('Ridge: every target is the same; there is nothing to learn.');
 
   // Centre once by the global mean (float32 products of centred data lose far less to cancellation).
-  const mu = new Float64Array(d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mu[j] += x[r * d + j];
-  for (let j = 0; j < d; j++) mu[j] /= n;
-  const xc = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) xc[r * d + j] = x[r * d + j] - mu[j];
+  const { mu, xc } = centre(x, n, d);
 
   const fold = assignFolds(y, k, opts.seed ?? 1);
   const members: number[][] = Array.from({ length: k }, () => []);
@@ -313,11 +309,7 @@ export async function fitRidgeCv(x: Float32Array, n: number, d: number, y: Array
 
 /** Plain ridge fit at one α (no cross-validation), in the primal or dual form: for tests and tools. */
 export async function fitRidge(x: Float32Array, n: number, d: number, y: ArrayLike<number>, alpha: number, form: 'primal' | 'dual' = n >= d ? 'primal' : 'dual'): Promise<{ weights: Float64Array; bias: number; lambda: number }> {
-  const mu = new Float64Array(d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mu[j] += x[r * d + j];
-  for (let j = 0; j < d; j++) mu[j] /= n;
-  const xc = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) xc[r * d + j] = x[r * d + j] - mu[j];
+  const { mu, xc } = centre(x, n, d);
   let ym = 0;
   for (let i = 0; i < n; i++) ym += y[i];
   ym /= n;
