@@ -106,57 +106,97 @@ export type ServerEvent =
   | { type: 'model-download-progress'; progress: ModelDownloadProgress }
   | { type: 'model-status'; status: ModelStatus }; // after a download finishes or fails
 
-export interface CullApi {
-  /** Works without a model; every other library method rejects with code 'no-model' until one is installed. */
-  modelStatus(): Promise<ModelStatus>;
-  /** Downloads the default model (progress as 'model-download-progress' events), then opens the library. */
-  downloadModel(): Promise<ModelStatus>;
-  cancelDownload(): Promise<void>;
+// ---------------------------------------------------------------------------------------------
+// The transported methods, declared once. Each entry names a method and its signature; the
+// object's keys are the method names at run time (API_METHOD_NAMES: one IPC channel `cull:<name>`
+// and one HTTP route `POST /api/<name>` each) and its types make `TransportedApi`. The server side
+// (electron/transport/methods.ts) must have one entry per key — validator and handler — or it
+// does not compile. chooseFolder is Electron-only (handled in the main process); thumbUrl,
+// imageUrl and onEvent are implemented client-side.
 
-  stats(): Promise<LibraryStats>;
-  roots(): Promise<string[]>;
-  addRoot(dir: string): Promise<string[]>;
-  removeRoot(dir: string): Promise<string[]>;
-  /** Asks the user for a folder (native dialog in Electron; in the browser transport, a prompt the UI shows). */
-  chooseFolder?(): Promise<string | null>;
+/** A method's signature, declared as a value so that its name also exists at run time. */
+export interface Signature<F extends (...args: never[]) => Promise<unknown>> {
+  readonly signature?: F;
+}
+const sig = <F extends (...args: never[]) => Promise<unknown>>(): Signature<F> => ({});
+
+type ScoreOptions = { filter?: PhotoFilter; top?: number; paths?: boolean };
+
+export const API_METHODS = {
+  /** Works without a model; every other library method rejects with code 'no-model' until one is installed. */
+  modelStatus: sig<() => Promise<ModelStatus>>(),
+  /** Downloads the default model (progress as 'model-download-progress' events), then opens the library. */
+  downloadModel: sig<() => Promise<ModelStatus>>(),
+  cancelDownload: sig<() => Promise<void>>(),
+
+  stats: sig<() => Promise<LibraryStats>>(),
+  roots: sig<() => Promise<string[]>>(),
+  addRoot: sig<(dir: string) => Promise<string[]>>(),
+  removeRoot: sig<(dir: string) => Promise<string[]>>(),
 
   /** Starts indexing the given roots (default: all); progress arrives as events. Resolves when done. */
-  index(roots?: string[]): Promise<IndexSummary>;
-  cancelIndex(): Promise<void>;
+  index: sig<(roots?: string[]) => Promise<IndexSummary>>(),
+  cancelIndex: sig<() => Promise<void>>(),
 
-  presets(): Promise<PresetInfo[]>;
+  presets: sig<() => Promise<PresetInfo[]>>(),
   /** Parses what the user typed ("scary vs peaceful + 0.5*sharp vs blurry", "@quality"); rejects with a readable message. */
-  parseQuery(text: string): Promise<AttributeQuery>;
+  parseQuery: sig<(text: string) => Promise<AttributeQuery>>(),
   /** `paths: false`: results with empty paths (the window has its photo records). */
-  score(query: string | AttributeQuery, opts?: { filter?: PhotoFilter; top?: number; paths?: boolean }): Promise<ScoredPhoto[]>;
-  search(text: string, opts?: { filter?: PhotoFilter; top?: number; paths?: boolean }): Promise<ScoredPhoto[]>;
-  explain(photoId: number, query: string | AttributeQuery): Promise<Record<string, number>>;
-
+  score: sig<(query: string | AttributeQuery, opts?: ScoreOptions) => Promise<ScoredPhoto[]>>(),
+  search: sig<(text: string, opts?: ScoreOptions) => Promise<ScoredPhoto[]>>(),
+  explain: sig<(photoId: number, query: string | AttributeQuery) => Promise<Record<string, number>>>(),
   /** Every preset's (and taste model's) score for one photo. */
-  explainAll(photoId: number): Promise<PhotoExplanation>;
+  explainAll: sig<(photoId: number) => Promise<PhotoExplanation>>(),
 
   /** Bursts and near-duplicates, best first in each (rejected photos left out unless asked). */
-  groups(opts?: GroupsOptions): Promise<PhotoGroupInfo[]>;
+  groups: sig<(opts?: GroupsOptions) => Promise<PhotoGroupInfo[]>>(),
   /** Rejects every member of each group but its best (picks are never rejected); the previous states, for undo. */
-  rejectGroupCandidates(groups: { ids: number[]; bestId: number }[]): Promise<PreviousCulling[]>;
+  rejectGroupCandidates: sig<(groups: { ids: number[]; bestId: number }[]) => Promise<PreviousCulling[]>>(),
   /** "Best of each group": every group's best, members you picked, and (by default) every photo in no group. */
-  bestOfGroupIds(opts?: GroupsOptions & { includeUngrouped?: boolean }): Promise<number[]>;
+  bestOfGroupIds: sig<(opts?: GroupsOptions & { includeUngrouped?: boolean }) => Promise<number[]>>(),
 
   /** Taste models fitted for this library's CLIP model. */
-  tasteModels(): Promise<TasteModelInfo[]>;
+  tasteModels: sig<() => Promise<TasteModelInfo[]>>(),
   /** Fits (or refits) a taste model on the picks, rejects and star ratings so far (default name "my taste"). */
-  fitTaste(name?: string): Promise<TasteModelInfo>;
+  fitTaste: sig<(name?: string) => Promise<TasteModelInfo>>(),
   /** Refits when at least `everyN` decisions were added since the last fit; null when nothing was done. */
-  maybeRefitTaste(name?: string, everyN?: number): Promise<TasteModelInfo | null>;
-  deleteTaste(name: string): Promise<boolean>;
+  maybeRefitTaste: sig<(name?: string, everyN?: number) => Promise<TasteModelInfo | null>>(),
+  deleteTaste: sig<(name: string) => Promise<boolean>>(),
 
-  photos(filter?: PhotoFilter): Promise<PhotoRecord[]>;
-  photo(id: number): Promise<PhotoRecord | null>;
-  setCulling(ids: number[], change: CullingChange): Promise<PreviousCulling[]>;
-  restoreCulling(previous: PreviousCulling[]): Promise<void>;
+  photos: sig<(filter?: PhotoFilter) => Promise<PhotoRecord[]>>(),
+  photo: sig<(id: number) => Promise<PhotoRecord | null>>(),
+  setCulling: sig<(ids: number[], change: CullingChange) => Promise<PreviousCulling[]>>(),
+  restoreCulling: sig<(previous: PreviousCulling[]) => Promise<void>>(),
 
-  exportPhotos(opts: ExportRequest): Promise<ExportSummary>;
-  cancelExport(): Promise<void>;
+  exportPhotos: sig<(opts: ExportRequest) => Promise<ExportSummary>>(),
+  cancelExport: sig<() => Promise<void>>(),
+} as const;
+
+export type ApiMethodName = keyof typeof API_METHODS;
+
+/** The methods that cross a transport, with their signatures. */
+export type TransportedApi = { [K in ApiMethodName]: NonNullable<(typeof API_METHODS)[K]['signature']> };
+
+/** Every transported method's name, in declaration order. */
+export const API_METHOD_NAMES = Object.keys(API_METHODS) as ApiMethodName[];
+
+export function isApiMethodName(name: unknown): name is ApiMethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(API_METHODS, name);
+}
+
+/**
+ * A TransportedApi whose every method is `call(name, args)`: how each transport's client (the
+ * preload, the HTTP client, the renderer's wrappers) is built, so none of them lists the methods.
+ */
+export function bindMethods(call: (method: ApiMethodName, args: unknown[]) => Promise<unknown>): TransportedApi {
+  const api: Record<string, unknown> = {};
+  for (const name of API_METHOD_NAMES) api[name] = (...args: unknown[]) => call(name, args);
+  return api as TransportedApi;
+}
+
+export interface CullApi extends TransportedApi {
+  /** Asks the user for a folder (native dialog in Electron; in the browser transport, a prompt the UI shows). */
+  chooseFolder?(): Promise<string | null>;
 
   /** URL the renderer can put in <img src> for a photo's thumbnail / full-size preview. */
   thumbUrl(id: number): string;
@@ -164,24 +204,6 @@ export interface CullApi {
 
   onEvent(listener: (event: ServerEvent) => void): () => void;
 }
-
-/**
- * CullApi methods that cross a transport: one IPC channel `cull:<name>` and one HTTP route
- * `POST /api/<name>` each, validated by electron/transport/validate.ts. (chooseFolder is Electron-only,
- * handled in the main process; thumbUrl/imageUrl/onEvent are implemented client-side.)
- */
-export const API_METHOD_NAMES = [
-  'modelStatus', 'downloadModel', 'cancelDownload',
-  'stats', 'roots', 'addRoot', 'removeRoot',
-  'index', 'cancelIndex',
-  'presets', 'parseQuery', 'score', 'search', 'explain', 'explainAll',
-  'groups', 'rejectGroupCandidates', 'bestOfGroupIds',
-  'tasteModels', 'fitTaste', 'maybeRefitTaste', 'deleteTaste',
-  'photos', 'photo', 'setCulling', 'restoreCulling',
-  'exportPhotos', 'cancelExport',
-] as const satisfies readonly (keyof CullApi)[];
-
-export type ApiMethodName = (typeof API_METHOD_NAMES)[number];
 
 /** IPC channel carrying ServerEvents from the main process to the window. */
 export const EVENT_CHANNEL = 'cull:event';

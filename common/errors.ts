@@ -7,8 +7,8 @@ import type { ApiErrorCode } from './api-types.ts';
 
 export class UserError extends Error {
   readonly code: ApiErrorCode;
-  constructor(message: string, code: ApiErrorCode = 'invalid-argument') {
-    super(message);
+  constructor(message: string, code: ApiErrorCode = 'invalid-argument', options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'UserError';
     this.code = code;
   }

@@ -1,11 +1,14 @@
 // Culling state (star rating, pick/reject flag, colour label), changed for many photos at once with undo.
 import type { PreviousCulling } from '../common/api-types.ts';
 import { LABELS, type CullingChange, type Flag, type Label } from '../common/types.ts';
+import type { ApiErrorCode } from '../common/api-types.ts';
+import { UserError } from '../common/errors.ts';
 import type { DB } from './database.ts';
 
-export class CullingError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A culling change the schema would refuse ('invalid-argument'), or a photo that is not there ('not-found'). */
+export class CullingError extends UserError {
+  constructor(message: string, code: ApiErrorCode = 'invalid-argument') {
+    super(message, code);
     this.name = 'CullingError';
   }
 }
@@ -51,7 +54,7 @@ export function setCulling(db: DB, ids: number[], change: CullingChange): Previo
     const previous: PreviousCulling[] = [];
     for (const id of unique) {
       const row = read.get(id) as PreviousCulling | undefined;
-      if (!row) throw new CullingError(`Photo ${id} is not in the library.`);
+      if (!row) throw new CullingError(`Photo ${id} is not in the library.`, 'not-found');
       previous.push({ id: row.id, rating: row.rating, flag: row.flag, label: row.label });
       write.run(...values, id);
     }

@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../common/errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type DB = Database.Database;
@@ -19,7 +20,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): DB {
   try {
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (err) {
-    throw new Error(`Cannot open library database ${file}: ${(err as Error).message}`);
+    throw new UserError(`Cannot open library database ${file}: ${(err as Error).message}`, 'invalid-argument', { cause: err });
   }
   const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);

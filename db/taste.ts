@@ -2,6 +2,7 @@
 import type { PhotoFilter, StoredTasteModel, TasteModelInfo } from '../common/types.ts';
 
 export type { StoredTasteModel, TasteModelInfo };
+import { UserError } from '../common/errors.ts';
 import type { DB } from './database.ts';
 import { decodeF32, encodeF32 } from './vectors.ts';
 
@@ -64,7 +65,7 @@ export function getTasteModel(db: DB, name: string, modelId: string): StoredTast
   const r = db.prepare<[string, string], Row>('SELECT * FROM taste_models WHERE name = ? AND model_id = ?').get(name, modelId);
   if (!r) return null;
   const weights = decodeF32(r.weights);
-  if (weights.length !== r.dim) throw new Error(`Taste model "${name}" is damaged: ${weights.length} weights for dimension ${r.dim}. Fit it again.`);
+  if (weights.length !== r.dim) throw new UserError(`Taste model "${name}" is damaged: ${weights.length} weights for dimension ${r.dim}. Fit it again.`);
   return { ...info(r), weights };
 }
 

@@ -1,35 +1,43 @@
-// Errors with a human reason: front ends show `message` as is.
+// Errors with a human reason: front ends show `message` as is. They are UserErrors
+// (common/errors.ts), so the API reports them with a code instead of as internal errors.
+import type { ApiErrorCode } from '../common/api-types.ts';
+import { UserError } from '../common/errors.ts';
 
-/** A model folder is missing, incomplete or inconsistent. `file` names the offending file. */
-export class ModelFolderError extends Error {
+/** A model folder is missing, incomplete or inconsistent. `file` names the offending file. Code 'no-model': there is no usable model. */
+export class ModelFolderError extends UserError {
   override name = 'ModelFolderError';
   constructor(
     message: string,
     readonly dir: string,
     readonly file: string | null = null,
   ) {
-    super(message);
+    super(message, 'no-model');
   }
 }
 
 export type ImageErrorKind = 'missing' | 'not-image' | 'too-large' | 'corrupt' | 'failed';
 
-/** A photo could not be decoded; `message` is the reason recorded for the photo. */
-export class ImageDecodeError extends Error {
+/** A photo could not be decoded; `message` is the reason recorded for the photo. Code 'not-found' when the file is gone. */
+export class ImageDecodeError extends UserError {
   override name = 'ImageDecodeError';
   constructor(
     readonly kind: ImageErrorKind,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, kind === 'missing' ? 'not-found' : 'invalid-argument', options);
   }
 }
 
 export type DownloadErrorKind = 'offline' | 'http' | 'not-found' | 'timeout' | 'hash' | 'unsafe' | 'aborted' | 'network';
 
-/** A model download failed; `file` is the repository file being fetched, when known. */
-export class DownloadError extends Error {
+const DOWNLOAD_CODE = (kind: DownloadErrorKind): ApiErrorCode => (kind === 'aborted' ? 'cancelled' : 'no-model');
+
+/**
+ * A model download failed; `file` is the repository file being fetched, when known. Code
+ * 'cancelled' when it was cancelled, else 'no-model': there is still no model, try again.
+ */
+export class DownloadError extends UserError {
   override name = 'DownloadError';
   constructor(
     readonly kind: DownloadErrorKind,
@@ -37,6 +45,6 @@ export class DownloadError extends Error {
     readonly file: string | null = null,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, DOWNLOAD_CODE(kind), options);
   }
 }

@@ -12,6 +12,7 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildElectron } from '../build/build-electron.ts';
 import { API_METHOD_NAMES, channelFor } from '../common/api-types.ts';
+import { METHOD_NAMES } from '../electron/transport/methods.ts';
 import { APP_URL } from '../electron/desktop/window.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { buildRenderer } from './e2e/helpers.ts';
@@ -168,6 +169,8 @@ describe('the Electron main-process bundle', () => {
     const api = exposed.cull as Record<string, unknown>;
     expect(api).toBeTruthy();
     for (const m of [...API_METHOD_NAMES, 'chooseFolder', 'thumbUrl', 'imageUrl', 'onEvent']) expect(typeof api[m], m).toBe('function');
+    // Exactly the method table's entries (one IPC channel each) and the client-side helpers.
+    expect(Object.keys(api).sort()).toEqual([...METHOD_NAMES, 'chooseFolder', 'thumbUrl', 'imageUrl', 'onEvent'].sort());
     expect((api.thumbUrl as (id: number) => string)(7)).toBe('cull://thumb/7');
   });
 });

@@ -1,5 +1,5 @@
 // The IPC bridge under Node: a fake ipcMain records the handlers electron/transport/ipc.ts registers, the
-// REAL validators (electron/transport/validate.ts) check every argument, and a real Library (tiny generated
+// REAL validators (electron/transport/methods.ts) check every argument, and a real Library (tiny generated
 // model, real SQLite file, photos generated with sharp) answers the calls that get through.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +8,8 @@ import { API_METHOD_NAMES, EVENT_CHANNEL, type ApiError, type ServerEvent } from
 import { registerIpcHandlers, type InvokeEventLike, type IpcRegistration } from '../electron/transport/ipc.ts';
 import type { CallResult } from '../electron/transport/dispatch.ts';
 import { Library } from '../electron/services/library.ts';
-import { LIMITS, VALIDATORS } from '../electron/transport/validate.ts';
+import { LIMITS } from '../electron/transport/validate.ts';
+import { METHODS } from '../electron/transport/methods.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
 
@@ -85,7 +86,7 @@ describe('registration', () => {
   it('registers one channel per API method plus chooseFolder, nothing else', () => {
     const expected = [...API_METHOD_NAMES.map((m) => `cull:${m}`), 'cull:chooseFolder'].sort();
     expect([...handlers.keys()].sort()).toEqual(expected);
-    expect(Object.keys(VALIDATORS).sort()).toEqual([...API_METHOD_NAMES].sort());
+    expect(Object.keys(METHODS).sort()).toEqual([...API_METHOD_NAMES].sort());
   });
 
   it('refuses calls from any frame but the app window', async () => {

@@ -1,9 +1,9 @@
 // Preload of the sandboxed window: exposes `window.cull` (CullApi) through the context bridge.
 // One IPC channel per method (`cull:<method>`), events on `cull:event`. Bundled to CommonJS by
 // build/build-electron.ts: a sandboxed preload can only require('electron') and a few builtins,
-// so everything it needs (the method list) is inlined into the bundle.
+// so everything it needs (the method names from common/api-types.ts) is inlined into the bundle.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type CullApi, type ServerEvent } from '../../common/api-types.ts';
+import { EVENT_CHANNEL, bindMethods, channelFor, type CullApi, type ServerEvent } from '../../common/api-types.ts';
 import { APP_SCHEME } from './window.ts';
 
 type Envelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
@@ -15,8 +15,9 @@ async function invoke(channel: string, args: unknown[]): Promise<unknown> {
   throw { code: out.error.code, message: out.error.message };
 }
 
-const api: Record<string, unknown> = {
-  chooseFolder: () => invoke(channelFor('chooseFolder'), []),
+const api: CullApi = {
+  ...bindMethods((name, args) => invoke(channelFor(name), args)),
+  chooseFolder: () => invoke(channelFor('chooseFolder'), []) as Promise<string | null>,
   thumbUrl: (id: number) => `${APP_SCHEME}://thumb/${Number(id)}`,
   imageUrl: (id: number) => `${APP_SCHEME}://image/${Number(id)}`,
   onEvent(listener: (event: ServerEvent) => void): () => void {
@@ -27,6 +28,5 @@ const api: Record<string, unknown> = {
     };
   },
 };
-for (const name of API_METHOD_NAMES) api[name] = (...args: unknown[]) => invoke(channelFor(name), args);
 
-contextBridge.exposeInMainWorld('cull', api as unknown as CullApi);
+contextBridge.exposeInMainWorld('cull', api);

@@ -8,11 +8,11 @@ import path from 'node:path';
 import type { DownloadProgress as FullDownloadProgress } from '../../native-models/download.ts';
 import { approxDownloadSize, modelDir as registryModelDir, registryEntry } from '../../native-models/registry.ts';
 import type { ModelDownloadProgress, ModelStatus } from '../../common/api-types.ts';
-import type { ModelService } from '../transport/dispatch.ts';
+import type { ModelService } from '../transport/jobs.ts';
 import { Library } from './library.ts';
 import { downloadKnownModel, localModelDir } from './model-source.ts';
 import { dataDir, defaultDbPath, modelsDir } from './paths.ts';
-import { ApiException } from '../transport/validate.ts';
+import { BusyError, UserError } from '../../common/errors.ts';
 
 export interface AppServicesOptions {
   /** Library database (default: library.db in the data folder, as for the CLI). */
@@ -125,10 +125,10 @@ export class AppServices implements ModelService {
   async download(onProgress: (p: ModelDownloadProgress) => void, signal: AbortSignal): Promise<ModelStatus> {
     const id = this.paths.modelId;
     if (!id) {
-      throw new ApiException('invalid-argument', `The model is set to the folder ${this.paths.modelDir} (--model or CULL_MODEL_DIR), so there is nothing to download.`);
+      throw new UserError(`The model is set to the folder ${this.paths.modelDir} (--model or CULL_MODEL_DIR), so there is nothing to download.`, 'invalid-argument');
     }
     if (this.state.kind === 'ready' || this.state.kind === 'opening') return this.status();
-    if (this.state.kind === 'downloading') throw new ApiException('busy', 'The model is already being downloaded.');
+    if (this.state.kind === 'downloading') throw new BusyError('The model is already being downloaded.');
     const previous = this.state;
     this.state = { kind: 'downloading', progress: { received: 0, total: null } };
     try {
@@ -153,7 +153,7 @@ export class AppServices implements ModelService {
       const message = err instanceof Error ? err.message : String(err);
       if (signal.aborted) {
         this.state = previous.kind === 'error' ? previous : { kind: 'missing', error: 'The download was cancelled.' };
-        throw new ApiException('cancelled', 'The model download was cancelled.');
+        throw new UserError('The model download was cancelled.', 'cancelled');
       }
       this.state = { kind: 'missing', error: `The download failed: ${message}` };
       throw err;

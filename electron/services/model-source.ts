@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { downloadModel, verifyModel } from '../../native-models/download.ts';
+import { UserError } from '../../common/errors.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import {
   DEFAULT_MODEL_ID,
@@ -77,6 +78,6 @@ export async function listModels(): Promise<ModelListing[]> {
 
 export async function verifyKnownModel(ref?: string): Promise<{ ok: boolean; dir: string; files: number; problems: string[] }> {
   const dir = ref && looksLikePath(ref) ? path.resolve(ref) : installedModelDir(modelsDir(), ref ?? DEFAULT_MODEL_ID);
-  if (!dir) throw new Error(`Model "${ref ?? DEFAULT_MODEL_ID}" is not downloaded yet: run cull models download.`);
+  if (!dir) throw new UserError(`Model "${ref ?? DEFAULT_MODEL_ID}" is not downloaded yet: run cull models download.`, 'no-model');
   return { dir, ...(await verifyModel(dir)) };
 }

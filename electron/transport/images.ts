@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ApiError } from '../../common/api-types.ts';
 import { parseIdSegment } from './validate.ts';
-import type { LibraryApi } from './dispatch.ts';
+import type { LibraryApi } from './methods.ts';
 
 export type ImageKind = 'thumb' | 'image';
 

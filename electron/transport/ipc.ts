@@ -1,11 +1,11 @@
-// IPC half of the bridge: one `ipcMain.handle('cull:<method>')` per CullApi method, each a thin
-// mapping validate → Library facade → result through the shared ApiDispatcher. Handlers answer
+// IPC half of the bridge: one `ipcMain.handle('cull:<method>')` per entry of the method table
+// (electron/transport/methods.ts), each handed to the shared ApiDispatcher. Handlers answer
 // with an envelope ({ ok, result } | { ok: false, error }) because Electron keeps only the message
 // of a thrown error. Calls from any frame but the app's own window are refused. Electron objects
 // are injected (structural types) so test/ipc-validation.test.ts runs under plain Node.
-import { API_METHOD_NAMES, EVENT_CHANNEL, channelFor, type ServerEvent } from '../../common/api-types.ts';
-import { ApiDispatcher, type CallResult, type MaybeLibrary, type ModelService } from './dispatch.ts';
-import { toApiError } from './validate.ts';
+import { EVENT_CHANNEL, channelFor, type ServerEvent } from '../../common/api-types.ts';
+import { ApiDispatcher, toApiError, type CallResult, type MaybeLibrary, type ModelService } from './dispatch.ts';
+import { METHOD_NAMES } from './methods.ts';
 import { isAppUrl } from '../desktop/window.ts';
 
 /** What a handler receives as its first argument (Electron's IpcMainInvokeEvent, reduced). */
@@ -64,7 +64,7 @@ export function registerIpcHandlers(
   const refused: CallResult = { ok: false, error: { code: 'unauthorized', message: 'IPC call from an untrusted frame.' } };
 
   const channels: string[] = [];
-  for (const method of API_METHOD_NAMES) {
+  for (const method of METHOD_NAMES) {
     const channel = channelFor(method);
     ipcMain.handle(channel, (event, ...args) => (trusted(event) ? dispatcher.invoke(method, args) : refused));
     channels.push(channel);

@@ -10,9 +10,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, ApiErrorCode } from '../../common/api-types.ts';
-import { isApiMethod, isInside } from './validate.ts';
+import { isInside } from './validate.ts';
+import { isApiMethod, type LibraryApi } from './methods.ts';
 import { contentSecurityPolicy } from '../desktop/window.ts';
-import { ApiDispatcher, type LibraryApi, type MaybeLibrary, type ModelService } from './dispatch.ts';
+import { ApiDispatcher, type MaybeLibrary, type ModelService } from './dispatch.ts';
 import { imageHeaders, lookupImage, type ImageKind } from './images.ts';
 
 export interface ServerOptions {

@@ -1,16 +1,17 @@
-// Argument validation for every CullApi method, shared by the IPC handlers and the HTTP server:
-// the renderer (or anything that reached the local port) is untrusted, so nothing reaches the
-// Library facade before its arguments have been checked here. Validators return the arguments
-// normalised (paths resolved, nulls from JSON turned into undefined) or throw an ApiException.
+// The argument checks every API method's validator is built from (electron/transport/methods.ts),
+// shared by the IPC handlers and the HTTP server: the renderer (or anything that reached the local
+// port) is untrusted, so nothing reaches the Library facade before its arguments have been checked.
+// Checks return the value normalised (paths resolved, nulls from JSON turned into undefined) or
+// throw a UserError ('invalid-argument', or 'outside-library' for a folder outside the library).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ApiError, ApiErrorCode, ApiMethodName, PreviousCulling } from '../../common/api-types.ts';
+import type { ExportRequest, GroupsOptions, PreviousCulling } from '../../common/api-types.ts';
+import { UserError } from '../../common/errors.ts';
 import { LABELS } from '../../common/types.ts';
 import type {
   Attribute,
   AttributeQuery,
   CullingChange,
-  ExportOptions,
   Flag,
   Label,
   PhotoFilter,
@@ -33,48 +34,12 @@ export const LIMITS = {
   refitEvery: 10_000,
 } as const;
 
-const ERROR_CODES: readonly ApiErrorCode[] = [
-  'invalid-argument', 'not-found', 'outside-library', 'busy', 'cancelled', 'internal', 'no-model', 'unauthorized',
-];
-
-/** An Error carrying an ApiError code; what validators and the dispatcher throw. */
-export class ApiException extends Error implements ApiError {
-  readonly code: ApiErrorCode;
-  constructor(code: ApiErrorCode, message: string) {
-    super(message);
-    this.name = 'ApiException';
-    this.code = code;
-  }
-  toJSON(): ApiError {
-    return { code: this.code, message: this.message };
-  }
-}
-
-export function isApiErrorCode(value: unknown): value is ApiErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
-}
-
-/**
- * Any thrown value → plain ApiError. Library errors are plain Errors with user-readable messages;
- * `fallback` is the code to give them (e.g. 'invalid-argument' for a query that does not parse).
- */
-export function toApiError(err: unknown, fallback: ApiErrorCode = 'internal'): ApiError {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; message?: unknown; name?: unknown };
-    const message = typeof e.message === 'string' && e.message ? e.message : String(err);
-    if (isApiErrorCode(e.code)) return { code: e.code, message };
-    if (e.name === 'AbortError') return { code: 'cancelled', message: message || 'Cancelled.' };
-    return { code: fallback, message };
-  }
-  return { code: fallback, message: String(err) };
-}
-
-const invalid = (message: string): ApiException => new ApiException('invalid-argument', message);
+const invalid = (message: string): UserError => new UserError(message, 'invalid-argument');
 
 // ---------------------------------------------------------------------------------------------
 // Primitive checks
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'string' ? 'a string' : typeof value;
@@ -87,7 +52,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** JSON turns `undefined` into `null`; optional arguments accept both. */
-const absent = (value: unknown): value is null | undefined => value === undefined || value === null;
+export const absent = (value: unknown): value is null | undefined => value === undefined || value === null;
 
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(obj)) {
@@ -124,7 +89,7 @@ export function checkString(value: unknown, what: string, opts: { max?: number; 
   return value;
 }
 
-function checkBoolean(value: unknown, what: string): boolean {
+export function checkBoolean(value: unknown, what: string): boolean {
   if (typeof value !== 'boolean') throw invalid(`${what} must be true or false, got ${describe(value)}.`);
   return value;
 }
@@ -213,10 +178,10 @@ export interface ValidationContext {
   roots(): Promise<string[]>;
 }
 
-async function checkInsideRoots(p: string, what: string, ctx: ValidationContext): Promise<string> {
+export async function checkInsideRoots(p: string, what: string, ctx: ValidationContext): Promise<string> {
   const roots = await ctx.roots();
   if (!roots.some((r) => isInside(p, path.resolve(r)))) {
-    throw new ApiException('outside-library', `${what}: ${p} is not inside any library folder. Add the folder to the library first.`);
+    throw new UserError(`${what}: ${p} is not inside any library folder. Add the folder to the library first.`, 'outside-library');
   }
   return p;
 }
@@ -356,14 +321,14 @@ function checkScores(value: unknown, what: string): Record<number, Record<string
   return out;
 }
 
-export async function checkExportOptions(value: unknown, what = 'options'): Promise<ExportOptions> {
+export async function checkExportOptions(value: unknown, what = 'options'): Promise<ExportRequest> {
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
   checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'report', 'scores', 'createFolder'], what);
   const photoIds = checkIds(value.photoIds, `${what}.photoIds`, { min: 1 });
   const createFolder = !absent(value.createFolder) && checkBoolean(value.createFolder, `${what}.createFolder`);
   const to = createFolder ? await checkCreatableDirectory(value.to, `${what}.to`) : await checkExistingDirectory(value.to, `${what}.to`);
   if (value.mode !== 'copy' && value.mode !== 'link') throw invalid(`${what}.mode must be "copy" or "link".`);
-  const opts: ExportOptions = { photoIds, to, mode: value.mode };
+  const opts: ExportRequest = { photoIds, to, mode: value.mode };
   if (!absent(value.xmp)) opts.xmp = checkBoolean(value.xmp, `${what}.xmp`);
   if (!absent(value.report)) {
     const report = checkAbsolutePath(value.report, `${what}.report`);
@@ -373,7 +338,7 @@ export async function checkExportOptions(value: unknown, what = 'options'): Prom
     opts.report = report;
   }
   if (!absent(value.scores)) opts.scores = checkScores(value.scores, `${what}.scores`);
-  if (createFolder) (opts as ExportOptions & { createFolder?: boolean }).createFolder = true;
+  if (createFolder) opts.createFolder = true;
   return opts;
 }
 
@@ -397,7 +362,7 @@ export async function checkCreatableDirectory(value: unknown, what: string): Pro
   return p;
 }
 
-function checkTasteName(value: unknown, what = 'name'): string {
+export function checkTasteName(value: unknown, what = 'name'): string {
   const name = checkString(value, what, { max: LIMITS.tasteName, nonEmpty: true }).trim();
   if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid(`${what} must not contain control characters.`);
   return name;
@@ -406,12 +371,12 @@ function checkTasteName(value: unknown, what = 'name'): string {
 const GROUP_KEYS = ['strictness', 'by', 'filter', 'includeRejected'] as const;
 
 export async function checkGroupsOptions(
-  value: unknown, ctx: ValidationContext, what = 'options', extra: readonly string[] = [],
-): Promise<Record<string, unknown> | undefined> {
+  value: unknown, ctx: ValidationContext, what = 'options', extra: readonly 'includeUngrouped'[] = [],
+): Promise<(GroupsOptions & { includeUngrouped?: boolean }) | undefined> {
   if (absent(value)) return undefined;
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
   checkKeys(value, [...GROUP_KEYS, ...extra], what);
-  const out: Record<string, unknown> = {};
+  const out: GroupsOptions & { includeUngrouped?: boolean } = {};
   if (!absent(value.strictness)) out.strictness = checkNumber(value.strictness, `${what}.strictness`, 0, 100);
   if (!absent(value.by)) out.by = checkQuery(value.by, `${what}.by`);
   const filter = await checkFilter(value.filter, ctx, `${what}.filter`);
@@ -436,139 +401,6 @@ export function checkGroupList(value: unknown, what = 'groups'): { ids: number[]
     if (!ids.includes(bestId)) throw invalid(`${w}.bestId (${bestId}) is not one of its ids.`);
     return { ids, bestId };
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// One validator per CullApi method (what crosses IPC/HTTP). chooseFolder is main-process only,
-// thumbUrl/imageUrl/onEvent are client-side.
-
-type Args = unknown[];
-type Validator = (args: Args, ctx: ValidationContext) => Promise<unknown[]>;
-
-function arity(args: Args, max: number, method: string): void {
-  if (!Array.isArray(args)) throw invalid(`${method}: arguments must be an array.`);
-  // Trailing undefined/null are what optional arguments look like after IPC or JSON.
-  let n = args.length;
-  while (n > 0 && absent(args[n - 1])) n--;
-  if (n > max) throw invalid(`${method} takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}.`);
-}
-
-const none = (method: string): Validator => async (args) => {
-  arity(args, 0, method);
-  return [];
-};
-
-export const VALIDATORS = {
-  modelStatus: none('modelStatus'),
-  downloadModel: none('downloadModel'),
-  cancelDownload: none('cancelDownload'),
-  stats: none('stats'),
-  roots: none('roots'),
-  addRoot: async (args) => {
-    arity(args, 1, 'addRoot');
-    return [await checkLibraryFolder(args[0], 'folder')];
-  },
-  removeRoot: async (args, ctx) => {
-    arity(args, 1, 'removeRoot');
-    const dir = checkAbsolutePath(args[0], 'folder');
-    const roots = (await ctx.roots()).map((r) => path.resolve(r));
-    if (!roots.includes(dir)) throw new ApiException('not-found', `${dir} is not a library folder.`);
-    return [dir];
-  },
-  index: async (args, ctx) => {
-    arity(args, 1, 'index');
-    if (absent(args[0])) return [undefined];
-    if (!Array.isArray(args[0])) throw invalid(`roots must be an array of folders, got ${describe(args[0])}.`);
-    if (args[0].length > LIMITS.roots) throw invalid(`roots: at most ${LIMITS.roots} folders.`);
-    const roots: string[] = [];
-    for (const [i, r] of args[0].entries()) roots.push(await checkInsideRoots(checkAbsolutePath(r, `roots[${i}]`), `roots[${i}]`, ctx));
-    return [roots];
-  },
-  cancelIndex: none('cancelIndex'),
-  presets: none('presets'),
-  parseQuery: async (args) => {
-    arity(args, 1, 'parseQuery');
-    return [checkString(args[0], 'query', { nonEmpty: true })];
-  },
-  score: async (args, ctx) => {
-    arity(args, 2, 'score');
-    return [checkQuery(args[0]), await checkScoreOptions(args[1], ctx)];
-  },
-  search: async (args, ctx) => {
-    arity(args, 2, 'search');
-    return [checkString(args[0], 'text', { nonEmpty: true }), await checkScoreOptions(args[1], ctx)];
-  },
-  explain: async (args) => {
-    arity(args, 2, 'explain');
-    return [checkId(args[0], 'photoId'), checkQuery(args[1])];
-  },
-  explainAll: async (args) => {
-    arity(args, 1, 'explainAll');
-    return [checkId(args[0], 'photoId')];
-  },
-  groups: async (args, ctx) => {
-    arity(args, 1, 'groups');
-    return [await checkGroupsOptions(args[0], ctx)];
-  },
-  rejectGroupCandidates: async (args) => {
-    arity(args, 1, 'rejectGroupCandidates');
-    return [checkGroupList(args[0])];
-  },
-  bestOfGroupIds: async (args, ctx) => {
-    arity(args, 1, 'bestOfGroupIds');
-    return [await checkGroupsOptions(args[0], ctx, 'options', ['includeUngrouped'])];
-  },
-  tasteModels: none('tasteModels'),
-  fitTaste: async (args) => {
-    arity(args, 1, 'fitTaste');
-    return [absent(args[0]) ? undefined : checkTasteName(args[0])];
-  },
-  maybeRefitTaste: async (args) => {
-    arity(args, 2, 'maybeRefitTaste');
-    return [
-      absent(args[0]) ? undefined : checkTasteName(args[0]),
-      absent(args[1]) ? undefined : checkNumber(args[1], 'everyN', 1, LIMITS.refitEvery, { integer: true }),
-    ];
-  },
-  deleteTaste: async (args) => {
-    arity(args, 1, 'deleteTaste');
-    return [checkTasteName(args[0])];
-  },
-  photos: async (args, ctx) => {
-    arity(args, 1, 'photos');
-    return [await checkFilter(args[0], ctx)];
-  },
-  photo: async (args) => {
-    arity(args, 1, 'photo');
-    return [checkId(args[0], 'id')];
-  },
-  setCulling: async (args) => {
-    arity(args, 2, 'setCulling');
-    return [checkIds(args[0], 'ids'), checkCullingChange(args[1])];
-  },
-  restoreCulling: async (args) => {
-    arity(args, 1, 'restoreCulling');
-    return [checkPreviousCulling(args[0])];
-  },
-  exportPhotos: async (args) => {
-    arity(args, 1, 'exportPhotos');
-    return [await checkExportOptions(args[0])];
-  },
-  cancelExport: none('cancelExport'),
-} satisfies Record<ApiMethodName, Validator>;
-
-export type ApiMethod = ApiMethodName;
-export const API_METHODS = Object.keys(VALIDATORS) as ApiMethod[];
-
-export function isApiMethod(name: unknown): name is ApiMethod {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(VALIDATORS, name);
-}
-
-/** Validates `args` for `method`; resolves with the normalised arguments or rejects with an ApiException. */
-export async function validateArgs(method: string, args: unknown, ctx: ValidationContext): Promise<unknown[]> {
-  if (!isApiMethod(method)) throw new ApiException('not-found', `Unknown method "${String(method).slice(0, 64)}".`);
-  if (!Array.isArray(args)) throw invalid(`${method}: arguments must be an array.`);
-  return VALIDATORS[method](args, ctx);
 }
 
 /** Parses a photo id from a URL path segment: digits only, so nothing path-like gets through. */

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_METHOD_NAMES } from '../../common/api-types.ts';
-import { validateArgs, type ApiException, type ValidationContext } from '../../electron/transport/validate.ts';
+import type { UserError } from '../../common/errors.ts';
+import { validateArgs } from '../../electron/transport/methods.ts';
+import type { ValidationContext } from '../../electron/transport/validate.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 
 /** How many arguments each method takes (a new method must be added here, and so reviewed). */
@@ -35,7 +37,7 @@ const rejection = (method: string, args: unknown) =>
     (v) => {
       throw new Error(`${method}(${JSON.stringify(args)?.slice(0, 120)}) was accepted as ${JSON.stringify(v)?.slice(0, 120)}`);
     },
-    (e: unknown) => e as ApiException,
+    (e: unknown) => e as UserError,
   );
 
 describe('every API method', () => {

@@ -17,6 +17,7 @@ import type { DB } from '../../../db/database.ts';
 import { EXPORT_MARKER, fsPath, nameFromBytes } from '../indexing/walk.ts';
 import { fsyncDir, removeStaleTemps, tempPath, writeXmpSidecar } from './xmp.ts';
 import type { ExportOptions, ExportSummary, Flag, Label } from '../../../common/types.ts';
+import { UserError } from '../../../common/errors.ts';
 
 /** Sent once before the first photo and after each one; `current` is the photo just handled. */
 export interface ExportProgress {
@@ -164,7 +165,7 @@ async function placeUnique(
     taken.add(name.toLowerCase());
     return { path: shown, already: false };
   }
-  throw new Error(`No free name for ${fileName} in ${dir}.`);
+  throw new UserError(`No free name for ${fileName} in ${dir}.`);
 }
 
 /** Links the complete, fsynced temp `tmp` to `target` without ever replacing an existing file. */
@@ -279,7 +280,7 @@ function reportFormat(file: string): 'csv' | 'json' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.json') return 'json';
-  throw new Error(`The report must be a .csv or .json file, not "${path.basename(file)}".`);
+  throw new UserError(`The report must be a .csv or .json file, not "${path.basename(file)}".`);
 }
 
 export async function exportPhotos(
@@ -288,8 +289,8 @@ export async function exportPhotos(
   onProgress?: (p: ExportProgress) => void,
   signal?: AbortSignal,
 ): Promise<ExportResult> {
-  if (opts.mode !== 'copy' && opts.mode !== 'link') throw new Error(`Export mode must be "copy" or "link", not "${opts.mode}".`);
-  if (!opts.to) throw new Error('Choose a destination folder.');
+  if (opts.mode !== 'copy' && opts.mode !== 'link') throw new UserError(`Export mode must be "copy" or "link", not "${opts.mode}".`);
+  if (!opts.to) throw new UserError('Choose a destination folder.');
   const dest = path.resolve(opts.to);
   // Checked before any file is written, so a typo does not leave a half-done export.
   const format = opts.report ? reportFormat(opts.report) : null;
@@ -297,7 +298,7 @@ export async function exportPhotos(
   // one is where the user chose to put it.
   const reportPath = opts.report ? path.resolve(dest, opts.report) : null;
   if (reportPath && !path.isAbsolute(opts.report!) && !reportPath.startsWith(dest + path.sep)) {
-    throw new Error(`The report "${opts.report}" would be written outside the destination folder.`);
+    throw new UserError(`The report "${opts.report}" would be written outside the destination folder.`);
   }
   await fs.promises.mkdir(dest, { recursive: true });
   await removeStaleTemps(dest);

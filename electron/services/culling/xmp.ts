@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { Flag, Label } from '../../../common/types.ts';
+import { UserError } from '../../../common/errors.ts';
 import { fsPath, nameFromBytes } from '../indexing/walk.ts';
 
 export const XMP_NS = 'http://ns.adobe.com/xap/1.0/';
@@ -146,11 +147,11 @@ export function mergeXmp(existing: string, c: XmpCulling): string {
   try {
     tree = new XMLParser(XML_OPTIONS).parse(existing) as XmlNode[];
   } catch (err) {
-    throw new Error(`The existing sidecar is not valid XML (${(err as Error).message}); it was left untouched.`);
+    throw new UserError(`The existing sidecar is not valid XML (${(err as Error).message}); it was left untouched.`);
   }
   const rdf = prefixesFor(tree, RDF_NS);
   const descriptions = [...walk(tree)].filter((n) => rdf.some((p) => tagOf(n) === `${p}:Description`));
-  if (!descriptions.length) throw new Error('The existing sidecar has no rdf:Description: not an XMP packet; it was left untouched.');
+  if (!descriptions.length) throw new UserError('The existing sidecar has no rdf:Description: not an XMP packet; it was left untouched.');
   const xmp = prefixesFor(tree, XMP_NS);
   const names = new Set(xmp.flatMap((p) => [`${p}:Rating`, `${p}:Label`]));
   for (const d of descriptions) {

@@ -2,7 +2,7 @@
 // array of arguments and the token in the `x-cull-token` header; events over one WebSocket at
 // /events (token in the URL: browsers cannot set headers on WebSockets), reconnecting if the
 // server restarts. Images are plain same-origin URLs carrying the token.
-import { API_METHOD_NAMES, type CullApi, type ServerEvent } from '../../../common/api-types.ts';
+import { bindMethods, type CullApi, type ServerEvent } from '../../../common/api-types.ts';
 import { ApiClientError, toClientError } from './errors.ts';
 
 export interface HttpApiOptions {
@@ -94,7 +94,8 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
     };
   }
 
-  const api: Record<string, unknown> = {
+  return {
+    ...bindMethods(call),
     thumbUrl: (id: number) => `${origin}/thumb/${encodeURIComponent(String(id))}?token=${encodeURIComponent(token)}`,
     imageUrl: (id: number) => `${origin}/image/${encodeURIComponent(String(id))}?token=${encodeURIComponent(token)}`,
     onEvent(listener: (e: ServerEvent) => void): () => void {
@@ -112,6 +113,4 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
     },
     // chooseFolder is absent on purpose: in the browser the UI asks for a path itself.
   };
-  for (const name of API_METHOD_NAMES) api[name] = (...args: unknown[]) => call(name, args);
-  return api as unknown as CullApi;
 }

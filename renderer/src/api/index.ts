@@ -1,6 +1,6 @@
 // The renderer's one entry to the backend: `window.cull` from the Electron preload when present,
 // else the HTTP + WebSocket client of `npm run serve`, built from the page URL's token.
-import { API_METHOD_NAMES, type CullApi } from '../../../common/api-types.ts';
+import { bindMethods, type CullApi } from '../../../common/api-types.ts';
 import { ApiClientError } from './errors.ts';
 import { createHttpApi, tokenFromLocation } from './http.ts';
 import { createIpcApi } from './ipc.ts';
@@ -39,13 +39,12 @@ export function getApi(): CullApi {
 
 /** An API whose every call rejects with `error` (no token in the URL): the UI shows the message instead of a blank page. */
 function failingApi(error: unknown): CullApi {
-  const api: Record<string, unknown> = {
+  return {
+    ...bindMethods(() => Promise.reject(error)),
     thumbUrl: () => '',
     imageUrl: () => '',
     onEvent: () => () => {},
   };
-  for (const name of API_METHOD_NAMES) api[name] = () => Promise.reject(error);
-  return api as unknown as CullApi;
 }
 
 /** The API of this page, chosen once at load (the preload runs before any page script). */

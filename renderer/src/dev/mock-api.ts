@@ -1,7 +1,9 @@
 // DEV ONLY (`npx vite` then open /?mock or /?mock=100000): an in-memory CullApi with generated
 // photos, to work on the UI without a library. Production builds never include it: main.ts
 // imports it behind `import.meta.env.DEV`, which Vite replaces with `false` when building.
-import type { CullApi, PreviousCulling, ServerEvent, TasteModelInfo } from '../../../common/api-types.ts';
+// It mocks what the UI needs; a method it does not mock (a new one, say) rejects with a message
+// saying so, so adding an API method never requires touching this file.
+import { bindMethods, type CullApi, type PreviousCulling, type ServerEvent, type TasteModelInfo, type TransportedApi } from '../../../common/api-types.ts';
 import type { Attribute, AttributeQuery, PhotoRecord, ScoredPhoto } from '../../../common/types.ts';
 
 function hash(s: string): number {
@@ -96,6 +98,15 @@ export function createMockApi(count = 2000): CullApi {
   const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const api: CullApi = {
+    ...bindMethods((name) => Promise.reject({ code: 'internal', message: `The mock API (?mock) does not implement ${name}.` })),
+    thumbUrl: (id) => thumbSvg(id, false),
+    imageUrl: (id) => thumbSvg(id, true),
+    onEvent(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  const mocked: Partial<TransportedApi> = {
     async modelStatus() {
       return { state: 'ready', dir: '/mock/models/test', model: { id: 'test-tiny', name: 'Test CLIP (tiny, random)', randomWeights: true, architecture: 'clip' } };
     },
@@ -256,12 +267,6 @@ export function createMockApi(count = 2000): CullApi {
     async cancelExport() {
       cancelled = true;
     },
-    thumbUrl: (id) => thumbSvg(id, false),
-    imageUrl: (id) => thumbSvg(id, true),
-    onEvent(l) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
   };
-  return api;
+  return Object.assign(api, mocked);
 }
