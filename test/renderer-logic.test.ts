@@ -2,7 +2,7 @@
 // sorting / filtering, histogram binning, export selection, undo, chips and formatting.
 import { describe, expect, it } from 'vitest';
 import type { AttributeQuery, PhotoRecord, ScoredPhoto } from '../common/types.ts';
-import { chipsFromQuery, clampWeight, combineChips, describeChips, describeTerm, isSignalTerm, mergeChips, tasteChip } from '../renderer/src/lib/attributes.ts';
+import { chipsFromQuery, clampWeight, combineChips, describeChips, describeTerm, isSignalTerm, markPresets, mergeChips, tasteChip } from '../renderer/src/lib/attributes.ts';
 import { explainRows } from '../renderer/src/lib/explain.ts';
 import { buildStackView, groupIndexOf, nextStackIndex } from '../renderer/src/lib/stacks.ts';
 import { tasteLabel, tasteNameOf, tasteQuality, tasteQuery, tasteSignal } from '../renderer/src/lib/taste.ts';
@@ -528,6 +528,8 @@ describe('query terms as chips', () => {
     expect(chipsFromQuery({ attributes: [{ label: 'taste', signal: 'taste' }] })[0]).toMatchObject({ taste: 'my taste', term: { label: 'My taste', signal: 'taste' } });
     // A preset's terms remember the preset (its button shows as on).
     expect(chipsFromQuery({ attributes: [parsed.attributes[2]] }, 'quality')[0].preset).toBe('quality');
+    // …and so does a preset typed as "@quality" (not a taste model, nor a typed attribute).
+    expect(markPresets(chips, ['quality', 'taste:weddings', 'sharp vs blurry']).map((c) => c.preset)).toEqual([undefined, undefined, 'quality']);
     expect(chips.map((c) => isSignalTerm(c.term))).toEqual([true, false, true]);
     expect(describeTerm(chips[0])).toMatch(/Taste model "weddings"/);
     expect(describeTerm(chips[1])).toBe('Sharp photo.  vs  Blurry photo.');

@@ -37,6 +37,12 @@ export function chipsFromQuery(query: AttributeQuery, preset?: string): Attribut
   });
 }
 
+/** Typed "@contrast" is the preset's chip too (its button shows as on, a click removes it). */
+export function markPresets(chips: AttributeChip[], presetIds: Iterable<string>): AttributeChip[] {
+  const ids = new Set(presetIds);
+  return chips.map((c) => (c.preset === undefined && c.taste === undefined && isSignalTerm(c.term) && ids.has(c.term.signal) ? { ...c, preset: c.term.signal } : c));
+}
+
 /** Adds chips, replacing any existing chip with the same label (typing it again updates it). */
 export function mergeChips(existing: AttributeChip[], added: AttributeChip[]): AttributeChip[] {
   const labels = new Set(added.map((c) => c.term.label));

@@ -4,10 +4,11 @@
 // the terms (weighted average), so the window shows exactly the order the CLI and HTTP give.
 import type { PresetInfo } from '../../../common/api-types.ts';
 import type { AttributeQuery } from '../../../common/types.ts';
-import { chipsFromQuery, clampWeight, combineChips, describeChips, mergeChips, tasteChip, type AttributeChip } from '../lib/attributes.ts';
+import { chipsFromQuery, clampWeight, combineChips, describeChips, markPresets, mergeChips, tasteChip, type AttributeChip } from '../lib/attributes.ts';
 import { toUiError } from '../lib/format.ts';
 import { makeRanking, type Ranking } from '../lib/sort-filter.ts';
 import { grid } from './grid.svelte.ts';
+import { library } from './library.svelte.ts';
 import { selection } from './selection.svelte.ts';
 import { session } from './session.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
@@ -41,7 +42,7 @@ class RankingState {
       // Typed attributes, "@quality", "@taste:NAME"…: the library parses every kind of term.
       const parsed = await session.api.parseQuery(t);
       this.queryError = null;
-      const chips = chipsFromQuery(parsed);
+      const chips = markPresets(chipsFromQuery(parsed), library.presets.map((p) => p.id));
       await this.setChips(add ? mergeChips(this.chips, chips) : chips);
       return true;
     } catch (err) {
