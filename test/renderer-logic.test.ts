@@ -1,11 +1,11 @@
 // Pure UI logic of the renderer (renderer/src/lib): virtual-grid window math, the keyboard map,
 // sorting / filtering, histogram binning, export selection, undo, chips and formatting.
 import { describe, expect, it } from 'vitest';
-import type { PhotoRecord, ScoredPhoto } from '../common/types.ts';
-import { chipsFromQuery, clampWeight, combineChips, describeChips, mergeChips, tasteChip, tasteChips } from '../renderer/src/lib/attributes.ts';
+import type { AttributeQuery, PhotoRecord, ScoredPhoto } from '../common/types.ts';
+import { chipsFromQuery, clampWeight, combineChips, describeChips, describeTerm, isSignalTerm, markPresets, mergeChips, tasteChip } from '../renderer/src/lib/attributes.ts';
 import { explainRows } from '../renderer/src/lib/explain.ts';
-import { bestOfGroups, buildStackView, groupIndexOf, nextStackIndex, rankGroupsBy, rejectCandidates } from '../renderer/src/lib/stacks.ts';
-import { combineRankings, splitTasteTerms, tasteLabel, tasteQuality, tasteQuery } from '../renderer/src/lib/taste.ts';
+import { buildStackView, groupIndexOf, nextStackIndex } from '../renderer/src/lib/stacks.ts';
+import { tasteLabel, tasteNameOf, tasteQuality, tasteQuery, tasteSignal } from '../renderer/src/lib/taste.ts';
 import { describeRule, selectForExport } from '../renderer/src/lib/export-selection.ts';
 import { dateInputToMs, formatDuration, formatRate, formatScore, toUiError } from '../renderer/src/lib/format.ts';
 import { countAtLeast, domainFraction, histogram, scoreDomain } from '../renderer/src/lib/histogram.ts';
@@ -365,7 +365,7 @@ describe('attribute chips', () => {
     const a = chipsFromQuery(q);
     const b = chipsFromQuery({ attributes: [{ ...q.attributes[0], weight: 2 }] });
     const merged = mergeChips(a, b);
-    expect(merged.map((c) => [c.attribute.label, c.weight])).toEqual([
+    expect(merged.map((c) => [c.term.label, c.weight])).toEqual([
       ['bright vs dark', 0.5],
       ['sharp vs blurry', 2],
     ]);
@@ -460,7 +460,7 @@ describe('stacks', () => {
     expect(v.hidden).toBe((3 * n) / 4);
   });
 
-  it('finds the next stack, a photo\'s group, and the candidates a confirmation rejects (never a pick)', () => {
+  it('finds the next stack and a photo\'s group', () => {
     const v = buildStackView(list([1, 2, 3, 4, 5, 6, 7, 8, 9]), groups, new Set([5]));
     // From inside the expanded first stack, the next stack is the 8-7 one.
     expect(nextStackIndex(v, v.photos.findIndex((p) => p.id === 3))).toBe(v.photos.findIndex((p) => p.id === 8));
@@ -468,8 +468,6 @@ describe('stacks', () => {
     expect(nextStackIndex(v, -1)).toBe(2);
     expect(groupIndexOf(groups, 7)).toBe(1);
     expect(groupIndexOf(groups, 1)).toBe(-1);
-    const flags = new Map([[3, 1], [4, 0], [5, 0]]);
-    expect(rejectCandidates(groups[0], (id) => flags.get(id))).toEqual([4]);
   });
 });
 
@@ -493,46 +491,73 @@ describe('taste', () => {
     expect(tasteQuality(model(80, 0.7))).toMatchObject({ level: 'good', headline: 'Good' });
   });
 
-  it('finds @taste terms in what was typed and leaves the rest to the library parser', () => {
-    expect(splitTasteTerms('sharp vs blurry')).toBeNull();
-    expect(splitTasteTerms('@taste')).toEqual({ taste: [{ name: 'my taste', weight: 1 }], rest: '' });
-    expect(splitTasteTerms('@taste:weddings + 0.5*sharp vs blurry')).toEqual({ taste: [{ name: 'weddings', weight: 1 }], rest: '0.5*sharp vs blurry' });
-    expect(splitTasteTerms('bright vs dark + 0.25 * @taste : "Client A"')).toEqual({ taste: [{ name: 'Client A', weight: 0.25 }], rest: 'bright vs dark' });
-    // A "+" inside quotes is part of a prompt, not a combination.
-    expect(splitTasteTerms('"a + b photo." vs "c photo." + @taste')).toEqual({ taste: [{ name: 'my taste', weight: 1 }], rest: '"a + b photo." vs "c photo."' });
+  it('names a taste model as a signal and back, and labels it for the window', () => {
+    expect(tasteSignal('my taste')).toBe('taste');
+    expect(tasteSignal('weddings')).toBe('taste:weddings');
+    expect(tasteNameOf('taste')).toBe('my taste');
+    expect(tasteNameOf('taste:Client A')).toBe('Client A');
+    expect(tasteNameOf(tasteSignal('my taste'))).toBe('my taste');
+    expect(tasteNameOf('quality')).toBeNull();
+    expect(tasteNameOf('tasteful')).toBeNull();
     expect(tasteQuery('my taste')).toBe('@taste');
     expect(tasteQuery('weddings')).toBe('@taste:weddings');
     expect(tasteLabel('my taste')).toBe('My taste');
+    expect(tasteLabel('Client A')).toBe('Taste: Client A');
+  });
+});
+
+describe('query terms as chips', () => {
+  // What api.parseQuery gives for "@taste:weddings + 0.5*sharp vs blurry + 2*@quality".
+  const parsed: AttributeQuery = {
+    attributes: [
+      { label: 'taste: weddings', signal: 'taste:weddings' },
+      { label: 'sharp vs blurry', positive: { prompts: ['Sharp photo.'] }, negative: { prompts: ['Blurry photo.'] }, weight: 0.5 },
+      { label: 'quality: good vs bad', signal: 'quality', weight: 2 },
+    ],
+  };
+
+  it('turns every kind of parsed term into a chip; a taste term gets the window\'s label for its model', () => {
+    const chips = chipsFromQuery(parsed);
+    expect(chips.map((c) => [c.term.label, c.weight, c.taste])).toEqual([
+      ['Taste: weddings', 1, 'weddings'],
+      ['sharp vs blurry', 0.5, undefined],
+      ['quality: good vs bad', 2, undefined],
+    ]);
+    expect(chips[0].term).toEqual({ label: 'Taste: weddings', signal: 'taste:weddings' });
+    expect(chips[2].term).toEqual({ label: 'quality: good vs bad', signal: 'quality' });
+    expect(chipsFromQuery({ attributes: [{ label: 'taste', signal: 'taste' }] })[0]).toMatchObject({ taste: 'my taste', term: { label: 'My taste', signal: 'taste' } });
+    // A preset's terms remember the preset (its button shows as on).
+    expect(chipsFromQuery({ attributes: [parsed.attributes[2]] }, 'quality')[0].preset).toBe('quality');
+    // …and so does a preset typed as "@quality" (not a taste model, nor a typed attribute).
+    expect(markPresets(chips, ['quality', 'taste:weddings', 'sharp vs blurry']).map((c) => c.preset)).toEqual([undefined, undefined, 'quality']);
+    expect(chips.map((c) => isSignalTerm(c.term))).toEqual([true, false, true]);
+    expect(describeTerm(chips[0])).toMatch(/Taste model "weddings"/);
+    expect(describeTerm(chips[1])).toBe('Sharp photo.  vs  Blurry photo.');
+    expect(describeTerm(chips[2])).toBe('@quality');
   });
 
-  it('taste chips stay out of the prompt query and combine by weighted average', () => {
-    const chips = [...chipsFromQuery({ attributes: [{ label: 'a vs b', positive: { prompts: ['A'] }, negative: { prompts: ['B'] } }] }), tasteChip('my taste', 'My taste', 3)];
-    expect(combineChips(chips)!.attributes.map((a) => a.label)).toEqual(['a vs b']);
-    expect(combineChips([chips[1]])).toBeNull();
-    expect(tasteChips(chips).map((c) => c.taste)).toEqual(['my taste']);
-    expect(describeChips(chips)).toBe('a vs b + 3×My taste');
-
-    const attrs: ScoredPhoto[] = [
-      { id: 1, path: '/1', score: 0.9, parts: { 'a vs b': 0.9 } },
-      { id: 2, path: '/2', score: 0.1, parts: { 'a vs b': 0.1 } },
-      { id: 3, path: '/3', score: 0.5, parts: { 'a vs b': 0.5 } },
-    ];
-    const taste: ScoredPhoto[] = [
-      { id: 2, path: '/2', score: 0.8 },
-      { id: 1, path: '/1', score: 0.2 },
-    ];
-    const out = combineRankings([{ label: 'attributes', weight: 1, results: attrs }, { label: 'My taste', weight: 3, results: taste }]);
-    expect(out.map((r) => r.id)).toEqual([2, 1]); // photo 3 has no taste score
-    expect(out[0].score).toBeCloseTo((0.1 + 3 * 0.8) / 4, 12);
-    expect(out[1].score).toBeCloseTo((0.9 + 3 * 0.2) / 4, 12);
-    expect(out[0].parts).toEqual({ 'a vs b': 0.1, 'My taste': 0.8 });
-    expect(combineRankings([{ label: 'x', weight: 0, results: attrs }])).toEqual([]);
+  it('sends every chip, taste and presets included, as one query with its weights (weight 0 left out)', () => {
+    const chips = [...chipsFromQuery(parsed), tasteChip('my taste', 3)];
+    expect(combineChips(chips)).toEqual({
+      attributes: [
+        { label: 'Taste: weddings', signal: 'taste:weddings', weight: 1 },
+        { ...parsed.attributes[1], weight: 0.5 },
+        { label: 'quality: good vs bad', signal: 'quality', weight: 2 },
+        { label: 'My taste', signal: 'taste', weight: 3 },
+      ],
+    });
+    expect(combineChips([{ ...chips[3], weight: 0 }])).toBeNull();
+    expect(describeChips(chips)).toBe('Taste: weddings + 0.5×sharp vs blurry + 2×quality: good vs bad + 3×My taste');
+    // Toggling a taste model again replaces its chip (same label) instead of adding a second.
+    const again = mergeChips(chips, [tasteChip('weddings', 0.5)]);
+    expect(again.filter((c) => c.taste === 'weddings').map((c) => c.weight)).toEqual([0.5]);
   });
 });
 
 describe('explain rows', () => {
   it('lists the active chips, then taste models, then presets, with bars scaled to 0…1', () => {
-    const chips = [...chipsFromQuery({ attributes: [{ label: 'a vs b', positive: { prompts: ['A'] }, negative: { prompts: ['B'] } }] }), tasteChip('my taste', 'My taste')];
+    const chips = [...chipsFromQuery({ attributes: [{ label: 'a vs b', positive: { prompts: ['A'] }, negative: { prompts: ['B'] } }] }), tasteChip('my taste')];
+    // Before api.explain answers for the taste term, its score comes from explainAll.
     const rows = explainRows(chips, { 'a vs b': 0.7 }, { presets: { 'quality: good vs bad': 0.4, 'LAION aesthetic (1–10)': 6.5 }, taste: { 'my taste': 0.3 } });
     expect(rows.map((r) => [r.section, r.label, r.value])).toEqual([
       ['active', 'a vs b', 0.7],
@@ -543,6 +568,12 @@ describe('explain rows', () => {
     ]);
     expect(rows[4].fraction).toBeCloseTo(0.65, 12);
     expect(explainRows(chips, null, null)).toEqual([]);
+    // The explanation keys each term's part by its label, the taste term's too.
+    const explained = explainRows(chips, { 'a vs b': 0.7, 'My taste': 0.35 }, null);
+    expect(explained.map((r) => [r.label, r.value, r.taste])).toEqual([
+      ['a vs b', 0.7, false],
+      ['My taste', 0.35, true],
+    ]);
   });
 });
 
@@ -565,41 +596,5 @@ describe('stack keys and best-of-groups export', () => {
     const ordered = [photo(3), photo(1), photo(2), photo(4)];
     expect(selectForExport(ordered, { kind: 'bestOfGroups', ids: [1, 2, 9] })).toEqual([1, 2]);
     expect(describeRule({ kind: 'bestOfGroups', ids: [] })).toBe('the best of each group');
-  });
-});
-
-describe('stacks follow the active ranking', () => {
-  const group = (ids: number[], by = '@quality + @sharpness') => ({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map(() => 0.5), by });
-  const ranking = (label: string, scores: Record<number, number>) => ({ label, score: new Map(Object.entries(scores).map(([k, v]) => [Number(k), v])) });
-
-  it('proposes as best the member the typed attribute ranks first', () => {
-    const [g] = rankGroupsBy([group([1, 2, 3])], ranking('sharp vs blurry', { 1: 0.2, 2: 0.8, 3: 0.5 }));
-    expect(g.ids).toEqual([2, 3, 1]);
-    expect(g.bestId).toBe(2);
-    expect(g.scores).toEqual([0.8, 0.5, 0.2]);
-    expect(g.by).toBe('sharp vs blurry');
-  });
-
-  it("keeps the library's proposal without a ranking, for members it does not score, and on ties", () => {
-    const groups = [group([1, 2, 3])];
-    expect(rankGroupsBy(groups, null)).toBe(groups);
-    expect(rankGroupsBy(groups, ranking('x', { 7: 1 }))[0]).toBe(groups[0]); // filtered out of the ranking
-    expect(rankGroupsBy(groups, ranking('x', { 3: 0.9 }))[0].ids).toEqual([3, 1, 2]); // unscored keep their order, last
-    expect(rankGroupsBy(groups, ranking('x', { 1: 0.5, 2: 0.5, 3: 0.5 }))[0].ids).toEqual([1, 2, 3]);
-  });
-
-  it('exports the best of each group, picks and ungrouped photos, never rejects or missing ones', () => {
-    const photos = [
-      { id: 1, flag: 0, status: 'ok' },
-      { id: 2, flag: 1, status: 'ok' }, // picked inside a group: kept
-      { id: 3, flag: 0, status: 'ok' }, // a candidate to reject
-      { id: 4, flag: 0, status: 'ok' }, // in no group
-      { id: 5, flag: -1, status: 'ok' },
-      { id: 6, flag: 0, status: 'missing' },
-    ] as const;
-    const groups = [{ ids: [1, 2, 3], bestId: 1 }];
-    expect(bestOfGroups([...photos], groups, true)).toEqual([1, 2, 4]);
-    expect(bestOfGroups([...photos], groups, false)).toEqual([1, 2]);
-    expect(bestOfGroups([...photos], [{ ids: [3, 1, 2], bestId: 3 }], true)).toEqual([2, 3, 4]);
   });
 });

@@ -3,7 +3,7 @@
 import { mount } from 'svelte';
 import type { CullApi } from '../../common/api-types.ts';
 import App from './App.svelte';
-import { app } from './state/app.svelte.ts';
+import { session } from './state/session.svelte.ts';
 import './app.css';
 
 async function chooseApi(): Promise<CullApi> {
@@ -20,8 +20,8 @@ async function chooseApi(): Promise<CullApi> {
 
 mount(App, { target: document.getElementById('app')! });
 chooseApi().then(
-  (api) => app.init(api),
+  (api) => session.init(api),
   (err: unknown) => {
-    app.fatal = { code: 'internal', message: `Cannot connect to Cull: ${err instanceof Error ? err.message : String(err)}`, hint: 'Reload the page; if you use the browser, check that `npm run serve` is running.' };
+    session.fatal = { code: 'internal', message: `Cannot connect to Cull: ${err instanceof Error ? err.message : String(err)}`, hint: 'Reload the page; if you use the browser, check that `npm run serve` is running.' };
   },
 );

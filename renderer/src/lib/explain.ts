@@ -1,4 +1,4 @@
-// The loupe's "why": rows of small bars for one photo, from the active chips' scores (api.explain),
+// The loupe's "why": rows of small bars for one photo, from the active terms' scores (api.explain),
 // the taste models' and every preset's (api.explainAll).
 import type { PhotoExplanation } from '../../../common/api-types.ts';
 import type { AttributeChip } from './attributes.ts';
@@ -22,9 +22,12 @@ export function explainRows(chips: AttributeChip[], parts: Record<string, number
   const rows: ExplainRow[] = [];
   for (const c of chips) {
     if (!(c.weight > 0)) continue;
-    const v = c.taste !== undefined ? all?.taste[c.taste] : parts?.[c.attribute.label];
+    // Each term's part is keyed by its label (api.explain / api.score); a taste model's score is
+    // also in explainAll, shown until the explanation arrives.
+    const label = c.term.label;
+    const v = parts?.[label] ?? (c.taste !== undefined ? all?.taste[c.taste] : undefined);
     if (v === undefined) continue;
-    rows.push({ section: 'active', label: c.attribute.label, value: v, fraction: fraction(c.attribute.label, v), taste: c.taste !== undefined });
+    rows.push({ section: 'active', label, value: v, fraction: fraction(label, v), taste: c.taste !== undefined });
   }
   for (const [name, v] of Object.entries(all?.taste ?? {})) {
     rows.push({ section: 'taste', label: tasteLabel(name), value: v, fraction: fraction('', v), taste: true });

@@ -1,6 +1,8 @@
 // Stacks in the grid: bursts and near-duplicate groups (api.groups) folded into one tile each, the
 // proposed best photo on top with a count badge. Pure functions over the grid's filtered, sorted
 // list, so stacks follow every sort and filter and the virtual grid just gets a shorter list.
+// Which member is the best, which are rejected by "keep the best" and what "best of each group"
+// exports are the library's rule alone (api.groups, rejectGroupCandidates, bestOfGroupIds).
 import type { PhotoGroupInfo } from '../../../common/api-types.ts';
 import type { PhotoRecord } from '../../../common/types.ts';
 
@@ -96,48 +98,7 @@ export function nextStackIndex(view: StackView<Pick<PhotoRecord, 'id'>>, index: 
   return -1;
 }
 
-/** The photos a "keep the best" confirms: rejects every member but the best, except picks. */
-export function rejectCandidates(group: Pick<PhotoGroupInfo, 'ids' | 'bestId'>, flagOf: (id: number) => number | undefined): number[] {
-  return group.ids.filter((id) => id !== group.bestId && flagOf(id) !== 1);
-}
-
 /** "burst", "near-duplicates", "burst + near-duplicates" for a stack's tooltip. */
 export function describeReason(reason: PhotoGroupInfo['reason']): string {
   return reason === 'burst' ? 'burst' : reason === 'near-duplicate' ? 'near-duplicates' : 'burst + near-duplicates';
-}
-
-/**
- * The groups with each one's best proposed by the active ranking (the attribute or combination in
- * the bar), as the library proposes it by `@quality + @sharpness` when nothing is active: members
- * best first by the ranking's score, ties and unscored members in the library's order.
- */
-export function rankGroupsBy<G extends Pick<PhotoGroupInfo, 'ids' | 'bestId' | 'scores' | 'by'>>(
-  groups: G[],
-  ranking: { label: string; score: ReadonlyMap<number, number> } | null,
-): G[] {
-  if (!ranking) return groups;
-  return groups.map((g) => {
-    const order = g.ids.map((id, k) => ({ id, k, s: ranking.score.get(id) ?? -Infinity }));
-    order.sort((a, b) => b.s - a.s || a.k - b.k);
-    if (order[0].s === -Infinity) return g; // the ranking does not cover this group (a filter)
-    const ids = order.map((o) => o.id);
-    return { ...g, ids, bestId: ids[0], scores: order.map((o) => (o.s === -Infinity ? NaN : o.s)), by: ranking.label };
-  });
-}
-
-/**
- * "Best of each group" over `photos`, by the same rule as the library's bestOfGroupIds: every
- * group's best, members the user picked, and (unless `includeUngrouped` is false) every photo in
- * no group; never a rejected photo, nor a photo that is not there (status other than ok).
- */
-export function bestOfGroups(
-  photos: Pick<PhotoRecord, 'id' | 'flag' | 'status'>[],
-  groups: Pick<PhotoGroupInfo, 'ids' | 'bestId'>[],
-  includeUngrouped: boolean,
-): number[] {
-  const grouped = new Set(groups.flatMap((g) => g.ids));
-  const others = new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)));
-  return photos
-    .filter((p) => p.status === 'ok' && p.flag !== -1 && (includeUngrouped || grouped.has(p.id)) && !(others.has(p.id) && p.flag !== 1))
-    .map((p) => p.id);
 }

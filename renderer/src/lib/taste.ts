@@ -1,8 +1,7 @@
-// "My taste" in the window: what a fitted taste model's numbers mean in plain words, the @taste
-// terms of what the user typed, and combining a taste ranking with attribute rankings the way the
-// library combines attributes (weighted average of the 0…1 scores).
+// "My taste" in the window: what a fitted taste model's numbers mean in plain words, and how a
+// taste model is named in a query (the signal "taste" or "taste:NAME"; the core combines it with
+// the other terms).
 import type { TasteModelInfo } from '../../../common/api-types.ts';
-import type { ScoredPhoto } from '../../../common/types.ts';
 
 export const DEFAULT_TASTE = 'my taste';
 /** Below this many decisions the model is a rough guess (electron/services/signals/taste.ts FEW_TASTE_DECISIONS). */
@@ -55,81 +54,19 @@ export function tasteQuery(name: string): string {
   return name === DEFAULT_TASTE ? '@taste' : `@taste:${name}`;
 }
 
+/** The signal that ranks by a taste model: "taste" (the default model) or "taste:NAME". */
+export function tasteSignal(name: string): string {
+  return name === DEFAULT_TASTE ? 'taste' : `taste:${name}`;
+}
+
+/** The taste model a signal names ("taste" → the default model), or null for another signal. */
+export function tasteNameOf(signal: string): string | null {
+  if (signal === 'taste') return DEFAULT_TASTE;
+  const m = /^taste:(.+)$/s.exec(signal);
+  return m ? m[1].trim() || DEFAULT_TASTE : null;
+}
+
 /** The chip label for a taste model. */
 export function tasteLabel(name: string): string {
   return name === DEFAULT_TASTE ? 'My taste' : `Taste: ${name}`;
-}
-
-export interface TasteTerm {
-  name: string;
-  weight: number;
-}
-
-/**
- * Splits typed text into its @taste terms and the rest, at top-level "+" (outside quotes):
- * "@taste + 0.5*sharp vs blurry" → taste [{ name: "my taste", weight: 1 }], rest "0.5*sharp vs blurry".
- * "0.5*@taste:weddings" → weight 0.5. Returns null when there is no @taste term.
- */
-export function splitTasteTerms(text: string): { taste: TasteTerm[]; rest: string } | null {
-  if (!/@taste\b/i.test(text)) return null;
-  const terms: string[] = [];
-  let quote: string | null = null;
-  let cur = '';
-  for (const ch of text) {
-    if (quote) {
-      if (ch === quote || (quote === '“' && ch === '”')) quote = null;
-    } else if (ch === '"' || ch === "'" || ch === '“') quote = ch;
-    else if (ch === '+') {
-      terms.push(cur);
-      cur = '';
-      continue;
-    }
-    cur += ch;
-  }
-  terms.push(cur);
-  const taste: TasteTerm[] = [];
-  const rest: string[] = [];
-  for (const raw of terms) {
-    const t = raw.trim();
-    const m = /^(?:(\d+(?:\.\d+)?|\.\d+)\s*\*\s*)?@taste(?:\s*:\s*(.+))?$/i.exec(t);
-    if (!m) {
-      if (t) rest.push(t);
-      continue;
-    }
-    const name = (m[2] ?? '').trim().replace(/^(["'“])(.*)(["'”])$/, '$2').trim() || DEFAULT_TASTE;
-    taste.push({ name, weight: m[1] === undefined ? 1 : Number(m[1]) });
-  }
-  return taste.length ? { taste, rest: rest.join(' + ') } : null;
-}
-
-export interface RankingPart {
-  label: string;
-  weight: number;
-  results: ScoredPhoto[];
-}
-
-/**
- * Weighted average of several rankings (as the library combines attributes), best first; a photo
- * missing from any part is left out (it has no score there). Each photo's parts list every
- * ranking's score (and an attribute ranking's own parts).
- */
-export function combineRankings(parts: RankingPart[]): ScoredPhoto[] {
-  const used = parts.filter((p) => p.weight > 0);
-  if (!used.length) return [];
-  const total = used.reduce((s, p) => s + p.weight, 0);
-  const acc = new Map<number, { path: string; sum: number; n: number; parts: Record<string, number> }>();
-  for (const part of used) {
-    for (const r of part.results) {
-      let a = acc.get(r.id);
-      if (!a) acc.set(r.id, (a = { path: r.path, sum: 0, n: 0, parts: {} }));
-      a.sum += part.weight * r.score;
-      a.n++;
-      if (r.parts && Object.keys(r.parts).length) Object.assign(a.parts, r.parts);
-      else a.parts[part.label] = r.score;
-    }
-  }
-  const out: ScoredPhoto[] = [];
-  for (const [id, a] of acc) if (a.n === used.length) out.push({ id, path: a.path, score: a.sum / total, parts: a.parts });
-  out.sort((x, y) => y.score - x.score || x.id - y.id);
-  return out;
 }

@@ -1,0 +1,91 @@
+// Owns the connection and the app's life cycle: the CullApi the window talks to, startup (the
+// first-run screen while no model is installed, else the library), the fatal error, the server's
+// events routed to the stores that own what they report, and reloading after the library changed.
+import type { CullApi, ServerEvent } from '../../../common/api-types.ts';
+import { toUiError, type UiError } from '../lib/format.ts';
+import { jobs } from './jobs.svelte.ts';
+import { library } from './library.svelte.ts';
+import { ranking } from './ranking.svelte.ts';
+import { stacks } from './stacks.svelte.ts';
+import { taste } from './taste.svelte.ts';
+import { toasts } from './toasts.svelte.ts';
+
+class Session {
+  api!: CullApi;
+  /** The library is open (the first-run screen and the fatal error are not shown). */
+  ready = $state(false);
+  fatal = $state<UiError | null>(null);
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastRefreshAt = 0;
+
+  async init(api: CullApi): Promise<void> {
+    this.api = api;
+    api.onEvent((e) => this.onEvent(e));
+    try {
+      const status = await api.modelStatus();
+      if (status.state !== 'ready') {
+        // First run: no model yet. The first-run screen offers the download; the library opens
+        // when a 'model-status' event says the model is ready.
+        jobs.model = status;
+        return;
+      }
+      await this.openLibrary();
+    } catch (err) {
+      this.fatal = toUiError(err, 'Cannot open the library');
+    }
+  }
+
+  async openLibrary(): Promise<void> {
+    await library.open();
+    jobs.model = null;
+    this.ready = true;
+    void taste.load();
+  }
+
+  private onEvent(e: ServerEvent): void {
+    switch (e.type) {
+      case 'index-progress':
+        jobs.onIndexProgress(e.progress);
+        break;
+      case 'index-done':
+        jobs.finishIndex(e.summary);
+        break;
+      case 'export-progress':
+        jobs.onExportProgress(e.done, e.total, e.current);
+        break;
+      case 'library-changed':
+        if (this.ready) this.scheduleRefresh();
+        break;
+      case 'model-download-progress':
+        jobs.onDownloadProgress(e.progress);
+        break;
+      case 'model-status':
+        void jobs.onModelStatus(e.status);
+        break;
+    }
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      // Indexing ends with both 'index-done' (which refreshes) and 'library-changed': one reload is enough.
+      if (Date.now() - this.lastRefreshAt < 1000) return;
+      void this.refresh();
+    }, 300);
+  }
+
+  /** Reloads the library, then the ranking and the stacks over it. */
+  async refresh(): Promise<void> {
+    this.lastRefreshAt = Date.now();
+    try {
+      await library.reload();
+      if (ranking.current) await ranking.rerank();
+      if (stacks.on) await stacks.load();
+    } catch (err) {
+      toasts.show(err, 'Refreshing the library failed');
+    }
+  }
+}
+
+export const session = new Session();

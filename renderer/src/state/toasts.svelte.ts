@@ -1,0 +1,26 @@
+// Owns the toasts: short error notes in the corner (at most four, each gone after 12 s). Every
+// store reports a failed call here; a cancelled operation is not an error and makes no toast.
+import { toUiError, type UiError } from '../lib/format.ts';
+
+export interface Toast extends UiError {
+  id: number;
+}
+
+class Toasts {
+  list = $state<Toast[]>([]);
+  private seq = 0;
+
+  show(err: unknown, context?: string): void {
+    const e = toUiError(err, context);
+    if (e.code === 'cancelled') return;
+    const id = ++this.seq;
+    this.list = [...this.list.slice(-3), { ...e, id }];
+    setTimeout(() => this.dismiss(id), 12_000);
+  }
+
+  dismiss(id: number): void {
+    this.list = this.list.filter((t) => t.id !== id);
+  }
+}
+
+export const toasts = new Toasts();

@@ -1,0 +1,50 @@
+// Owns which view fills the main area — the grid, the loupe (one photo, fit or 100 %) or compare
+// (2–4 photos side by side) — and the overlays over it (keyboard help, the export dialog).
+import type { View } from '../lib/keyboard.ts';
+import { grid } from './grid.svelte.ts';
+import { selection } from './selection.svelte.ts';
+import { toasts } from './toasts.svelte.ts';
+
+class Views {
+  view = $state<View>('grid');
+  compareIds = $state.raw<number[]>([]);
+  compareActive = $state(0);
+  zoom100 = $state(false);
+  helpOpen = $state(false);
+  exportOpen = $state(false);
+  modal = $derived(this.helpOpen || this.exportOpen);
+
+  openLoupe(): void {
+    if (selection.focused) {
+      this.view = 'loupe';
+      this.zoom100 = false;
+    }
+  }
+
+  openCompare(): void {
+    const sel = grid.visible.filter((p) => selection.selected.has(p.id)).map((p) => p.id);
+    let ids = sel.slice(0, 4);
+    if (ids.length < 2) {
+      // Nothing multi-selected: compare the focused photo with the next one.
+      const i = Math.max(0, selection.focusIndex);
+      ids = grid.visible.slice(i, i + 2).map((p) => p.id);
+    }
+    if (ids.length < 2) {
+      toasts.show({ code: 'invalid-argument', message: 'Compare needs at least two photos: Ctrl/⌘-click or Shift-click 2–4 photos.' });
+      return;
+    }
+    this.compareIds = ids;
+    this.compareActive = Math.max(0, ids.indexOf(selection.focusId ?? -1));
+    this.view = 'compare';
+  }
+
+  closeView(): void {
+    if (this.view === 'compare') {
+      const id = this.compareIds[this.compareActive];
+      if (id !== undefined && grid.indexOf.has(id)) selection.focus(id);
+    }
+    this.view = 'grid';
+  }
+}
+
+export const views = new Views();
