@@ -14,6 +14,7 @@ import { ClipAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress } from '../common/types.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
+import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
 import { openClipModel } from '../native-models/runtime.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
@@ -320,5 +321,42 @@ await model.dispose();
     expect(ledger(db)).toBe(files.length);
     expect(count(db, 'SELECT COUNT(*) FROM embeddings')).toBe(files.length);
     db.close();
+  });
+});
+
+describe('decodeImage working rasters', () => {
+  const spec = () => model.info.preprocess;
+
+  it('come from the same decode: oriented, long side as asked, never enlarged, CLIP pixels and thumbnail as before', async () => {
+    // 1600 × 1000 stored, EXIF orientation 6: 1000 × 1600 upright.
+    const file = await writeImage(path.join(tmp, 'decode/rotated.jpg'), { width: 1600, height: 1000, seed: 7, exif: { orientation: 6 } });
+    const plain = await decodePhoto(file, spec());
+    expect(plain.working).toEqual([]);
+    const small = await decodePhoto(file, spec(), { working: [256] }); // smaller than the intermediate
+    expect(small.pixels).toEqual(plain.pixels);
+    expect(small.thumbnail.equals(plain.thumbnail)).toBe(true);
+    expect([small.working[0].width, small.working[0].height]).toEqual([160, 256]);
+
+    const r = await decodeImage(file, { clip: spec(), working: [1200, 4000, 300] });
+    expect(r.working.map((w) => [w.width, w.height])).toEqual([[750, 1200], [1000, 1600], [188, 300]]);
+    for (const w of r.working) expect(w.data.length).toBe(w.width * w.height * 3);
+    // A larger working raster adds one reduction before the intermediate: CLIP pixels stay close.
+    let sum = 0;
+    for (let i = 0; i < plain.pixels.length; i++) sum += Math.abs(r.pixels![i] - plain.pixels[i]);
+    expect(sum / plain.pixels.length).toBeLessThan(0.02);
+    // Upright: the stored image's top-left corner is at the top-right once rotated 90° clockwise.
+    const full = r.working[1];
+    const stored = await sharp(file).raw().toBuffer();
+    const at = (b: Buffer, w: number, x: number, y: number) => [...b.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)];
+    const corner = at(stored, 1600, 2, 2);
+    const rotated = at(full.data, full.width, full.width - 3, 2);
+    expect(rotated.every((v, i) => Math.abs(v - corner[i]) < 40)).toBe(true);
+  });
+
+  it('skips what is not asked: no CLIP pixels, no thumbnail', async () => {
+    const file = await writeImage(path.join(tmp, 'decode/plain.jpg'), { width: 400, height: 300, seed: 8 });
+    const r = await decodeImage(file, { thumbnail: false, working: [100] });
+    expect(r).toMatchObject({ width: 400, height: 300, pixels: null, thumbnail: null });
+    expect([r.working[0].width, r.working[0].height]).toEqual([100, 75]);
   });
 });
