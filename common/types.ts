@@ -92,6 +92,20 @@ export interface IndexProgress {
   etaSec: number | null;
   current?: string; // path being handled
   lastError?: { path: string; reason: string };
+  /**
+   * Per analyzer (the CLIP embedder, later focus, faces…), in run order: photos it has done this run
+   * and photos it has to do (new and changed photos, plus those it has not analysed yet: a backfill).
+   * The totals start as an estimate from the database and settle as files are looked at. Always set
+   * by the indexer; optional so that older senders stay valid.
+   */
+  analyzers?: AnalyzerProgress[];
+}
+
+export interface AnalyzerProgress {
+  id: string;
+  label: string;
+  done: number;
+  total: number;
 }
 
 export interface IndexSummary {

@@ -78,4 +78,15 @@ export const MIGRATIONS: string[] = [
         in ~0.1 s instead of ~0.4 s */ `
   CREATE INDEX photos_status_stamp ON photos(status, id, indexed_at);
   `,
+  /* 4: the analyzers' ledger (electron/services/indexing/analyzers/analyzer.ts): which photos each
+        analyzer has done, at which version, so adding or upgrading one runs just it over the library */ `
+  CREATE TABLE analyses (
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    analyzer TEXT NOT NULL,             -- Analyzer.id
+    version INTEGER NOT NULL,           -- Analyzer.version that produced the photo's stored results
+    analyzed_at INTEGER NOT NULL,
+    PRIMARY KEY (photo_id, analyzer)
+  ) WITHOUT ROWID;
+  CREATE INDEX analyses_analyzer ON analyses(analyzer, version);
+  `,
 ];

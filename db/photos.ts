@@ -109,11 +109,18 @@ function prepare(db: DB) {
     RETURNING id`);
   // A photo whose file now holds other content that was not indexed (overwritten by a broken file
   // or by text with a .jpg name: markFailed; edited, then gone before it was decoded: markVanished)
-  // keeps its row and ratings, but not the old content's embeddings and thumbnail: they describe
+  // keeps its row and ratings, but not the old content's embeddings, analyzer ledger rows and thumbnail: they describe
   // a picture that is no longer there.
-  const dropStaleContent = db.prepare<{ path: string; fingerprint: string }>(
+  const staleEmbeddings = db.prepare<{ path: string; fingerprint: string }>(
     "DELETE FROM embeddings WHERE photo_id IN (SELECT id FROM photos WHERE path = @path AND @fingerprint != '' AND fingerprint != @fingerprint)",
   );
+  const staleAnalyses = db.prepare<{ path: string; fingerprint: string }>(
+    "DELETE FROM analyses WHERE photo_id IN (SELECT id FROM photos WHERE path = @path AND @fingerprint != '' AND fingerprint != @fingerprint)",
+  );
+  const dropStaleContent = (f: { path: string; fingerprint: string }) => {
+    staleEmbeddings.run(f);
+    staleAnalyses.run(f);
+  };
   const upsertFailed = db.prepare<Record<string, unknown>, { id: number }>(`
     INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, status, error, indexed_at)
     VALUES (@path, @folder, @size, @mtimeMs, @fingerprint, 'failed', @reason, @now)
@@ -122,7 +129,7 @@ function prepare(db: DB) {
       thumb = CASE WHEN excluded.fingerprint != '' AND excluded.fingerprint != photos.fingerprint THEN NULL ELSE photos.thumb END
     RETURNING id`);
   const markFailed = db.transaction((f: Record<string, unknown>): number => {
-    dropStaleContent.run({ path: f.path as string, fingerprint: f.fingerprint as string });
+    dropStaleContent({ path: f.path as string, fingerprint: f.fingerprint as string });
     return upsertFailed.get(f)!.id;
   });
   const move = db.prepare(
@@ -135,10 +142,12 @@ function prepare(db: DB) {
       fingerprint = CASE WHEN @fingerprint != '' THEN @fingerprint ELSE fingerprint END
     WHERE path = @path`);
   const markVanished = db.transaction((f: { path: string; fingerprint: string }) => {
-    dropStaleContent.run(f);
+    dropStaleContent(f);
     vanish.run(f);
   });
   const clearEmbeddings = db.prepare<[number]>('DELETE FROM embeddings WHERE photo_id = ?');
+  const clearAnalyses = db.prepare<[number]>('DELETE FROM analyses WHERE photo_id = ?');
+  const touch = db.prepare<[number, number]>('UPDATE photos SET indexed_at = ? WHERE id = ?');
   const putEmbedding = db.prepare<[number, string, Buffer]>(
     'INSERT OR REPLACE INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)',
   );
@@ -175,8 +184,14 @@ function prepare(db: DB) {
     setStatus: (id: number, status: PhotoStatus): void => {
       setStatus.run(status, id);
     },
+    /** The photo's content changed: its embeddings (every model) and analyzer ledger rows describe the old one. */
     clearEmbeddings: (photoId: number): void => {
       clearEmbeddings.run(photoId);
+      clearAnalyses.run(photoId);
+    },
+    /** Marks the row re-indexed now (the embedding matrix re-reads rows whose indexed_at changed). */
+    touchIndexed: (photoId: number): void => {
+      touch.run(Date.now(), photoId);
     },
     storeEmbedding: (photoId: number, modelId: string, vec: ArrayLike<number>): void => {
       putEmbedding.run(photoId, modelId, encodeF16(vec));

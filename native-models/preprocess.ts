@@ -29,6 +29,35 @@ export async function preprocessForClip(input: ImageInput, spec: PreprocessSpec,
   return guard(async () => clipPixels(await orientedRgb(input, info, maxPixels), width, height, width, height, spec));
 }
 
+/** A working-size image for analyzers: oriented sRGB, 3 channels, uint8 HWC rows of `width`. */
+export interface Raster {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 3;
+}
+
+/** What one decode of a photo should yield (decodeImage). */
+export interface DecodeRequest extends DecodeOptions {
+  /** CLIP input pixels for this spec. */
+  clip?: PreprocessSpec;
+  /** Thumbnail long side (default 512); also a lower bound of the intermediate the CLIP pixels come from. */
+  thumbSize?: number;
+  /** Encode the JPEG thumbnail (default true). Off, the intermediate keeps the same size, so CLIP pixels do not change. */
+  thumbnail?: boolean;
+  /** Long sides of working rasters for analyzers (never enlarged: a smaller photo gives its own size). */
+  working?: number[];
+}
+
+export interface DecodeResult {
+  /** Oriented dimensions of the original image. */
+  width: number;
+  height: number;
+  pixels: Float32Array | null; // when `clip` was asked
+  thumbnail: Buffer | null; // when `thumbnail` was not false and `clip` or the thumbnail was asked
+  working: Raster[]; // one per `working` entry, in that order
+}
+
 /**
  * Decodes a photo once for indexing: one (shrink-on-load) decode to an intermediate image big
  * enough for both outputs, then the JPEG thumbnail (long side `thumbSize`) and the CLIP pixels
@@ -38,29 +67,67 @@ export async function preprocessForClip(input: ImageInput, spec: PreprocessSpec,
 export async function decodePhoto(
   input: ImageInput,
   spec: PreprocessSpec,
-  { thumbSize = 512, ...opts }: DecodeOptions & { thumbSize?: number } = {},
-): Promise<DecodedPhoto> {
-  const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
+  opts: DecodeOptions & { thumbSize?: number; working?: number[] } = {},
+): Promise<DecodedPhoto & { working: Raster[] }> {
+  const r = await decodeImage(input, { ...opts, clip: spec, thumbnail: true });
+  return { pixels: r.pixels!, thumbnail: r.thumbnail!, width: r.width, height: r.height, working: r.working };
+}
+
+/**
+ * decodePhoto's general form, for the indexer's analyzers. Still one decode: the file is decoded
+ * (with shrink-on-load) straight to the largest size anything asked for — the CLIP/thumbnail
+ * intermediate, or a larger working raster — and every smaller output is a resize of that buffer
+ * in memory. With no working raster (or one no larger than the intermediate) the CLIP pixels and
+ * thumbnail are exactly decodePhoto's of before; a larger working raster puts one more reduction
+ * in their chain (original → working → intermediate), a resampling difference of the size the
+ * header describes for the intermediate itself.
+ */
+export async function decodeImage(input: ImageInput, req: DecodeRequest): Promise<DecodeResult> {
+  const maxPixels = req.maxPixels ?? MAX_INPUT_PIXELS;
+  const thumbSize = req.thumbSize ?? 512;
+  const makeThumb = req.thumbnail !== false;
+  const spec = req.clip;
   const info = await probe(input, maxPixels);
   const { width, height } = info;
-  const scale = Math.min(1, Math.max(thumbSize / Math.max(width, height), (1.5 * spec.imageSize) / Math.min(width, height)));
-  const iw = Math.max(1, Math.round(width * scale));
-  const ih = Math.max(1, Math.round(height * scale));
+  const long = Math.max(width, height);
+  const size = (scale: number): [number, number] => [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+
+  const wantMid = spec !== undefined || makeThumb;
+  const midScale = Math.min(1, Math.max(thumbSize / long, spec ? (1.5 * spec.imageSize) / Math.min(width, height) : 0));
+  const workScales = (req.working ?? []).map((side) => Math.min(1, Math.max(1, side) / long));
+  const topScale = Math.max(wantMid ? midScale : 0, ...workScales);
+  const [tw, th] = size(topScale);
 
   return guard(async () => {
     let src = await orientedRgb(input, info, maxPixels);
-    if (iw !== width || ih !== height) src = src.resize(iw, ih, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false });
-    const mid = await src.raw().toBuffer();
-    const fromMid = () => sharp(mid, { raw: { width: iw, height: ih, channels: 3 } });
+    if (tw !== width || th !== height) src = src.resize(tw, th, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false });
+    const top = await src.raw().toBuffer();
+    /** `top` reduced to w×h (itself when that is its size). */
+    const reduce = async (w: number, h: number): Promise<Buffer> =>
+      w === tw && h === th ? top : rawInput(top, tw, th).resize(w, h, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer();
 
-    const t = Math.min(1, thumbSize / Math.max(iw, ih));
-    const thumb = t < 1 ? fromMid().resize(Math.max(1, Math.round(iw * t)), Math.max(1, Math.round(ih * t)), { fit: 'fill' }) : fromMid();
-    const [thumbnail, pixels] = await Promise.all([
-      thumb.jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
+    const working = Promise.all(
+      workScales.map(async (s): Promise<Raster> => {
+        const [w, h] = size(s);
+        return { data: await reduce(w, h), width: w, height: h, channels: 3 };
+      }),
+    );
+    let pixels: Promise<Float32Array | null> = Promise.resolve(null);
+    let thumbnail: Promise<Buffer | null> = Promise.resolve(null);
+    if (wantMid) {
+      const [iw, ih] = size(midScale);
+      const mid = await reduce(iw, ih);
+      const fromMid = () => rawInput(mid, iw, ih);
+      if (makeThumb) {
+        const t = Math.min(1, thumbSize / Math.max(iw, ih));
+        const thumb = t < 1 ? fromMid().resize(Math.max(1, Math.round(iw * t)), Math.max(1, Math.round(ih * t)), { fit: 'fill' }) : fromMid();
+        thumbnail = thumb.jpeg({ quality: 82, mozjpeg: false }).toBuffer();
+      }
       // Target size from the original dimensions, so the geometry is exactly preprocessForClip's.
-      clipPixels(fromMid(), iw, ih, width, height, spec),
-    ]);
-    return { pixels, thumbnail, width, height };
+      if (spec) pixels = clipPixels(fromMid(), iw, ih, width, height, spec);
+    }
+    const [p, t, w] = await Promise.all([pixels, thumbnail, working]);
+    return { width, height, pixels: p, thumbnail: t, working: w };
   });
 }
 

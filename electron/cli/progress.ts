@@ -48,12 +48,12 @@ function makeBar(
   };
 }
 
-/** Indexing: count, rate, ETA, failures so far. */
+/** Indexing: count, rate, ETA, failures so far, and each analyzer with work to do ("Embedding 120/400"). */
 export function indexBar(): { onProgress: (p: IndexProgress) => void; stop(): void } {
   const bar = makeBar(
     'Indexing',
-    '{value}/{total} photos | {rate}/s | ETA {eta_h} | {failed} failed',
-    (done, total, p) => `${done}/${total} photos, ${p.rate}/s, ETA ${p.eta_h}, ${p.failed} failed`,
+    '{value}/{total} photos | {rate}/s | ETA {eta_h} | {failed} failed{analyzers}',
+    (done, total, p) => `${done}/${total} photos, ${p.rate}/s, ETA ${p.eta_h}, ${p.failed} failed${p.analyzers}`,
   );
   return {
     onProgress(p) {
@@ -62,10 +62,17 @@ export function indexBar(): { onProgress: (p: IndexProgress) => void; stop(): vo
         rate: p.ratePerSec.toFixed(1),
         eta_h: p.etaSec === null ? '?' : formatDuration(p.etaSec),
         failed: p.failed,
+        analyzers: analyzerCounts(p),
       });
     },
     stop: () => bar.stop(),
   };
+}
+
+/** " | Embedding 12/40, Focus 40/40": the analyzers that have photos to do this run. */
+export function analyzerCounts(p: IndexProgress): string {
+  const busy = (p.analyzers ?? []).filter((a) => a.total > 0);
+  return busy.length ? ` | ${busy.map((a) => `${a.label} ${a.done}/${a.total}`).join(', ')}` : '';
 }
 
 /** Downloads: bytes, total, rate. */

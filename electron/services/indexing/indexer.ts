@@ -1,18 +1,29 @@
-// Indexes photo folders into the library: walk → (skip | recognise a move | decode) → embed → store.
+// Indexes photo folders into the library: walk → (skip | recognise a move | decode) → analyze → store.
 //
-// Decoding (sharp, in libuv's thread pool) and inference (onnxruntime, async) overlap: up to
-// `decodeConcurrency` photos decode while the model embeds the previous batch, and at most one
+// Analyzers (./analyzers) are what runs over each decoded photo: today the CLIP embedder, later
+// technical and face analysis. Each photo is decoded once for all the analyzers it still needs
+// (CLIP pixels, thumbnail and any working-size raster come from one decode). A new photo, or one
+// whose content changed, gets its row, thumbnail and every analyzer; an unchanged one that some
+// analyzer has not done (added since, or its version raised) is a backfill: decoded again, only
+// those analyzers run, its row is left as it is.
+//
+// Decoding (sharp, in libuv's thread pool) and analysis (onnxruntime, async) overlap: up to
+// `decodeConcurrency` photos decode while the analyzers work on the previous batch, and at most one
 // batch of decoded photos waits, so memory stays bounded. The main thread only orchestrates.
-// Each batch's rows and embeddings are written in one transaction: a crash loses at most the batch
-// in flight, and the next run skips everything already stored (same size + mtime + embedding).
+// Each batch's rows and every analyzer's results (with their ledger rows) are written in one
+// transaction: a crash loses at most the batch in flight, and the next run skips everything
+// already stored (same size + mtime, and every analyzer done).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DB } from '../../../db/database.ts';
+import { analysisLedger } from '../../../db/analyses.ts';
 import { photoQueries, type PhotoQueries, type PhotoRow } from '../../../db/photos.ts';
-import { decodePhoto } from '../../../native-models/preprocess.ts';
-import type { ClipModel } from '../../../native-models/types.ts';
+import { decodeImage, type Raster } from '../../../native-models/preprocess.ts';
+import type { ClipModel, PreprocessSpec } from '../../../native-models/types.ts';
+import type { Analyzer, AnalyzerInput } from './analyzers/analyzer.ts';
+import { defaultAnalyzers } from './analyzers/index.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from './metadata.ts';
 import { extractRawPreview } from './raw-preview.ts';
@@ -27,7 +38,12 @@ export interface IndexOptions {
   thumbsDir: string;
   onProgress?: (p: IndexProgress) => void;
   signal?: AbortSignal;
-  /** Photos per model call (default 8). */
+  /** What runs over each decoded photo, in order (default: defaultAnalyzers(model), the CLIP embedder). */
+  analyzers?: Analyzer[];
+  /**
+   * Photos per stored batch (one transaction), and per analyzer call at most (an analyzer with a
+   * smaller batchSize is called on parts of it). Default: the largest analyzer batch size, 8 for CLIP.
+   */
   batchSize?: number;
   /**
    * Photos decoding at once (each decode runs on one libvips thread). Default: cores + 1, which
@@ -41,21 +57,27 @@ export interface IndexOptions {
   onDecode?: (path: string) => void;
 }
 
-interface Decoded {
-  file: WalkFile;
-  fingerprint: string;
-  contentChanged: boolean; // the row held other content before: its old embeddings are stale
-  meta: PhotoMetadata;
-  width: number;
-  height: number;
-  thumb: string;
-  pixels: Float32Array;
-}
+/** Analyzers are sets of bits (bit k = analyzers[k]) in the per-file bookkeeping. */
+const MAX_ANALYZERS = 30;
 
 interface Job {
   file: WalkFile;
   fingerprint: string;
-  contentChanged: boolean;
+  contentChanged: boolean; // the row held other content before: its old embeddings are stale
+  /** null: store the photo's row and thumbnail (new, changed or incomplete); else a backfill of this row. */
+  photoId: number | null;
+  run: number; // the analyzers to run (bits)
+  expected: number; // the analyzers the plan counted this file in, for progress (bits)
+}
+
+interface Decoded {
+  job: Job;
+  meta: PhotoMetadata | null; // read for rows to store (and RAW orientation)
+  width: number;
+  height: number;
+  thumb: string | null;
+  pixels: Float32Array | null;
+  working: Map<number, Raster>; // by long side asked for
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -64,16 +86,26 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
   const started = Date.now();
   const { db, model, signal } = opts;
   const stopped = () => signal?.aborted === true;
-  const batchSize = Math.max(1, opts.batchSize ?? 8);
+  const analyzers = opts.analyzers ?? defaultAnalyzers(model);
+  checkAnalyzers(analyzers);
+  const all = (1 << analyzers.length) - 1;
+  const batchSize = Math.max(1, opts.batchSize ?? (analyzers.length ? Math.max(...analyzers.map((a) => a.batchSize)) : 8));
   const decodeConcurrency = Math.max(1, opts.decodeConcurrency ?? defaultDecodeConcurrency());
-  const modelId = model.info.id;
   const q = photoQueries(db);
+  const ledger = analysisLedger(db);
+  for (const a of analyzers) a.ensureSchema?.(db);
   // One libvips thread per image: parallelism comes from decoding several photos at once, which
   // scales better for many small decodes and leaves the cores to onnxruntime during inference.
   sharp.concurrency(1);
 
+  const isDone = (a: Analyzer, photoId: number) => (a.isDone ? a.isDone(db, photoId) : (ledger.version(photoId, a.id) ?? -Infinity) >= a.version);
+  /** The analyzers a stored photo still needs. */
+  const pending = (photoId: number) => analyzers.reduce((bits, a, k) => (isDone(a, photoId) ? bits : bits | (1 << k)), 0);
+  /** A row that must be (re)written, not just backfilled: not 'ok', or its thumbnail is gone. */
+  const needsRow = (row: PhotoRow) => row.status !== 'ok' || !row.thumb || !fs.existsSync(path.join(opts.thumbsDir, row.thumb));
+
   const summary: IndexSummary = { indexed: 0, skipped: 0, failed: 0, missing: 0, renamed: 0, errors: [], seconds: 0, cancelled: false };
-  const progress = new ProgressReporter(opts.onProgress);
+  const progress = new ProgressReporter(opts.onProgress, analyzers);
   await sweepThumbnailTemps(opts.thumbsDir); // left by a run that was killed mid-write
 
   // 1. Walk everything first: the total drives progress, and the full list tells what went missing.
@@ -90,6 +122,20 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     progress.emit();
   }
   if (stopped()) return finish(true); // a partial walk says nothing about what went missing
+  // Per-analyzer totals, from the database alone (no file is read): what each file will likely
+  // need. Each file's actual work, decided as it comes up, corrects them (ProgressReporter.settle).
+  // A few µs a file: in slices, so a large library does not hold up the event loop (the app's main process).
+  const expected = new Uint32Array(files.length);
+  for (const [i, file] of files.entries()) {
+    if (i % 2000 === 1999) {
+      await new Promise((r) => setImmediate(r));
+      if (stopped()) return finish(true);
+    }
+    const row = q.byPath(file.path);
+    if (!row || !unchanged(row, file)) expected[i] = all;
+    else if (row.error === null || row.status === 'ok') expected[i] = pending(row.id);
+  }
+  progress.plan(expected);
   progress.state.total = files.length;
   progress.state.phase = 'indexing';
   progress.startRate();
@@ -130,7 +176,61 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     else fail(file, fingerprint, reasonOf(err));
   };
 
-  // 3. Producer: decide per file, decode what needs it. Consumer: embed and store full batches.
+  const skip = (): null => {
+    summary.skipped++;
+    progress.state.skipped++;
+    progress.done();
+    return null;
+  };
+
+  /**
+   * What a file needs: nothing (unchanged and every analyzer done, or a recognised move of such a
+   * photo), a backfill of the analyzers it lacks, or a full decode. Returns the decode job, or null
+   * when the file has been dealt with here.
+   */
+  const classify = async (file: WalkFile, expected: number): Promise<Job | null> => {
+    const row = q.byPath(file.path);
+    // A row without fingerprint is a file we could not read: retried every run, since fixing
+    // permissions does not touch size or mtime.
+    if (row && unchanged(row, file)) {
+      // Unchanged since last time. Failed files wait for a change; others need every analyzer done.
+      if (row.error !== null && row.status !== 'ok') {
+        if (row.status === 'missing') q.setStatus(row.id, 'failed');
+        return skip();
+      }
+      const run = pending(row.id);
+      if (run === 0) {
+        if (row.status !== 'ok') q.setStatus(row.id, 'ok'); // it reappeared
+        return skip();
+      }
+      return { file, fingerprint: row.fingerprint, contentChanged: false, photoId: needsRow(row) ? null : row.id, run, expected };
+    }
+
+    let fingerprint: string;
+    try {
+      fingerprint = await fingerprintFile(fsPath(file.path));
+    } catch (err) {
+      vanishedOrFailed(file, '', err);
+      return null;
+    }
+    if (!row) {
+      const moved = await findMovedRow(q, fingerprint);
+      if (moved) {
+        q.movePhoto(moved.id, file);
+        summary.renamed++;
+        const run = pending(moved.id);
+        if (run === 0) {
+          progress.done();
+          return null;
+        }
+        const photoId = needsRow({ ...moved, status: 'ok' }) ? null : moved.id;
+        return { file, fingerprint, contentChanged: false, photoId, run, expected };
+      }
+    }
+    return { file, fingerprint, contentChanged: row !== undefined && row.fingerprint !== fingerprint, photoId: null, run: all, expected };
+  };
+
+  // 3. Producer: decide per file, decode what needs it. Consumer: analyze and store full batches.
   const slots = new Semaphore(decodeConcurrency);
   const room = new Semaphore(batchSize + decodeConcurrency);
   const ready = new Mailbox<Decoded>();
@@ -138,19 +238,23 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
   const produce = async () => {
     const inFlight = new Set<Promise<void>>();
     try {
-      for (const file of files) {
+      for (const [i, file] of files.entries()) {
         if (stopped() || room.closed) break; // cancelled, or the consumer gave up (model error)
         progress.state.current = file.path;
-        const job = await classify(file, q, modelId, summary, progress, vanishedOrFailed);
-        if (!job) continue;
+        const job = await classify(file, expected[i]);
+        if (!job) {
+          progress.settle(expected[i], 0);
+          continue;
+        }
         if (!(await room.acquire()) || !(await slots.acquire())) break;
         opts.onDecode?.(file.path);
-        const p = decodeJob(job, model, opts.thumbsDir)
+        const p = decodeJob(job, analyzers, opts.thumbsDir)
           .then(
             (decoded) => ready.put(decoded),
             (err) => {
               room.release();
               vanishedOrFailed(file, job.fingerprint, err);
+              progress.settle(job.expected, 0);
             },
           )
           .finally(() => {
@@ -170,15 +274,11 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
       const batch = await ready.take(batchSize);
       if (batch.length === 0 || stopped()) break;
       room.release(batch.length);
-      const pixels = concatPixels(batch.map((d) => d.pixels));
-      const vectors = await model.embedImages(pixels, batch.length);
-      const dim = model.info.dim;
-      if (vectors.length !== batch.length * dim) {
-        throw new Error(`model returned ${vectors.length} values for ${batch.length} images of dimension ${dim}`);
-      }
-      storeBatch(db, q, modelId, batch, vectors, dim);
+      const results = await analyzeBatch(analyzers, batch);
+      storeBatch(db, q, batch, analyzers, results, ledger);
       summary.indexed += batch.length;
       progress.state.indexed += batch.length;
+      for (const d of batch) progress.settle(d.job.expected, d.job.run);
       progress.done(batch.length);
     }
   };
@@ -207,61 +307,25 @@ function defaultDecodeConcurrency(): number {
   return Math.max(1, Math.min(os.availableParallelism() + 1, pool - 1));
 }
 
-/**
- * What a file needs: nothing (unchanged, or a recognised move of an embedded photo), or a decode.
- * Returns the decode job, or null when the file has been dealt with here.
- */
-async function classify(
-  file: WalkFile,
-  q: PhotoQueries,
-  modelId: string,
-  summary: IndexSummary,
-  progress: ProgressReporter,
-  vanishedOrFailed: (file: WalkFile, fingerprint: string, err: unknown) => void,
-): Promise<Job | null> {
-  const row = q.byPath(file.path);
-  // A row without fingerprint is a file we could not read: retried every run, since fixing
-  // permissions does not touch size or mtime.
-  if (row && row.size === file.size && row.mtime_ms === file.mtimeMs && row.fingerprint !== '') {
-    // Unchanged since last time. Failed files wait for a change; others need this model's embedding.
-    if (row.error !== null && row.status !== 'ok') {
-      if (row.status === 'missing') q.setStatus(row.id, 'failed');
-      return skip(summary, progress);
+function checkAnalyzers(analyzers: Analyzer[]): void {
+  if (analyzers.length > MAX_ANALYZERS) throw new Error(`at most ${MAX_ANALYZERS} analyzers per run (${analyzers.length} given)`);
+  const ids = new Set<string>();
+  let spec: PreprocessSpec | undefined;
+  for (const a of analyzers) {
+    if (ids.has(a.id)) throw new Error(`two analyzers share the id ${a.id}`);
+    ids.add(a.id);
+    if (!Number.isInteger(a.version) || a.version < 1) throw new Error(`analyzer ${a.id}: version must be a positive integer`);
+    // One decode gives one set of CLIP pixels.
+    if (a.needs.clip && spec && JSON.stringify(a.needs.clip) !== JSON.stringify(spec)) {
+      throw new Error(`analyzer ${a.id} asks for CLIP pixels of another preprocessing than an earlier analyzer`);
     }
-    if (q.hasEmbedding(row.id, modelId)) {
-      if (row.status !== 'ok') q.setStatus(row.id, 'ok'); // it reappeared
-      return skip(summary, progress);
-    }
-    return { file, fingerprint: row.fingerprint, contentChanged: false };
+    spec ??= a.needs.clip;
   }
-
-  let fingerprint: string;
-  try {
-    fingerprint = await fingerprintFile(fsPath(file.path));
-  } catch (err) {
-    vanishedOrFailed(file, '', err);
-    return null;
-  }
-  if (!row) {
-    const moved = await findMovedRow(q, fingerprint);
-    if (moved) {
-      q.movePhoto(moved.id, file);
-      summary.renamed++;
-      if (q.hasEmbedding(moved.id, modelId)) {
-        progress.done();
-        return null;
-      }
-      return { file, fingerprint, contentChanged: false };
-    }
-  }
-  return { file, fingerprint, contentChanged: row !== undefined && row.fingerprint !== fingerprint };
 }
 
-function skip(summary: IndexSummary, progress: ProgressReporter): null {
-  summary.skipped++;
-  progress.state.skipped++;
-  progress.done();
-  return null;
+/** Same size and mtime as the row, and the row's content was read (a row without fingerprint is a file we could not read). */
+function unchanged(row: PhotoRow, file: WalkFile): boolean {
+  return row.size === file.size && row.mtime_ms === file.mtimeMs && row.fingerprint !== '';
 }
 
 /** A row with the same content whose file is gone: the photo was renamed or moved. */
@@ -278,51 +342,91 @@ async function findMovedRow(q: PhotoQueries, fingerprint: string): Promise<Photo
   return null;
 }
 
-async function decodeJob(job: Job, model: ClipModel, thumbsDir: string): Promise<Decoded> {
+const selected = (set: number, analyzers: Analyzer[]) => analyzers.filter((_, k) => set & (1 << k));
+
+async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Promise<Decoded> {
   const content = await fs.promises.readFile(fsPath(job.file.path));
   if (content.length === 0) throw new Error('empty file (0 bytes)');
   const raw = isRawFile(job.file.path);
   if (!raw && sniffImageType(content) === null) throw new Error('not an image (unrecognised file content)');
-  let meta = await readMetadata(content);
+  const full = job.photoId === null; // a backfill leaves the row (metadata, thumbnail) as it is
+  let meta = full || raw ? await readMetadata(content) : null;
   let image: Buffer = content;
   if (raw) {
-    image = await extractRawPreview(content, { orientation: meta.orientation });
-    if (!hasMetadata(meta)) meta = await readMetadata(image);
+    image = await extractRawPreview(content, { orientation: meta!.orientation });
+    if (full && !hasMetadata(meta!)) meta = await readMetadata(image);
   }
-  const decoded = await decodePhoto(image, model.info.preprocess, { thumbSize: THUMB_SIZE });
-  const thumb = await writeThumbnail(thumbsDir, job.fingerprint, decoded.thumbnail);
-  return { ...job, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels };
+  // Everything the job's analyzers need, from this one decode.
+  const running = selected(job.run, analyzers);
+  const clip = running.find((a) => a.needs.clip)?.needs.clip;
+  const sides = [...new Set(running.flatMap((a) => (a.needs.working ? [a.needs.working.longSide] : [])))];
+  const decoded = await decodeImage(image, { clip, thumbSize: THUMB_SIZE, thumbnail: full, working: sides });
+  const thumb = full ? await writeThumbnail(thumbsDir, job.fingerprint, decoded.thumbnail!) : null;
+  const working = new Map(sides.map((side, i) => [side, decoded.working[i]]));
+  return { job, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working };
 }
 
-function storeBatch(db: DB, q: PhotoQueries, modelId: string, batch: Decoded[], vectors: Float32Array, dim: number): void {
+/** Each analyzer over the photos of the batch that need it, in parts of its batch size; results[k][i] for analyzers[k], batch[i]. */
+async function analyzeBatch(analyzers: Analyzer[], batch: Decoded[]): Promise<unknown[][]> {
+  const results = analyzers.map(() => new Array<unknown>(batch.length));
+  const runs = analyzers.map(async (a, k) => {
+    const todo = batch.flatMap((d, i) => (d.job.run & (1 << k) ? [i] : []));
+    const part = Math.max(1, a.batchSize);
+    for (let s = 0; s < todo.length; s += part) {
+      const ids = todo.slice(s, s + part);
+      const inputs = ids.map((i): AnalyzerInput => {
+        const d = batch[i];
+        return {
+          path: d.job.file.path,
+          width: d.width,
+          height: d.height,
+          clip: a.needs.clip ? d.pixels! : undefined,
+          working: a.needs.working ? d.working.get(a.needs.working.longSide) : undefined,
+        };
+      });
+      const out = await a.analyze(inputs);
+      if (out.length !== ids.length) throw new Error(`analyzer ${a.id} returned ${out.length} results for ${ids.length} photos`);
+      ids.forEach((i, j) => (results[k][i] = out[j]));
+    }
+  });
+  // Every analyzer finishes (none may outlive the run, say while its model is disposed), then the first failure is thrown.
+  for (const r of await Promise.allSettled(runs)) if (r.status === 'rejected') throw r.reason;
+  return results;
+}
+
+function storeBatch(
+  db: DB,
+  q: PhotoQueries,
+  batch: Decoded[],
+  analyzers: Analyzer[],
+  results: unknown[][],
+  ledger: ReturnType<typeof analysisLedger>,
+): void {
   db.transaction(() => {
-    batch.forEach((d, i) => {
+    const ids = batch.map((d) => {
+      if (d.job.photoId !== null) return d.job.photoId;
       const id = q.upsertPhoto({
-        path: d.file.path,
-        size: d.file.size,
-        mtimeMs: d.file.mtimeMs,
-        fingerprint: d.fingerprint,
+        path: d.job.file.path,
+        size: d.job.file.size,
+        mtimeMs: d.job.file.mtimeMs,
+        fingerprint: d.job.fingerprint,
         width: d.width,
         height: d.height,
-        takenAt: d.meta.takenAt,
-        camera: d.meta.camera,
-        lens: d.meta.lens,
+        takenAt: d.meta!.takenAt,
+        camera: d.meta!.camera,
+        lens: d.meta!.lens,
         thumb: d.thumb,
       });
-      if (d.contentChanged) q.clearEmbeddings(id);
-      q.storeEmbedding(id, modelId, vectors.subarray(i * dim, (i + 1) * dim));
+      if (d.job.contentChanged) q.clearEmbeddings(id);
+      return id;
+    });
+    analyzers.forEach((a, k) => {
+      const done = batch.flatMap((d, i) => (d.job.run & (1 << k) ? [{ photoId: ids[i], result: results[k][i] }] : []));
+      if (done.length === 0) return;
+      a.store(db, done);
+      if (!a.isDone) for (const { photoId } of done) ledger.record(photoId, a.id, a.version);
     });
   })();
-}
-
-function concatPixels(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function reasonOf(err: unknown): string {
@@ -382,7 +486,27 @@ class ProgressReporter {
   state: IndexProgress = { phase: 'walking', found: 0, done: 0, total: 0, indexed: 0, skipped: 0, failed: 0, ratePerSec: 0, etaSec: null };
   private lastEmit = 0;
   private samples: { t: number; done: number }[] = [];
-  constructor(private readonly listener?: (p: IndexProgress) => void) {}
+  constructor(
+    private readonly listener: ((p: IndexProgress) => void) | undefined,
+    analyzers: Analyzer[],
+  ) {
+    this.state.analyzers = analyzers.map((a) => ({ id: a.id, label: a.label, done: 0, total: 0 }));
+  }
+  /** Per-analyzer totals from the plan: how many files expect each analyzer. */
+  plan(expected: Uint32Array): void {
+    for (const set of expected) for (const [k, a] of this.state.analyzers!.entries()) if (set & (1 << k)) a.total++;
+  }
+  /** A file is settled: the analyzers it ran count as done; those it was expected to need and did not, leave the total. */
+  settle(expected: number, ran: number): void {
+    if ((expected | ran) === 0) return;
+    for (const [k, a] of this.state.analyzers!.entries()) {
+      const bit = 1 << k;
+      if (ran & bit) {
+        a.done++;
+        if (!(expected & bit)) a.total++;
+      } else if (expected & bit) a.total--;
+    }
+  }
   startRate(): void {
     this.samples = [{ t: Date.now(), done: 0 }];
   }
@@ -396,7 +520,11 @@ class ProgressReporter {
     if (!force && now - this.lastEmit < PROGRESS_INTERVAL_MS) return;
     this.lastEmit = now;
     if (this.state.phase !== 'walking') this.updateRate(now);
-    this.listener({ ...this.state, lastError: this.state.lastError && { ...this.state.lastError } });
+    this.listener({
+      ...this.state,
+      lastError: this.state.lastError && { ...this.state.lastError },
+      analyzers: this.state.analyzers!.map((a) => ({ ...a })),
+    });
   }
   private updateRate(now: number): void {
     this.samples.push({ t: now, done: this.state.done });

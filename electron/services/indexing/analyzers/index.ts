@@ -1,0 +1,15 @@
+// The analyzers the indexer runs over each decoded photo, in order. Adding one is a line here.
+import type { ClipModel } from '../../../../native-models/types.ts';
+import type { Analyzer } from './analyzer.ts';
+import { ClipAnalyzer } from './clip.ts';
+
+export type { Analyzer, AnalyzerInput, DecodeNeeds } from './analyzer.ts';
+export { ClipAnalyzer } from './clip.ts';
+
+export function defaultAnalyzers(model: ClipModel): Analyzer[] {
+  return [
+    new ClipAnalyzer(model),
+    // new TechnicalAnalyzer(),  (focus per tile, exposure clipping, noise: follow-up issue)
+    // new FaceAnalyzer(faceModel),
+  ];
+}
