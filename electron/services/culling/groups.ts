@@ -21,6 +21,9 @@
 // with 97 % probability, within a work budget linear in the number of photos. At loose settings on
 // large libraries the budget wins: borderline pairs may then be missed, while real duplicates (well
 // above the threshold) are still found almost surely. 400 photos or fewer are compared exhaustively.
+//
+// (~490 lines, kept whole: union-find, burst links and the LSH candidate search are one algorithm
+// whose thresholds and plan are tuned together; its test data lives in test/helpers/synthetic-groups.ts.)
 
 import type { PhotoFilter } from '../../../common/types.ts';
 import { dot } from '../matrix/dot.ts';

@@ -1,6 +1,9 @@
 // The library's image embeddings in memory, loaded once per library and model. Every attribute
 // score and search is a matrix-vector product over them, run by the SIMD kernels of row-store.ts
 // (1M × 512 in ~30 ms as int8, ~70 ms as float32, against ~500 ms for a JavaScript loop).
+// Why one file of ~580 lines: the row storage, the int8 shadow and the refresh/reconcile logic share
+// the same private buffers and invariants (row order, id index, shadow in step); splitting them would
+// expose those buffers to each other.
 //
 // Storage follows the library's size:
 //   'f32'  exact float32 rows while they take at most COMPACT_ABOVE_BYTES (256 MiB: ~131k photos
