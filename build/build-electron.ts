@@ -20,7 +20,6 @@ export const EXTERNAL = [
   'electron',
   'onnxruntime-node',
   'sharp',
-  'piscina',
   'better-sqlite3',
   // optional accelerators `ws` tries to require
   'bufferutil',
