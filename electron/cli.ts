@@ -230,7 +230,7 @@ program
   .option('--picks', 'only photos flagged as picks')
   .option('--min-rating <n>', 'only photos with at least this many stars', Number)
   .option('--folder <dir>', 'only photos in this folder')
-  .option('--link', 'hard-link instead of copying (same disk only; falls back to copying)')
+  .option('--link', "hard-link instead of copying (same disk only; falls back to copying). Copy is the default: a hard link shares the original's bytes: editing the exported file edits the original")
   .option('--xmp', 'also write XMP sidecars (rating, reject, label) next to the originals, merged into existing ones')
   .option('--report <file>', 'write a CSV or JSON report (by extension) with every score')
   .action(async (o) => {

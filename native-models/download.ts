@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { DownloadError } from './errors.ts';
 import { DOWNLOAD_MARKER, MANIFEST_FILE, loadModelFolder, type CullModelManifest } from './folder.ts';
-import { HF_BASE_URL, fileUrl, filesFor, type RegistryEntry, type RegistryFile } from './registry.ts';
+import { HF_BASE_URL, REGISTRY, fileUrl, filesFor, type RegistryEntry, type RegistryFile } from './registry.ts';
 import type { ModelInfo } from './types.ts';
 
 export interface DownloadProgress {
@@ -105,13 +105,21 @@ export interface VerifyResult {
   problems: string[];
 }
 
-/** Recomputes every file's size and SHA-256 against cull-model.json. */
-export async function verifyModel(dir: string): Promise<VerifyResult> {
+/**
+ * Recomputes every file's size and SHA-256 against cull-model.json and, for a registry model (or
+ * `entry`), against the registry's pinned values, so an edited manifest cannot vouch for a changed file.
+ */
+export async function verifyModel(dir: string, entry?: RegistryEntry): Promise<VerifyResult> {
   let manifest: CullModelManifest;
   try {
     manifest = JSON.parse(await fsp.readFile(path.join(dir, MANIFEST_FILE), 'utf8')) as CullModelManifest;
   } catch {
     return { ok: false, files: 0, problems: [`${MANIFEST_FILE}: missing or unreadable (the download did not finish)`] };
+  }
+  const known = entry ?? (Object.hasOwn(REGISTRY, manifest.id) ? REGISTRY[manifest.id] : undefined);
+  const pins = new Map<string, RegistryFile>();
+  if (known && (!manifest.revision || manifest.revision === known.revision)) {
+    for (const f of known.files) if (f.sha256 || f.size !== undefined) pins.set(f.path, f);
   }
   const entries = Object.entries(manifest.files ?? {});
   const problems: string[] = [];
@@ -123,10 +131,20 @@ export async function verifyModel(dir: string): Promise<VerifyResult> {
       problems.push(`${file}: ${(err as Error).message}`);
       continue;
     }
+    const pin = pins.get(file);
+    const wantSize = pin?.size ?? want.size;
+    const wantSha = pin?.sha256 ?? want.sha256;
     const size = await fsp.stat(full).then((s) => s.size, () => -1);
     if (size < 0) problems.push(`${file}: missing`);
-    else if (size !== want.size) problems.push(`${file}: size ${size} bytes, expected ${want.size}`);
-    else if ((await hashFile(full)) !== want.sha256) problems.push(`${file}: SHA-256 mismatch (file changed or corrupted)`);
+    else if (size !== wantSize) problems.push(`${file}: size ${size} bytes, expected ${wantSize}`);
+    else if ((await hashFile(full)) !== wantSha) problems.push(`${file}: SHA-256 mismatch (file changed or corrupted)`);
+    else if (pin && ((pin.sha256 && want.sha256 !== pin.sha256) || (pin.size !== undefined && want.size !== pin.size))) {
+      problems.push(`${file}: ${MANIFEST_FILE} records a different hash than the pinned one (manifest edited)`);
+    }
+  }
+  // Pinned files every precision needs must be listed.
+  for (const [file, pin] of pins) {
+    if (!pin.variant && !manifest.files?.[file]) problems.push(`${file}: not listed in ${MANIFEST_FILE}`);
   }
   return { ok: problems.length === 0, files: entries.length, problems };
 }

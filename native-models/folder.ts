@@ -105,7 +105,9 @@ export function loadModelFolder(dir: string, opts: { quantized?: boolean } = {})
     }
   }
   const configText = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
-  const baseId = manifest?.id ?? `local-${shortHash(`${configText}\n${fs.statSync(visionFile).size}\n${fs.statSync(textFile).size}`)}`;
+  // A folder without cull-model.json is keyed by its config and the ONNX files' content (not their
+  // sizes: re-exported weights of the same size must not reuse stale embeddings and text features).
+  const baseId = manifest?.id ?? `local-${shortHash(`${configText}\n${weightHashes(dir, [visionFile, textFile]).join('\n')}`)}`;
   const logitScale = config.logit_scale;
 
   return {
@@ -174,6 +176,71 @@ function architectureOf(v: Json, dim: number): string | null {
   ];
   const hit = known.find(([, h, p, l, d]) => v.hidden_size === h && v.patch_size === p && v.num_hidden_layers === l && dim === d);
   return hit && (v.image_size ?? 224) === 224 ? hit[0] : null;
+}
+
+/** Cache of the ONNX files' SHA-256 in a local model folder, keyed by (path, size, mtime). */
+export const WEIGHT_HASH_CACHE = 'cull-weights-sha256.json';
+
+interface WeightHashCache {
+  version: 1;
+  files: Record<string, { size: number; mtimeMs: number; sha256: string }>;
+}
+
+/** How many ONNX files were actually hashed (not taken from the cache) since the process started. */
+export const weightHashStats = { hashed: 0 };
+
+/**
+ * SHA-256 of each file, streamed once and then cached in `dir`/WEIGHT_HASH_CACHE by (path, size,
+ * mtime): a 600 MB model is hashed on its first load only, not on every start. A folder that cannot
+ * be written (read-only media) is hashed on every load.
+ */
+function weightHashes(dir: string, files: string[]): string[] {
+  const cacheFile = path.join(dir, WEIGHT_HASH_CACHE);
+  let cache: WeightHashCache = { version: 1, files: {} };
+  try {
+    const parsed = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as WeightHashCache;
+    if (parsed?.version === 1 && isObject(parsed.files)) cache = parsed;
+  } catch {
+    // missing or unreadable: start afresh
+  }
+  let changed = false;
+  const hashes = files.map((file) => {
+    const rel = path.relative(dir, file).split(path.sep).join('/');
+    const st = fs.statSync(file);
+    const hit = cache.files[rel];
+    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && /^[0-9a-f]{64}$/.test(hit.sha256)) return hit.sha256;
+    const sha256 = hashFileSync(file);
+    // Only cache when the file did not change while it was read.
+    const after = fs.statSync(file);
+    if (after.size === st.size && after.mtimeMs === st.mtimeMs) {
+      cache.files[rel] = { size: st.size, mtimeMs: st.mtimeMs, sha256 };
+      changed = true;
+    }
+    return sha256;
+  });
+  if (changed) {
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, `${JSON.stringify(cache, null, 2)}\n`);
+      fs.renameSync(tmp, cacheFile);
+    } catch {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  return hashes;
+}
+
+function hashFileSync(file: string): string {
+  weightHashStats.hashed++;
+  const hash = crypto.createHash('sha256');
+  const buf = Buffer.allocUnsafe(4 << 20);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 function shortHash(text: string): string {

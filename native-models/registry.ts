@@ -30,6 +30,8 @@ export const HF_BASE_URL = 'https://huggingface.co';
 // The hub is unreachable from the build machine; the commit and the LFS hashes below were taken
 // from several independent public projects that pin this exact revision and agree on them.
 // The download is verified against the server's X-Linked-Etag regardless.
+// The small JSON files are pinned too (the hub's ETag for non-LFS files is a git SHA-1, not checked):
+// a wrong mean/std in preprocessor_config.json would silently shift every embedding.
 const CLIP_VIT_B_32: RegistryEntry = {
   id: DEFAULT_MODEL_ID,
   name: 'OpenAI CLIP ViT-B/32',
@@ -37,11 +39,11 @@ const CLIP_VIT_B_32: RegistryEntry = {
   revision: 'd15189d7028b43f1d3e65039190477f6af591c2a',
   license: 'MIT (OpenAI CLIP)',
   files: [
-    { path: 'config.json' },
-    { path: 'preprocessor_config.json' },
+    { path: 'config.json', sha256: '493ef57ff783e42d1530c91b53469b7fdf8db8a9c1408e86998fcb7899a4f495', size: 4_524 },
+    { path: 'preprocessor_config.json', sha256: '6f638fb9401a6d6296feff533ee7efe657b787c49f954f82f5906b36ef2a1b1f', size: 520 },
     { path: 'tokenizer.json', sha256: 'f7f3b7af117d467b58374797691a6438d3e6b9e9cef800dfd5dced7f697a90cd', size: 2_224_119 },
-    { path: 'tokenizer_config.json' },
-    { path: 'special_tokens_map.json' },
+    { path: 'tokenizer_config.json', sha256: '60ba2912bc6344c94bc16bbdec27fa1209409167b6f2fdf3cfe9e65462ea3967', size: 775 },
+    { path: 'special_tokens_map.json', sha256: 'c4864a9376a8401918425bed71fc14fc0e81f9b59ec45c1cf96cccb2df508eac', size: 472 },
     {
       path: 'onnx/vision_model.onnx', variant: 'fp32',
       sha256: 'fd6e1402a588279d1723c7534d4bcba5bc0b14b47dfab0e46f8c47b8270d7d40', size: 351_685_709,

@@ -112,6 +112,17 @@ describe('cull CLI', () => {
     expect(badStars.stderr).toMatch(/0 to 5/);
   });
 
+  it("says where --link is offered that a hard link shares the original's bytes (copy stays the default)", async () => {
+    const r = await cull('export', '--help');
+    expect(r.code).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain("Copy is the default: a hard link shares the original's bytes: editing the exported file edits the original");
+    // The export dialog offers the same choice and says the same.
+    const dialog = fs.readFileSync(path.join(REPO_DIR, 'renderer/src/components/ExportDialog.svelte'), 'utf8');
+    expect(dialog).toContain("a hard link shares the original's bytes: editing the exported file edits the original.");
+    expect(dialog).toContain("let mode = $state<'copy' | 'link'>('copy');");
+  });
+
   it('exports the top share with a report and XMP sidecars, never touching the originals', async () => {
     const to = path.join(dir, 'picks');
     const report = path.join(dir, 'picks.csv');

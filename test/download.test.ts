@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadModel, safePath, verifyModel, type DownloadProgress } from '../native-models/download.ts';
 import { DownloadError } from '../native-models/errors.ts';
-import type { RegistryEntry, RegistryFile } from '../native-models/registry.ts';
+import { registryEntry, type RegistryEntry, type RegistryFile } from '../native-models/registry.ts';
+import { startHubServer } from './helpers/hub-server.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 
 const REPO = 'acme/tiny-clip';
@@ -273,6 +274,52 @@ describe('downloadModel', () => {
     expect(info.id).toBe('tiny-clip');
     expect(log.some((l) => l.path.endsWith('.onnx') || l.path.startsWith('/cdn/'))).toBe(false); // not fetched again
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'cull-model.json'), 'utf8')).files['onnx/text_model.onnx'].verifiedBy).toBe('registry');
+  });
+
+  it("pins the default model's small files and refuses a tampered one by name", async () => {
+    const real = registryEntry();
+    const small = ['config.json', 'preprocessor_config.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+    const pins = small.map((p) => real.files.find((f) => f.path === p)!);
+    expect(pins.map((f) => [f.path, f.size])).toEqual([
+      ['config.json', 4524], ['preprocessor_config.json', 520], ['tokenizer_config.json', 775], ['special_tokens_map.json', 472],
+    ]);
+    for (const pin of pins) {
+      expect(pin.sha256, pin.path).toMatch(/^[0-9a-f]{64}$/);
+      // Same size, wrong bytes; the server announces the served file's own SHA-256, so only the pin can catch it.
+      const hub = await startHubServer(real.repo, real.revision, new Map([[pin.path, Buffer.alloc(pin.size!, 0x20)]]));
+      try {
+        const dir = freshDir();
+        const err = await failure(downloadModel({ ...real, files: [pin] }, { ...opts(dir), baseUrl: hub.base }));
+        expect(err, pin.path).toBeInstanceOf(DownloadError);
+        expect(err.kind, pin.path).toBe('hash');
+        expect(err.file).toBe(pin.path);
+        expect(err.message).toContain(`${pin.path}: SHA-256 mismatch (pinned ${pin.sha256}`);
+        expect(fs.existsSync(path.join(dir, pin.path))).toBe(false);
+        expect(fs.existsSync(path.join(dir, `${pin.path}.part`))).toBe(false);
+      } finally {
+        await hub.close();
+      }
+    }
+  });
+
+  it('verifyModel checks pinned small files against the registry, not only against cull-model.json', async () => {
+    const pinned = FILES.map((f) => ({ ...f, sha256: sha256(content.get(f.path)!), size: content.get(f.path)!.length }));
+    const dir = freshDir();
+    await downloadModel(entry(pinned), opts(dir));
+    expect(await verifyModel(dir, entry(pinned))).toEqual({ ok: true, files: fp32Files.length, problems: [] });
+    // One wrong byte in preprocessor_config.json, and a manifest edited to vouch for it.
+    const file = path.join(dir, 'preprocessor_config.json');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.indexOf('0.4') + 2] ^= 1;
+    fs.writeFileSync(file, bytes);
+    const manifestFile = path.join(dir, 'cull-model.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    manifest.files['preprocessor_config.json'].sha256 = sha256(bytes);
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(await verifyModel(dir)).toMatchObject({ ok: true }); // no registry entry: the manifest is all there is
+    expect(await verifyModel(dir, entry(pinned))).toEqual({
+      ok: false, files: fp32Files.length, problems: ['preprocessor_config.json: SHA-256 mismatch (file changed or corrupted)'],
+    });
   });
 
   it('retries a 5xx answer, but not a 404', async () => {

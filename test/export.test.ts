@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CullingError, getCulling, restoreCulling, setCulling } from '../db/culling.ts';
 import { openDatabase, type DB } from '../db/database.ts';
 import { candidateName, exportPhotos, safeFileName } from '../electron/services/culling/export.ts';
@@ -123,6 +123,78 @@ describe('exportPhotos', () => {
     expect(fs.statSync(res.exported[0].to).ino).toBe(fs.statSync(a).ino);
     expect(res.copiedInsteadOfLinked).toBe(0);
     expect(snapshot([a])).toEqual(before);
+  });
+
+  describe('without hard links (FAT/exFAT)', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+      delete process.env.CULL_EXPORT_NO_HARDLINKS;
+    });
+
+    /**
+     * A file system without hard links (link() fails with EPERM, as on exFAT), and another program
+     * that creates `name` in the destination (only if free, like any careful writer) just before
+     * Cull's final step on it: the rename of the temp, or an exclusive create of the name.
+     */
+    function raceOnFat(dest: string, name: string, foreign: string) {
+      const realRename = fs.promises.rename.bind(fs.promises);
+      const realOpen = fs.promises.open.bind(fs.promises);
+      let armed = true;
+      const arrive = (target: unknown) => {
+        if (!armed || String(target) !== path.join(dest, name)) return;
+        armed = false;
+        try {
+          fs.writeFileSync(path.join(dest, name), foreign, { flag: 'wx' });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      };
+      const link = vi.spyOn(fs.promises, 'link').mockRejectedValue(Object.assign(new Error('operation not permitted'), { code: 'EPERM' }));
+      vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => (arrive(to), realRename(from, to)));
+      vi.spyOn(fs.promises, 'open').mockImplementation((async (file: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
+        if (flags === 'wx') arrive(file);
+        return realOpen(file, flags, mode);
+      }) as typeof fs.promises.open);
+      return { link, raced: () => !armed };
+    }
+
+    it('never replaces a file created between the existence check and the final step', async () => {
+      const a = await makePhoto('fat/a.jpg', { r: 200, g: 10, b: 10 });
+      const id = addPhoto(a);
+      const before = snapshot([a]);
+      const dest = path.join(tmp, 'fat-dest');
+      const race = raceOnFat(dest, 'a.jpg', 'created meanwhile');
+      const res = await exportPhotos(db, { photoIds: [id], to: dest, mode: 'copy' });
+      expect(race.raced()).toBe(true);
+      expect(race.link).toHaveBeenCalled();
+      expect(res.failed).toEqual([]);
+      expect(fs.readFileSync(path.join(dest, 'a.jpg'), 'utf8')).toBe('created meanwhile');
+      expect(res.exported.map((e) => path.basename(e.to))).toEqual(['a (2).jpg']);
+      expect(snapshot([path.join(dest, 'a (2).jpg')])[0]).toMatchObject({ sha: before[0].sha, mtime: before[0].mtime });
+      expect(listDest(dest).sort()).toEqual(['a (2).jpg', 'a.jpg']);
+      expect(snapshot([a])).toEqual(before);
+    });
+
+    it('CULL_EXPORT_NO_HARDLINKS forces that path on any disk; a killed run\'s empty placeholder is removed', async () => {
+      process.env.CULL_EXPORT_NO_HARDLINKS = '1';
+      const a = await makePhoto('fat2/a.jpg', { r: 10, g: 200, b: 10 });
+      const b = await makePhoto('fat2/b.jpg', { r: 10, g: 10, b: 200 });
+      const [ida, idb] = [addPhoto(a), addPhoto(b)];
+      const dest = path.join(tmp, 'fat-forced');
+      fs.mkdirSync(dest);
+      // What a run killed between claiming "b.jpg" and renaming its temp over the claim leaves.
+      fs.writeFileSync(path.join(dest, '.cull-export'), `${JSON.stringify({ name: 'b.jpg', size: fs.statSync(b).size })}\n`);
+      fs.writeFileSync(path.join(dest, 'b.jpg'), '');
+      const link = vi.spyOn(fs.promises, 'link');
+      const res = await exportPhotos(db, { photoIds: [ida, idb], to: dest, mode: 'link' });
+      expect(link).not.toHaveBeenCalled();
+      expect(res.failed).toEqual([]);
+      expect(res.copiedInsteadOfLinked).toBe(2);
+      expect(res.exported.map((e) => path.basename(e.to))).toEqual(['a.jpg', 'b.jpg']);
+      expect(fs.statSync(path.join(dest, 'a.jpg')).ino).not.toBe(fs.statSync(a).ino);
+      expect(fs.readFileSync(path.join(dest, 'b.jpg')).equals(fs.readFileSync(b))).toBe(true);
+      expect(listDest(dest).sort()).toEqual(['a.jpg', 'b.jpg']);
+    });
   });
 
   const shm = '/dev/shm';

@@ -1,9 +1,10 @@
 // Model folder validation, the download registry and the data-directory paths.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFolder } from '../native-models/folder.ts';
+import { WEIGHT_HASH_CACHE, loadModelFolder, weightHashStats } from '../native-models/folder.ts';
 import { ModelFolderError } from '../native-models/errors.ts';
 import {
   DEFAULT_MODEL_ID, approxDownloadSize, fileUrl, filesFor, installedModelDir, modelDir, registryEntry,
@@ -96,7 +97,7 @@ describe('loadModelFolder', () => {
     expect(loadModelFolder(other).architecture).toBeNull();
   });
 
-  it('derives a stable local id from config.json and the ONNX sizes when there is no cull-model.json', () => {
+  it('derives a stable local id from config.json and the ONNX files when there is no cull-model.json', () => {
     const dir = copy((d) => fs.rmSync(path.join(d, 'cull-model.json')));
     const info = loadModelFolder(dir);
     expect(info.id).toMatch(/^local-[0-9a-f]{12}$/);
@@ -112,6 +113,47 @@ describe('loadModelFolder', () => {
 
     fs.appendFileSync(path.join(dir, 'onnx', 'text_model.onnx'), Buffer.alloc(1));
     expect(loadModelFolder(dir).id).not.toBe(renamed.id);
+  });
+
+  it("keys a local model by its weights' content, hashed once and cached by size and mtime", () => {
+    const dir = copy((d) => fs.rmSync(path.join(d, 'cull-model.json')));
+    const text = path.join(dir, 'onnx', 'text_model.onnx');
+    const before = weightHashStats.hashed;
+    const first = loadModelFolder(dir);
+    expect(weightHashStats.hashed - before).toBe(2); // vision + text, streamed once
+    const cache = readJson(path.join(dir, WEIGHT_HASH_CACHE));
+    expect(Object.keys(cache.files).sort()).toEqual(['onnx/text_model.onnx', 'onnx/vision_model.onnx']);
+    const st = fs.statSync(text);
+    expect(cache.files['onnx/text_model.onnx']).toEqual({
+      size: st.size, mtimeMs: st.mtimeMs, sha256: crypto.createHash('sha256').update(fs.readFileSync(text)).digest('hex'),
+    });
+
+    // Unchanged folder: same id, nothing hashed again.
+    const hashed = weightHashStats.hashed;
+    expect(loadModelFolder(dir).id).toBe(first.id);
+    expect(weightHashStats.hashed).toBe(hashed);
+
+    // Re-exported weights of the same size (new bytes, new mtime): a different id.
+    const bytes = fs.readFileSync(text);
+    bytes[bytes.length - 1] ^= 0xff;
+    fs.writeFileSync(text, bytes);
+    fs.utimesSync(text, st.atime, new Date(st.mtimeMs + 5000));
+    expect(fs.statSync(text).size).toBe(st.size);
+    const reexported = loadModelFolder(dir);
+    expect(reexported.id).toMatch(/^local-[0-9a-f]{12}$/);
+    expect(reexported.id).not.toBe(first.id);
+    expect(weightHashStats.hashed).toBe(hashed + 1); // only the changed file
+
+    // The cache is what the id comes from while (path, size, mtime) match.
+    const c2 = readJson(path.join(dir, WEIGHT_HASH_CACHE));
+    c2.files['onnx/text_model.onnx'].sha256 = '0'.repeat(64);
+    writeJson(path.join(dir, WEIGHT_HASH_CACHE), c2);
+    expect(loadModelFolder(dir).id).not.toBe(reexported.id);
+    expect(weightHashStats.hashed).toBe(hashed + 1);
+
+    // Without the cache file it is rebuilt from the files: the true id again.
+    fs.rmSync(path.join(dir, WEIGHT_HASH_CACHE));
+    expect(loadModelFolder(dir).id).toBe(reexported.id);
   });
 
   it('uses an explicit logit_scale, never logit_scale_init_value', () => {

@@ -2,6 +2,8 @@
 // sidecars. Originals are only ever read: copies go to a temp name in the destination
 // (".cull-export-<pid>-<hex>.tmp"), are fsynced and then linked into place (no half-written file
 // under a final name, and never over an existing file); mtimes are restored on the copy only.
+// Without hard links (FAT/exFAT) the name is claimed with an exclusive create and the temp renamed
+// over that claim, so no file system lets an export replace a file (see claimThenRename).
 // Temps left by a killed export are removed by the next export into the same folder.
 //
 // Re-running an export (after a crash, or on purpose) does not duplicate: a photo whose name chain
@@ -168,17 +170,79 @@ async function placeUnique(
   throw new UserError(`No free name for ${fileName} in ${dir}.`);
 }
 
+/**
+ * Forces the path taken on file systems without hard links (FAT/exFAT, some network shares), so it
+ * can be tested on any disk: CULL_EXPORT_NO_HARDLINKS=1.
+ */
+const noHardLinksForced = () => process.env.CULL_EXPORT_NO_HARDLINKS === '1';
+
 /** Links the complete, fsynced temp `tmp` to `target` without ever replacing an existing file. */
 async function linkIntoPlace(tmp: string, target: string | Buffer): Promise<void> {
+  if (!noHardLinksForced()) {
+    try {
+      // link() fails with EEXIST instead of replacing: the no-overwrite guarantee holds even if
+      // another program creates the same name between our check and this call.
+      await fs.promises.link(tmp, target);
+      return;
+    } catch (err) {
+      if (!NO_HARDLINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
+  await claimThenRename(tmp, target);
+}
+
+/**
+ * Without hard links: claim the name with an exclusive create (O_CREAT|O_EXCL fails with EEXIST on
+ * every file system, atomically), then rename the temp over that empty placeholder of ours only.
+ * A file another program created at any moment is never replaced: either it was there first (our
+ * create fails) or the name is ours. A kill between the two steps leaves an empty placeholder, which
+ * the next export into the folder removes (removePlaceholders).
+ */
+async function claimThenRename(tmp: string, target: string | Buffer): Promise<void> {
+  const fh = await fs.promises.open(target, 'wx', 0o644); // EEXIST: the caller tries the next name
+  let ours: fs.Stats;
   try {
-    // link() fails with EEXIST instead of replacing: the no-overwrite guarantee holds even if
-    // another program creates the same name between our check and this call.
-    await fs.promises.link(tmp, target);
-  } catch (err) {
-    if (!NO_HARDLINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    // FAT/exFAT and some network shares have no hard links: rename after the existence check.
-    if (await exists(target)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+    ours = await fh.stat();
+  } finally {
+    await fh.close();
+  }
+  const now = await fs.promises.lstat(target).catch(() => null);
+  // Our placeholder must still be the file at the name (same file, still empty) before it is replaced.
+  if (!now || !now.isFile() || now.size !== 0 || now.ino !== ours.ino || now.dev !== ours.dev) {
+    throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+  }
+  try {
     await fs.promises.rename(tmp, target);
+  } catch (err) {
+    await fs.promises.rm(target, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Empty files left by a killed no-hard-link export: listed in the marker with a non-zero size
+ * (written before the placeholder), yet empty on disk. Nothing of anyone's is lost by removing them.
+ */
+async function removePlaceholders(dir: string): Promise<void> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(path.join(dir, EXPORT_MARKER), 'utf8');
+  } catch {
+    return;
+  }
+  const nonEmpty = new Set<string>();
+  for (const line of text.split('\n')) {
+    try {
+      const l = JSON.parse(line) as ExportMarkerLine;
+      if (typeof l.name === 'string' && typeof l.size === 'number' && l.size > 0) nonEmpty.add(l.name);
+    } catch {
+      // an incomplete last line of a killed run
+    }
+  }
+  for (const name of nonEmpty) {
+    const file = fsPath(path.join(dir, name));
+    const st = await fs.promises.lstat(file).catch(() => null);
+    if (st?.isFile() && st.size === 0) await fs.promises.rm(file, { force: true });
   }
 }
 
@@ -302,6 +366,7 @@ export async function exportPhotos(
   }
   await fs.promises.mkdir(dest, { recursive: true });
   await removeStaleTemps(dest);
+  await removePlaceholders(dest);
 
   const ids = [...new Set(opts.photoIds)];
   const rows = db
@@ -342,7 +407,10 @@ export async function exportPhotos(
     let to: string | null = null;
     try {
       let placed: Placed;
-      if (opts.mode === 'link') {
+      if (opts.mode === 'link' && noHardLinksForced()) {
+        placed = await copyInto(src, dest, name, taken);
+        if (!placed.already) result.copiedInsteadOfLinked++;
+      } else if (opts.mode === 'link') {
         try {
           const size = (await fs.promises.stat(src)).size;
           placed = await placeUnique(
