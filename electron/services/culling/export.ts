@@ -5,6 +5,8 @@
 // Without hard links (FAT/exFAT) the name is claimed with an exclusive create and the temp renamed
 // over that claim, so no file system lets an export replace a file (see claimThenRename).
 // Temps left by a killed export are removed by the next export into the same folder.
+// (~490 lines, one file: every step of the never-overwrite, crash-safe placement shares the marker
+// file and temp-name rules; split it once XMP-in-copies (#12) adds to it.)
 //
 // Re-running an export (after a crash, or on purpose) does not duplicate: a photo whose name chain
 // ("a.jpg", "a (2).jpg", ...) already holds a byte-identical file counts as already exported.
