@@ -3,8 +3,9 @@
 import { Command, Option, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { Library } from './services/library.ts';
-import { resolveModel, listModels, downloadKnownModel, verifyKnownModel } from './services/model-source.ts';
+import { chooseModel, listModels, downloadKnownModel, verifyKnownModel } from './services/model-source.ts';
 import { defaultDbPath } from './services/paths.ts';
+import { readRememberedModel } from '../db/library-model.ts';
 import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../common/types.ts';
 import { table, flagName, stars, formatDuration, formatBytes } from './cli/format.ts';
 import { indexBar, downloadBar } from './cli/progress.ts';
@@ -23,7 +24,7 @@ program
   .name('cull')
   .description('Index photos once, then sort them by any attribute you type ("sharp vs blurry", "scary vs peaceful").')
   .option('--db <file>', 'library database (default: one library in your user data folder)')
-  .option('--model <dir|id>', 'CLIP model folder, or a known model id (default: $CULL_MODEL_DIR, else clip-vit-b-32)')
+  .option('--model <dir|id>', 'CLIP model folder, or a known model id (default: the model the library was indexed with, else $CULL_MODEL_DIR, else clip-vit-b-32)')
   .option('--quantized', 'use the int8 *_quantized.onnx variant of the model')
   .option('--threads <n>', 'inference threads (default: all cores)', parsePositiveInt)
   .option('--json', 'machine output: JSON instead of tables')
@@ -54,25 +55,41 @@ function globals(): GlobalOptions {
   return program.opts<GlobalOptions>();
 }
 
-async function openLibrary(): Promise<Library> {
+/**
+ * Opens the library with the model it remembers (the one it was indexed with) unless --model asks
+ * for another; `catalog`: without any model, for commands that need none (nothing loaded or downloaded).
+ */
+async function openLibrary(opts: { catalog?: boolean } = {}): Promise<Library> {
   const g = globals();
+  const dbPath = g.db ?? defaultDbPath();
+  if (opts.catalog) return Library.open({ dbPath, catalog: true });
   const bar = downloadBar();
   try {
-    const model = await resolveModel({ model: g.model, quantized: g.quantized, onDownloadProgress: bar.onProgress });
+    const remembered = readRememberedModel(dbPath);
+    const { info: model, source } = await chooseModel({ model: g.model, quantized: g.quantized, remembered, onDownloadProgress: bar.onProgress });
     bar.stop();
     if (model.randomWeights && !g.json) {
       process.stderr.write(
         `Note: using ${model.id}, a generated test model with random weights: its scores carry no meaning.\n`,
       );
     }
-    return await Library.open({ dbPath: g.db ?? defaultDbPath(), model, threads: g.threads });
+    const lib = await Library.open({ dbPath, model, modelSource: source, threads: g.threads });
+    const change = lib.modelChange;
+    if (change) {
+      process.stderr.write(
+        `Note: this library was indexed with ${change.from.name} (${change.from.id}); using ${change.to.name} (${change.to.id}) as asked. ` +
+          `Its embeddings are separate: cull index will embed the library's ${change.toEmbed} photo(s) again with it, ` +
+          'and from then on the library uses it without --model.\n',
+      );
+    }
+    return lib;
   } finally {
     bar.stop();
   }
 }
 
-async function withLibrary<T>(fn: (lib: Library) => Promise<T>): Promise<T> {
-  const lib = await openLibrary();
+async function withLibrary<T>(fn: (lib: Library) => Promise<T>, opts: { catalog?: boolean } = {}): Promise<T> {
+  const lib = await openLibrary(opts);
   try {
     return await fn(lib);
   } finally {
@@ -217,7 +234,7 @@ program
           { header: 'path', value: (p) => p.path },
         ]),
       );
-    });
+    }, { catalog: true }); // needs no model
   });
 
 program
@@ -257,7 +274,7 @@ program
         if (summary.report) lines.push(`Report: ${summary.report}`);
         return lines.join('\n');
       });
-    });
+    }, { catalog: !o.by }); // by rating or flag: no model
   });
 
 program
@@ -300,13 +317,15 @@ program
       const s = await lib.stats();
       print(s, () =>
         [
-          `Model:     ${s.model.name} (${s.model.id})${s.model.randomWeights ? ' — random weights, scores carry no meaning' : ''}`,
+          s.model.id
+            ? `Model:     ${s.model.name} (${s.model.id})${s.model.randomWeights ? ' — random weights, scores carry no meaning' : ''}`
+            : 'Model:     none yet (cull index chooses one and the library remembers it)',
           `Folders:   ${s.roots.join(', ') || '(none)'}`,
           `Photos:    ${s.photos} (${s.embedded} embedded, ${s.failed} failed, ${s.missing} missing from disk)`,
           `Culling:   ${s.picks} picks, ${s.rejects} rejects, ${s.rated} rated`,
         ].join('\n'),
       );
-    });
+    }, { catalog: true }); // the remembered model, not loaded
   });
 
 const models = program.command('models').description('CLIP models: list, download, verify');

@@ -158,7 +158,7 @@ describe('cull CLI', () => {
     const broken = path.join(dir, 'broken-model');
     fs.cpSync(modelDir, broken, { recursive: true });
     fs.rmSync(path.join(broken, 'onnx', 'text_model.onnx'));
-    const r = await cull('--model', broken, 'stats');
+    const r = await cull('--model', broken, 'score', 'sharp vs blurry'); // stats needs no model: it would not load it
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/text_model\.onnx/);
 

@@ -1,6 +1,6 @@
 // What the desktop app and `npm run serve` run on: the data folder, the library database, the
-// CLIP model (same resolution as the CLI: --model > $CULL_MODEL_DIR > the downloaded default,
-// electron/services/model-source.ts) and the open Library. Without a model the library stays
+// CLIP model (same resolution as the CLI: --model > the model the library was indexed with >
+// $CULL_MODEL_DIR > the downloaded default, electron/services/model-source.ts) and the open Library. Without a model the library stays
 // closed and the window shows a first-run screen: modelStatus() says what is missing and
 // downloadModel() fetches the default model, then opens the library. No Electron import here.
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import type { ModelDownloadProgress, ModelStatus } from '../../common/api-types.
 import type { ModelService } from '../transport/jobs.ts';
 import { Library } from './library.ts';
 import { downloadKnownModel, localModelDir } from './model-source.ts';
+import { readRememberedModel, type RememberedModel } from '../../db/library-model.ts';
 import { dataDir, defaultDbPath, modelsDir } from './paths.ts';
 import { BusyError, UserError } from '../../common/errors.ts';
 
@@ -32,13 +33,18 @@ export interface AppPaths {
   modelDir: string | null;
   /** Registry id when the model comes from the registry (downloadable), else null (a folder the user chose). */
   modelId: string | null;
+  /** The variant to load: --quantized, else the remembered model's. */
+  quantized?: boolean;
+  /** Set when the model in use is the one the library remembers (it was indexed with it). */
+  remembered?: RememberedModel;
 }
 
-export function resolveAppPaths(opts: Pick<AppServicesOptions, 'db' | 'model' | 'env'> = {}): AppPaths {
+export function resolveAppPaths(opts: Pick<AppServicesOptions, 'db' | 'model' | 'env' | 'quantized'> = {}): AppPaths {
   const env = opts.env ?? process.env;
   const dbPath = path.resolve(opts.db ?? defaultDbPath({ env }));
-  const { dir, id } = localModelDir({ model: opts.model, env });
-  return { dataDir: dataDir({ env }), dbPath, modelDir: dir, modelId: id };
+  // The library remembers the model it was indexed with: open it with that one unless --model says otherwise.
+  const { dir, id, quantized, remembered } = localModelDir({ model: opts.model, env, quantized: opts.quantized, remembered: readRememberedModel(dbPath) });
+  return { dataDir: dataDir({ env }), dbPath, modelDir: dir, modelId: id, quantized, remembered };
 }
 
 type State =
@@ -62,8 +68,17 @@ export class AppServices implements ModelService {
   async start(): Promise<ModelStatus> {
     const dir = this.paths.modelDir;
     if (dir) {
-      if (!fs.existsSync(dir)) this.state = { kind: 'error', error: `Model folder not found: ${dir}.` };
-      else await this.open(dir);
+      const r = this.paths.remembered;
+      if (!fs.existsSync(dir)) {
+        this.state = {
+          kind: 'error',
+          error: r
+            ? `This library was indexed with ${r.name}, loaded from ${dir}, which is no longer there: start with --model DIR (its new place) or set CULL_MODEL_DIR.`
+            : `Model folder not found: ${dir}.`,
+        };
+      } else {
+        await this.open(dir);
+      }
     } else {
       this.state = { kind: 'missing' };
     }
@@ -71,11 +86,16 @@ export class AppServices implements ModelService {
   }
 
   private open(modelDir: string): Promise<Library | null> {
-    const promise = Library.open({ dbPath: this.paths.dbPath, modelDir, quantized: this.opts.quantized, threads: this.opts.threads }).then(
+    const modelSource = this.paths.modelId ? ({ kind: 'registry', id: this.paths.modelId } as const) : ({ kind: 'folder', path: modelDir } as const);
+    const promise = Library.open({ dbPath: this.paths.dbPath, modelDir, modelSource, quantized: this.paths.quantized, threads: this.opts.threads }).then(
       (library) => {
         this.state = { kind: 'ready', library };
         this.paths.modelDir = modelDir;
         this.log(`library ${this.paths.dbPath} open with ${library.model.name} (${modelDir})`);
+        const change = library.modelChange;
+        if (change) {
+          this.log(`this library was indexed with ${change.from.name} (${change.from.id}); indexing with ${change.to.name} embeds its ${change.toEmbed} photo(s) again`);
+        }
         return library;
       },
       (err: unknown) => {
@@ -98,7 +118,7 @@ export class AppServices implements ModelService {
   private downloadInfo(): ModelStatus['download'] {
     if (!this.paths.modelId) return undefined;
     const entry = registryEntry(this.paths.modelId);
-    return { id: entry.id, name: entry.name, bytes: approxDownloadSize(entry, this.opts.quantized) || null };
+    return { id: entry.id, name: entry.name, bytes: approxDownloadSize(entry, this.paths.quantized) || null };
   }
 
   async status(): Promise<ModelStatus> {
@@ -133,7 +153,7 @@ export class AppServices implements ModelService {
     this.state = { kind: 'downloading', progress: { received: 0, total: null } };
     try {
       const info = await downloadKnownModel(id, {
-        quantized: this.opts.quantized,
+        quantized: this.paths.quantized,
         signal,
         onProgress: (p) => {
           // native-models/download.ts reports totals over all files too; model-source's type only names the per-file part.

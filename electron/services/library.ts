@@ -1,7 +1,8 @@
 // The one facade every front end uses (cull CLI, Electron IPC, the local HTTP server): opens a
 // library (database, CLIP model, in-memory embedding matrix) and hands each request to the service
 // that owns it — indexing, signals and scoring, stacks, taste, culling, export. It orchestrates
-// only: no SQL, no scoring rules.
+// only: no SQL, no scoring rules. Opened with `catalog: true` it loads no model at all: culling,
+// stats, photo lists and export by rating/flag work; what needs the model throws 'no-model'.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GroupsOptions, PresetInfo, PreviousCulling } from '../../common/api-types.ts';
@@ -22,6 +23,7 @@ import type {
 } from '../../common/types.ts';
 import { restoreCulling, setCulling } from '../../db/culling.ts';
 import { openDatabase, type DB } from '../../db/database.ts';
+import { rememberModel, rememberedModel, type ModelSource, type RememberedModel } from '../../db/library-model.ts';
 import { libraryCounts, photoIdAtPath, photosEndingWith } from '../../db/library-queries.ts';
 import { addRoot, getPhoto, listPhotos, listRoots, removeRoot } from '../../db/photos.ts';
 import { deleteTasteModel, listTasteModels } from '../../db/taste.ts';
@@ -47,6 +49,10 @@ export interface LibraryOptions {
   model?: ModelInfo;
   modelDir?: string;
   quantized?: boolean;
+  /** Where the model was loaded from, remembered when the library is indexed (default: its folder). */
+  modelSource?: ModelSource;
+  /** Open without a model: no model is loaded or needed; methods that need one throw 'no-model'. */
+  catalog?: boolean;
   /** Thumbnail cache (default: "thumbs" beside the database). */
   thumbsDir?: string;
   threads?: number;
@@ -74,24 +80,48 @@ export interface ExportSelection {
   signal?: AbortSignal;
 }
 
+/** Opened with another model than the one the library was indexed with: its photos get embedded again. */
+export interface ModelChange {
+  from: RememberedModel;
+  to: ModelInfo;
+  /** Photos on disk without an embedding from the new model: what `index` will embed. */
+  toEmbed: number;
+}
+
+type Loaded = { clip: ClipModel; matrix: EmbeddingMatrix; ctx: LibraryContext; source: ModelSource };
+
 export class Library {
   private indexing: Promise<IndexSummary> | null = null;
   private dataVersion: number;
-  /** What the services get: the open library's parts, and `sync` to pick up other processes' writes. */
-  private readonly ctx: LibraryContext;
+  /** The model and what hangs off it; null in catalog mode. */
+  private readonly loaded: Loaded | null;
+  /** Set when opened with another model than the remembered one (say so: index embeds again). */
+  readonly modelChange: ModelChange | null = null;
 
   private constructor(
     readonly db: DB,
-    private readonly clip: ClipModel,
-    readonly matrix: EmbeddingMatrix,
+    model: { clip: ClipModel; matrix: EmbeddingMatrix; source: ModelSource } | null,
     readonly thumbsDir: string,
   ) {
     this.dataVersion = this.readDataVersion();
-    const scorer = new Scorer({ db, model: clip, matrix, filterIds: (f) => listPhotos(db, f).map((p) => p.id) });
-    this.ctx = { db, model: clip, matrix, thumbsDir, scorer, sync: () => this.syncMatrix() };
+    if (model) {
+      const { clip, matrix } = model;
+      const scorer = new Scorer({ db, model: clip, matrix, filterIds: (f) => listPhotos(db, f).map((p) => p.id) });
+      this.loaded = { ...model, ctx: { db, model: clip, matrix, thumbsDir, scorer, sync: () => this.syncMatrix() } };
+      const from = rememberedModel(db);
+      if (!from && matrix.length) this.remember(); // indexed before libraries remembered their model
+      if (from && from.id !== clip.info.id) {
+        const c = libraryCounts(db, clip.info.id);
+        this.modelChange = { from, to: clip.info, toEmbed: Math.max(0, c.photos - c.missing - c.failed - c.embedded) };
+      }
+    } else {
+      this.loaded = null;
+    }
   }
 
   static async open(opts: LibraryOptions): Promise<Library> {
+    const thumbs = opts.thumbsDir ?? path.join(path.dirname(path.resolve(opts.dbPath)), 'thumbs');
+    if (opts.catalog) return new Library(openDatabase(opts.dbPath), null, thumbs);
     const info = opts.model ?? (opts.modelDir ? loadModelFolder(opts.modelDir, { quantized: opts.quantized }) : null);
     if (!info) throw new UserError('No CLIP model given: pass a model folder.', 'no-model');
     const db = openDatabase(opts.dbPath);
@@ -99,26 +129,59 @@ export class Library {
       // The image session is only needed to index: opening a library to score skips its ~1.3 s load.
       const clip = await openClipModel(info, { threads: opts.threads, lazyVision: true });
       const matrix = EmbeddingMatrix.load(db, info.id, { deferSnapshot: true });
-      const thumbs = opts.thumbsDir ?? path.join(path.dirname(path.resolve(opts.dbPath)), 'thumbs');
-      return new Library(db, clip, matrix, thumbs);
+      return new Library(db, { clip, matrix, source: opts.modelSource ?? { kind: 'folder', path: info.dir } }, thumbs);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
+  /** The parts only a library with a model has; a clear 'no-model' error in catalog mode. */
+  private need(what = 'Ranking, search, explain, groups and taste'): Loaded {
+    if (this.loaded) return this.loaded;
+    throw new UserError(
+      `${what}: this needs the library's CLIP model, and the library was opened without one (catalog mode: rating, stats and export by rating or flag only). Open it with its model.`,
+      'no-model',
+    );
+  }
+
+  private get ctx(): LibraryContext {
+    return this.need().ctx;
+  }
+
   get model(): ModelInfo {
-    return this.clip.info;
+    return this.need('Asking for the model').clip.info;
+  }
+
+  get matrix(): EmbeddingMatrix {
+    return this.need('Reading the embeddings').matrix;
+  }
+
+  /** The model the library was indexed with (null before the first index). */
+  rememberedModel(): RememberedModel | null {
+    return rememberedModel(this.db);
+  }
+
+  private remember(): void {
+    const { clip, source } = this.need();
+    const m = clip.info;
+    rememberModel(this.db, { id: m.id, name: m.name, source, quantized: m.quantized, randomWeights: m.randomWeights, architecture: m.architecture });
+  }
+
+  /** The loaded model's id, or in catalog mode the remembered one's (null before the first index). */
+  private modelId(): string | null {
+    return this.loaded?.clip.info.id ?? rememberedModel(this.db)?.id ?? null;
   }
 
   // --- library -------------------------------------------------------------------------------
 
+  /** In catalog mode the model is the remembered one (id '' and name 'none' before the first index). */
   async stats(): Promise<LibraryStats> {
-    const m = this.model;
+    const m = this.loaded?.clip.info ?? rememberedModel(this.db);
     return {
-      ...libraryCounts(this.db, m.id),
+      ...libraryCounts(this.db, m?.id ?? ''),
       roots: listRoots(this.db),
-      model: { id: m.id, name: m.name, randomWeights: m.randomWeights, architecture: m.architecture },
+      model: m ? { id: m.id, name: m.name, randomWeights: m.randomWeights, architecture: m.architecture } : { id: '', name: 'none', randomWeights: false, architecture: null },
     };
   }
 
@@ -147,10 +210,12 @@ export class Library {
     roots: string[] | undefined,
     opts: { onProgress?: (p: IndexProgress) => void; signal?: AbortSignal } = {},
   ): Promise<IndexSummary> {
+    const { clip } = this.need('Indexing');
     if (this.indexing) throw new UserError('Indexing is already running for this library; wait for it or cancel it.', 'busy');
     const targets = roots?.length ? roots.map((r) => path.resolve(r)) : listRoots(this.db);
     if (!targets.length) throw new UserError('The library has no folders yet: add a folder of photos first.');
-    this.indexing = indexLibrary({ db: this.db, model: this.clip, roots: targets, thumbsDir: this.thumbsDir, ...opts });
+    this.remember(); // from now on later commands and the window load this model without being told
+    this.indexing = indexLibrary({ db: this.db, model: clip, roots: targets, thumbsDir: this.thumbsDir, ...opts });
     try {
       return await this.indexing;
     } finally {
@@ -163,7 +228,7 @@ export class Library {
   /** Another process (the CLI beside the app) may have indexed: pick its rows up before scoring. */
   private syncMatrix(): void {
     const v = this.readDataVersion();
-    if (v !== this.dataVersion && !this.indexing) {
+    if (v !== this.dataVersion && !this.indexing && this.loaded) {
       this.matrix.refresh(this.db);
       this.dataVersion = v;
     }
@@ -278,7 +343,8 @@ export class Library {
 
   /** The taste models fitted for this library's CLIP model. */
   async tasteModels(): Promise<TasteModelInfo[]> {
-    return listTasteModels(this.db, this.model.id);
+    const id = this.modelId();
+    return id ? listTasteModels(this.db, id) : [];
   }
 
   /** Each taste model's score (0…1, as @taste ranks) for one photo; empty without taste models. */
@@ -288,7 +354,8 @@ export class Library {
   }
 
   async deleteTaste(name: string): Promise<boolean> {
-    return deleteTasteModel(this.db, (name || DEFAULT_TASTE).trim(), this.model.id);
+    const id = this.modelId();
+    return id ? deleteTasteModel(this.db, (name || DEFAULT_TASTE).trim(), id) : false;
   }
 
   // --- export --------------------------------------------------------------------------------
@@ -342,8 +409,8 @@ export class Library {
   }
 
   async close(): Promise<void> {
-    await this.matrix.flush(); // a snapshot still being written (large libraries)
-    await this.clip.dispose();
+    await this.loaded?.matrix.flush(); // a snapshot still being written (large libraries)
+    await this.loaded?.clip.dispose();
     this.db.close();
   }
 }

@@ -1,10 +1,12 @@
 // Which CLIP model to use, in one place for the CLI, the app and the server:
-// --model DIR (a local folder: never downloads) > --model ID > $CULL_MODEL_DIR > the default model,
+// --model DIR (a local folder: never downloads) or --model ID > the model the library remembers
+// (the one it was indexed with, db/library-model.ts) > $CULL_MODEL_DIR > the default model,
 // downloaded into the user's data folder on first use.
 import fs from 'node:fs';
 import path from 'node:path';
 import { downloadModel, verifyModel } from '../../native-models/download.ts';
 import { UserError } from '../../common/errors.ts';
+import type { ModelSource, RememberedModel } from '../../db/library-model.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import {
   DEFAULT_MODEL_ID,
@@ -24,6 +26,8 @@ export interface ResolveOptions {
   model?: string;
   quantized?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The model the library was indexed with: used unless `model` asks for another. */
+  remembered?: RememberedModel | null;
   onDownloadProgress?: (p: DownloadProgress) => void;
   signal?: AbortSignal;
 }
@@ -32,20 +36,60 @@ function looksLikePath(ref: string): boolean {
   return ref.includes('/') || ref.includes('\\') || ref.startsWith('.') || fs.existsSync(ref);
 }
 
-/** The model folder to use, without downloading: a path, or null when the default is not installed yet. */
-export function localModelDir(opts: Pick<ResolveOptions, 'model' | 'env'> = {}): { dir: string | null; id: string | null } {
-  const ref = opts.model || (opts.env ?? process.env).CULL_MODEL_DIR || undefined; // an empty variable means "not set"
-  if (ref && looksLikePath(ref)) return { dir: path.resolve(ref), id: null };
-  const id = ref ?? DEFAULT_MODEL_ID;
-  registryEntry(id); // unknown ids fail here with the list of known ones
-  return { dir: installedModelDir(modelsDir(), id), id };
+export interface LocalModel {
+  /** The folder to load; null while the registry model `id` is not downloaded yet. */
+  dir: string | null;
+  /** Registry id when the model comes from the registry (downloadable), else null (a folder). */
+  id: string | null;
+  /** Set when the choice is the library's remembered model. */
+  remembered?: RememberedModel;
+  /** The variant to load: the flag when given, else the remembered model's. */
+  quantized?: boolean;
 }
 
-/** Loads the model to use, downloading a known model on first use. */
+/** The model folder to use, without downloading: a path, or null when a registry model is not installed yet. */
+export function localModelDir(opts: Pick<ResolveOptions, 'model' | 'env' | 'remembered' | 'quantized'> = {}): LocalModel {
+  const envRef = (opts.env ?? process.env).CULL_MODEL_DIR || undefined; // an empty variable means "not set"
+  const r = opts.model ? null : opts.remembered;
+  if (r && (r.source.kind === 'registry' || fs.existsSync(r.source.path) || !envRef)) {
+    const quantized = opts.quantized ?? r.quantized;
+    if (r.source.kind === 'folder') return { dir: r.source.path, id: null, remembered: r, quantized };
+    registryEntry(r.source.id);
+    return { dir: installedModelDir(modelsDir(), r.source.id), id: r.source.id, remembered: r, quantized };
+  }
+  // Asked for (--model), nothing remembered yet, or the remembered folder is gone and $CULL_MODEL_DIR says where it is now.
+  const ref = opts.model || envRef;
+  if (ref && looksLikePath(ref)) return { dir: path.resolve(ref), id: null, quantized: opts.quantized };
+  const id = ref ?? DEFAULT_MODEL_ID;
+  registryEntry(id); // unknown ids fail here with the list of known ones
+  return { dir: installedModelDir(modelsDir(), id), id, quantized: opts.quantized };
+}
+
+/** Where a chosen model comes from, as the library records it. */
+export function sourceOf(choice: Pick<LocalModel, 'dir' | 'id'>, info: ModelInfo): ModelSource {
+  return choice.id ? { kind: 'registry', id: choice.id } : { kind: 'folder', path: choice.dir ?? info.dir };
+}
+
+/** Loads the model to use (see the top of this file), downloading a known model on first use. */
 export async function resolveModel(opts: ResolveOptions = {}): Promise<ModelInfo> {
-  const { dir, id } = localModelDir(opts);
-  if (dir) return loadModelFolder(dir, { quantized: opts.quantized });
-  return downloadKnownModel(id!, { quantized: opts.quantized, onProgress: opts.onDownloadProgress, signal: opts.signal });
+  return (await chooseModel(opts)).info;
+}
+
+/** resolveModel, with where the model came from (for the library to remember). */
+export async function chooseModel(opts: ResolveOptions = {}): Promise<{ info: ModelInfo; source: ModelSource }> {
+  const choice = localModelDir(opts);
+  const r = choice.remembered;
+  if (r?.source.kind === 'folder' && !fs.existsSync(r.source.path)) {
+    throw new UserError(
+      `This library was indexed with ${r.name}, loaded from ${r.source.path}, which is no longer there. ` +
+        'Pass --model DIR with the folder\'s new place (or set CULL_MODEL_DIR); a different model would embed every photo again.',
+      'no-model',
+    );
+  }
+  const info = choice.dir
+    ? loadModelFolder(choice.dir, { quantized: choice.quantized })
+    : await downloadKnownModel(choice.id!, { quantized: choice.quantized, onProgress: opts.onDownloadProgress, signal: opts.signal });
+  return { info, source: sourceOf(choice, info) };
 }
 
 export async function downloadKnownModel(

@@ -240,6 +240,7 @@ export class EmbeddingMatrix {
 
   /** out[r] = row r · direction, for every row. */
   dot(direction: Float32Array, out: Float32Array = new Float32Array(this.length)): Float32Array {
+    if (this.length === 0) return out; // no rows yet (a model nothing was embedded with): nothing to score, whatever its width
     if (direction.length !== this.dim) throw new Error(`Direction has ${direction.length} values; the matrix has ${this.dim} columns.`);
     return this.store.dot(direction, this.length, out);
   }
