@@ -338,16 +338,17 @@ describe('Library.groups on a real library', () => {
 
   it('groups the same photos when the matrix holds int8 codes (very large libraries)', async () => {
     const before = await lib.groups();
-    const holder = lib as unknown as { matrix: EmbeddingMatrix };
+    // The matrix the services are handed (the library's context), not just the facade's getter.
+    const holder = (lib as unknown as { loaded: { matrix: EmbeddingMatrix; ctx: { matrix: EmbeddingMatrix } } }).loaded;
     const f32 = holder.matrix;
-    holder.matrix = EmbeddingMatrix.load(lib.db, model.id, { format: 'i8' });
+    holder.matrix = holder.ctx.matrix = EmbeddingMatrix.load(lib.db, model.id, { format: 'i8' });
     try {
       expect(holder.matrix.format).toBe('i8');
       const after = await lib.groups();
       expect(after.map((g) => g.ids)).toEqual(before.map((g) => g.ids));
       expect(after.map((g) => g.paths)).toEqual(before.map((g) => g.paths));
     } finally {
-      holder.matrix = f32;
+      holder.matrix = holder.ctx.matrix = f32;
     }
   });
 
