@@ -60,6 +60,12 @@ function post(p: string, body: Buffer | string): Promise<{ status: number; text:
   });
 }
 
+async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const t = performance.now();
+  const result = await fn();
+  return { result, ms: performance.now() - t };
+}
+
 beforeAll(async () => {
   tmp = tempDir('cull-server-load-');
   const photos = path.join(tmp, 'photos');
@@ -146,6 +152,33 @@ describe('deep and oversized JSON bodies (issue 14 item 10)', () => {
     expect(stats.status).toBe(200);
     expect(ms).toBeLessThan(1000);
     expect(stats.ms).toBeLessThan(500);
+  }, 60_000);
+
+  it('a body over the 32 MiB limit is refused with a 413 as soon as the limit is passed, declared or not', async () => {
+    const declared = await timed(() => post('/api/stats', Buffer.alloc(40 * 2 ** 20, 0x20)));
+    // Chunked (no Content-Length): refused when the 32 MiB + 1st byte arrives.
+    const chunked = await timed(
+      () =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const req = http.request(
+            { host: '127.0.0.1', port: server.port, path: '/api/stats', method: 'POST', headers: { 'x-cull-token': server.token, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+            (res) => {
+              let text = '';
+              res.on('data', (c) => (text += c));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            },
+          );
+          req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+          const chunk = Buffer.alloc(2 ** 20, 0x20);
+          for (let i = 0; i < 40; i++) req.write(chunk);
+          req.end();
+        }),
+    );
+    console.log(`[server-load] 40 MB body refused in ${declared.ms.toFixed(0)} ms (Content-Length), ${chunked.ms.toFixed(0)} ms (chunked)`);
+    for (const r of [declared.result, chunked.result]) {
+      expect(r.status).toBe(413);
+      expect(JSON.parse(r.text).error.message).toMatch(/larger than 33554432 bytes/);
+    }
   }, 60_000);
 
   it('the depth gauge ignores brackets inside strings and escapes, and allows the nesting real calls use', () => {
