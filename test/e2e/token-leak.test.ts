@@ -119,6 +119,7 @@ describe.skipIf(!chromium.available)('the token stays with the Cull server (Chro
     for (let i = 0; i < 100 && !['/pixel.png', '/beacon', '/fetch'].every((u) => seen.some((s) => s.url === u)); i++) await new Promise((r) => setTimeout(r, 50));
     expect(seen.map((s) => s.url)).toEqual(expect.arrayContaining(['/', '/pixel.png', '/beacon', '/fetch']));
 
+    console.log(`[token-leak] the other server received ${seen.length} requests: ${seen.map((s) => s.url).join(' ')}; with a cookie: ${seen.filter((s) => s.headers.cookie).length}`);
     const everything = JSON.stringify(seen);
     expect(everything).not.toContain(server.token);
     expect(seen.filter((s) => s.headers.cookie !== undefined).map((s) => `${s.url}: ${s.headers.cookie}`)).toEqual([]);
