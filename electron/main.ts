@@ -2,7 +2,8 @@
 // it does is a thin mapping onto AppServices / the Library facade; bundled by
 // build/build-electron.ts to dist-electron/main.cjs (package.json "main").
 //
-// Environment: VITE_DEV_SERVER_URL loads the renderer from Vite's dev server (development);
+// Environment: VITE_DEV_SERVER_URL loads the renderer from Vite's dev server, only together with
+// `--dev` or CULL_DEV=1 and never when packaged (window.ts devServerUrlFor);
 // CULL_DATA_DIR / CULL_DB / CULL_MODEL_DIR as for the CLI.
 import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { handleCullProtocol, registerCullScheme } from './desktop/protocol.ts';
 import {
   APP_URL,
   contentSecurityPolicy,
+  devServerUrlFor,
   hardenWebContents,
   isAppUrl,
   permissionCheckHandler,
@@ -20,7 +22,9 @@ import {
   type HardenableWebContents,
 } from './desktop/window.ts';
 
-const devServerUrl = !app.isPackaged ? (process.env.VITE_DEV_SERVER_URL ?? null) : null;
+const dev = devServerUrlFor({ isPackaged: app.isPackaged, argv: process.argv, env: process.env });
+if (dev.reason) console.warn(`[cull] ${dev.reason}`);
+const devServerUrl = dev.url;
 // dist-electron/main.cjs → the app root (or app.asar when packaged).
 const appRoot = path.resolve(__dirname, '..');
 const rendererDir = path.join(appRoot, 'dist', 'renderer');
@@ -45,11 +49,13 @@ if (!app.requestSingleInstanceLock()) {
     }
   });
 
-  // Nothing may create another window, webview or navigation, whatever the page asks.
+  // Nothing may create another window, webview or navigation, whatever the page asks; links open
+  // in the browser only for allow-listed https hosts and right after a real click or key press.
   app.on('web-contents-created', (_event, contents) => {
     hardenWebContents(contents as unknown as HardenableWebContents, {
       devServerUrl,
       openExternal: (url) => void shell.openExternal(url),
+      log: (line) => console.warn(`[cull] ${line}`),
     });
   });
 

@@ -88,7 +88,8 @@ afterAll(() => {
 describe('the Electron main-process bundle', () => {
   it('loads, opens the library, serves the page and answers IPC as the app window would', async () => {
     const dataDir = path.join(tmp, 'data');
-    const { code, report, output } = await runMain({ CULL_DATA_DIR: dataDir, CULL_MODEL_DIR: modelDir, CULL_HARNESS_ROOT: photosDir });
+    // A stray VITE_DEV_SERVER_URL without --dev / CULL_DEV=1 (issue 14 item 10): the old bundle loaded it.
+    const { code, report, output } = await runMain({ CULL_DATA_DIR: dataDir, CULL_MODEL_DIR: modelDir, CULL_HARNESS_ROOT: photosDir, VITE_DEV_SERVER_URL: 'http://127.0.0.1:9/', CULL_DEV: '' });
     expect(report, output).not.toBeNull();
     const r = report!;
     if (process.env.CULL_DEBUG_HARNESS) console.log(JSON.stringify(r, null, 1).slice(0, 6000));
@@ -102,6 +103,7 @@ describe('the Electron main-process bundle', () => {
     expect(path.basename(String(r.windowOptions!.webPreferences.preload))).toBe('preload.cjs');
     expect(fs.existsSync(String(r.windowOptions!.webPreferences.preload))).toBe(true);
     expect(r.urls).toEqual([APP_URL]);
+    expect(output).toContain('VITE_DEV_SERVER_URL is ignored without --dev or CULL_DEV=1');
     expect(r.shown).toBe(true);
     expect(r.hasWindowOpenHandler).toBe(true);
     expect(r.permissionHandlers.sort()).toEqual(['check', 'request']);

@@ -1,6 +1,6 @@
 // The local HTTP + WebSocket server (electron/transport/) against a real Library: tiny generated model,
 // real SQLite file, photos generated with sharp. Checks the local-only guarantees (127.0.0.1, Host
-// header, token, cookie scope, Origin) and that the renderer's HTTP client (renderer/src/api/http.ts)
+// header, token, no cookie, image capabilities, Origin, body size and depth, file handles) and that the renderer's HTTP client (renderer/src/api/http.ts)
 // drives the real thing, events included.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ServerEvent } from '../common/api-types.ts';
 import { AppServices } from '../electron/services/app-services.ts';
-import { startServer, type RunningServer } from '../electron/transport/server.ts';
+import { imageCapability, startServer, type RunningServer } from '../electron/transport/server.ts';
 import { Library } from '../electron/services/library.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { createHttpApi } from '../renderer/src/api/http.ts';
@@ -151,12 +151,13 @@ describe('local only', () => {
 });
 
 describe('token', () => {
-  it('is required on every route', async () => {
-    for (const p of ['/', '/index.html', '/assets/app.js', `/thumb/${photoIds[0]}`, `/image/${photoIds[0]}`]) {
+  it('is required on the API and the images; the page and its assets are the public bundle', async () => {
+    for (const p of [`/thumb/${photoIds[0]}`, `/image/${photoIds[0]}`]) {
       const res = await request(p);
       expect(res.status, p).toBe(401);
       expect(res.json().error.code).toBe('unauthorized');
     }
+    for (const p of ['/', '/index.html', '/assets/app.js']) expect((await request(p)).status, p).toBe(200);
     const noToken = await request('/api/stats', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     expect(noToken.status).toBe(401);
   });
@@ -164,24 +165,40 @@ describe('token', () => {
   it('a wrong token is refused', async () => {
     expect((await api('stats', [], { 'x-cull-token': 'x'.repeat(token.length) })).status).toBe(403);
     const wrong = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'); // differs from the real token in its last character
-    expect((await request(`/thumb/${photoIds[0]}?token=${wrong}`)).status).toBe(403);
+    expect((await request(`/thumb/${photoIds[0]}`, { headers: { 'x-cull-token': wrong } })).status).toBe(403);
   });
 
-  it('the page load sets an HttpOnly SameSite=Strict cookie that works for images but not for the API', async () => {
+  // Issue 14 item 1: the old page load set `cull-token-<port>=<token>`, and Chromium sent that
+  // cookie to every other server on 127.0.0.1 (cookies ignore the port).
+  it('the page load sets no cookie, and neither ?token= nor a cookie opens the API or an image', async () => {
     const page = await request(`/?token=${token}`);
     expect(page.status).toBe(200);
     expect(page.body.toString()).toContain('Cull test page');
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
     expect(page.headers['referrer-policy']).toBe('no-referrer');
-    const cookie = String(page.headers['set-cookie']);
-    expect(cookie).toMatch(new RegExp(`^cull-token-${port}=${token};`));
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const jar = cookie.split(';')[0];
-    expect((await request(`/thumb/${photoIds[0]}`, { headers: { cookie: jar } })).status).toBe(200);
-    expect((await request('/assets/app.js', { headers: { cookie: jar } })).status).toBe(200);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    const jar = `cull-token-${port}=${token}`;
+    expect((await request(`/thumb/${photoIds[0]}`, { headers: { cookie: jar } })).status).toBe(401);
+    expect((await request(`/thumb/${photoIds[0]}?token=${token}`)).status).toBe(401);
     const apiWithCookie = await request('/api/stats', { method: 'POST', headers: { cookie: jar, 'content-type': 'application/json' }, body: '[]' });
     expect(apiWithCookie.status).toBe(401);
+    const apiWithQuery = await request(`/api/stats?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+    expect(apiWithQuery.status).toBe(401);
+  });
+
+  it('an image capability opens that one image and nothing else', async () => {
+    const [a, b] = photoIds;
+    const capA = imageCapability(token, 'thumb', String(a));
+    expect(capA).not.toContain(token);
+    expect((await request(`/thumb/${a}?cap=${capA}`)).status).toBe(200);
+    expect((await request(`/thumb/${b}?cap=${capA}`)).status).toBe(403); // another photo
+    expect((await request(`/image/${a}?cap=${capA}`)).status).toBe(403); // the other kind
+    expect((await api('stats', [], { 'x-cull-token': capA })).status).toBe(403); // not the API
+    expect(await wsConnect(`ws://127.0.0.1:${port}/events`, { 'x-cull-token': capA })).toEqual({ status: 403 });
+    // The page's own derivation (renderer/src/api/capability.ts) agrees with the server's.
+    const client = createHttpApi({ origin: server.origin, token, fetch });
+    expect(client.thumbUrl(a)).toBe(`${server.origin}/thumb/${a}?cap=${capA}`);
+    expect(client.imageUrl(b)).toBe(`${server.origin}/image/${b}?cap=${imageCapability(token, 'image', String(b))}`);
   });
 });
 
@@ -234,23 +251,23 @@ describe('API', () => {
 
 describe('images', () => {
   it('serves a known thumbnail and image by id', async () => {
-    const thumb = await request(`/thumb/${photoIds[0]}?token=${token}`);
+    const thumb = await request(`/thumb/${photoIds[0]}`, { headers: { 'x-cull-token': token } });
     expect(thumb.status).toBe(200);
     expect(thumb.headers['content-type']).toBe('image/jpeg');
     expect(thumb.body.equals(fs.readFileSync((await library.thumbPath(photoIds[0]))!))).toBe(true);
-    const again = await request(`/thumb/${photoIds[0]}?token=${token}`, { headers: { 'if-none-match': String(thumb.headers.etag) } });
+    const again = await request(`/thumb/${photoIds[0]}`, { headers: { 'x-cull-token': token, 'if-none-match': String(thumb.headers.etag) } });
     expect(again.status).toBe(304);
-    const image = await request(`/image/${photoIds[0]}?token=${token}`);
+    const image = await request(`/image/${photoIds[0]}`, { headers: { 'x-cull-token': token } });
     expect(image.status).toBe(200);
     const original = (await library.photo(photoIds[0]))!.path;
     expect(image.body.equals(fs.readFileSync(original))).toBe(true);
   });
 
   it('answers 404 for an unknown id', async () => {
-    const res = await request(`/thumb/987654?token=${token}`);
+    const res = await request(`/thumb/987654`, { headers: { 'x-cull-token': token } });
     expect(res.status).toBe(404);
     expect(res.json().error.code).toBe('not-found');
-    expect((await request(`/image/987654?token=${token}`)).status).toBe(404);
+    expect((await request(`/image/987654`, { headers: { 'x-cull-token': token } })).status).toBe(404);
   });
 
   it('refuses path-like ids and never serves files outside the library or the renderer', async () => {
@@ -268,11 +285,11 @@ describe('images', () => {
       `/%2e%2e/%2e%2e/secret.txt`,
     ];
     for (const p of attempts) {
-      const res = await request(`${p}?token=${token}`);
+      const res = await request(p, { headers: { 'x-cull-token': token } });
       expect(res.status, p).toBeGreaterThanOrEqual(400);
       expect(res.body.toString(), p).not.toContain('SECRET-OUTSIDE');
     }
-    expect((await request(`/thumb/..%2F..%2Fsecret.txt?token=${token}`)).status).toBe(400);
+    expect((await request(`/thumb/..%2F..%2Fsecret.txt`, { headers: { 'x-cull-token': token } })).status).toBe(400);
   });
 });
 
@@ -281,13 +298,15 @@ describe('events over WebSocket', () => {
 
   it('requires the token and a same-origin Origin', async () => {
     expect(await wsConnect(wsUrl())).toEqual({ status: 401 });
-    expect(await wsConnect(`${wsUrl()}?token=wrong${token}`)).toEqual({ status: 403 });
-    expect(await wsConnect(`${wsUrl()}?token=${token}`, { origin: 'https://evil.example' })).toEqual({ status: 403 });
-    expect(await wsConnect(`${wsUrl()}?token=${token}`, { host: `evil.example:${port}` })).toEqual({ status: 403 });
+    expect(await wsConnect(`${wsUrl()}?token=${token}`)).toEqual({ status: 401 }); // never in the URL
+    expect(await wsConnect(wsUrl(), { 'x-cull-token': `wrong${token}` })).toEqual({ status: 403 });
+    expect(await wsConnect(wsUrl(), { 'sec-websocket-protocol': `cull.v1, cull-token.wrong${token}` })).toEqual({ status: 403 });
+    expect(await wsConnect(wsUrl(), { 'x-cull-token': token, origin: 'https://evil.example' })).toEqual({ status: 403 });
+    expect(await wsConnect(wsUrl(), { 'x-cull-token': token, host: `evil.example:${port}` })).toEqual({ status: 403 });
   });
 
   it('broadcasts index progress to connected clients', async () => {
-    const conn = await wsConnect(`${wsUrl()}?token=${token}`, { origin: `http://127.0.0.1:${port}` });
+    const conn = await wsConnect(wsUrl(), { 'x-cull-token': token, origin: `http://127.0.0.1:${port}` });
     if (!('ws' in conn)) throw new Error(`connection refused: ${conn.status}`);
     await writePhotoSet(path.join(photosDir, 'new'), 2, { seed: 77, size: 96 });
     const summary = (await api('index', [])).json();
@@ -366,7 +385,7 @@ describe('app services (what `npm run serve` and the desktop app run on)', () =>
         expect(stats.status).toBe(503);
         expect(stats.json().error.code).toBe('no-model');
         expect((await call('photo', [-1])).status).toBe(400); // validation still first
-        expect((await request(`/thumb/1?token=${s.token}`, { port: s.port })).status).toBe(503);
+        expect((await request(`/thumb/1`, { port: s.port, headers: { 'x-cull-token': s.token } })).status).toBe(503);
       } finally {
         await s.close();
       }

@@ -14,6 +14,11 @@ import {
   hardenWebContents,
   isAppUrl,
   navigationHandler,
+  devServerUrlFor,
+  externalLinkDecision,
+  ExternalLinks,
+  EXTERNAL_HOSTS,
+  USER_GESTURE_WINDOW_MS,
   permissionCheckHandler,
   permissionRequestHandler,
   secureWindowOptions,
@@ -99,15 +104,27 @@ describe('navigation and new windows', () => {
     expect(isAppUrl('http://localhost:5174/', 'http://localhost:5173')).toBe(false);
   });
 
-  it('blocks navigation away from the app, opening http(s) links in the browser instead', () => {
+  it('blocks navigation away from the app; only an allow-listed https link right after a click opens in the browser', () => {
     const opened: string[] = [];
-    const guard = navigationHandler({ openExternal: (u) => opened.push(u) });
-    for (const url of ['https://evil.example/', 'file:///home/user/photo.jpg', 'javascript:alert(1)', 'cull://image/3']) {
+    let now = 10_000;
+    const external = new ExternalLinks((u) => opened.push(u), () => now);
+    const guard = navigationHandler({ external });
+    const urls = ['https://evil.example/', 'https://huggingface.co/openai/clip-vit-base-patch32', 'file:///home/user/photo.jpg', 'javascript:alert(1)', 'cull://image/3'];
+    // No input event yet: a script navigating on its own opens nothing.
+    for (const url of urls) {
       const e = fakeEvent();
       guard(e, url);
       expect(e.prevented, url).toBe(true);
     }
-    expect(opened).toEqual(['https://evil.example/']);
+    expect(opened).toEqual([]);
+    // A real click, then the page navigates: the allow-listed link opens, the others never.
+    external.noteInput('mouseUp');
+    now += 50;
+    for (const url of urls) guard(fakeEvent(), url);
+    expect(opened).toEqual(['https://huggingface.co/openai/clip-vit-base-patch32']);
+    // One gesture, one link.
+    guard(fakeEvent(), 'https://github.com/');
+    expect(opened).toHaveLength(1);
     const inside = fakeEvent();
     guard(inside, 'cull://app/index.html#/settings');
     expect(inside.prevented).toBe(false);
@@ -115,11 +132,66 @@ describe('navigation and new windows', () => {
 
   it('never opens a new window', () => {
     const opened: string[] = [];
-    const handler = windowOpenHandler({ openExternal: (u) => opened.push(u) });
+    let now = 0;
+    const external = new ExternalLinks((u) => opened.push(u), () => now);
+    const handler = windowOpenHandler({ external });
+    expect(handler({ url: 'https://github.com/docs' })).toEqual({ action: 'deny' });
+    expect(opened).toEqual([]); // window.open without a click: nothing
+    external.noteInput('keyDown');
+    now = 300;
     expect(handler({ url: 'https://example.com/docs' })).toEqual({ action: 'deny' });
     expect(handler({ url: 'cull://app/index.html' })).toEqual({ action: 'deny' });
     expect(handler({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' });
-    expect(opened).toEqual(['https://example.com/docs']);
+    expect(handler({ url: 'https://github.com/docs' })).toEqual({ action: 'deny' });
+    expect(opened).toEqual(['https://github.com/docs']);
+  });
+
+  it('externalLinkDecision: https, allow-listed host, default port, no credentials, within a second of a real input', () => {
+    const t = 1_000_000;
+    const ok = (url: string, last: number | null = t - 10) => externalLinkDecision(url, last, t).open;
+    expect(EXTERNAL_HOSTS).toEqual(['huggingface.co', 'github.com']);
+    expect(ok('https://huggingface.co/x')).toBe(true);
+    expect(ok('https://github.com/x?y#z')).toBe(true);
+    for (const url of [
+      'http://huggingface.co/x', // not https
+      'https://huggingface.co.evil.example/', // look-alike host
+      'https://evil.example/?https://github.com',
+      'https://user:pw@github.com/',
+      'https://github.com:8443/',
+      'https://sub.github.com/',
+      'ms-msdt:/id PCWDiagnostic',
+      'file:///etc/passwd',
+      'smb://server/share',
+      'javascript:alert(1)',
+      'not a url',
+    ]) {
+      expect(ok(url), url).toBe(false);
+    }
+    expect(ok('https://github.com/', null)).toBe(false); // never a gesture
+    expect(ok('https://github.com/', t - USER_GESTURE_WINDOW_MS - 1)).toBe(false); // too long ago
+    expect(ok('https://github.com/', t + 5)).toBe(false); // clock went backwards
+    expect(externalLinkDecision('https://github.com/', null, t)).toMatchObject({ open: false, reason: expect.stringMatching(/click or key press/) });
+    // Only real input types count as a gesture.
+    const opened: string[] = [];
+    const links = new ExternalLinks((u) => opened.push(u), () => t);
+    for (const type of ['mouseMove', 'mouseWheel', 'mouseEnter', 'keyUp']) links.noteInput(type);
+    links.request('https://github.com/');
+    expect(opened).toEqual([]);
+  });
+
+  it('devServerUrlFor: VITE_DEV_SERVER_URL only with --dev or CULL_DEV=1, never packaged, only loopback http', () => {
+    const url = 'http://localhost:5173/';
+    const decide = (isPackaged: boolean, argv: string[], env: Record<string, string>) => devServerUrlFor({ isPackaged, argv, env }).url;
+    expect(decide(false, ['electron', '.'], {})).toBeNull();
+    expect(decide(false, ['electron', '.'], { VITE_DEV_SERVER_URL: url })).toBeNull(); // the old code trusted this
+    expect(devServerUrlFor({ isPackaged: false, argv: [], env: { VITE_DEV_SERVER_URL: url } }).reason).toMatch(/--dev or CULL_DEV=1/);
+    expect(decide(false, ['electron', '.', '--dev'], { VITE_DEV_SERVER_URL: url })).toBe(url);
+    expect(decide(false, ['electron', '.'], { VITE_DEV_SERVER_URL: url, CULL_DEV: '1' })).toBe(url);
+    expect(decide(true, ['cull', '--dev'], { VITE_DEV_SERVER_URL: url, CULL_DEV: '1' })).toBeNull();
+    for (const bad of ['https://evil.example/', 'http://192.168.1.5:5173/', 'file:///tmp/index.html', 'http://user:pw@localhost:5173/', 'nonsense']) {
+      expect(decide(false, ['--dev'], { VITE_DEV_SERVER_URL: bad }), bad).toBeNull();
+    }
+    expect(decide(false, ['--dev'], { VITE_DEV_SERVER_URL: 'http://127.0.0.1:5173' })).toBe('http://127.0.0.1:5173/');
   });
 
   it('hardenWebContents wires every guard onto the webContents', () => {
@@ -133,8 +205,9 @@ describe('navigation and new windows', () => {
         openHandler = h;
       },
     };
-    hardenWebContents(contents);
-    expect([...listeners.keys()].sort()).toEqual(['will-attach-webview', 'will-navigate', 'will-redirect']);
+    const opened: string[] = [];
+    hardenWebContents(contents, { openExternal: (u) => opened.push(u) });
+    expect([...listeners.keys()].sort()).toEqual(['input-event', 'will-attach-webview', 'will-navigate', 'will-redirect']);
     const nav = fakeEvent();
     (listeners.get('will-navigate') as (e: unknown, url: string) => void)(nav, 'https://evil.example/');
     expect(nav.prevented).toBe(true);
@@ -144,7 +217,11 @@ describe('navigation and new windows', () => {
     const webview = fakeEvent();
     (listeners.get('will-attach-webview') as (e: unknown) => void)(webview);
     expect(webview.prevented).toBe(true);
-    expect(openHandler!({ url: 'https://example.com' })).toEqual({ action: 'deny' });
+    expect(openHandler!({ url: 'https://github.com/' })).toEqual({ action: 'deny' });
+    expect(opened).toEqual([]); // no input event yet
+    (listeners.get('input-event') as (e: unknown, input: { type: string }) => void)({}, { type: 'mouseDown' });
+    expect(openHandler!({ url: 'https://github.com/' })).toEqual({ action: 'deny' });
+    expect(opened).toEqual(['https://github.com/']);
   });
 
   it('denies every permission but writing text to the clipboard', () => {

@@ -1,13 +1,22 @@
 // The HTTP + WebSocket transport of CullApi, for `npm run serve` and the browser tests.
-// Local-only by construction: it binds 127.0.0.1, answers only requests whose Host header names
-// that address (DNS rebinding), and requires a random token on every request — the `x-cull-token`
-// header for API calls, or `?token=` on the first page load, which sets an HttpOnly SameSite=Strict
-// cookie so the page's assets and <img> URLs work. API calls never accept the cookie alone (no
-// CSRF); the WebSocket needs the token in its URL and a same-origin Origin.
+// Local-only by construction: it binds 127.0.0.1 and answers only requests whose Host header names
+// that address (DNS rebinding) and whose Origin, when present, is its own.
+// The token never travels where another server could see it (issue 14 item 1; docs/reliability.md):
+//  - no cookie at all (cookies are not scoped to a port: every loopback server would receive it);
+//  - the page's files (the public renderer bundle, no data) are served without the token; the page
+//    reads `?token=` once, removes it from the address bar and history, keeps it in memory;
+//  - API calls need the `x-cull-token` header (never the URL, never a cookie: no CSRF);
+//  - the WebSocket needs it in the `Sec-WebSocket-Protocol` offer (`cull-token.<token>`, browsers)
+//    or the `x-cull-token` header (Node clients), plus a same-origin Origin;
+//  - images need the header or a per-image capability `?cap=` (renderer/src/api/capability.ts):
+//    one image each, no API power, the token not recoverable from it.
+// Request bodies are bounded in size and JSON nesting depth while they arrive; files are streamed
+// with pipeline() so an aborted download closes its file at once.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, ApiErrorCode } from '../../common/api-types.ts';
 import { isInside } from './validate.ts';
@@ -15,6 +24,7 @@ import { isApiMethod, type LibraryApi } from './methods.ts';
 import { contentSecurityPolicy } from '../desktop/window.ts';
 import { ApiDispatcher, type MaybeLibrary, type ModelService } from './dispatch.ts';
 import { imageHeaders, lookupImage, type ImageKind } from './images.ts';
+import { IMAGE_KEY_LABEL } from '../../renderer/src/api/capability.ts';
 
 export interface ServerOptions {
   /** A ready library. Either this or `getLibrary` (app services: the library may appear after a model download). */
@@ -29,11 +39,13 @@ export interface ServerOptions {
   staticDir?: string | null;
   /** Largest accepted API request body, bytes (default 32 MiB: an export with per-photo scores for 100k photos). */
   maxBodyBytes?: number;
+  /** Deepest accepted JSON nesting of a request body (default 32; the deepest real call nests 4). */
+  maxJsonDepth?: number;
   progressIntervalMs?: number;
 }
 
 export interface RunningServer {
-  /** Page URL to open, token included: http://127.0.0.1:<port>/?token=… */
+  /** Page URL to open, token included: http://127.0.0.1:<port>/?token=… (the page strips it at once). */
   url: string;
   /** http://127.0.0.1:<port> */
   origin: string;
@@ -44,6 +56,10 @@ export interface RunningServer {
 }
 
 export const TOKEN_HEADER = 'x-cull-token';
+/** WebSocket subprotocol the server selects; browsers offer it with `cull-token.<token>`. */
+export const WS_PROTOCOL = 'cull.v1';
+export const WS_TOKEN_PREFIX = 'cull-token.';
+export const DEFAULT_MAX_JSON_DEPTH = 32;
 
 const HTTP_STATUS: Record<ApiErrorCode, number> = {
   'invalid-argument': 400,
@@ -77,7 +93,7 @@ const STATIC_TYPES: Record<string, string> = {
 const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  // The token travels in URLs: never leak it to another site through Referer.
+  // The page URL carries ?token= until the page strips it: never leak it through Referer.
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
@@ -94,11 +110,18 @@ function tokensEqual(given: string | null | undefined, token: string): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+/** Same derivation as renderer/src/api/capability.ts: a per-image capability, useless for anything else. */
+export function imageCapability(token: string, kind: ImageKind, idSegment: string): string {
+  const imageKey = crypto.createHmac('sha256', token).update(IMAGE_KEY_LABEL).digest();
+  return crypto.createHmac('sha256', imageKey).update(`${kind}/${idSegment}`).digest('base64url');
+}
+
+/** The token offered as a WebSocket subprotocol (`cull-token.<token>`), if any. */
+function tokenFromProtocols(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  for (const p of header.split(',')) {
+    const v = p.trim();
+    if (v.startsWith(WS_TOKEN_PREFIX)) return v.slice(WS_TOKEN_PREFIX.length);
   }
   return null;
 }
@@ -120,9 +143,40 @@ function sendError(res: http.ServerResponse, error: ApiError, status = HTTP_STAT
 }
 
 class BodyTooLarge extends Error {}
+class BodyTooDeep extends Error {}
 
-/** Reads the body up to `limit` bytes; past that it rejects and drains the rest so the 413 reaches the client. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Tracks the nesting depth of JSON text chunk by chunk (brackets outside strings), so a body
+ * nested deeper than `limit` is refused as soon as the offending byte arrives — JSON.parse of
+ * 10 million `[` blocked the event loop for seconds. Malformed JSON is left to JSON.parse.
+ */
+export class JsonDepthGauge {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  constructor(private readonly limit: number) {}
+  /** False once the depth limit is passed. */
+  feed(chunk: Uint8Array): boolean {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true; // backslash
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x5b || c === 0x7b) {
+        if (++this.depth > this.limit) return false;
+      } else if (c === 0x5d || c === 0x7d) this.depth--;
+    }
+    return true;
+  }
+}
+
+/**
+ * Reads the body up to `limit` bytes and `maxDepth` JSON nesting; past either it rejects at once
+ * and drains the rest so the 413 / 400 reaches the client.
+ */
+function readBody(req: http.IncomingMessage, limit: number, maxDepth: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -131,21 +185,38 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
       return;
     }
     const chunks: Buffer[] = [];
+    const gauge = new JsonDepthGauge(maxDepth);
     let size = 0;
-    let tooLarge = false;
+    let refused = false;
     req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
+      if (refused) return;
       size += chunk.length;
       if (size > limit) {
-        tooLarge = true;
+        refused = true;
         chunks.length = 0;
         reject(new BodyTooLarge());
+        return;
+      }
+      if (!gauge.feed(chunk)) {
+        refused = true;
+        chunks.length = 0;
+        reject(new BodyTooDeep());
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+  });
+}
+
+/**
+ * Sends a file; pipeline() destroys the file stream when the response closes early (an aborted
+ * download), so its descriptor is released at once. `.pipe()` left it open (issue 14 item 3).
+ */
+function streamFile(file: string, res: http.ServerResponse): void {
+  pipeline(fs.createReadStream(file), res, (err) => {
+    if (err && !res.destroyed) res.destroy();
   });
 }
 
@@ -161,15 +232,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dispatcher = new ApiDispatcher({ getLibrary, models: opts.models, progressIntervalMs: opts.progressIntervalMs });
   const staticDir = opts.staticDir ? path.resolve(opts.staticDir) : null;
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
+  const maxDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
 
   let port = 0; // known once listening
   let allowedHosts = new Set<string>();
   let origins = new Set<string>();
-  const cookieName = () => `cull-token-${port}`; // per port: cookies are shared between ports of one host
   let csp = '';
 
   const server = http.createServer();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  // Selects WS_PROTOCOL so a browser that offered it with its token accepts the handshake.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false) });
   const sockets = new Set<WebSocket>();
 
   const unsubscribe = dispatcher.onEvent((event) => {
@@ -197,11 +269,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     let args: unknown;
     try {
-      const body = await readBody(req, maxBody);
+      const body = await readBody(req, maxBody, maxDepth);
       args = body.length === 0 ? [] : JSON.parse(body.toString('utf8'));
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         sendError(res, { code: 'invalid-argument', message: `Request body larger than ${maxBody} bytes.` }, 413, { connection: 'close' });
+      } else if (err instanceof BodyTooDeep) {
+        sendError(res, { code: 'invalid-argument', message: `Request body nested deeper than ${maxDepth} levels of JSON arrays/objects.` }, 400, { connection: 'close' });
       } else {
         sendError(res, { code: 'invalid-argument', message: 'The request body is not valid JSON.' });
       }
@@ -233,17 +307,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end();
       return;
     }
-    const stream = fs.createReadStream(found.file);
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    streamFile(found.file, res);
   }
 
-  async function handleStatic(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, setCookie: boolean): Promise<void> {
-    const cookie: Record<string, string> = setCookie
-      ? { 'set-cookie': `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/` }
-      : {};
+  async function handleStatic(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): Promise<void> {
     if (!staticDir) {
-      sendError(res, { code: 'not-found', message: 'This server has no renderer to serve (build it with npm run build:renderer).' }, 404, cookie);
+      sendError(res, { code: 'not-found', message: 'This server has no renderer to serve (build it with npm run build:renderer).' }, 404);
       return;
     }
     let rel: string;
@@ -273,13 +342,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       st = await fs.promises.stat(file).catch(() => null);
     }
     if (!st?.isFile()) {
-      sendError(res, { code: 'not-found', message: `Not found: ${rel.slice(0, 200)}` }, 404, cookie);
+      sendError(res, { code: 'not-found', message: `Not found: ${rel.slice(0, 200)}` }, 404);
       return;
     }
     const ext = path.extname(file).toLowerCase();
     const headers: Record<string, string> = {
       ...BASE_HEADERS,
-      ...cookie,
       'content-type': STATIC_TYPES[ext] ?? 'application/octet-stream',
       'content-length': String(st.size),
       'cache-control': ext === '.html' ? 'no-store' : 'private, no-cache',
@@ -290,7 +358,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end();
       return;
     }
-    fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    streamFile(file, res);
   }
 
   server.on('request', (req, res) => {
@@ -304,21 +372,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         sendError(res, { code: 'unauthorized', message: 'Cross-origin requests are not allowed.' }, 403);
         return;
       }
-      const headerToken = req.headers[TOKEN_HEADER];
-      const queryToken = url.searchParams.get('token');
-      const cookieToken = readCookie(req.headers.cookie, cookieName());
-      const isApi = url.pathname.startsWith('/api/');
-      // API calls: header or query only. Page, assets and images: the cookie also counts.
-      const given = (typeof headerToken === 'string' ? headerToken : null) ?? queryToken ?? (isApi ? null : cookieToken);
-      if (!given) {
-        sendError(res, { code: 'unauthorized', message: 'Missing token: open the URL printed by `npm run serve` (it ends in ?token=…).' }, 401);
-        return;
-      }
-      if (!tokensEqual(given, token)) {
-        sendError(res, { code: 'unauthorized', message: 'Wrong token: open the URL printed by `npm run serve`.' }, 403);
-        return;
-      }
-      if (isApi) {
+      const headerToken = typeof req.headers[TOKEN_HEADER] === 'string' ? (req.headers[TOKEN_HEADER] as string) : null;
+      if (url.pathname.startsWith('/api/')) {
+        // API calls: the header only (never a URL, never a cookie).
+        if (!authorized(res, headerToken)) return;
         await handleApi(req, res, url.pathname.slice('/api/'.length));
         return;
       }
@@ -328,16 +385,38 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       const image = /^\/(thumb|image)\/([^/]*)$/.exec(url.pathname);
       if (image) {
-        await handleImage(req, res, image[1] as ImageKind, image[2]);
+        const kind = image[1] as ImageKind;
+        const cap = url.searchParams.get('cap');
+        // Images: the header, or this image's own capability.
+        if (headerToken !== null || !cap) {
+          if (!authorized(res, headerToken)) return;
+        } else if (!tokensEqual(cap, imageCapability(token, kind, image[2]))) {
+          sendError(res, { code: 'unauthorized', message: 'Wrong image capability: image URLs come from the page (reopen the URL printed by `npm run serve`).' }, 403);
+          return;
+        }
+        await handleImage(req, res, kind, image[2]);
         return;
       }
-      // Only a valid ?token= (re)sets the cookie; a cookie-authenticated request leaves it alone.
-      await handleStatic(req, res, url.pathname, tokensEqual(queryToken, token));
+      // The page and its assets: the public renderer bundle, no data, no token needed (the page
+      // takes `?token=` from its own URL). Nothing here sets a cookie.
+      await handleStatic(req, res, url.pathname);
     })().catch((err: unknown) => {
       if (!res.headersSent) sendError(res, { code: 'internal', message: (err as Error)?.message ?? String(err) });
       else res.destroy();
     });
   });
+
+  function authorized(res: http.ServerResponse, given: string | null): boolean {
+    if (!given) {
+      sendError(res, { code: 'unauthorized', message: `Missing token: send it in the ${TOKEN_HEADER} header (the page opened from the URL printed by \`npm run serve\` does).` }, 401);
+      return false;
+    }
+    if (!tokensEqual(given, token)) {
+      sendError(res, { code: 'unauthorized', message: 'Wrong token: open the URL printed by `npm run serve`.' }, 403);
+      return false;
+    }
+    return true;
+  }
 
   server.on('upgrade', (req, socket, head) => {
     const refuse = (status: string) => {
@@ -347,7 +426,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!hostAllowed(req) || !originAllowed(req)) return refuse('403 Forbidden');
     if (url.pathname !== '/events') return refuse('404 Not Found');
     const headerToken = req.headers[TOKEN_HEADER];
-    const given = (typeof headerToken === 'string' ? headerToken : null) ?? url.searchParams.get('token');
+    const given = (typeof headerToken === 'string' ? headerToken : null) ?? tokenFromProtocols(req.headers['sec-websocket-protocol']);
     if (!given) return refuse('401 Unauthorized');
     if (!tokensEqual(given, token)) return refuse('403 Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => {

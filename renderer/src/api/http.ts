@@ -1,8 +1,12 @@
 // Browser transport for `npm run serve` and the browser tests: POST /api/<method> with a JSON
 // array of arguments and the token in the `x-cull-token` header; events over one WebSocket at
-// /events (token in the URL: browsers cannot set headers on WebSockets), reconnecting if the
-// server restarts. Images are plain same-origin URLs carrying the token.
+// /events (token offered as the subprotocol `cull-token.<token>`: browsers cannot set headers on
+// WebSockets), reconnecting if the server restarts. Images are same-origin URLs carrying a
+// per-image capability (./capability.ts), never the token.
+// The token lives in this module's memory only: takeTokenFromLocation() reads `?token=` once and
+// removes it from the address bar and history at once (issue 14 item 1; docs/reliability.md).
 import { bindMethods, type CullApi, type ServerEvent } from '../../../common/api-types.ts';
+import { imageCapability, imageKeyOf } from './capability.ts';
 import { ApiClientError, toClientError } from './errors.ts';
 
 export interface HttpApiOptions {
@@ -13,27 +17,32 @@ export interface HttpApiOptions {
   WebSocket?: typeof WebSocket;
 }
 
-/** The token from the page URL (`?token=`), remembered for this tab so a reload of a bare URL still works. */
-export function tokenFromLocation(loc: Location = location, storage: Storage | null = sessionStorageOrNull()): string | null {
-  const fromUrl = new URLSearchParams(loc.search).get('token');
-  if (fromUrl) {
-    storage?.setItem('cull-token', fromUrl);
-    return fromUrl;
+let pageToken: string | null = null;
+
+/**
+ * Takes the token out of the page URL (`?token=`): kept in memory, removed from the address bar
+ * and the history entry with history.replaceState before anything else runs. Not stored anywhere
+ * (no cookie, no sessionStorage): a reload of the bare URL asks for the printed URL again.
+ * Later calls return the remembered token.
+ */
+export function takeTokenFromLocation(loc: Location = location, hist: History | null = typeof history === 'undefined' ? null : history): string | null {
+  const params = new URLSearchParams(loc.search);
+  const fromUrl = params.get('token');
+  if (fromUrl !== null) {
+    params.delete('token');
+    const search = params.toString();
+    hist?.replaceState(hist.state, '', `${loc.pathname}${search ? `?${search}` : ''}${loc.hash}`);
+    if (fromUrl) pageToken = fromUrl;
   }
-  return storage?.getItem('cull-token') ?? null;
+  return pageToken;
 }
 
-function sessionStorageOrNull(): Storage | null {
-  try {
-    return typeof sessionStorage === 'undefined' ? null : sessionStorage;
-  } catch {
-    return null;
-  }
-}
+export const WS_PROTOCOL = 'cull.v1';
 
 export function createHttpApi(opts: HttpApiOptions): CullApi {
   const origin = (opts.origin ?? location.origin).replace(/\/$/, '');
   const token = opts.token;
+  const imageKey = imageKeyOf(token);
   const doFetch = opts.fetch ?? fetch.bind(globalThis);
 
   async function call(method: string, args: unknown[]): Promise<unknown> {
@@ -67,9 +76,9 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
 
   function connect(): void {
     if (socket || listeners.size === 0) return;
-    const wsUrl = `${origin.replace(/^http/, 'ws')}/events?token=${encodeURIComponent(token)}`;
+    const wsUrl = `${origin.replace(/^http/, 'ws')}/events`;
     const WS = opts.WebSocket ?? WebSocket; // looked up lazily: only needed once someone listens
-    const ws = new WS(wsUrl);
+    const ws = new WS(wsUrl, [WS_PROTOCOL, `cull-token.${token}`]);
     socket = ws;
     ws.onopen = () => {
       backoff = 500;
@@ -96,8 +105,8 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
 
   return {
     ...bindMethods(call),
-    thumbUrl: (id: number) => `${origin}/thumb/${encodeURIComponent(String(id))}?token=${encodeURIComponent(token)}`,
-    imageUrl: (id: number) => `${origin}/image/${encodeURIComponent(String(id))}?token=${encodeURIComponent(token)}`,
+    thumbUrl: (id: number) => `${origin}/thumb/${encodeURIComponent(String(id))}?cap=${imageCapability(imageKey, 'thumb', id)}`,
+    imageUrl: (id: number) => `${origin}/image/${encodeURIComponent(String(id))}?cap=${imageCapability(imageKey, 'image', id)}`,
     onEvent(listener: (e: ServerEvent) => void): () => void {
       listeners.add(listener);
       connect();

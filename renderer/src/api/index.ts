@@ -2,11 +2,11 @@
 // else the HTTP + WebSocket client of `npm run serve`, built from the page URL's token.
 import { bindMethods, type CullApi } from '../../../common/api-types.ts';
 import { ApiClientError } from './errors.ts';
-import { createHttpApi, tokenFromLocation } from './http.ts';
+import { createHttpApi, takeTokenFromLocation } from './http.ts';
 import { createIpcApi } from './ipc.ts';
 
 export { ApiClientError, toClientError } from './errors.ts';
-export { createHttpApi, tokenFromLocation } from './http.ts';
+export { createHttpApi, takeTokenFromLocation } from './http.ts';
 export { createIpcApi } from './ipc.ts';
 export type * from '../../../common/api-types.ts';
 
@@ -29,9 +29,9 @@ export function getApi(): CullApi {
     cached = createIpcApi(window.cull);
     return cached;
   }
-  const token = tokenFromLocation();
+  const token = takeTokenFromLocation();
   if (!token) {
-    throw new ApiClientError('unauthorized', 'This page needs its access token: open the URL printed by `npm run serve` (it ends in ?token=…).');
+    throw new ApiClientError('unauthorized', 'This page needs its access token: open the URL printed by `npm run serve` (it ends in ?token=…). The page keeps the token in memory only, so a reload or a bookmark of the bare address needs that URL again.');
   }
   cached = createHttpApi({ token });
   return cached;

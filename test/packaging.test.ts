@@ -1,0 +1,33 @@
+// The packaging configuration (build/electron-builder.yml) as electron-builder itself reads and
+// validates it: the Electron fuses that lock the packaged binary are set (issue 14 item 10). A
+// fuse left at its default lets anyone who can start the app run arbitrary code in it:
+// ELECTRON_RUN_AS_NODE, NODE_OPTIONS=--require, --inspect, or an edited app folder beside app.asar.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_DIR } from './helpers/fixtures.ts';
+
+const require = createRequire(path.join(REPO_DIR, 'package.json'));
+// electron-builder's own loader and JSON-schema validator (app-builder-lib, what `npm run dist` runs).
+const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config.js');
+const { DebugLogger } = require('builder-util');
+
+describe('build/electron-builder.yml', () => {
+  it('is valid for this electron-builder and flips every security fuse', async () => {
+    const config = await getConfig(REPO_DIR, path.join(REPO_DIR, 'build', 'electron-builder.yml'), null);
+    await validateConfiguration(config, new DebugLogger(false));
+    const fuses = config.electronFuses ?? {};
+    const expected: Record<string, boolean> = {
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+      grantFileProtocolExtraPrivileges: false,
+    };
+    for (const [fuse, value] of Object.entries(expected)) expect(fuses[fuse], `electronFuses.${fuse}`).toBe(value);
+    // The fuses need the app inside an asar archive.
+    expect(config.asar).toBe(true);
+  });
+});
