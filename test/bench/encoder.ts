@@ -123,8 +123,11 @@ export async function measureQuantized(
   let batch1 = 0;
   let batch8 = 0;
   try {
-    batch8 = await sessionRate(8);
-    batch1 = await sessionRate(1);
+    // Alternated, best of 3 each: the machine is shared, and other load only ever slows a run down.
+    for (let round = 0; round < 3; round++) {
+      batch8 = Math.max(batch8, await sessionRate(8));
+      batch1 = Math.max(batch1, await sessionRate(1));
+    }
   } finally {
     await session.release();
   }
