@@ -357,11 +357,14 @@ models
   });
 models
   .command('verify')
-  .description('recompute every file hash of a downloaded model and compare with its manifest')
+  .description('recompute every file hash of a downloaded model, compare with its manifest, and run the canary (a grey image vs the published embedding)')
   .argument('[id|dir]', 'model id or folder (default: clip-vit-b-32)')
   .action(async (ref?: string) => {
     const result = await verifyKnownModel(ref);
-    print(result, () => (result.ok ? `OK: ${result.files} file(s) in ${result.dir} match their SHA-256.` : `FAILED: ${result.problems.join('; ')}`));
+    print(result, () =>
+      result.ok
+        ? `OK: ${result.files} file(s) in ${result.dir} match their SHA-256.\n${result.canary.status === 'none' ? `Canary: ${result.canary.message}.` : result.canary.message}`
+        : `FAILED: ${result.problems.join('; ')}`);
     if (!result.ok) process.exitCode = 1;
   });
 

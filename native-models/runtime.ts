@@ -8,6 +8,12 @@ import type { ClipModel, ModelInfo } from './types.ts';
 /** Texts encoded per text-model run; prompts are short, so this bounds memory, not speed. */
 const TEXT_BATCH = 64;
 
+// BATCH_INDEPENDENT_RUNS: the *_quantized exports quantize activations per whole tensor
+// (DynamicQuantizeLinear takes one scale over the batch), so in a batch one image's or prompt's
+// embedding depends on its neighbours (4.5e-3 / 7.6e-3 on the generated model; fp32: exactly 0).
+// Quantized towers therefore run one image / one prompt per session run; the cost is in the
+// bench (`quantized_batch1_img_per_s` vs `quantized_batch8_img_per_s`).
+
 export interface OpenClipModelOptions {
   /** Intra-op threads per session; defaults to the number of cores. */
   threads?: number;
@@ -88,8 +94,17 @@ class OnnxClipModel implements ClipModel {
       throw new Error(`embedImages: expected ${count}×3×${side}×${side} floats, got ${pixels.length}`);
     }
     if (count === 0) return new Float32Array(0);
-    const input = new ort.Tensor('float32', pixels, [count, 3, side, side]);
-    const out = await runEmbeddings(await this.vision(), { pixel_values: input }, 'image_embeds', count, dim, visionFile);
+    const session = await this.vision();
+    // Quantized towers scale activations per whole tensor: one run per image, so an image's
+    // embedding never depends on what else is in its batch (see BATCH_INDEPENDENT_RUNS).
+    const per = this.info.quantized ? 1 : count;
+    const out = new Float32Array(count * dim);
+    const n = 3 * side * side;
+    for (let start = 0; start < count; start += per) {
+      const rows = Math.min(per, count - start);
+      const input = new ort.Tensor('float32', pixels.subarray(start * n, (start + rows) * n), [rows, 3, side, side]);
+      out.set(await runEmbeddings(session, { pixel_values: input }, 'image_embeds', rows, dim, visionFile), start * dim);
+    }
     return l2normalizeRows(out, dim);
   }
 
@@ -104,8 +119,9 @@ class OnnxClipModel implements ClipModel {
     // Sorting by length keeps padding minimal. Padding with the end token changes nothing:
     // the causal mask hides later positions and pooling takes the FIRST end token (ArgMax).
     encoded.sort((a, b) => a.ids.length - b.ids.length);
-    for (let start = 0; start < encoded.length; start += TEXT_BATCH) {
-      const batch = encoded.slice(start, start + TEXT_BATCH);
+    const perRun = this.info.quantized ? 1 : TEXT_BATCH; // one prompt per run when quantized, as for images
+    for (let start = 0; start < encoded.length; start += perRun) {
+      const batch = encoded.slice(start, start + perRun);
       const len = batch[batch.length - 1].ids.length;
       const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.endTokenId));
       const mask = new BigInt64Array(batch.length * len);

@@ -132,9 +132,13 @@ describe('calls that pass validation reach the library', () => {
   it('scores a typed attribute and a parsed query', async () => {
     const ranked = await ok<{ id: number; score: number }[]>('score', 'sharp vs blurry', { top: 2 });
     expect(ranked).toHaveLength(2);
-    for (const r of ranked) expect(r.score).toBeGreaterThanOrEqual(0);
     const parsed = await ok('parseQuery', 'sharp vs blurry');
-    expect(await ok<unknown[]>('score', parsed, { filter: { folder: photosDir } })).toHaveLength(3);
+    const all = await ok<{ id: number; score: number }[]>('score', parsed, { filter: { folder: photosDir } });
+    expect(all).toHaveLength(3);
+    // The typed attribute and its parsed query rank alike: top 2 = the first two of all, same scores.
+    expect(ranked).toEqual(all.slice(0, 2));
+    expect(all[0].score).toBeGreaterThanOrEqual(all[1].score);
+    expect(all[1].score).toBeGreaterThanOrEqual(all[2].score);
   });
 
   it('chooseFolder answers from the main process and takes no arguments', async () => {

@@ -165,18 +165,85 @@ function cachedTextModel(dim: number): ClipModel {
   };
 }
 
+/** Two nearby prompt directions (cosine ~0.99, as real antonym prompts are): CLIP-IQA scores spread over 0..1. */
+function nearbyPrompts(dim: number, seed: number): [Float32Array, Float32Array] {
+  const pos = unitRows(1, dim, seed);
+  const noise = unitRows(1, dim, seed + 1);
+  const neg = pos.map((v, j) => v + 0.15 * noise[j]);
+  const norm = Math.hypot(...neg);
+  return [pos, neg.map((v) => v / norm)];
+}
+
+/** CLIP-IQA score of one pair: softmax(100·cos₊, 100·cos₋) at the positive prompt. */
+const clipIqa = (cp: number, cn: number) => 1 / (1 + Math.exp(100 * (cn - cp)));
+
+/**
+ * The exact ranking in float64: every stored float16 row decoded and normalised in float64,
+ * dotted with the prompts in float64. Returns each row's score by photo id (1-based, dense) and
+ * the ids best first (ties by id).
+ */
+function float64Ranking(db: DB, model: string, dim: number, pos: Float32Array, neg: Float32Array): { score: Float64Array; order: number[] } {
+  const rows = db.prepare('SELECT photo_id AS id, vec FROM embeddings WHERE model_id = ? ORDER BY photo_id').all(model) as { id: number; vec: Buffer }[];
+  const score = new Float64Array(rows.length + 1).fill(NaN);
+  for (const { id, vec } of rows) {
+    const v = decodeF16(vec);
+    let ss = 0;
+    let cp = 0;
+    let cn = 0;
+    for (let j = 0; j < dim; j++) {
+      ss += v[j] * v[j];
+      cp += v[j] * pos[j];
+      cn += v[j] * neg[j];
+    }
+    score[id] = clipIqa(cp / Math.sqrt(ss), cn / Math.sqrt(ss));
+  }
+  const order = rows.map((r) => r.id).sort((a, b) => score[b] - score[a] || a - b);
+  return { score, order };
+}
+
+/** Scores spread out, not saturated: none within 1e-4 of 0 or 1, a wide spread, the top 1000 all distinct. */
+function expectSpread(exact: { score: Float64Array; order: number[] }): void {
+  const all = exact.order.map((id) => exact.score[id]);
+  const saturated = all.filter((x) => x > 1 - 1e-4 || x < 1e-4).length;
+  expect(saturated, 'scores saturated at 0 or 1').toBe(0);
+  const mean = all.reduce((a, b) => a + b, 0) / all.length;
+  expect(Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length), 'standard deviation of the scores').toBeGreaterThan(0.1);
+  expect(new Set(all.slice(0, 1000)).size, 'distinct scores among the top 1000').toBe(1000);
+}
+
+/**
+ * Agreement of a ranking with the exact one: Spearman's ρ over the exact top 1000 (their ranks
+ * by `scoreOf` against their exact ranks) and recall@100 (share of the exact top 100 in `top100`).
+ */
+function agreement(exact: { order: number[] }, scoreOf: (id: number) => number, top100: number[]): { spearman: number; recallAt100: number } {
+  const ids = exact.order.slice(0, 1000);
+  const byApprox = [...ids].sort((a, b) => scoreOf(b) - scoreOf(a) || a - b);
+  const rankOf = new Map(byApprox.map((id, i) => [id, i]));
+  const n = ids.length;
+  const d2 = ids.reduce((s, id, i) => s + (rankOf.get(id)! - i) ** 2, 0);
+  const want = new Set(exact.order.slice(0, 100));
+  return { spearman: 1 - (6 * d2) / (n * (n * n - 1)), recallAt100: top100.filter((id) => want.has(id)).length / 100 };
+}
+
+/** Ids of the 100 best rows of `values` (per matrix row), best first. */
+const top100Of = (values: ArrayLike<number>, ids: ArrayLike<number>) =>
+  Array.from({ length: values.length }, (_, r) => r).sort((a, b) => values[b] - values[a] || ids[a] - ids[b]).slice(0, 100).map((r) => ids[r]);
+
 describe('EmbeddingMatrix with int8 rows', () => {
-  it('scores and searches with exact values and the exact ranking of the top results', async () => {
+  it('int8 storage (libraries beyond COMPACT_ABOVE_BYTES, ~131k photos): spread-out scores, the float64 ranking recovered', async () => {
     const dim = 64;
-    const n = 3000;
+    const n = 20_000;
     const rows = unitRows(n, dim, 21);
     addPhotos(rows, dim);
-    const [pos, neg, text] = [unitRows(1, dim, 31), unitRows(1, dim, 32), unitRows(1, dim, 33)];
+    const [pos, neg] = nearbyPrompts(dim, 31);
+    const text = unitRows(1, dim, 33);
     const put = db.prepare("INSERT INTO text_features (model_id, prompt, vec) VALUES ('m', ?, ?)");
     const attr = parseAttribute('sharp vs blurry');
     put.run(attr.positive.prompts[0], encodeF32(pos));
     put.run(attr.negative.prompts[0], encodeF32(neg));
     put.run('a query', encodeF32(text));
+    const exactRanking = float64Ranking(db, 'm', dim, pos, neg);
+    expectSpread(exactRanking);
 
     const model = cachedTextModel(dim);
     const exact = new Scorer({ db, model, matrix: EmbeddingMatrix.load(db, 'm', { format: 'f32' }) });
@@ -185,6 +252,20 @@ describe('EmbeddingMatrix with int8 rows', () => {
     expect(compactMatrix.bytes).toBeLessThan(n * dim * 4 * 0.3);
     const compact = new Scorer({ db, model, matrix: compactMatrix });
 
+    // The int8 pass alone (before any exact re-rank) already ranks nearly as float64 does.
+    const [dp, dn] = [compactMatrix.dot(pos), compactMatrix.dot(neg)];
+    const approx = Float64Array.from(dp, (v, r) => clipIqa(v, dn[r]));
+    const raw = agreement(exactRanking, (id) => approx[compactMatrix.indexOf(id)], top100Of(approx, compactMatrix.ids));
+    expect(raw.spearman, 'int8 pass: Spearman over the top 1000').toBeGreaterThan(0.999);
+    expect(raw.recallAt100, 'int8 pass: recall@100').toBeGreaterThanOrEqual(0.95);
+
+    // What the scorer shows: the exact ranking and exact scores.
+    const shown = await compact.score({ attributes: [attr] }, { top: 1000 });
+    const shownScore = new Map(shown.map((x) => [x.id, x.score]));
+    const got = agreement(exactRanking, (id) => shownScore.get(id) ?? -1, shown.slice(0, 100).map((x) => x.id));
+    expect(got.recallAt100, 'shown: recall@100').toBe(1);
+    expect(got.spearman, 'shown: Spearman over the top 1000').toBeGreaterThan(0.99999);
+    for (const x of shown) expect(Math.abs(x.score - exactRanking.score[x.id]), `photo ${x.id}`).toBeLessThan(1e-5);
     for (const top of [1, 25, 200]) {
       const a = await exact.score({ attributes: [attr] }, { top });
       const b = await compact.score({ attributes: [attr] }, { top });
@@ -211,11 +292,7 @@ describe('EmbeddingMatrix with int8 rows', () => {
     addPhotos(unitRows(n, dim, 51), dim);
     // Two nearby prompts, as real antonym prompts are (cosine ~0.99): scores spread over 0..1
     // instead of saturating at 0 and 1, so the ranking has no ties for rounding to decide.
-    const pos = unitRows(1, dim, 52);
-    const noise = unitRows(1, dim, 53);
-    const neg = pos.map((v, j) => v + 0.15 * noise[j]);
-    const norm = Math.hypot(...neg);
-    neg.forEach((v, j) => (neg[j] = v / norm));
+    const [pos, neg] = nearbyPrompts(dim, 52);
     const put = db.prepare("INSERT INTO text_features (model_id, prompt, vec) VALUES ('m', ?, ?)");
     const attr = parseAttribute('sharp vs blurry');
     put.run(attr.positive.prompts[0], encodeF32(pos));
@@ -235,6 +312,23 @@ describe('EmbeddingMatrix with int8 rows', () => {
     expect(matrix.dotFast(pos).approximate).toBe(false);
     await matrix.warmFast();
     if (simdAvailable()) expect(matrix.dotFast(pos).approximate).toBe(true);
+
+    // Against the float64 ranking, on spread-out scores: the shadow's own pass, then what is shown.
+    const exact64 = float64Ranking(db, 'm', dim, pos, neg);
+    expectSpread(exact64);
+    if (simdAvailable()) {
+      const [sp, sn] = [matrix.dotFast(pos), matrix.dotFast(neg)];
+      expect(sp.approximate && sn.approximate).toBe(true);
+      const approx = Float64Array.from(sp.values, (v, r) => clipIqa(v, sn.values[r]));
+      const raw = agreement(exact64, (id) => approx[matrix.indexOf(id)], top100Of(approx, matrix.ids));
+      expect(raw.spearman, 'int8 shadow pass: Spearman over the top 1000').toBeGreaterThan(0.999);
+      expect(raw.recallAt100, 'int8 shadow pass: recall@100').toBeGreaterThanOrEqual(0.95);
+    }
+    const shown = await scorer.score(query, { top: 1000 });
+    const shownScore = new Map(shown.map((x) => [x.id, x.score]));
+    const got = agreement(exact64, (id) => shownScore.get(id) ?? -1, shown.slice(0, 100).map((x) => x.id));
+    expect(got.recallAt100, 'shown: recall@100').toBe(1);
+    expect(got.spearman, 'shown: Spearman over the top 1000').toBeGreaterThan(0.99999);
 
     /**
      * `got` is the exact ranking: the same score at every rank, and each photo's own exact score.

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
 import { getTextFeatures, resetTextFeatureStats, textFeatureStats } from '../db/features.ts';
-import { encodeF16 } from '../db/vectors.ts';
+import { decodeF16, encodeF16 } from '../db/vectors.ts';
 import { parseAttribute, parseQuery } from '../electron/services/signals/attributes.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
 import { signalLookup } from '../electron/services/signals/registry.ts';
@@ -71,6 +71,15 @@ afterAll(async () => {
 
 beforeEach(() => resetTextFeatureStats());
 
+/** CLIP-IQA computed here from the stored row: softmax(s·cos₊, s·cos₋) at the positive prompt. */
+function clipIqa(db: DB, photoId: number, pos: Float32Array, neg: Float32Array): number {
+  const v = decodeF16(db.prepare('SELECT vec FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck().get(photoId, info.id) as Buffer);
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i], 0);
+  const n = Math.sqrt(dot(v, v));
+  const cos = (t: Float32Array) => dot(v, t) / n / Math.sqrt(dot(t, t));
+  return 1 / (1 + Math.exp(info.logitScale * (cos(neg) - cos(pos))));
+}
+
 describe('text-feature cache', () => {
   it('encodes a new attribute once (two prompts, one call) and never again', async () => {
     const db = openDatabase(dbFile);
@@ -80,7 +89,8 @@ describe('text-feature cache', () => {
     expect(calls).toHaveLength(1);
     expect(texts().sort()).toEqual(['Blurry photo.', 'Sharp photo.']);
     expect(first).toHaveLength(20);
-    for (const r of first) expect(r.score).toBeGreaterThan(0), expect(r.score).toBeLessThan(1);
+    const [sharp, blurry] = await getTextFeatures(db, model, ['Sharp photo.', 'Blurry photo.']); // cached: no call
+    for (const r of first) expect(r.score, `photo ${r.id}`).toBeCloseTo(clipIqa(db, r.id, sharp, blurry), 6);
 
     const again = await scorer.score({ attributes: [parseAttribute('sharp vs blurry')] });
     expect(calls).toHaveLength(1); // zero prompts encoded the second time
@@ -113,7 +123,7 @@ describe('text-feature cache', () => {
     expect([...cached[1]]).toEqual([...direct.subarray(info.dim)]);
     const scorer = new Scorer({ db, model, matrix: EmbeddingMatrix.load(db, info.id) });
     const parts = await scorer.explain(3, [parseAttribute('warm vs cold')]);
-    expect(parts['warm vs cold']).toBeGreaterThan(0);
+    expect(parts['warm vs cold']).toBeCloseTo(clipIqa(db, 3, cached[0], cached[1]), 6);
     await scorer.search('Warm photo.');
     expect(calls).toHaveLength(0);
     db.close();

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { downloadModel, verifyModel } from '../../native-models/download.ts';
 import { UserError } from '../../common/errors.ts';
 import type { ModelSource, RememberedModel } from '../../db/library-model.ts';
-import { loadModelFolder } from '../../native-models/folder.ts';
+import { runCanary, requireCanary, type Canary, type CanaryResult } from '../../native-models/canary.ts';
+import { loadModelFolder, MANIFEST_FILE } from '../../native-models/folder.ts';
 import {
   DEFAULT_MODEL_ID,
   REGISTRY,
@@ -15,6 +16,7 @@ import {
   installedModelDir,
   modelDir,
   registryEntry,
+  type RegistryEntry,
 } from '../../native-models/registry.ts';
 import type { ModelInfo } from '../../native-models/types.ts';
 import { modelsDir } from './paths.ts';
@@ -94,10 +96,24 @@ export async function chooseModel(opts: ResolveOptions = {}): Promise<{ info: Mo
 
 export async function downloadKnownModel(
   id: string = DEFAULT_MODEL_ID,
-  opts: { quantized?: boolean; onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal; baseUrl?: string } = {},
+  opts: {
+    quantized?: boolean; onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal; baseUrl?: string;
+    /** Tests: another registry entry and other canaries than the shipped ones. */
+    entry?: RegistryEntry; canaries?: readonly Canary[]; allowHttp?: boolean;
+  } = {},
 ): Promise<ModelInfo> {
-  const entry = registryEntry(id);
-  return downloadModel(entry, { dir: modelDir(modelsDir(), id), quantized: opts.quantized, onProgress: opts.onProgress, signal: opts.signal, baseUrl: opts.baseUrl });
+  const entry = opts.entry ?? registryEntry(id);
+  const dir = modelDir(modelsDir(), entry.id);
+  const info = await downloadModel(entry, { dir, quantized: opts.quantized, onProgress: opts.onProgress, signal: opts.signal, baseUrl: opts.baseUrl, allowHttp: opts.allowHttp });
+  // Once after every download: the canary through our preprocessing and runtime. A model that
+  // fails it is refused: its manifest goes, so it is not "installed" and nothing opens it.
+  try {
+    await requireCanary(info, opts.canaries);
+  } catch (err) {
+    await fs.promises.rm(path.join(dir, MANIFEST_FILE), { force: true });
+    throw err;
+  }
+  return info;
 }
 
 export interface ModelListing {
@@ -120,8 +136,20 @@ export async function listModels(): Promise<ModelListing[]> {
   }));
 }
 
-export async function verifyKnownModel(ref?: string): Promise<{ ok: boolean; dir: string; files: number; problems: string[] }> {
+export async function verifyKnownModel(
+  ref?: string,
+  opts: { canaries?: readonly Canary[] } = {},
+): Promise<{ ok: boolean; dir: string; files: number; problems: string[]; canary: CanaryResult }> {
   const dir = ref && looksLikePath(ref) ? path.resolve(ref) : installedModelDir(modelsDir(), ref ?? DEFAULT_MODEL_ID);
   if (!dir) throw new UserError(`Model "${ref ?? DEFAULT_MODEL_ID}" is not downloaded yet: run cull models download.`, 'no-model');
-  return { dir, ...(await verifyModel(dir)) };
+  const hashes = await verifyModel(dir);
+  // The canary (fp32 vision tower preferred), through the same code the indexer runs.
+  let canary: CanaryResult;
+  try {
+    canary = await runCanary(loadModelFolder(dir), opts.canaries);
+  } catch (err) {
+    canary = { status: 'none', message: `canary not run: ${(err as Error).message}` };
+  }
+  const problems = canary.status === 'fail' ? [...hashes.problems, canary.message] : hashes.problems;
+  return { dir, ...hashes, ok: problems.length === 0, problems, canary };
 }

@@ -35,6 +35,15 @@ export async function timeRuns(fn: () => unknown, reps: number, warmup = 1): Pro
   return out;
 }
 
+/**
+ * Images per second indexing cannot exceed on this machine: each photo costs `decodeMs` of one
+ * core, and the encoder keeps `encoderThreads` cores busy for 1/`encoderImgPerSec` s per image.
+ */
+export function cpuBound(m: { cores: number; decodeMs: number; encoderImgPerSec: number; encoderThreads: number }): number {
+  const coreSecondsPerPhoto = m.decodeMs / 1000 + m.encoderThreads / m.encoderImgPerSec;
+  return m.cores / coreSecondsPerPhoto;
+}
+
 export const mb = (bytes: number): number => Math.round(bytes / 1e6);
 export const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
 

@@ -95,7 +95,7 @@ describe('concurrent use of one library', () => {
     fs.mkdirSync(dir);
     const dbPath = path.join(dir, 'library.db');
     const thumbsDir = path.join(dir, 'thumbs');
-    const script = writeIndexScript(dir);
+    const script = writeIndexScript(dir, { events: true });
     const both = [0, 1].map(() => spawnTsx(script, [dbPath, modelDir, thumbsDir, '5', root]));
     const summaries = [];
     for (const c of both) {
@@ -105,6 +105,17 @@ describe('concurrent use of one library', () => {
       summaries.push(JSON.parse(c.lines.at(-1)!));
     }
     for (const s of summaries) expect(s).toMatchObject({ failed: 0, errors: [], cancelled: false });
+    // Both stored photos, at the same time: run one after the other, the second would store
+    // nothing (every photo done) and the batches' times would not interleave.
+    const batchTimes = both.map((c) => c.lines.filter((l) => l.startsWith('embedded ')).map((l) => Number(l.split(' ')[2])));
+    for (const [i, s] of summaries.entries()) {
+      expect(s.indexed, `indexer ${i} stored photos`).toBeGreaterThanOrEqual(1);
+      expect(batchTimes[i].length, `indexer ${i} embedded batches`).toBeGreaterThanOrEqual(1);
+    }
+    expect(summaries[0].indexed + summaries[1].indexed, 'together they stored every photo').toBeGreaterThanOrEqual(files.length);
+    const [ta, tb] = batchTimes;
+    expect(ta[0], 'indexer 0 started before indexer 1 ended').toBeLessThan(tb.at(-1)!);
+    expect(tb[0], 'indexer 1 started before indexer 0 ended').toBeLessThan(ta.at(-1)!);
     const db = openDatabase(dbPath);
     expect(checkInvariants(db, model.info.id, thumbsDir)).toMatchObject({ ...HEALTHY, ok: files.length, missing: 0, failed: 0 });
     expect(db.prepare('SELECT path FROM photos ORDER BY path').pluck().all()).toEqual([...files].sort());
@@ -166,14 +177,24 @@ describe('concurrent use of one library', () => {
       const exit = await w.exited;
       expect(w.stderr()).toBe(''); // no SQLITE_BUSY / "database is locked"
       expect(exit.code).toBe(0);
-      results.push(JSON.parse(w.lines.at(-1)!) as { writes: number; lostWrites: number; own: [number, unknown][]; shared: [number, unknown][] });
+      results.push(JSON.parse(w.lines.at(-1)!) as {
+        writes: number; lostWrites: number; firstWriteAt: number; lastWriteAt: number; own: [number, unknown][]; shared: [number, unknown][];
+      });
     }
     expect(indexer.stderr()).toBe('');
     expect(indexed.code).toBe(0);
     const summary = JSON.parse(indexer.lines.at(-1)!);
     expect(summary).toMatchObject({ indexed: 160 + 12, failed: 0, errors: [], cancelled: false });
-    // The writers were writing during the whole index run (they stop only after it ended).
-    const batches = indexer.lines.filter((l) => l.startsWith('embedded ')).length;
+    // The writers were writing during the index run: each made writes, the first before the
+    // indexer's last batch (they stop only after it ended).
+    const batchTimes = indexer.lines.filter((l) => l.startsWith('embedded ')).map((l) => Number(l.split(' ')[2]));
+    const batches = batchTimes.length;
+    expect(batches).toBeGreaterThanOrEqual(Math.ceil(172 / 8));
+    for (const [i, r] of results.entries()) {
+      expect(r.writes, `writer ${i} made writes`).toBeGreaterThanOrEqual(1);
+      expect(r.firstWriteAt, `writer ${i} wrote before the index run ended`).toBeLessThan(batchTimes.at(-1)!);
+      expect(r.lastWriteAt, `writer ${i} still wrote after the index run's first batch`).toBeGreaterThan(batchTimes[0]);
+    }
 
     // Every write of every process is there.
     const [a, b] = results;

@@ -5,7 +5,7 @@
 // line. It owns `own` (every column) and one column of `shared` (the other writer owns the other
 // column): each setCulling returns the previous state, which must be what this process last
 // wrote, and every 25 writes it reads its photos back; any difference is a lost write. Ends by
-// printing one JSON line: { writes, lostWrites, own: [[id, state]…], shared: [[id, value]…] }.
+// printing one JSON line: { writes, lostWrites, firstWriteAt, lastWriteAt, own: [[id, state]…], shared: [[id, value]…] }.
 // An error (SQLITE_BUSY, "database is locked") is thrown, so it ends on stderr with exit code 1.
 import { getCulling, setCulling } from '../../db/culling.ts';
 import { openDatabase } from '../../db/database.ts';
@@ -43,6 +43,8 @@ await started;
 
 let writes = 0;
 let lostWrites = 0;
+let firstWriteAt = 0; // Date.now() of the first and last write, to check that they overlap other processes' work
+let lastWriteAt = 0;
 const same = (a: State, b: State) => a.rating === b.rating && a.flag === b.flag && a.label === b.label;
 while (!stopping) {
   const r = rnd();
@@ -66,6 +68,8 @@ while (!stopping) {
     sharedKnown.set(id, value);
   }
   writes++;
+  firstWriteAt ||= Date.now();
+  lastWriteAt = Date.now();
   if (writes % 25 === 0) {
     for (const [id, s] of getCulling(db, own)) if (!same(s, known.get(id)!)) lostWrites++;
     listPhotos(db, { status: 'any' }); // and read like the app's grid does
@@ -74,4 +78,4 @@ while (!stopping) {
 }
 db.close();
 process.stdin.destroy(); // let the process end
-console.log(JSON.stringify({ writes, lostWrites, own: [...known], shared: [...sharedKnown] }));
+console.log(JSON.stringify({ writes, lostWrites, firstWriteAt, lastWriteAt, own: [...known], shared: [...sharedKnown] }));

@@ -359,7 +359,7 @@ const REPO = path.resolve(import.meta.dirname, '../..');
  * stop the child between batches. With `events`, it also prints one line per step before the
  * summary, so a parent can pick its moment (the fault tests kill it at seeded points):
  *   decode <JSON path>   just before a file is decoded
- *   embedded <n>         a batch of n came back from the model and is about to be stored
+ *   embedded <n> <ms>    a batch of n came back from the model and is about to be stored (Date.now())
  */
 export function writeIndexScript(dir: string, opts: { events?: boolean } = {}): string {
   const mod = (p: string) => JSON.stringify(path.join(REPO, p));
@@ -380,7 +380,7 @@ const slow = {
   embedImages: async (pixels, count) => {
     await new Promise((r) => setTimeout(r, Number(delay)));
     const out = await model.embedImages(pixels, count);
-    if (events) process.stdout.write('embedded ' + count + '\\n');
+    if (events) process.stdout.write('embedded ' + count + ' ' + Date.now() + '\\n');
     return out;
   },
 };
