@@ -53,6 +53,8 @@ export interface PhotoFilter {
   takenAfter?: number;
   takenBefore?: number;
   status?: PhotoRecord['status'] | 'any'; // default 'ok'
+  /** false: leave out photos whose decisions came from other applications' XMP (and Cull has not changed since). */
+  outside?: boolean;
 }
 
 /** One pole of an attribute: prompts averaged (or weighted) into one text direction. */

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { DB } from './database.ts';
 import { encodeF16 } from './vectors.ts';
-import { outsideFromRow } from './xmp-sync.ts';
+import { FROM_OUTSIDE_SQL, outsideFromRow } from './xmp-sync.ts';
 import type { Flag, Label, PhotoFilter, PhotoRecord } from '../common/types.ts';
 
 export type PhotoStatus = PhotoRecord['status'];
@@ -258,6 +258,7 @@ export function listPhotos(db: DB, filter: PhotoFilter = {}): PhotoRecord[] {
     where.push('taken_at < @takenBefore');
     params.takenBefore = filter.takenBefore;
   }
+  if (filter.outside === false) where.push(`NOT ${FROM_OUTSIDE_SQL.replace(/\bp\.id\b/g, 'photos.id')}`);
   const sql = `${WITH_OUTSIDE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY COALESCE(taken_at, mtime_ms), path`;
   return db.prepare<Record<string, unknown>, PhotoRow>(sql).all(params).map(toPhotoRecord);
