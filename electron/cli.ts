@@ -1,5 +1,6 @@
 // `cull`: the app's main job without a window. Every command goes through the same services facade
 // (electron/services/library.ts) as the desktop app.
+import { describeOutside } from '../common/outside.ts';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { Library } from './services/library.ts';
@@ -276,13 +277,8 @@ program
       const photo = await lib.resolvePhoto(ref);
       const parts = await lib.explainAll(photo.id, o.by);
       const o2 = photo.outside;
-      const outsideLine = o2
-        ? `From another application (${o2.source === 'sidecar' ? `sidecar ${o2.path}` : 'XMP in the photo'}${o2.modifiedAt ? `, ${new Date(o2.modifiedAt).toISOString()}` : ''}): ` +
-          [o2.rating !== null ? (o2.rating === -1 ? 'rejected' : `${o2.rating} star(s)`) : null, o2.label ? `label ${o2.label}` : null, o2.pick ? (o2.pick === 1 ? 'pick' : 'reject') : null]
-            .filter(Boolean)
-            .join(', ') +
-          ` — ${Object.values(o2.taken).some(Boolean) ? 'taken' : 'not taken: a decision made in Cull wins'}`
-        : null;
+      const outside = describeOutside(o2);
+      const outsideLine = outside ? `From another application: ${outside}` : null;
       print({ path: photo.path, scores: parts, culling: { rating: photo.rating, flag: photo.flag, label: photo.label }, outside: o2 ?? null }, () =>
         [photo.path, `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), table(Object.entries(parts), [
           { header: 'attribute', value: ([k]) => k },

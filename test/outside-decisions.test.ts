@@ -163,7 +163,7 @@ describe.skipIf(!HAVE_EXIFTOOL || !HAVE_SHOOT)('done when: the sample shoot roun
     expect(stats.outside).toMatchObject({ photos: 4, sidecar: 4 });
     const explain = JSON.parse(await cull('--json', 'explain', 'Dune.jpg'));
     expect(explain.outside).toMatchObject({ source: 'sidecar', rating: 4, label: 'Red' });
-    expect(await cull('explain', 'Dune.jpg')).toMatch(/From another application \(sidecar .*Dune\.xmp.*\): 4 star\(s\), label Red/);
+    expect(await cull('explain', 'Dune.jpg')).toMatch(/From another application: sidecar Dune\.xmp, 2024-06-01: ★★★★, label Red — taken/);
 
     // Cull changes three ratings; the fourth photo keeps the rating digiKam gave it.
     const changed: Record<string, number> = { 'Aqua.jpg': 5, 'Dune.jpg': 1, 'Storm.jpg': 3 };
