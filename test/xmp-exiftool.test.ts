@@ -19,7 +19,6 @@ import {
   type XmpChange,
   type XmpTarget,
 } from '../electron/services/culling/xmp.ts';
-import { workerStats } from '../electron/services/culling/xmp-worker.ts';
 import { REPO_DIR, tempDir } from './helpers/fixtures.ts';
 
 const HAVE_EXIFTOOL = spawnSync('exiftool', ['-ver']).status === 0;
@@ -209,6 +208,7 @@ describe('hostile and huge XMP: refused quickly with a clear message, nothing wr
       `<darktable:history xmlns:darktable="http://darktable.sf.net/"><rdf:Seq>${fill}</rdf:Seq></darktable:history></rdf:Description>`,
     );
     expect(text.length).toBeLessThan(XMP_LIMITS.maxBytes);
+    const { workerStats } = await import('../electron/services/culling/xmp-worker.ts');
     const scans = workerStats.scans;
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
