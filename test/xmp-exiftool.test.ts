@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  embeddedXmp,
   jpegWithXmp,
   mergeXmp,
   readXmpDecisions,
@@ -224,6 +225,19 @@ describe('hostile and huge XMP: refused quickly with a clear message, nothing wr
     mergeXmp(text, { rating: 3 });
     console.log(`the same merged on the calling thread: ${(performance.now() - m0).toFixed(0)} ms`);
   });
+});
+
+describe.skipIf(!HAVE_EXIFTOOL)('decisions embedded in photos are read (written by ExifTool)', () => {
+  for (const format of ['jpeg', 'png', 'tiff', 'avif'] as const) {
+    it(`${format}`, async () => {
+      const file = path.join(dir, `photo.${format}`);
+      await sharp({ create: { width: 32, height: 24, channels: 3, background: '#468' } }).toFormat(format).toFile(file);
+      const r = spawnSync('exiftool', ['-overwrite_original', '-XMP-xmp:Rating=4', '-XMP-xmp:Label=Purple', '-XMP-photoshop:City=Bilbao', file], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const d = readXmpDecisions(embeddedXmp(fs.readFileSync(file))!);
+      expect(d).toMatchObject({ rating: 4, label: 'purple', labelText: 'Purple' });
+    });
+  }
 });
 
 describe.skipIf(!HAVE_EXIFTOOL)('decisions embedded in JPEG copies', () => {
