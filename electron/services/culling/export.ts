@@ -22,6 +22,7 @@ import { EXPORT_MARKER, fsPath, nameFromBytes } from '../indexing/walk.ts';
 import {
   fsyncDir,
   jpegWithXmp,
+  withoutXmpApp1,
   removeStaleTemps,
   sidecarPath,
   tempPath,
@@ -156,7 +157,7 @@ async function placeUnique(
   fileName: string,
   taken: Set<string>,
   place: (target: string | Buffer, name: string) => Promise<void>,
-  src?: string | Buffer,
+  src?: string | Buffer | ((target: string | Buffer) => Promise<boolean>),
 ): Promise<Placed> {
   for (let n = 1; n < 100_000; n++) {
     const name = candidateName(fileName, n);
@@ -164,7 +165,7 @@ async function placeUnique(
     const shown = path.join(dir, name);
     const target = fsPath(shown); // the exact bytes of a non-UTF-8 name
     if (await exists(target)) {
-      if (src && (await sameContent(src, target))) {
+      if (src && (typeof src === 'function' ? await src(target) : await sameContent(src, target))) {
         taken.add(name.toLowerCase());
         return { path: shown, already: true };
       }
@@ -286,6 +287,17 @@ async function copyInto(src: string | Buffer, dir: string, fileName: string, tak
       throw err;
     }
     const made = tmp;
+    // Already there: the photo itself (exporting a folder into itself), this very copy, or an
+    // earlier copy of the photo with other decisions in its XMP (kept: nothing is overwritten).
+    const original = withoutXmpApp1(content);
+    const already = async (target: string | Buffer): Promise<boolean> => {
+      const [a, b] = await Promise.all([fs.promises.stat(src), fs.promises.lstat(target)]);
+      if (!b.isFile()) return false;
+      if (a.dev === b.dev && a.ino === b.ino) return true;
+      if (await sameContent(made, target)) return true;
+      if (!original || Math.abs(b.size - content.length) > 0x10000) return false;
+      return withoutXmpApp1(await fs.promises.readFile(target))?.equals(original) ?? false;
+    };
     try {
       return await placeUnique(
         dir,
@@ -295,7 +307,7 @@ async function copyInto(src: string | Buffer, dir: string, fileName: string, tak
           await appendMarker(dir, name, content.length);
           await linkIntoPlace(made, target);
         },
-        made,
+        already,
       );
     } finally {
       await fs.promises.rm(made, { force: true });

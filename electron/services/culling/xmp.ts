@@ -433,6 +433,35 @@ export function embeddedXmp(content: Buffer): string | null {
 const JPEG_XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
 
 /**
+ * A JPEG's bytes without its XMP APP1 segments (null when it is not a JPEG whose markers can be
+ * followed): two files equal this way are the same photo with other decisions in their XMP.
+ */
+export function withoutXmpApp1(jpeg: Buffer): Buffer | null {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return null;
+  const parts: Buffer[] = [];
+  let from = 0;
+  let pos = 2;
+  while (pos + 4 <= jpeg.length) {
+    if (jpeg[pos] !== 0xff) return null;
+    const marker = jpeg[pos + 1];
+    if (marker === 0xff) {
+      pos++;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) break;
+    const end = pos + 2 + jpeg.readUInt16BE(pos + 2);
+    if (end > jpeg.length) return null;
+    if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 4 + JPEG_XMP_HEADER.length).equals(JPEG_XMP_HEADER)) {
+      parts.push(jpeg.subarray(from, pos));
+      from = end;
+    }
+    pos = end;
+  }
+  parts.push(jpeg.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/**
  * A JPEG with `change` in its XMP, without re-encoding: the existing XMP APP1 segment is merged and
  * replaced, or a new one is inserted after the leading APP0/APP1 (JFIF, EXIF) segments. Every other
  * byte (entropy-coded data included) is copied as it is. Throws XmpError when the packet would
