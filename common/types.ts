@@ -23,6 +23,20 @@ export interface PhotoRecord {
   rating: number; // 0..5
   flag: Flag;
   label: Label | null;
+  /** Rating, label or pick another application wrote (XMP sidecar or embedded), read at index. */
+  outside?: OutsideDecision | null;
+}
+
+/** Decisions read from another application's XMP, with their source (db/xmp-sync.ts). */
+export interface OutsideDecision {
+  rating: number | null; // xmp:Rating, -1 (rejected) .. 5
+  label: string | null; // as written
+  pick: 1 | -1 | null; // digiKam PickLabel
+  source: 'sidecar' | 'embedded';
+  path: string; // the sidecar, or the photo holding the packet
+  modifiedAt: number | null; // xmp:MetadataDate, else the file's mtime (ms)
+  /** Which fields were taken into the photo's rating/flag/label (a decision made in Cull wins). */
+  taken: { rating: boolean; label: boolean; pick: boolean };
 }
 
 export interface CullingChange {
@@ -39,6 +53,8 @@ export interface PhotoFilter {
   takenAfter?: number;
   takenBefore?: number;
   status?: PhotoRecord['status'] | 'any'; // default 'ok'
+  /** false: leave out photos whose decisions came from other applications' XMP (and Cull has not changed since). */
+  outside?: boolean;
 }
 
 /** One pole of an attribute: prompts averaged (or weighted) into one text direction. */
@@ -124,6 +140,10 @@ export interface ExportOptions {
   to: string;
   mode: 'copy' | 'link';
   xmp?: boolean; // write XMP sidecars next to the originals
+  /** Rating, label and pick keyword in each copy's own XMP (JPEG: embedded; RAW and others: a sidecar beside the copy). Default true. */
+  embedXmp?: boolean;
+  /** Extra fields for another application's conventions: 'digikam' (ColorLabel, PickLabel), 'photomechanic' (ColorClass). */
+  xmpTarget?: 'standard' | 'digikam' | 'photomechanic';
   report?: string; // CSV or JSON path (by extension)
   scores?: Record<number, Record<string, number>>; // per-photo scores for the report
 }
@@ -132,6 +152,8 @@ export interface ExportSummary {
   exported: { id: number; from: string; to: string }[];
   failed: { id: number; path: string; reason: string }[];
   xmpWritten: number;
+  /** Copies that carry the photo's decisions in their own XMP (embedded, or a sidecar beside the copy). */
+  xmpInCopies?: number;
   report: string | null;
   destination: string;
 }
@@ -144,6 +166,11 @@ export interface LibraryStats {
   picks: number;
   rejects: number;
   rated: number;
+  /** Photos by star rating (1..5) and by colour label. */
+  stars?: Record<string, number>;
+  labels?: Record<string, number>;
+  /** Photos with decisions read from other applications' XMP (sidecar or embedded); `taken`: into their rating/flag/label. */
+  outside?: { photos: number; sidecar: number; embedded: number; taken: number };
   roots: string[];
   model: { id: string; name: string; randomWeights: boolean; architecture: string | null };
 }

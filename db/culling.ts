@@ -4,6 +4,7 @@ import { LABELS, type CullingChange, type Flag, type Label } from '../common/typ
 import type { ApiErrorCode } from '../common/api-types.ts';
 import { UserError } from '../common/errors.ts';
 import type { DB } from './database.ts';
+import { noteCullDecision } from './xmp-sync.ts';
 
 /** A culling change the schema would refuse ('invalid-argument'), or a photo that is not there ('not-found'). */
 export class CullingError extends UserError {
@@ -57,6 +58,7 @@ export function setCulling(db: DB, ids: number[], change: CullingChange): Previo
       if (!row) throw new CullingError(`Photo ${id} is not in the library.`, 'not-found');
       previous.push({ id: row.id, rating: row.rating, flag: row.flag, label: row.label });
       write.run(...values, id);
+      noteCullDecision(db, id, row, { rating: change.rating ?? row.rating, flag: change.flag ?? row.flag, label: change.label !== undefined ? change.label : row.label });
     }
     return previous;
   }).immediate();
@@ -69,8 +71,13 @@ export function restoreCulling(db: DB, previous: PreviousCulling[]): void {
     checkIds([p.id]);
   }
   const write = db.prepare('UPDATE photos SET rating = ?, flag = ?, label = ? WHERE id = ?');
+  const read = db.prepare('SELECT rating, flag, label FROM photos WHERE id = ?');
   db.transaction(() => {
-    for (const p of previous) write.run(p.rating, p.flag, p.label, p.id);
+    for (const p of previous) {
+      const now = read.get(p.id) as PreviousCulling | undefined;
+      write.run(p.rating, p.flag, p.label, p.id);
+      if (now) noteCullDecision(db, p.id, now, p); // an undo is a decision made in Cull too
+    }
   }).immediate();
 }
 

@@ -2,6 +2,7 @@
 // file name (`cull rate IMG_0042.jpg`).
 import path from 'node:path';
 import type { DB } from './database.ts';
+import { outsideCounts } from './xmp-sync.ts';
 
 export interface LibraryCounts {
   photos: number;
@@ -11,6 +12,9 @@ export interface LibraryCounts {
   picks: number;
   rejects: number;
   rated: number;
+  stars: Record<string, number>;
+  labels: Record<string, number>;
+  outside: { photos: number; sidecar: number; embedded: number; taken: number };
 }
 
 /** Photo counts by status and decision; `embedded`: ok photos with an embedding for `modelId`. */
@@ -34,6 +38,17 @@ export function libraryCounts(db: DB, modelId: string): LibraryCounts {
     picks: c.picks ?? 0,
     rejects: c.rejects ?? 0,
     rated: c.rated ?? 0,
+    stars: Object.fromEntries(
+      (db.prepare('SELECT rating, count(*) AS n FROM photos WHERE rating > 0 GROUP BY rating ORDER BY rating').all() as { rating: number; n: number }[]).map(
+        (r) => [String(r.rating), r.n],
+      ),
+    ),
+    labels: Object.fromEntries(
+      (db.prepare('SELECT label, count(*) AS n FROM photos WHERE label IS NOT NULL GROUP BY label ORDER BY label').all() as { label: string; n: number }[]).map(
+        (r) => [r.label, r.n],
+      ),
+    ),
+    outside: outsideCounts(db),
   };
 }
 

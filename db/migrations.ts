@@ -89,4 +89,26 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX analyses_analyzer ON analyses(analyzer, version);
   `,
+  /* 5: decisions shared with other applications through XMP (db/xmp-sync.ts, electron/services/culling/xmp.ts):
+        what Cull decided and has yet to write, and what was read from sidecars and embedded XMP at index */ `
+  CREATE TABLE xmp_sync (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    cull_set INTEGER NOT NULL DEFAULT 0,  -- XMP fields whose value Cull decided (bits: 1 rating incl. reject, 2 label, 4 pick)
+    dirty INTEGER NOT NULL DEFAULT 0,     -- of those, changed in Cull since its last sidecar write
+    changed_at INTEGER,                   -- ms: Cull's last decision on the photo
+    written_at INTEGER,                   -- ms: Cull's last sidecar write for it
+    sidecar_mtime INTEGER                 -- the sidecar's mtime after Cull wrote or last read it (unchanged: not read again)
+  );
+  CREATE TABLE outside_decisions (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    outside_rating INTEGER,               -- xmp:Rating as read, -1 (rejected) .. 5
+    outside_label TEXT,                   -- the label as written (xmp:Label, digiKam ColorLabel n, darktable colorlabels n)
+    outside_pick INTEGER,                 -- digiKam PickLabel: 1 accepted, -1 rejected
+    outside_source TEXT NOT NULL,         -- 'sidecar' | 'embedded'
+    outside_path TEXT NOT NULL,           -- the sidecar, or the photo holding the packet
+    outside_modified_at INTEGER,          -- xmp:MetadataDate (or ModifyDate), else the file's mtime, ms
+    outside_applied INTEGER NOT NULL DEFAULT 0, -- fields taken into the photo's rating/flag/label (bits as cull_set)
+    outside_read_at INTEGER NOT NULL
+  );
+  `,
 ];

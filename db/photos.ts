@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { DB } from './database.ts';
 import { encodeF16 } from './vectors.ts';
+import { FROM_OUTSIDE_SQL, outsideFromRow } from './xmp-sync.ts';
 import type { Flag, Label, PhotoFilter, PhotoRecord } from '../common/types.ts';
 
 export type PhotoStatus = PhotoRecord['status'];
@@ -51,6 +52,8 @@ export interface FailedPhoto {
 }
 
 export function toPhotoRecord(row: PhotoRow): PhotoRecord {
+  // Rows read with WITH_OUTSIDE carry what other applications' XMP said (present only when there is some).
+  const outside = 'outside_source' in row ? outsideFromRow(row as unknown as Record<string, unknown>) : null;
   return {
     id: row.id,
     path: row.path,
@@ -69,8 +72,12 @@ export function toPhotoRecord(row: PhotoRow): PhotoRecord {
     rating: row.rating,
     flag: row.flag as Flag,
     label: row.label as Label | null,
+    ...(outside ? { outside } : {}),
   };
 }
+
+/** Photo rows with their outside decision's columns (all prefixed outside_, so none shadows a photos column). */
+const WITH_OUTSIDE = 'SELECT photos.*, od.* FROM photos LEFT JOIN outside_decisions od ON od.photo_id = photos.id';
 
 /** `folder` and everything below it: matches the folder itself or any path starting with folder + separator. */
 function underFolderSql(column: string): string {
@@ -213,7 +220,7 @@ function prepare(db: DB) {
 export type PhotoQueries = ReturnType<typeof photoQueries>;
 
 export function getPhoto(db: DB, id: number): PhotoRecord | null {
-  const row = db.prepare<[number], PhotoRow>('SELECT * FROM photos WHERE id = ?').get(id);
+  const row = db.prepare<[number], PhotoRow>(`${WITH_OUTSIDE} WHERE photos.id = ?`).get(id);
   return row ? toPhotoRecord(row) : null;
 }
 
@@ -251,7 +258,8 @@ export function listPhotos(db: DB, filter: PhotoFilter = {}): PhotoRecord[] {
     where.push('taken_at < @takenBefore');
     params.takenBefore = filter.takenBefore;
   }
-  const sql = `SELECT * FROM photos ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  if (filter.outside === false) where.push(`NOT ${FROM_OUTSIDE_SQL.replace(/\bp\.id\b/g, 'photos.id')}`);
+  const sql = `${WITH_OUTSIDE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY COALESCE(taken_at, mtime_ms), path`;
   return db.prepare<Record<string, unknown>, PhotoRow>(sql).all(params).map(toPhotoRecord);
 }

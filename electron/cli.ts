@@ -1,5 +1,6 @@
 // `cull`: the app's main job without a window. Every command goes through the same services facade
 // (electron/services/library.ts) as the desktop app.
+import { describeOutside } from '../common/outside.ts';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { Library } from './services/library.ts';
@@ -249,8 +250,11 @@ program
   .option('--folder <dir>', 'only photos in this folder')
   .option('--link', "hard-link instead of copying (same disk only; falls back to copying). Copy is the default: a hard link shares the original's bytes: editing the exported file edits the original")
   .option('--xmp', 'also write XMP sidecars (rating, reject, label) next to the originals, merged into existing ones')
+  .option('--no-embed-xmp', "leave the copies as they are (default: each copy carries rating, label and a pick keyword in its own XMP: embedded in JPEGs without re-encoding, a sidecar beside other copies)")
+  .option('--xmp-target <app>', 'extra XMP fields for: standard (Lightroom, Bridge, Capture One, darktable), digikam (ColorLabel, PickLabel), photomechanic (ColorClass)', 'standard')
   .option('--report <file>', 'write a CSV or JSON report (by extension) with every score')
   .action(async (o) => {
+    if (!['standard', 'digikam', 'photomechanic'].includes(o.xmpTarget)) throw new Error(`--xmp-target must be standard, digikam or photomechanic, not "${o.xmpTarget}".`);
     if (!o.by && !o.picks && o.minRating === undefined) throw new Error('Say what to export: --by ATTRIBUTE (with --top), --picks or --min-rating N.');
     await withLibrary(async (lib) => {
       const summary = await lib.exportSelection({
@@ -261,6 +265,8 @@ program
         to: path.resolve(o.to),
         mode: o.link ? 'link' : 'copy',
         xmp: Boolean(o.xmp),
+        embedXmp: o.embedXmp !== false,
+        xmpTarget: o.xmpTarget,
         report: o.report ? path.resolve(o.report) : undefined,
         onProgress: (done, total) => {
           if (!globals().json && process.stderr.isTTY) process.stderr.write(`\rExporting ${done}/${total}`);
@@ -271,6 +277,7 @@ program
         const lines = summary.failed.map((f) => `  failed: ${f.path}: ${f.reason}`);
         lines.push(`Exported ${summary.exported.length} photo(s) to ${summary.destination}` + (summary.failed.length ? `, ${summary.failed.length} failed` : '') + '.');
         if (summary.xmpWritten) lines.push(`Wrote ${summary.xmpWritten} XMP sidecar(s) next to the originals.`);
+        if (summary.xmpInCopies) lines.push(`${summary.xmpInCopies} copie(s) carry their rating, label and pick in their own XMP.`);
         if (summary.report) lines.push(`Report: ${summary.report}`);
         return lines.join('\n');
       });
@@ -286,8 +293,11 @@ program
     await withLibrary(async (lib) => {
       const photo = await lib.resolvePhoto(ref);
       const parts = await lib.explainAll(photo.id, o.by);
-      print({ path: photo.path, scores: parts }, () =>
-        [photo.path, table(Object.entries(parts), [
+      const o2 = photo.outside;
+      const outside = describeOutside(o2);
+      const outsideLine = outside ? `From another application: ${outside}` : null;
+      print({ path: photo.path, scores: parts, culling: { rating: photo.rating, flag: photo.flag, label: photo.label }, outside: o2 ?? null }, () =>
+        [photo.path, `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), table(Object.entries(parts), [
           { header: 'attribute', value: ([k]) => k },
           { header: 'score', value: ([, v]) => v.toFixed(3), align: 'right' },
           { header: '', value: ([, v]) => '█'.repeat(Math.round(v * 20)) },
@@ -323,6 +333,9 @@ program
           `Folders:   ${s.roots.join(', ') || '(none)'}`,
           `Photos:    ${s.photos} (${s.embedded} embedded, ${s.failed} failed, ${s.missing} missing from disk)`,
           `Culling:   ${s.picks} picks, ${s.rejects} rejects, ${s.rated} rated`,
+          ...(s.stars && Object.keys(s.stars).length ? [`Stars:     ${Object.entries(s.stars).map(([k, n]) => `${'★'.repeat(Number(k))} ${n}`).join(', ')}`] : []),
+          ...(s.labels && Object.keys(s.labels).length ? [`Labels:    ${Object.entries(s.labels).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
+          ...(s.outside?.photos ? [`From XMP:  ${s.outside.photos} photo(s) with other applications' decisions (${s.outside.sidecar} sidecar, ${s.outside.embedded} embedded), ${s.outside.taken} taken`] : []),
         ].join('\n'),
       );
     }, { catalog: true }); // the remembered model, not loaded

@@ -141,7 +141,10 @@ describe('cull CLI', () => {
     const after = checksums();
     for (const [name, sum] of originals) expect(after.get(name), name).toBe(sum);
     const added = [...after.keys()].filter((n) => !originals.has(n));
-    expect(added.length).toBe(3);
+    // Sidecars only for photos Cull decided (one photo was rated above; issue #12: no Rating="0" for the rest).
+    const written = Number(/Wrote (\d+) XMP sidecar/.exec(r.stdout)?.[1] ?? 0);
+    expect(added.length).toBe(written);
+    expect(written).toBeLessThanOrEqual(1);
     for (const n of added) expect(n).toMatch(/\.xmp$/);
   });
 

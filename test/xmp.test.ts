@@ -94,7 +94,7 @@ describe('new sidecars', () => {
     const before = { sha: sha(file), mtime: fs.statSync(file).mtimeMs };
     const sidecar = await writeXmpSidecar(file, { rating: 4, flag: 1, label: 'purple' });
     expect(sidecar).toBe(path.join(dir, 'IMG_0002.xmp'));
-    const xml = fs.readFileSync(sidecar, 'utf8');
+    const xml = fs.readFileSync(sidecar!, 'utf8');
     const desc = parse(xml)['x:xmpmeta']['rdf:RDF']['rdf:Description'];
     expect(desc['@_xmp:Rating']).toBe('4');
     expect(desc['@_xmp:Label']).toBe('Purple');
@@ -139,13 +139,14 @@ describe('merging into existing sidecars', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(['IMG_0003.CR2', 'IMG_0003.xmp']);
   });
 
-  it('replaces rating/label child elements under another prefix, across several descriptions', () => {
+  it('replaces rating/label child elements in place under another prefix, across several descriptions', () => {
     const xml = mergeXmp(ELEMENTS, { rating: 1, flag: -1, label: null });
     expect(readXmpCulling(xml)).toEqual({ rating: -1, label: null });
-    expect(xml).not.toContain('<xap:Rating>');
+    // The element form is kept (only the value changes); the label Cull set to none is removed.
+    expect(xml).toContain('<xap:Rating>-1</xap:Rating>');
     expect(xml).not.toContain('Green');
-    expect(xml).toContain('xap:Rating="-1"');
     expect(xml).not.toContain('xmlns:xmp='); // the existing prefix is reused
+    expect(xml).toBe(ELEMENTS.replace('<xap:Rating>4</xap:Rating>', '<xap:Rating>-1</xap:Rating>').replace('\n   <xap:Label>Green</xap:Label>', ''));
     expect(xml).toContain('<crs:Exposure2012>-1.00</crs:Exposure2012>');
     expect(xml).toContain('<rdf:li>kept</rdf:li>');
     expect(xml.startsWith('<?xpacket begin="\uFEFF"')).toBe(true);
@@ -161,6 +162,20 @@ describe('merging into existing sidecars', () => {
     expect(desc['@_tiff:Make']).toBe('Canon');
     expect(desc['@_xmlns:xmp']).toBe('http://ns.adobe.com/xap/1.0/');
     expect(readXmpCulling(xml)).toEqual({ rating: 2, label: 'Yellow' });
+  });
+
+  it('a pick alone writes nothing; a label alone keeps the rating another application gave', async () => {
+    // Old code: every write set xmp:Rating (Rating="0" for an unrated photo) and removed other labels.
+    const file = photo('IMG_0004.CR2');
+    const side = path.join(dir, 'IMG_0004.xmp');
+    fs.writeFileSync(side, LIGHTROOM);
+    expect(await writeXmpSidecar(file, { pick: true })).toBeNull();
+    expect(fs.readFileSync(side, 'utf8')).toBe(LIGHTROOM);
+    await writeXmpSidecar(file, { label: 'red' });
+    expect(fs.readFileSync(side, 'utf8')).toBe(LIGHTROOM.replace('xmp:Label="Blue"', 'xmp:Label="Red"'));
+    const fresh = photo('IMG_0005.jpg');
+    await writeXmpSidecar(fresh, { label: 'green' });
+    expect(readXmpCulling(fs.readFileSync(path.join(dir, 'IMG_0005.xmp'), 'utf8'))).toEqual({ rating: null, label: 'Green' });
   });
 
   it('leaves a sidecar that is not XMP untouched', async () => {

@@ -117,10 +117,12 @@ export function registerIntelligenceCommands(program: Command, withLibrary: With
     .description('fit (or refit) a taste model on the decisions made so far')
     .option('--name <name>', `model name, e.g. a client or a genre (default "${DEFAULT_TASTE}"; score with @taste:NAME)`)
     .option('--folder <dir>', 'learn only from photos in this folder (kept for later refits)')
+    .option('--no-outside', "leave out decisions read from other applications' XMP (kept for later refits)")
     .action(async (o) => {
       await withLibrary(async (lib) => {
         const t = performance.now();
-        const m = await lib.fitTaste(o.name, { filter: folderFilter(o.folder) });
+        const filter = o.outside === false ? { ...folderFilter(o.folder), outside: false } : folderFilter(o.folder);
+        const m = await lib.fitTaste(o.name, { filter });
         const seconds = (performance.now() - t) / 1000;
         const warnings: string[] = [];
         if (m.examples < FEW_TASTE_DECISIONS) {

@@ -75,6 +75,8 @@ export interface ExportSelection {
   to: string;
   mode: 'copy' | 'link';
   xmp?: boolean;
+  embedXmp?: boolean;
+  xmpTarget?: ExportOptions['xmpTarget'];
   report?: string;
   onProgress?: (done: number, total: number, current?: string) => void;
   signal?: AbortSignal;
@@ -381,7 +383,7 @@ export class Library {
       ids = all.slice(0, topCount(parseTop(sel.top), all.length)).map((p) => p.id);
     }
     if (!ids.length) throw new UserError('Nothing to export: no photo matches the selection.');
-    return this.exportPhotos({ photoIds: ids, to: sel.to, mode: sel.mode, xmp: sel.xmp, report: sel.report, scores }, sel.onProgress, sel.signal);
+    return this.exportPhotos({ photoIds: ids, to: sel.to, mode: sel.mode, xmp: sel.xmp, embedXmp: sel.embedXmp, xmpTarget: sel.xmpTarget, report: sel.report, scores }, sel.onProgress, sel.signal);
   }
 
   // --- files the UI may show -----------------------------------------------------------------

@@ -169,7 +169,7 @@ export function isInside(p: string, dir: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Structured arguments
 
-const FILTER_KEYS = ['folder', 'minRating', 'flag', 'label', 'takenAfter', 'takenBefore', 'status'] as const;
+const FILTER_KEYS = ['folder', 'minRating', 'flag', 'label', 'takenAfter', 'takenBefore', 'status', 'outside'] as const;
 const STATUS = ['ok', 'missing', 'failed', 'any'] as const;
 const TIME_LIMIT = 8.64e15; // the range of a JS Date, in ms
 
@@ -203,6 +203,7 @@ export async function checkFilter(value: unknown, ctx: ValidationContext, what =
     if (!(STATUS as readonly unknown[]).includes(value.status)) throw invalid(`${what}.status must be one of ${STATUS.join(', ')}.`);
     out.status = value.status as PhotoFilter['status'];
   }
+  if (!absent(value.outside)) out.outside = checkBoolean(value.outside, `${what}.outside`);
   return out;
 }
 
@@ -323,13 +324,18 @@ function checkScores(value: unknown, what: string): Record<number, Record<string
 
 export async function checkExportOptions(value: unknown, what = 'options'): Promise<ExportRequest> {
   if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
-  checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'report', 'scores', 'createFolder'], what);
+  checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'embedXmp', 'xmpTarget', 'report', 'scores', 'createFolder'], what);
   const photoIds = checkIds(value.photoIds, `${what}.photoIds`, { min: 1 });
   const createFolder = !absent(value.createFolder) && checkBoolean(value.createFolder, `${what}.createFolder`);
   const to = createFolder ? await checkCreatableDirectory(value.to, `${what}.to`) : await checkExistingDirectory(value.to, `${what}.to`);
   if (value.mode !== 'copy' && value.mode !== 'link') throw invalid(`${what}.mode must be "copy" or "link".`);
   const opts: ExportRequest = { photoIds, to, mode: value.mode };
   if (!absent(value.xmp)) opts.xmp = checkBoolean(value.xmp, `${what}.xmp`);
+  if (!absent(value.embedXmp)) opts.embedXmp = checkBoolean(value.embedXmp, `${what}.embedXmp`);
+  if (!absent(value.xmpTarget)) {
+    if (!['standard', 'digikam', 'photomechanic'].includes(value.xmpTarget as string)) throw invalid(`${what}.xmpTarget must be standard, digikam or photomechanic.`);
+    opts.xmpTarget = value.xmpTarget as 'standard' | 'digikam' | 'photomechanic';
+  }
   if (!absent(value.report)) {
     const report = checkAbsolutePath(value.report, `${what}.report`);
     if (!/\.(csv|json)$/i.test(report)) throw invalid(`${what}.report must end in .csv or .json.`);

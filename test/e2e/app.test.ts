@@ -47,6 +47,8 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     fs.mkdirSync(photosDir, { recursive: true });
     await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, PHOTOS)]);
     writeBrokenPhoto(photosDir);
+    // Lightroom's sidecar for the last photo: read at index, shown in its tile's tooltip and the loupe (issue #12).
+    fs.copyFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'xmp', 'lightroom.xmp'), path.join(photosDir, 'day 2', `DSC_${1000 + PHOTOS}.xmp`));
     library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
     server = await startServer({ library, port: 0, staticDir: outDir });
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -276,6 +278,20 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
       return !!img && img.complete && img.naturalWidth > 0 && img.classList.contains('loaded');
     });
     await screenshot('loupe.png');
+    // The last photo's decisions came from Lightroom's sidecar: its source is shown, in the loupe and the tile's tooltip.
+    const last = String((db.prepare("SELECT id FROM photos WHERE path LIKE '%DSC_1030.jpg'").get() as { id: number }).id);
+    for (let i = 0; i <= PHOTOS && (await page.locator('[data-testid="loupe"]').getAttribute('data-id')) !== last; i++) {
+      await page.keyboard.press('ArrowRight');
+      await page.waitForTimeout(30);
+    }
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${last}"] [data-testid="outside"]`);
+    expect(await page.locator('[data-testid="outside"]').innerText()).toBe('sidecar DSC_1030.xmp, 2024-05-04: ★★, label Blue — taken');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector(`.tile[data-id="${last}"]`);
+    expect(await page.locator(`.tile[data-id="${last}"]`).getAttribute('title')).toContain('From another application: sidecar DSC_1030.xmp');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${first}"]`);
     await page.keyboard.press('Escape');
     await page.waitForSelector('.grid');
   });

@@ -19,7 +19,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DB } from '../../../db/database.ts';
 import { EXPORT_MARKER, fsPath, nameFromBytes } from '../indexing/walk.ts';
-import { fsyncDir, removeStaleTemps, tempPath, writeXmpSidecar } from './xmp.ts';
+import {
+  fsyncDir,
+  jpegWithXmp,
+  withoutXmpApp1,
+  removeStaleTemps,
+  sidecarPath,
+  tempPath,
+  writeXmpSidecar,
+  type XmpChange,
+  type XmpTarget,
+} from './xmp.ts';
+import { FIELD_LABEL, FIELD_PICK, FIELD_RATING, getXmpSync, noteSidecarWritten } from '../../../db/xmp-sync.ts';
 import type { ExportOptions, ExportSummary, Flag, Label } from '../../../common/types.ts';
 import { UserError } from '../../../common/errors.ts';
 
@@ -146,7 +157,7 @@ async function placeUnique(
   fileName: string,
   taken: Set<string>,
   place: (target: string | Buffer, name: string) => Promise<void>,
-  src?: string | Buffer,
+  src?: string | Buffer | ((target: string | Buffer) => Promise<boolean>),
 ): Promise<Placed> {
   for (let n = 1; n < 100_000; n++) {
     const name = candidateName(fileName, n);
@@ -154,7 +165,7 @@ async function placeUnique(
     const shown = path.join(dir, name);
     const target = fsPath(shown); // the exact bytes of a non-UTF-8 name
     if (await exists(target)) {
-      if (src && (await sameContent(src, target))) {
+      if (src && (typeof src === 'function' ? await src(target) : await sameContent(src, target))) {
         taken.add(name.toLowerCase());
         return { path: shown, already: true };
       }
@@ -257,10 +268,51 @@ async function fsyncFile(file: string): Promise<void> {
   }
 }
 
-/** Copies `src` to a temp file in `dir` (fsynced, mtime restored on the copy), then links it into place. */
-async function copyInto(src: string | Buffer, dir: string, fileName: string, taken: Set<string>): Promise<Placed> {
+/**
+ * Copies `src` to a temp file in `dir` (fsynced, mtime restored on the copy), then links it into place.
+ * With `content`, the copy holds those bytes instead (the photo with its decisions in its XMP); an
+ * earlier export is recognised by them.
+ */
+async function copyInto(src: string | Buffer, dir: string, fileName: string, taken: Set<string>, content?: Buffer): Promise<Placed> {
   const stat = await fs.promises.stat(src);
   let tmp: string | null = null;
+  if (content) {
+    tmp = tempIn(dir);
+    try {
+      await fs.promises.writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
+      await fs.promises.utimes(tmp, stat.atime, stat.mtime);
+      await fsyncFile(tmp);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
+    }
+    const made = tmp;
+    // Already there: the photo itself (exporting a folder into itself), this very copy, or an
+    // earlier copy of the photo with other decisions in its XMP (kept: nothing is overwritten).
+    const original = withoutXmpApp1(content);
+    const already = async (target: string | Buffer): Promise<boolean> => {
+      const [a, b] = await Promise.all([fs.promises.stat(src), fs.promises.lstat(target)]);
+      if (!b.isFile()) return false;
+      if (a.dev === b.dev && a.ino === b.ino) return true;
+      if (await sameContent(made, target)) return true;
+      if (!original || Math.abs(b.size - content.length) > 0x10000) return false;
+      return withoutXmpApp1(await fs.promises.readFile(target))?.equals(original) ?? false;
+    };
+    try {
+      return await placeUnique(
+        dir,
+        fileName,
+        taken,
+        async (target, name) => {
+          await appendMarker(dir, name, content.length);
+          await linkIntoPlace(made, target);
+        },
+        already,
+      );
+    } finally {
+      await fs.promises.rm(made, { force: true });
+    }
+  }
   try {
     return await placeUnique(
       dir,
@@ -281,6 +333,28 @@ async function copyInto(src: string | Buffer, dir: string, fileName: string, tak
   } finally {
     if (tmp) await fs.promises.rm(tmp, { force: true });
   }
+}
+
+/** The XMP fields of `fields` (db/xmp-sync.ts bits) with the photo's current values. */
+function changeOf(photo: PhotoRow, fields: number): XmpChange {
+  const c: XmpChange = {};
+  if (fields & FIELD_RATING) c.rating = photo.flag === -1 ? -1 : photo.rating;
+  if (fields & FIELD_LABEL) c.label = photo.label;
+  if (fields & FIELD_PICK) c.pick = photo.flag === 1;
+  return c;
+}
+
+/** What an exported copy carries: the photo's rating (or reject), label and pick; null when it has none. */
+export function copyChange(photo: { rating: number; flag: number; label: Label | null }): XmpChange | null {
+  return copyChangeOf(photo);
+}
+
+function copyChangeOf(photo: { rating: number; flag: number; label: Label | null }): XmpChange | null {
+  const c: XmpChange = {};
+  if (photo.rating > 0 || photo.flag === -1) c.rating = photo.flag === -1 ? -1 : photo.rating;
+  if (photo.label) c.label = photo.label;
+  if (photo.flag === 1) c.pick = true;
+  return Object.keys(c).length ? c : null;
 }
 
 function csvField(v: string | number | null | undefined): string {
@@ -388,6 +462,9 @@ export async function exportPhotos(
     cancelled: false,
   };
   const report: ReportRow[] = [];
+  const embed = opts.embedXmp !== false && opts.mode === 'copy';
+  const target: XmpTarget = opts.xmpTarget ?? 'standard';
+  let xmpInCopies = 0;
   const taken = new Set<string>();
   const dirCache = new Map<string, string[]>();
   let done = 0;
@@ -432,7 +509,27 @@ export async function exportPhotos(
           if (!placed.already) result.copiedInsteadOfLinked++;
         }
       } else {
-        placed = await copyInto(src, dest, name, taken);
+        // The copy carries the photo's decisions in its own XMP: a JPEG's embedded packet (APP1,
+        // image data untouched), other formats a sidecar beside the copy (after it is placed).
+        const change = embed ? copyChange(photo) : null;
+        const jpeg = change && /\.jpe?g$/i.test(name) ? await fs.promises.readFile(src) : null;
+        let content: Buffer | undefined;
+        if (change && jpeg) {
+          try {
+            content = jpegWithXmp(jpeg, change, target);
+          } catch (err) {
+            result.notes.push(`${photo.path}: copied without its decisions in XMP: ${(err as Error).message}`);
+          }
+        }
+        placed = await copyInto(src, dest, name, taken, content);
+        if (content) xmpInCopies++;
+        else if (change && !jpeg) {
+          try {
+            if (await writeXmpSidecar(placed.path, change, undefined, target)) xmpInCopies++;
+          } catch (err) {
+            result.notes.push(`No XMP sidecar beside the copy ${placed.path}: ${(err as Error).message}`);
+          }
+        }
       }
       to = placed.path;
       if (placed.already) result.alreadyExported++;
@@ -449,10 +546,20 @@ export async function exportPhotos(
           dirCache.set(dir, entries);
           await removeStaleTemps(dir, entries); // sidecar temps of a killed run
         }
-        const sidecar = await writeXmpSidecar(photo.path, photo, dirCache.get(dir));
         const entries = dirCache.get(dir)!;
-        if (!entries.includes(path.basename(sidecar))) entries.push(path.basename(sidecar));
-        result.xmpWritten++;
+        // Only what Cull decided: into an existing sidecar, the fields changed since Cull's last
+        // write; into a new one, every field Cull decided. Nothing Cull did not set is written.
+        const sync = getXmpSync(db, photo.id, photo);
+        const planned = sidecarPath(photo.path, entries);
+        const exists = entries.some((e) => e.toLowerCase() === path.basename(planned).toLowerCase());
+        const fields = exists ? sync.dirty : sync.cullSet;
+        const sidecar = await writeXmpSidecar(photo.path, changeOf(photo, fields), entries, target);
+        if (sidecar) {
+          if (!entries.includes(path.basename(sidecar))) entries.push(path.basename(sidecar));
+          const mtime = (await fs.promises.stat(fsPath(sidecar))).mtimeMs;
+          noteSidecarWritten(db, photo.id, photo, fields, mtime);
+          result.xmpWritten++;
+        }
       } catch (err) {
         result.notes.push(`No XMP sidecar for ${photo.path}: ${(err as Error).message}`);
       }
@@ -486,6 +593,7 @@ export async function exportPhotos(
       await fs.promises.rm(tmp, { force: true });
     }
   }
+  result.xmpInCopies = xmpInCopies;
   if (result.alreadyExported) {
     result.notes.push(`${result.alreadyExported} photo(s) were already in the destination (identical files) and were not copied again.`);
   }

@@ -27,6 +27,8 @@ import { defaultAnalyzers } from './analyzers/index.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from './metadata.ts';
 import { extractRawPreview } from './raw-preview.ts';
+import { embeddedDecisions, readSidecars, recordEmbedded } from './outside.ts';
+import { embeddedXmp, type XmpDecisions } from '../culling/xmp.ts';
 import { sweepThumbnailTemps, THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
 import type { IndexProgress, IndexSummary } from '../../../common/types.ts';
 import { Mailbox, ProgressReporter, Semaphore } from './pipeline.ts';
@@ -79,6 +81,7 @@ interface Decoded {
   thumb: string | null;
   pixels: Float32Array | null;
   working: Map<number, Raster>; // by long side asked for
+  outside: XmpDecisions | null; // rating/label/pick in the photo's embedded XMP (rows to store)
 }
 
 export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
@@ -288,6 +291,10 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
   });
   // Both sides settle before returning (no decode may outlive the run), then a failure is rethrown.
   for (const r of await Promise.allSettled([produce(), consumer])) if (r.status === 'rejected') throw r.reason;
+  // 4. Other applications' sidecars (they change without the photo changing): read when new or changed.
+  if (!stopped()) {
+    await readSidecars(db, files, (file, reason) => summary.errors.push({ path: file, reason }), stopped);
+  }
   return finish(stopped());
 
   function finish(cancelled: boolean): IndexSummary {
@@ -362,7 +369,8 @@ async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Pr
   const decoded = await decodeImage(image, { clip, thumbSize: THUMB_SIZE, thumbnail: full, working: sides });
   const thumb = full ? await writeThumbnail(thumbsDir, job.fingerprint, decoded.thumbnail!) : null;
   const working = new Map(sides.map((side, i) => [side, decoded.working[i]]));
-  return { job, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working };
+  const outside = full ? await embeddedDecisions(embeddedXmp(content)) : null;
+  return { job, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working, outside };
 }
 
 /** Each analyzer over the photos of the batch that need it, in parts of its batch size; results[k][i] for analyzers[k], batch[i]. */
@@ -417,6 +425,7 @@ function storeBatch(
         thumb: d.thumb,
       });
       if (d.job.contentChanged) q.clearEmbeddings(id);
+      if (d.outside) recordEmbedded(db, id, d.job.file.path, d.job.file.mtimeMs, d.outside);
       return id;
     });
     analyzers.forEach((a, k) => {
