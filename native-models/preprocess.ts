@@ -155,7 +155,14 @@ async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
   if (brands) {
     // sharp reads HEIF containers and decodes AV1 (AVIF), but not HEVC: those go to libheif-js.
     meta = await sharp(input, { limitInputPixels: false }).metadata().catch(() => null);
-    if (meta?.compression !== 'av1' && !(meta === null && /^avi[fs]$/.test(brands.major))) return heifProbe(input, maxPixels, meta);
+    if (meta?.compression !== 'av1' && !(meta === null && /^avi[fs]$/.test(brands.major))) {
+      try {
+        return await heifProbe(input, maxPixels, meta);
+      } catch (err) {
+        // libvips names a mif1-branded AVIF 'hevc'; libheif-js, which has no AV1, says what it is: sharp decodes it.
+        if (!(meta && err instanceof ImageDecodeError && err.kind === 'unsupported' && /\bAV1\b/.test(err.message))) throw err;
+      }
+    }
   }
   meta ??= await guard(() => sharp(input, { limitInputPixels: false }).metadata());
   const width = meta.autoOrient?.width ?? meta.width;
@@ -287,7 +294,7 @@ function decodeError(err: unknown): ImageDecodeError {
   if (/Input file is missing|ENOENT/i.test(msg)) return e('missing', 'file not found');
   if (/exceeds pixel limit/i.test(msg)) return e('too-large', 'image too large (over the pixel limit)');
   if (/unsupported image format|Input Buffer is empty|empty/i.test(msg)) return e('not-image', 'not an image (unsupported or corrupt file)');
-  const codec = /compression format has not been built in: ([^(\n]+)|Unsupported (?:feature|codec)[^\n]*/i.exec(msg);
+  const codec = /compression format has not been built in: ([^(\n]+)|Unsupported (?:feature|codec)[^\n]*|Unsupported JPEG data precision \d+/i.exec(msg);
   if (codec) {
     return e('unsupported', `unsupported format or codec (${(codec[1] ?? codec[0]).trim()}): the decoder Cull uses cannot read it; the file is probably fine (${first})`);
   }
