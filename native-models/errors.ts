@@ -15,7 +15,8 @@ export class ModelFolderError extends UserError {
   }
 }
 
-export type ImageErrorKind = 'missing' | 'not-image' | 'too-large' | 'corrupt' | 'failed';
+/** 'corrupt': the file is damaged; 'unsupported': a format or codec Cull cannot decode (the file may well be fine). */
+export type ImageErrorKind = 'missing' | 'not-image' | 'too-large' | 'corrupt' | 'unsupported' | 'failed';
 
 /** A photo could not be decoded; `message` is the reason recorded for the photo. Code 'not-found' when the file is gone. */
 export class ImageDecodeError extends UserError {

@@ -10,6 +10,7 @@
 import fs from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageDecodeError } from './errors.ts';
+import { decodeHeif, isHeifBrand, isoBrands, notHeifError, readHead, type HeifRaster } from './heif.ts';
 import type { DecodedPhoto, PreprocessSpec } from './types.ts';
 
 /** sharp's default pixel limit (0x3FFF²): about 268 MP, beyond any camera but not a pixel bomb. */
@@ -140,14 +141,30 @@ interface Probe {
   width: number; // oriented
   height: number;
   hasAlpha: boolean;
+  /** HEIF that sharp cannot decode (HEVC): already decoded by libheif-js, oriented RGB. */
+  raw?: HeifRaster;
 }
 
 /** Reads the header only: oriented size, alpha, and the pixel-bomb guard before any decoding. */
 async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
   const bytes = typeof input === 'string' ? await fs.stat(input).then((s) => s.size, () => null) : input.length;
   if (bytes === 0) throw new ImageDecodeError('not-image', 'empty file (0 bytes)');
-  let meta: Metadata;
-  meta = await guard(() => sharp(input, { limitInputPixels: false }).metadata());
+  const brands = bytes === null ? null : isoBrands(await readHead(input).catch(() => Buffer.alloc(0)));
+  if (brands && !isHeifBrand(brands)) throw notHeifError(brands);
+  let meta: Metadata | null = null;
+  if (brands) {
+    // sharp reads HEIF containers and decodes AV1 (AVIF), but not HEVC: those go to libheif-js.
+    meta = await sharp(input, { limitInputPixels: false }).metadata().catch(() => null);
+    if (meta?.compression !== 'av1' && !(meta === null && /^avi[fs]$/.test(brands.major))) {
+      try {
+        return await heifProbe(input, maxPixels, meta);
+      } catch (err) {
+        // libvips names a mif1-branded AVIF 'hevc'; libheif-js, which has no AV1, says what it is: sharp decodes it.
+        if (!(meta && err instanceof ImageDecodeError && err.kind === 'unsupported' && /\bAV1\b/.test(err.message))) throw err;
+      }
+    }
+  }
+  meta ??= await guard(() => sharp(input, { limitInputPixels: false }).metadata());
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   if (!width || !height) throw new ImageDecodeError('not-image', 'not an image (unsupported or corrupt file)');
@@ -157,11 +174,22 @@ async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
   return { width, height, hasAlpha: meta.hasAlpha === true };
 }
 
+/** HEIC/HEIF with HEVC: the pixel limit from the header when sharp could read it, then the decode (which checks it again). */
+async function heifProbe(input: ImageInput, maxPixels: number, meta: Metadata | null): Promise<Probe> {
+  if (meta?.width && meta.height && meta.width * meta.height > maxPixels) {
+    throw new ImageDecodeError('too-large', `image too large (${meta.width} × ${meta.height} pixels, limit ${formatPixels(maxPixels)})`);
+  }
+  const bytes = typeof input === 'string' ? await guard(() => fs.readFile(input)) : input;
+  const raw = await decodeHeif(bytes, maxPixels);
+  return { width: raw.width, height: raw.height, hasAlpha: false, raw };
+}
+
 /** Above this many pixels, alpha is stripped by a streamed pipeline instead of in memory (see orientedRgb). */
 const STREAMED_ALPHA_PIXELS = 16_000_000;
 
 /** Oriented sRGB, 3 channels. Alpha is dropped without compositing, like PIL's convert('RGB'). */
 async function orientedRgb(input: ImageInput, info: Probe, maxPixels: number): Promise<Sharp> {
+  if (info.raw) return rawInput(info.raw.data, info.raw.width, info.raw.height); // oriented by libheif (irot/imir), no EXIF rotation on top
   const img = sharp(input, { failOn: 'error', limitInputPixels: maxPixels }).autoOrient().toColourspace('srgb');
   if (!info.hasAlpha) return img;
   if (info.width * info.height > STREAMED_ALPHA_PIXELS) {
@@ -266,8 +294,12 @@ function decodeError(err: unknown): ImageDecodeError {
   if (/Input file is missing|ENOENT/i.test(msg)) return e('missing', 'file not found');
   if (/exceeds pixel limit/i.test(msg)) return e('too-large', 'image too large (over the pixel limit)');
   if (/unsupported image format|Input Buffer is empty|empty/i.test(msg)) return e('not-image', 'not an image (unsupported or corrupt file)');
+  const codec = /compression format has not been built in: ([^(\n]+)|Unsupported (?:feature|codec)[^\n]*|Unsupported JPEG data precision \d+/i.exec(msg);
+  if (codec) {
+    return e('unsupported', `unsupported format or codec (${(codec[1] ?? codec[0]).trim()}): the decoder Cull uses cannot read it; the file is probably fine (${first})`);
+  }
   if (/premature end|truncat|corrupt|read error|unable to parse|not a|invalid|bad |out of order|unexpected end|damaged/i.test(msg)) {
-    return e('corrupt', `truncated or corrupt image data (${first})`);
+    return e('corrupt', `damaged file: truncated or corrupt image data (${first})`);
   }
   return e('failed', `could not decode image: ${first}`);
 }

@@ -345,9 +345,9 @@ describe('decode errors carry a human reason', () => {
 
   it('rejects truncated JPEG and PNG data instead of returning grey', async () => {
     const jpeg = await sharp(pattern(400, 300, 60), { raw: { width: 400, height: 300, channels: 3 } }).jpeg().toBuffer();
-    await reject(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'corrupt', /^truncated or corrupt image data/);
+    await reject(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'corrupt', /^damaged file: truncated or corrupt image data/);
     const png = await sharp(pattern(400, 300, 60), { raw: { width: 400, height: 300, channels: 3 } }).png().toBuffer();
-    await reject(png.subarray(0, Math.floor(png.length / 2)), 'corrupt', /^truncated or corrupt image data/);
+    await reject(png.subarray(0, Math.floor(png.length / 2)), 'corrupt', /^damaged file: truncated or corrupt image data/);
   });
 
   it('rejects files that are not images, empty files and missing files', async () => {

@@ -22,6 +22,7 @@ import { THUMB_SIZE } from '../../electron/services/indexing/thumbnails.ts';
 import { measureEncoder, measureQuantized, type EncoderResult, type QuantizedResult } from './encoder.ts';
 import type { GroupsRun } from './groups-adapter.ts';
 import type { IndexRun } from './index-child.ts';
+import { measureHeic, type HeicRun } from './heic.ts';
 import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
 import { ensureBenchPhotos } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
@@ -110,6 +111,14 @@ if (!skip.has('quantized')) {
   log('quantized: fp32 vs *_quantized image encoder on the same photos…');
   quantized = await measureQuantized(modelDir, pixels, { ...encoder.best, seconds: 2.5 });
   log(`quantized: ×${quantized.speedup} (${quantized.int8ImgPerSec} vs ${quantized.fp32ImgPerSec} img/s), mean cosine ${quantized.meanCosine}`);
+}
+
+// --- 5b. HEIC (HEVC through libheif-js in a worker) ------------------------------------------------
+let heic: { generated: HeicRun | null; iphone: HeicRun | null } = { generated: null, iphone: null };
+if (!skip.has('heic')) {
+  log('heic: decodePhoto of a generated 12 MP HEIC and a real iPhone HEIC…');
+  heic = await measureHeic(photoSet.files[0], info.preprocess);
+  for (const r of [heic.generated, heic.iphone]) if (r) log(`heic: ${r.file} ${r.megapixels} MP: ${r.decodeMs} ms (WebAssembly ${r.wasmMs} ms in the worker, main thread busy ${r.mainThreadMs} ms)`);
 }
 
 // --- 6. a new antonym pair through the text tower ---------------------------------------------------
@@ -204,6 +213,9 @@ const result = {
   encoder_img_per_s: encoder.best.imgPerSec,
   encoder_best: `threads ${encoder.best.threads}, batch ${encoder.best.batch}`,
   decode_ms: decodeMs,
+  heic_decode_ms: heic.generated?.decodeMs ?? null,
+  heic_iphone_decode_ms: heic.iphone?.decodeMs ?? null,
+  heic_main_thread_ms: heic.generated?.mainThreadMs ?? null,
   index_img_per_s: index?.imgPerSec ?? null,
   index_bound_img_per_s: round(bound, 2),
   index_bound_basis: `${machine.cores} cores, decode ${decodeMs} ms on one core, encoder ${encoder.best.imgPerSec} img/s on ${encoder.best.threads} threads`,
@@ -234,6 +246,8 @@ const add = (name: string, value: number | string | null, unit: string, target: 
   rows.push([name, value === null ? 'skipped' : `${value}${unit}`, target, value === null ? null : ok]);
 add('encoder (best of batch×threads)', result.encoder_img_per_s, ' img/s', `threads ${encoder.best.threads}, batch ${encoder.best.batch}`, null);
 add('decode 24 MP → tensor + thumb (1 core)', decodeMs, ' ms', '', null);
+add('decode 12 MP HEIC → tensor + thumb', result.heic_decode_ms, ' ms', heic.generated ? `WebAssembly ${heic.generated.wasmMs} ms in a worker; main thread busy ${result.heic_main_thread_ms} ms` : '', null);
+add('decode real iPhone HEIC (12 MP grid)', result.heic_iphone_decode_ms, ' ms', heic.iphone ? `${heic.iphone.file}, WebAssembly ${heic.iphone.wasmMs} ms, main thread busy ${heic.iphone.mainThreadMs} ms` : '', null);
 add('index end-to-end', result.index_img_per_s, ' img/s', `≥ 0.9 × bound ${bound.toFixed(2)} (ratio ${result.index_ratio ?? '–'})`, result.index_ratio !== null && result.index_ratio >= 0.9);
 add('peer transformers.js', result.peer_transformersjs_img_per_s, ' img/s', `index/peer ≥ 1.5 (ratio ${result.index_peer_ratio ?? '–'})`, result.index_peer_ratio !== null && result.index_peer_ratio >= 1.5);
 add('new antonym pair → features', result.text_pair_ms, ' ms', '≤ 60 ms', result.text_pair_ms <= 60);

@@ -91,10 +91,20 @@ function webpExif(buf: Buffer): Buffer | null {
   return null;
 }
 
+/** Canon CR3 keeps IFD0 (Make, Model, Orientation) as a TIFF in a CMT1 box, which exifr does not read: hand it that TIFF. */
+function cr3Ifd0(buf: Buffer): Buffer | null {
+  if (buf.toString('latin1', 8, 12) !== 'crx ') return null;
+  const at = buf.subarray(0, 1 << 18).indexOf('CMT1', 0, 'latin1');
+  if (at < 4) return null;
+  const size = buf.readUInt32BE(at - 4);
+  const tiff = buf.subarray(at + 4, Math.min(buf.length, at - 4 + size));
+  return /^(II\*\0|MM\0\*)/.test(tiff.toString('latin1', 0, 4)) ? tiff : null;
+}
+
 export async function readMetadata(content: Buffer): Promise<PhotoMetadata> {
   try {
     const type = sniffImageType(content);
-    const input = type === 'webp' ? webpExif(content) : content;
+    const input = type === 'webp' ? webpExif(content) : type === 'isobmff' ? (cr3Ifd0(content) ?? content) : content;
     if (!input || !type) return { ...NONE };
     const tags = (await exifr.parse(input, EXIFR_OPTIONS)) as Record<string, unknown> | undefined;
     if (!tags) return { ...NONE };

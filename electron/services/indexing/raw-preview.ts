@@ -44,6 +44,7 @@ export function jpegExtent(buf: Uint8Array, start: number, limit = buf.length): 
     if (len < 2) return null;
     if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
       if (frame || p + 8 >= limit) return null;
+      if (buf[p + 4] !== 8) return null; // 12-bit lossy frames are sensor data (CinemaDNG), not a preview
       frame = { sof: marker, height: u16(p + 5), width: u16(p + 7) };
     }
     p += 2 + len;
@@ -128,17 +129,24 @@ function rafCandidates(buf: Buffer): Candidate[] {
   return c ? [c] : [];
 }
 
-/** Every complete JPEG found by scanning for SOI markers (nested thumbnails are skipped over). */
+/** Every complete JPEG found by scanning for SOI markers (thumbnails nested in a real preview are skipped over). */
 export function scanJpegs(buf: Buffer, max = 64): Candidate[] {
   const found: Candidate[] = [];
   const soi = Buffer.from([0xff, 0xd8, 0xff]);
   for (let p = buf.indexOf(soi); p >= 0 && found.length < max; ) {
     const c = jpegExtent(buf, p);
     if (c) found.push(c);
-    p = buf.indexOf(soi, c ? c.end : p + 1);
+    // Inside a placeholder (an 8×8 "preview" in a stripped RAF) the EXIF thumbnail is the real picture.
+    p = buf.indexOf(soi, c && longSide(c) >= MIN_PREVIEW_SIDE ? c.end : p + 1);
   }
   return found;
 }
+
+/** Smaller embedded JPEGs are placeholders (stripped files, 8×8 stubs), not pictures to judge. */
+export const MIN_PREVIEW_SIDE = 64;
+/** A structured preview this large is the camera's real one; smaller, the file is also scanned for a better one. */
+const GOOD_PREVIEW_SIDE = 1000;
+const longSide = (c: Candidate) => Math.max(c.width, c.height);
 
 /**
  * The largest embedded JPEG of a RAW file (a view into `raw`, not a copy). When the RAW says the
@@ -146,19 +154,25 @@ export function scanJpegs(buf: Buffer, max = 64): Candidate[] {
  * added so decoding rotates the preview like the camera meant. Throws NO_PREVIEW when none is found.
  */
 export async function extractRawPreview(raw: Buffer, opts: { orientation?: number | null } = {}): Promise<Buffer> {
-  const sources = [() => [...tiffPreviewCandidates(raw), ...rafCandidates(raw)], () => scanJpegs(raw)];
-  for (const source of sources) {
-    const candidates = source();
-    candidates.sort((a, b) => b.width * b.height - a.width * a.height || b.end - b.start - (a.end - a.start));
-    for (const c of candidates.slice(0, 8)) {
-      const jpeg = raw.subarray(c.start, c.end);
-      const meta = await sharp(jpeg).metadata().catch(() => null);
-      if (!meta?.width || !meta.height) continue;
-      const o = opts.orientation ?? 1;
-      return o > 1 && meta.orientation === undefined ? withOrientation(jpeg, o) : jpeg;
-    }
+  let candidates = [...tiffPreviewCandidates(raw), ...rafCandidates(raw)];
+  if (!candidates.some((c) => longSide(c) >= GOOD_PREVIEW_SIDE)) {
+    const seen = new Set(candidates.map((c) => c.start));
+    candidates.push(...scanJpegs(raw).filter((c) => !seen.has(c.start)));
   }
-  throw new Error(NO_PREVIEW);
+  candidates.sort((a, b) => b.width * b.height - a.width * a.height || b.end - b.start - (a.end - a.start));
+  for (const c of candidates.slice(0, 8)) {
+    if (longSide(c) < MIN_PREVIEW_SIDE) break;
+    const jpeg = raw.subarray(c.start, c.end);
+    const meta = await sharp(jpeg).metadata().catch(() => null);
+    if (!meta?.width || !meta.height) continue;
+    const o = opts.orientation ?? 1;
+    return o > 1 && meta.orientation === undefined ? withOrientation(jpeg, o) : jpeg;
+  }
+  const stub = candidates[0] && longSide(candidates[0]) < MIN_PREVIEW_SIDE ? ` (only a ${candidates[0].width}×${candidates[0].height} placeholder)` : '';
+  throw new Error(
+    `${NO_PREVIEW}${stub}: Cull reads RAW files through the JPEG preview the camera embeds, so this one is unsupported ` +
+      '(or cut short before its preview); a RAW developer such as darktable or RawTherapee opens it',
+  );
 }
 
 /** Prepends a minimal EXIF APP1 holding only Orientation (no re-encode). */

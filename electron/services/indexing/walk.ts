@@ -89,7 +89,7 @@ export async function readExportMarker(dir: string): Promise<Map<string, Set<num
 
 export const RAW_EXTENSIONS = new Set(['cr2', 'cr3', 'nef', 'arw', 'dng', 'raf', 'orf', 'rw2']);
 export const PHOTO_EXTENSIONS = new Set([
-  ...['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'avif', 'heic', 'heif', 'gif'],
+  ...['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'avif', 'heic', 'heif', 'hif', 'gif'], // hif: Canon, Sony and Fujifilm HEIF
   ...RAW_EXTENSIONS,
 ]);
 
