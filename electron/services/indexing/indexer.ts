@@ -26,7 +26,7 @@ import type { Analyzer, AnalyzerInput } from './analyzers/analyzer.ts';
 import { defaultAnalyzers } from './analyzers/index.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from './metadata.ts';
-import { extractRawPreview } from './raw-preview.ts';
+import { extractRawPreviewFromFile } from './raw-preview.ts';
 import { sweepThumbnailTemps, THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
 import type { IndexProgress, IndexSummary } from '../../../common/types.ts';
 import { Mailbox, ProgressReporter, Semaphore } from './pipeline.ts';
@@ -383,16 +383,54 @@ class MoveFinder {
 
 const selected = (set: number, analyzers: Analyzer[]) => analyzers.filter((_, k) => set & (1 << k));
 
+/**
+ * What is read of a file before anything else: its type (magic bytes), its metadata (EXIF sits at
+ * the start) and, for a RAW, its structure. Nothing more is read before the type and size are known.
+ */
+export const HEAD_BYTES = 1 << 20;
+/** Photos up to this size are read into memory; larger ones are decoded by sharp from the file (its pixel limit bounds the decode). */
+export const IN_MEMORY_BYTES = 64 << 20;
+/** No JPEG, PNG, WebP, GIF, HEIC or AVIF photo is this large: such a file is refused before it is read. */
+export const MAX_COMPRESSED_BYTES = 1 << 30;
+
+async function readHead(file: string | Buffer): Promise<{ head: Buffer; size: number }> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    let done = 0;
+    while (done < head.length) {
+      const { bytesRead } = await fh.read(head, done, head.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return { head: head.subarray(0, done), size };
+  } finally {
+    await fh.close();
+  }
+}
+
+const mb = (bytes: number) => `${Math.round(bytes / (1 << 20))} MB`;
+
 async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Promise<Decoded> {
-  const content = await fs.promises.readFile(fsPath(job.file.path));
-  if (content.length === 0) throw new Error('empty file (0 bytes)');
+  // Memory per decode is bounded whatever the file's size: the head, then either the whole file
+  // (up to IN_MEMORY_BYTES), sharp reading the file itself, or a RAW's preview read by offset.
+  const file = fsPath(job.file.path);
+  const { head, size } = await readHead(file);
+  if (size === 0) throw new Error('empty file (0 bytes)');
   const raw = isRawFile(job.file.path);
-  if (!raw && sniffImageType(content) === null) throw new Error('not an image (unrecognised file content)');
+  const type = sniffImageType(head);
+  if (!raw && type === null) throw new Error('not an image (unrecognised file content)');
+  if (!raw && type !== 'tiff' && size > MAX_COMPRESSED_BYTES) {
+    throw new Error(`too large for a ${type} photo (${mb(size)}; the limit is ${mb(MAX_COMPRESSED_BYTES)}), not read`);
+  }
   const full = job.photoId === null; // a backfill leaves the row (metadata, thumbnail) as it is
+  const whole = !raw && (size <= head.length || size <= IN_MEMORY_BYTES || typeof file !== 'string');
+  const content = whole ? (size <= head.length ? head : await fs.promises.readFile(file)) : head;
   let meta = full || raw ? await readMetadata(content) : null;
-  let image: Buffer = content;
+  let image: Buffer | string = whole ? content : (file as string);
   if (raw) {
-    image = await extractRawPreview(content, { orientation: meta!.orientation });
+    image = await extractRawPreviewFromFile(file, { orientation: meta!.orientation, head });
     if (full && !hasMetadata(meta!)) meta = await readMetadata(image);
   }
   // Everything the job's analyzers need, from this one decode.
