@@ -24,6 +24,7 @@ export type ApiErrorCode =
   | 'outside-library'
   | 'busy'
   | 'cancelled'
+  | 'incomplete' // a job stopped part-way (an export's report could not be written): the message says what was done, then what failed
   | 'internal'
   | 'no-model' // no CLIP model installed yet: the UI shows the first-run screen (modelStatus/downloadModel)
   | 'unauthorized'; // HTTP transport only: missing or wrong token (open the URL printed by `npm run serve`)

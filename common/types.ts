@@ -130,6 +130,8 @@ export interface IndexSummary {
   failed: number;
   missing: number; // files in the database that have disappeared (marked, not dropped)
   renamed: number; // recognised by fingerprint, ratings kept
+  /** Files under the indexed folders whose content (size, first and last 64 KiB) another file there also has. */
+  duplicates: number;
   errors: { path: string; reason: string }[];
   seconds: number;
   cancelled: boolean;

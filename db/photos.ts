@@ -103,6 +103,12 @@ function prepare(db: DB) {
   const byFingerprint = db.prepare<[string], PhotoRow>(
     "SELECT * FROM photos WHERE fingerprint = ? AND fingerprint != '' ORDER BY status = 'missing' DESC, id",
   );
+  const missingByFingerprint = db.prepare<[string], PhotoRow>(
+    "SELECT * FROM photos WHERE fingerprint = ? AND fingerprint != '' AND status = 'missing' ORDER BY id LIMIT 1",
+  );
+  const missingFingerprints = db.prepare<[], { fingerprint: string; n: number }>(
+    "SELECT fingerprint, COUNT(*) AS n FROM photos WHERE status = 'missing' AND fingerprint != '' GROUP BY fingerprint",
+  );
   const hasEmbedding = db.prepare<[number, string], { one: number }>(
     'SELECT 1 AS one FROM embeddings WHERE photo_id = ? AND model_id = ?',
   );
@@ -158,8 +164,8 @@ function prepare(db: DB) {
   const putEmbedding = db.prepare<[number, string, Buffer]>(
     'INSERT OR REPLACE INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)',
   );
-  const under = db.prepare<{ folder: string; prefix: string }, Pick<PhotoRow, 'id' | 'path' | 'status'>>(
-    `SELECT id, path, status FROM photos WHERE ${underFolderSql('path')}`,
+  const under = db.prepare<{ folder: string; prefix: string }, Pick<PhotoRow, 'id' | 'path' | 'status' | 'fingerprint'>>(
+    `SELECT id, path, status, fingerprint FROM photos WHERE ${underFolderSql('path')}`,
   );
   const countStatus = db.prepare<[], { status: PhotoStatus; n: number }>(
     'SELECT status, COUNT(*) AS n FROM photos GROUP BY status',
@@ -169,6 +175,10 @@ function prepare(db: DB) {
     byPath: (p: string): PhotoRow | undefined => byPath.get(p),
     /** Rows with this content, missing ones first (the likely source of a rename or move). */
     byFingerprint: (fingerprint: string): PhotoRow[] => byFingerprint.all(fingerprint),
+    /** The oldest 'missing' row with this content, if any (one row: cheap however many copies exist). */
+    missingByFingerprint: (fingerprint: string): PhotoRow | undefined => missingByFingerprint.get(fingerprint),
+    /** How many 'missing' rows hold each content. */
+    missingFingerprints: (): Map<string, number> => new Map(missingFingerprints.all().map((r) => [r.fingerprint, r.n])),
     hasEmbedding: (photoId: number, modelId: string): boolean => hasEmbedding.get(photoId, modelId) !== undefined,
     /** Inserts or refreshes the row for `photo.path` as indexed ('ok'); returns its id. */
     upsertPhoto: (photo: IndexedPhoto): number =>
@@ -204,8 +214,8 @@ function prepare(db: DB) {
       putEmbedding.run(photoId, modelId, encodeF16(vec));
     },
     /** Rows whose path lies in one of `roots` (at any depth). */
-    rowsUnder: (roots: string[]): Pick<PhotoRow, 'id' | 'path' | 'status'>[] => {
-      const byId = new Map<number, Pick<PhotoRow, 'id' | 'path' | 'status'>>();
+    rowsUnder: (roots: string[]): Pick<PhotoRow, 'id' | 'path' | 'status' | 'fingerprint'>[] => {
+      const byId = new Map<number, Pick<PhotoRow, 'id' | 'path' | 'status' | 'fingerprint'>>();
       for (const r of roots) for (const row of under.all(folderParams(path.resolve(r)))) byId.set(row.id, row);
       return [...byId.values()]; // nested roots list a row once
     },

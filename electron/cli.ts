@@ -4,11 +4,12 @@ import { describeOutside } from '../common/outside.ts';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { Library } from './services/library.ts';
+import { ExportIncompleteError, type ExportResult } from './services/culling/export.ts';
 import { chooseModel, listModels, downloadKnownModel, verifyKnownModel } from './services/model-source.ts';
 import { defaultDbPath } from './services/paths.ts';
 import { readRememberedModel } from '../db/library-model.ts';
 import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../common/types.ts';
-import { table, flagName, stars, formatDuration, formatBytes } from './cli/format.ts';
+import { table, flagName, stars, formatDuration, formatBytes, terminalSafe, safeJson } from './cli/format.ts';
 import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
 
@@ -98,9 +99,17 @@ async function withLibrary<T>(fn: (lib: Library) => Promise<T>, opts: { catalog?
   }
 }
 
+/**
+ * Writes --json output or the human text. Paths and names in the human text are escaped where they
+ * are put in (`terminalSafe`, tables do it per cell); any control character other than a line end
+ * that still got through is escaped here, so nothing from a file name drives the terminal.
+ */
 function print(json: unknown, human: () => string): void {
-  process.stdout.write((globals().json ? JSON.stringify(json, null, 2) : human()) + '\n');
+  process.stdout.write((globals().json ? safeJson(json, 2) : terminalLines(human())) + '\n');
 }
+
+const terminalLines = (text: string) => text.split('\n').map(terminalSafe).join('\n');
+const safe = terminalSafe;
 
 function scoreTable(rows: ScoredPhoto[], digits = 3): string {
   if (!rows.length) return 'No photos match.';
@@ -155,13 +164,14 @@ program
       process.off('SIGINT', onSigint);
       bar.stop();
       print(summary, () => {
-        const lines = summary.errors.map((e) => `  failed: ${e.path}: ${e.reason}`);
+        const lines = summary.errors.map((e) => `  failed: ${safe(e.path)}: ${safe(e.reason)}`);
         lines.push(
           `${summary.cancelled ? 'Stopped' : 'Done'} in ${formatDuration(summary.seconds)}: ${summary.indexed} indexed, ${summary.skipped} unchanged, ${summary.failed} failed` +
             (summary.renamed ? `, ${summary.renamed} moved/renamed (ratings kept)` : '') +
             (summary.missing ? `, ${summary.missing} missing from disk (kept with their ratings)` : '') +
             '.',
         );
+        if (summary.duplicates) lines.push(`${summary.duplicates} file(s) are copies of others (same size, same first and last 64 KiB).`);
         return lines.join('\n');
       });
     });
@@ -238,6 +248,23 @@ program
     }, { catalog: true }); // needs no model
   });
 
+/** An export's outcome in the terminal: every failure counted and listed (copies, XMP sidecars). */
+function printExport(summary: ExportResult): void {
+  print(summary, () => {
+    const lines = summary.failed.map((f) => `  failed: ${safe(f.path)}: ${safe(f.reason)}`);
+    lines.push(...summary.xmpFailed.map((f) => `  XMP sidecar failed: ${safe(f.path)}: ${safe(f.reason)}`));
+    lines.push(`Exported ${summary.exported.length} photo(s) to ${safe(summary.destination)}` + (summary.failed.length ? `, ${summary.failed.length} failed` : '') + '.');
+    if (summary.xmpWritten || summary.xmpFailed.length) {
+      lines.push(`Wrote ${summary.xmpWritten} XMP sidecar(s) next to the originals` + (summary.xmpFailed.length ? `, ${summary.xmpFailed.length} failed.` : '.'));
+    }
+    if (summary.xmpInCopies) lines.push(`${summary.xmpInCopies} copie(s) carry their rating, label and pick in their own XMP.`);
+    if (summary.copiedInsteadOfLinked) lines.push(`${summary.copiedInsteadOfLinked} photo(s) were copied instead of hard-linked (another drive, or no hard links there).`);
+    if (summary.alreadyExported) lines.push(`${summary.alreadyExported} photo(s) were already there (identical files) and were not copied again.`);
+    if (summary.report) lines.push(`Report: ${safe(summary.report)}`);
+    return lines.join('\n');
+  });
+}
+
 program
   .command('export')
   .description('copy (or hard-link) the top photos to a folder, with an optional report and XMP sidecars')
@@ -257,30 +284,32 @@ program
     if (!['standard', 'digikam', 'photomechanic'].includes(o.xmpTarget)) throw new Error(`--xmp-target must be standard, digikam or photomechanic, not "${o.xmpTarget}".`);
     if (!o.by && !o.picks && o.minRating === undefined) throw new Error('Say what to export: --by ATTRIBUTE (with --top), --picks or --min-rating N.');
     await withLibrary(async (lib) => {
-      const summary = await lib.exportSelection({
-        by: o.by,
-        top: o.top,
-        minScore: o.min,
-        filter: filterFrom(o),
-        to: path.resolve(o.to),
-        mode: o.link ? 'link' : 'copy',
-        xmp: Boolean(o.xmp),
-        embedXmp: o.embedXmp !== false,
-        xmpTarget: o.xmpTarget,
-        report: o.report ? path.resolve(o.report) : undefined,
-        onProgress: (done, total) => {
-          if (!globals().json && process.stderr.isTTY) process.stderr.write(`\rExporting ${done}/${total}`);
-        },
-      });
-      if (!globals().json && process.stderr.isTTY) process.stderr.write('\n');
-      print(summary, () => {
-        const lines = summary.failed.map((f) => `  failed: ${f.path}: ${f.reason}`);
-        lines.push(`Exported ${summary.exported.length} photo(s) to ${summary.destination}` + (summary.failed.length ? `, ${summary.failed.length} failed` : '') + '.');
-        if (summary.xmpWritten) lines.push(`Wrote ${summary.xmpWritten} XMP sidecar(s) next to the originals.`);
-        if (summary.xmpInCopies) lines.push(`${summary.xmpInCopies} copie(s) carry their rating, label and pick in their own XMP.`);
-        if (summary.report) lines.push(`Report: ${summary.report}`);
-        return lines.join('\n');
-      });
+      let summary: ExportResult;
+      try {
+        summary = await lib.exportSelection({
+          by: o.by,
+          top: o.top,
+          minScore: o.min,
+          filter: filterFrom(o),
+          to: path.resolve(o.to),
+          mode: o.link ? 'link' : 'copy',
+          xmp: Boolean(o.xmp),
+          embedXmp: o.embedXmp !== false,
+          xmpTarget: o.xmpTarget,
+          report: o.report ? path.resolve(o.report) : undefined,
+          onProgress: (done, total) => {
+            if (!globals().json && process.stderr.isTTY) process.stderr.write(`\rExporting ${done}/${total}`);
+          },
+        });
+      } catch (err) {
+        // Copies were made, then a later step failed: show what was done; the error says what failed.
+        if (err instanceof ExportIncompleteError) printExport(err.partial);
+        throw err;
+      } finally {
+        if (!globals().json && process.stderr.isTTY) process.stderr.write('\n');
+      }
+      printExport(summary);
+      if (summary.failed.length || summary.xmpFailed.length) process.exitCode = 1;
     }, { catalog: !o.by }); // by rating or flag: no model
   });
 
@@ -297,7 +326,7 @@ program
       const outside = describeOutside(o2);
       const outsideLine = outside ? `From another application: ${outside}` : null;
       print({ path: photo.path, scores: parts, culling: { rating: photo.rating, flag: photo.flag, label: photo.label }, outside: o2 ?? null }, () =>
-        [photo.path, `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), table(Object.entries(parts), [
+        [safe(photo.path), `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), table(Object.entries(parts), [
           { header: 'attribute', value: ([k]) => k },
           { header: 'score', value: ([, v]) => v.toFixed(3), align: 'right' },
           { header: '', value: ([, v]) => '█'.repeat(Math.round(v * 20)) },
@@ -330,7 +359,7 @@ program
           s.model.id
             ? `Model:     ${s.model.name} (${s.model.id})${s.model.randomWeights ? ' — random weights, scores carry no meaning' : ''}`
             : 'Model:     none yet (cull index chooses one and the library remembers it)',
-          `Folders:   ${s.roots.join(', ') || '(none)'}`,
+          `Folders:   ${s.roots.map(safe).join(', ') || '(none)'}`,
           `Photos:    ${s.photos} (${s.embedded} embedded, ${s.failed} failed, ${s.missing} missing from disk)`,
           `Culling:   ${s.picks} picks, ${s.rejects} rejects, ${s.rated} rated`,
           ...(s.stars && Object.keys(s.stars).length ? [`Stars:     ${Object.entries(s.stars).map(([k, n]) => `${'★'.repeat(Number(k))} ${n}`).join(', ')}`] : []),
@@ -386,6 +415,6 @@ registerIntelligenceCommands(program, withLibrary, print);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(`cull: ${(err as Error).message}\n`);
+  process.stderr.write(`cull: ${terminalLines((err as Error).message)}\n`);
   process.exitCode = process.exitCode || 1;
 }

@@ -26,11 +26,13 @@ async function makePhoto(rel: string, colour: { r: number; g: number; b: number 
 }
 
 function addPhoto(file: string, culling: { rating?: number; flag?: number; label?: string | null } = {}): number {
+  // Size and mtime as the indexer stores them: export copies only a photo that is still what was indexed.
+  const st = fs.statSync(file, { throwIfNoEntry: false });
   const info = db
     .prepare(
-      'INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, indexed_at, rating, flag, label) VALUES (?, ?, 0, 0, ?, 1, ?, ?, ?)',
+      'INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, indexed_at, rating, flag, label) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)',
     )
-    .run(file, path.dirname(file), crypto.randomUUID(), culling.rating ?? 0, culling.flag ?? 0, culling.label ?? null);
+    .run(file, path.dirname(file), st?.size ?? 0, Math.round(st?.mtimeMs ?? 0), crypto.randomUUID(), culling.rating ?? 0, culling.flag ?? 0, culling.label ?? null);
   return Number(info.lastInsertRowid);
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintBuffer, fingerprintFile } from '../electron/services/indexing/fingerprint.ts';
-import { fsPath, isPhotoFile, isRawFile, nameFromBytes, walkPhotos, type WalkItem } from '../electron/services/indexing/walk.ts';
+import { fsPath, isPhotoFile, isRawFile, nameFromBytes, OUTSIDE_LINK, walkPhotos, type WalkItem } from '../electron/services/indexing/walk.ts';
 import { tempDir } from './helpers/fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -57,7 +57,7 @@ describe('walkPhotos', () => {
     expect(first.kind === 'file' && first.mtimeMs).toBe(first.kind === 'file' ? Math.round(fs.statSync(first.path).mtimeMs) : NaN);
   });
 
-  it('follows symlinks once and never loops', async () => {
+  it('follows symlinks inside the root once, never loops, and does not follow links out of the root', async () => {
     const root = path.join(dir, 'links');
     const outside = path.join(dir, 'outside');
     touch(path.join(root, 'real/a.jpg'));
@@ -68,9 +68,12 @@ describe('walkPhotos', () => {
     fs.symlinkSync(path.join(root, 'real/a.jpg'), path.join(root, 'a-link.jpg')); // second name for a file
     fs.symlinkSync(path.join(root, 'nowhere.jpg'), path.join(root, 'dangling.jpg'));
     const items = await collect([root, root]); // the same root twice is walked once
-    // Real paths win over links to the same file or folder.
-    expect(files(items).map((p) => path.relative(root, p)).sort()).toEqual(['out/o.jpg', 'real/a.jpg']);
-    expect(errors(items)).toEqual([{ kind: 'error', path: path.join(root, 'dangling.jpg'), reason: 'broken symbolic link' }]);
+    // Real paths win over links to the same file or folder; a folder link leading outside is not followed.
+    expect(files(items).map((p) => path.relative(root, p)).sort()).toEqual(['real/a.jpg']);
+    expect(errors(items)).toEqual([
+      { kind: 'error', path: path.join(root, 'out'), reason: OUTSIDE_LINK },
+      { kind: 'error', path: path.join(root, 'dangling.jpg'), reason: 'broken symbolic link' },
+    ]);
   });
 
   it('keeps odd and non-UTF-8 names openable', async () => {

@@ -1,4 +1,8 @@
 // Human output for the CLI: aligned tables and short numbers. Machine output is plain JSON.
+// Names and paths are shown terminalSafe (control characters escaped: common/safe-text.ts).
+import { terminalSafe } from '../../common/safe-text.ts';
+
+export { safeJson, terminalSafe } from '../../common/safe-text.ts';
 
 export interface Column<T> {
   header: string;
@@ -6,9 +10,9 @@ export interface Column<T> {
   align?: 'left' | 'right';
 }
 
-/** Renders rows as an aligned text table (no colours: output is often piped). */
+/** Renders rows as an aligned text table (no colours: output is often piped). Cells are terminalSafe. */
 export function table<T>(rows: T[], columns: Column<T>[]): string {
-  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const cells = rows.map((r) => columns.map((c) => terminalSafe(c.value(r))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i].length)));
   const line = (values: string[]) =>
     values

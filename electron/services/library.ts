@@ -32,11 +32,12 @@ import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
 import { toQuery, type LibraryContext } from './context.ts';
 import { exportPhotos, type ExportResult } from './culling/export.ts';
+import { checkAllowedFolder } from './folders.ts';
 import { bestOfGroupIds, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
 import { thumbnailPath } from './indexing/thumbnails.ts';
-import { fsPath, isRawFile } from './indexing/walk.ts';
+import { fsPath, insideAny, isRawFile, realRoots } from './indexing/walk.ts';
 import { EmbeddingMatrix } from './matrix/embedding-matrix.ts';
 import { PRESETS } from './signals/presets.ts';
 import { listSignals } from './signals/registry.ts';
@@ -200,6 +201,7 @@ export class Library {
       throw new UserError(`Folder not found: ${abs}. Check the path and try again.`);
     }
     if (!stat.isDirectory()) throw new UserError(`${abs} is a file, not a folder: add the folder that holds your photos.`);
+    checkAllowedFolder(abs, 'Library folder', 'add the folder that holds your photos.');
     return addRoot(this.db, abs);
   }
 
@@ -390,24 +392,27 @@ export class Library {
 
   async thumbPath(id: number): Promise<string | null> {
     const p = getPhoto(this.db, id);
-    return p?.thumb ? thumbnailPath(this.thumbsDir, p.thumb) : null;
+    return p?.thumb ? realFile(thumbnailPath(this.thumbsDir, p.thumb)) : null;
   }
 
-  /** The original, when a browser can show it; RAW files show their thumbnail instead. */
+  /** The original's real path, when a browser can show it; RAW files show their thumbnail instead. */
   async imagePath(id: number): Promise<string | null> {
     const p = getPhoto(this.db, id);
     if (!p || p.status !== 'ok' || isRawFile(p.path)) return null;
     const onDisk = fsPath(p.path);
-    return typeof onDisk === 'string' ? onDisk : null; // a non-UTF-8 name: the thumbnail stands in
+    // The real file (links resolved): isInsideLibrary then judges, and the transport reads, that file.
+    return typeof onDisk === 'string' ? realFile(onDisk) : null; // a non-UTF-8 name: the thumbnail stands in
   }
 
+  /**
+   * True when `absPath` lies in a library folder or the thumbnail folder, links resolved on both
+   * sides: a photo replaced by a link to a private file, or a folder link leading elsewhere, is
+   * outside. The transports serve the real path (`realFile`), so what was checked is what is read.
+   */
   async isInsideLibrary(absPath: string): Promise<boolean> {
-    const target = path.resolve(absPath);
-    const inside = (dir: string) => {
-      const rel = path.relative(path.resolve(dir), target);
-      return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-    };
-    return inside(this.thumbsDir) || listRoots(this.db).some(inside);
+    const target = await realFile(absPath);
+    const dirs = await realRoots([this.thumbsDir, ...listRoots(this.db)]);
+    return dirs.some((d) => target !== d && insideAny(target, [d]));
   }
 
   async close(): Promise<void> {
@@ -415,4 +420,10 @@ export class Library {
     await this.loaded?.clip.dispose();
     this.db.close();
   }
+}
+
+/** The real path of a file (links resolved); a path that does not exist is returned resolved, as it is. */
+export async function realFile(absPath: string): Promise<string> {
+  const p = path.resolve(absPath);
+  return fs.promises.realpath(p).catch(() => p);
 }

@@ -68,6 +68,7 @@ const HTTP_STATUS: Record<ApiErrorCode, number> = {
   'not-found': 404,
   busy: 409,
   cancelled: 409,
+  incomplete: 500, // part of a job was done (the message says what), then a step failed
   internal: 500,
   'no-model': 503,
 };

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ExportRequest, GroupsOptions, PreviousCulling } from '../../common/api-types.ts';
 import { UserError } from '../../common/errors.ts';
+import { forbiddenFolderReason } from '../services/folders.ts';
 import { LABELS } from '../../common/types.ts';
 import type {
   Attribute,
@@ -139,23 +140,23 @@ export async function checkExistingDirectory(value: unknown, what: string): Prom
   return p;
 }
 
-// Folders no photo library lives in: a disk's root and the system's own trees. Refusing them keeps a
-// compromised or confused renderer from turning "add a library folder" into "index and serve every
-// image on the disk".
-const SYSTEM_DIRS =
-  process.platform === 'win32'
-    ? ['C:\\Windows', 'C:\\Program Files', 'C:\\Program Files (x86)', 'C:\\ProgramData']
-    : ['/proc', '/sys', '/dev', '/etc', '/boot', '/run', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr', '/System', '/Library', '/private/etc'];
-
-/** An existing folder that may become a library root (not a disk root or a system folder, links resolved). */
+/**
+ * An existing folder that may become a library root: not a disk root, a system folder or a folder
+ * of every user's files, links resolved (the one rule of services/folders.ts, shared with the CLI).
+ * Refusing them keeps a compromised or confused renderer from turning "add a library folder" into
+ * "index and serve every image on the disk".
+ */
 export async function checkLibraryFolder(value: unknown, what: string): Promise<string> {
   const p = await checkExistingDirectory(value, what);
-  const real = await fs.promises.realpath(p).catch(() => p);
-  for (const q of new Set([p, real])) {
-    if (path.parse(q).root === q) throw invalid(`${what}: ${p} is the root of a disk; add the folder that holds your photos.`);
-    const sys = SYSTEM_DIRS.find((d) => isInside(process.platform === 'win32' ? q.toLowerCase() : q, process.platform === 'win32' ? d.toLowerCase() : d));
-    if (sys) throw invalid(`${what}: ${p} is a system folder (${sys}); add the folder that holds your photos.`);
-  }
+  const reason = forbiddenFolderReason(p);
+  if (reason) throw invalid(`${what}: ${reason}; add the folder that holds your photos.`);
+  return p;
+}
+
+/** A folder export may write to (destination or report folder): the same rule as library folders. */
+function checkWritableFolder(p: string, what: string): string {
+  const reason = forbiddenFolderReason(p);
+  if (reason) throw invalid(`${what}: ${reason}; Cull writes exports only to a folder of your own.`);
   return p;
 }
 
@@ -327,7 +328,10 @@ export async function checkExportOptions(value: unknown, what = 'options'): Prom
   checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'embedXmp', 'xmpTarget', 'report', 'scores', 'createFolder'], what);
   const photoIds = checkIds(value.photoIds, `${what}.photoIds`, { min: 1 });
   const createFolder = !absent(value.createFolder) && checkBoolean(value.createFolder, `${what}.createFolder`);
-  const to = createFolder ? await checkCreatableDirectory(value.to, `${what}.to`) : await checkExistingDirectory(value.to, `${what}.to`);
+  const to = checkWritableFolder(
+    createFolder ? await checkCreatableDirectory(value.to, `${what}.to`) : await checkExistingDirectory(value.to, `${what}.to`),
+    `${what}.to`,
+  );
   if (value.mode !== 'copy' && value.mode !== 'link') throw invalid(`${what}.mode must be "copy" or "link".`);
   const opts: ExportRequest = { photoIds, to, mode: value.mode };
   if (!absent(value.xmp)) opts.xmp = checkBoolean(value.xmp, `${what}.xmp`);
@@ -339,6 +343,7 @@ export async function checkExportOptions(value: unknown, what = 'options'): Prom
   if (!absent(value.report)) {
     const report = checkAbsolutePath(value.report, `${what}.report`);
     if (!/\.(csv|json)$/i.test(report)) throw invalid(`${what}.report must end in .csv or .json.`);
+    checkWritableFolder(path.dirname(report), `${what}.report`);
     // The report may go into the destination the export is about to create.
     if (!(createFolder && path.dirname(report) === to)) await checkExistingDirectory(path.dirname(report), `${what}.report's folder`);
     opts.report = report;

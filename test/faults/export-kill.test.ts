@@ -97,7 +97,7 @@ beforeAll(async () => {
     const rating = Math.floor(rnd() * 6);
     const flag = [-1, 0, 0, 1][Math.floor(rnd() * 4)];
     const label = LABELS[Math.floor(rnd() * LABELS.length)];
-    const id = Number(insert.run(file, folder, fs.statSync(file).size, 0, `fp${i}`, rating, flag, label).lastInsertRowid);
+    const id = Number(insert.run(file, folder, fs.statSync(file).size, Math.round(fs.statSync(file).mtimeMs), `fp${i}`, rating, flag, label).lastInsertRowid);
     const exportName = i === 8 ? 'a (2).jpg' : i === 5 ? 'p005 (2).jpg' : name;
     photos.push({ id, path: file, folder, name, exportName, rating, flag, label, existingSidecar, state: snapshotFiles([file])[0] });
   }

@@ -18,7 +18,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DB } from '../../../db/database.ts';
-import { EXPORT_MARKER, fsPath, nameFromBytes } from '../indexing/walk.ts';
+import { EXPORT_MARKER, fsPath, insideAny, nameFromBytes, realRoots } from '../indexing/walk.ts';
+import { fingerprintFile } from '../indexing/fingerprint.ts';
+import { listRoots } from '../../../db/photos.ts';
 import {
   fsyncDir,
   jpegWithXmp,
@@ -33,6 +35,8 @@ import {
 import { FIELD_LABEL, FIELD_PICK, FIELD_RATING, getXmpSync, noteSidecarWritten } from '../../../db/xmp-sync.ts';
 import type { ExportOptions, ExportSummary, Flag, Label } from '../../../common/types.ts';
 import { UserError } from '../../../common/errors.ts';
+import { checkAllowedFolder } from '../folders.ts';
+import { safeJson, terminalSafe } from '../../../common/safe-text.ts';
 
 /** Sent once before the first photo and after each one; `current` is the photo just handled. */
 export interface ExportProgress {
@@ -47,6 +51,8 @@ export interface ExportResult extends ExportSummary {
   copiedInsteadOfLinked: number;
   /** Photos whose byte-identical copy was already in the destination (an earlier or interrupted run). */
   alreadyExported: number;
+  /** XMP sidecars that could not be written (each also in `notes`). */
+  xmpFailed: { id: number; path: string; reason: string }[];
   notes: string[];
   cancelled: boolean;
 }
@@ -54,6 +60,9 @@ export interface ExportResult extends ExportSummary {
 interface PhotoRow {
   id: number;
   path: string;
+  size: number;
+  mtime_ms: number;
+  fingerprint: string;
   rating: number;
   flag: Flag;
   label: Label | null;
@@ -358,7 +367,10 @@ function copyChangeOf(photo: { rating: number; flag: number; label: Label | null
 }
 
 function csvField(v: string | number | null | undefined): string {
-  let s = v === null || v === undefined ? '' : String(v);
+  // Control characters in a name (ESC, CR, LF, …) are written as visible escapes ("\x1b", "\n"):
+  // `cat report.csv` must not drive the terminal, and a row stays one line (the JSON report keeps
+  // exact paths, JSON-escaped).
+  let s = v === null || v === undefined ? '' : terminalSafe(String(v));
   // A text cell starting like a formula (a photo named "=HYPERLINK(…).jpg", a score column name)
   // would run in a spreadsheet: prefix it with an apostrophe, as OWASP advises. Numbers stay numbers.
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
@@ -382,7 +394,7 @@ export function buildReport(format: 'csv' | 'json', rows: ReportRow[], opts: Exp
   const cols = scoreColumns(opts.scores, rows.map((r) => r.photo.id));
   if (format === 'json') {
     return (
-      JSON.stringify(
+      safeJson(
         {
           destination: path.resolve(opts.to),
           mode: opts.mode,
@@ -398,7 +410,6 @@ export function buildReport(format: 'csv' | 'json', rows: ReportRow[], opts: Exp
             ...(error ? { error } : {}),
           })),
         },
-        null,
         2,
       ) + '\n'
     );
@@ -423,6 +434,43 @@ function reportFormat(file: string): 'csv' | 'json' {
   throw new UserError(`The report must be a .csv or .json file, not "${path.basename(file)}".`);
 }
 
+/**
+ * A later step failed after some photos were copied: the message says what was done, then what
+ * failed (path and reason); `partial` is the result so far. Reaches the API and the CLI as a UserError.
+ */
+export class ExportIncompleteError extends UserError {
+  constructor(
+    readonly partial: ExportResult,
+    failure: string,
+  ) {
+    const n = partial.exported.length;
+    const failed = partial.failed.length ? `, ${partial.failed.length} failed` : '';
+    const xmp = partial.xmpFailed.length ? `; ${partial.xmpWritten} XMP sidecar(s) written, ${partial.xmpFailed.length} failed` : '';
+    super(`Export incomplete: ${n} photo(s) exported to ${partial.destination}${failed}${xmp}; then ${failure}.`, 'incomplete');
+    this.name = 'ExportIncompleteError';
+  }
+}
+
+/**
+ * The file to copy for `photo`: its real path (links resolved), only while it is still inside a
+ * library folder (or its stored path holds no link at all) and still the content that was indexed.
+ * A photo replaced after indexing by a link to a private file, or by other content, is refused.
+ */
+async function exportSource(photo: PhotoRow, roots: string[]): Promise<string | Buffer> {
+  const stored = fsPath(photo.path); // the exact bytes of a non-UTF-8 name (see walk.ts)
+  const realBytes = await fs.promises.realpath(stored, { encoding: 'buffer' });
+  const real = nameFromBytes(realBytes);
+  if (real !== path.resolve(photo.path) && !insideAny(real, roots)) {
+    throw new UserError(`Not exported: it is now a link to ${real}, outside the library folders.`);
+  }
+  const st = await fs.promises.stat(realBytes);
+  if (!st.isFile()) throw new UserError('Not exported: it is no longer a regular file.');
+  if ((st.size !== photo.size || Math.round(st.mtimeMs) !== photo.mtime_ms) && (await fingerprintFile(realBytes)) !== photo.fingerprint) {
+    throw new UserError('Not exported: its content changed since it was indexed. Index the folder again, then export.');
+  }
+  return typeof stored === 'string' ? real : realBytes;
+}
+
 export async function exportPhotos(
   db: DB,
   opts: ExportOptions,
@@ -440,13 +488,15 @@ export async function exportPhotos(
   if (reportPath && !path.isAbsolute(opts.report!) && !reportPath.startsWith(dest + path.sep)) {
     throw new UserError(`The report "${opts.report}" would be written outside the destination folder.`);
   }
+  checkAllowedFolder(dest, 'Export destination', 'Cull writes exports only to a folder of your own.');
+  if (reportPath) checkAllowedFolder(path.dirname(reportPath), 'Report folder', 'Cull writes reports only to a folder of your own.');
   await fs.promises.mkdir(dest, { recursive: true });
   await removeStaleTemps(dest);
   await removePlaceholders(dest);
 
   const ids = [...new Set(opts.photoIds)];
   const rows = db
-    .prepare('SELECT id, path, rating, flag, label FROM photos WHERE id IN (SELECT value FROM json_each(?))')
+    .prepare('SELECT id, path, size, mtime_ms, fingerprint, rating, flag, label FROM photos WHERE id IN (SELECT value FROM json_each(?))')
     .all(JSON.stringify(ids)) as PhotoRow[];
   const byId = new Map(rows.map((r) => [r.id, r]));
 
@@ -458,6 +508,7 @@ export async function exportPhotos(
     destination: dest,
     copiedInsteadOfLinked: 0,
     alreadyExported: 0,
+    xmpFailed: [],
     notes: [],
     cancelled: false,
   };
@@ -465,6 +516,7 @@ export async function exportPhotos(
   const embed = opts.embedXmp !== false && opts.mode === 'copy';
   const target: XmpTarget = opts.xmpTarget ?? 'standard';
   let xmpInCopies = 0;
+  const roots = await realRoots(listRoots(db));
   const taken = new Set<string>();
   const dirCache = new Map<string, string[]>();
   let done = 0;
@@ -482,9 +534,9 @@ export async function exportPhotos(
       continue;
     }
     const name = safeFileName(photo.path, id);
-    const src = fsPath(photo.path); // the exact bytes of a non-UTF-8 name (see walk.ts)
     let to: string | null = null;
     try {
+      const src = await exportSource(photo, roots);
       let placed: Placed;
       if (opts.mode === 'link' && noHardLinksForced()) {
         placed = await copyInto(src, dest, name, taken);
@@ -537,6 +589,13 @@ export async function exportPhotos(
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       result.failed.push({ id, path: photo.path, reason: e.code === 'ENOENT' ? 'The file no longer exists.' : e.message });
+      if (e.code === 'EROFS' || e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+        // Every further copy would fail the same way: say so once, with what was done.
+        for (const rest of ids.slice(ids.indexOf(id) + 1)) {
+          result.failed.push({ id: rest, path: byId.get(rest)?.path ?? '', reason: `Not copied: ${e.message}` });
+        }
+        throw new ExportIncompleteError(result, `copying ${photo.path} into ${dest} failed: ${e.message}`);
+      }
     }
     if (opts.xmp && to) {
       try {
@@ -561,6 +620,7 @@ export async function exportPhotos(
           result.xmpWritten++;
         }
       } catch (err) {
+        result.xmpFailed.push({ id, path: photo.path, reason: (err as Error).message });
         result.notes.push(`No XMP sidecar for ${photo.path}: ${(err as Error).message}`);
       }
     }
@@ -572,7 +632,24 @@ export async function exportPhotos(
       `${result.copiedInsteadOfLinked} photo(s) were copied instead of hard-linked: the destination is on another drive or its file system has no hard links.`,
     );
   }
+  result.xmpInCopies = xmpInCopies;
   if (reportPath && format) {
+    try {
+      await writeReport(reportPath, format, dest, report, opts, result);
+    } catch (err) {
+      // The copies are made: the caller must still learn what was copied, then what failed.
+      throw new ExportIncompleteError(result, `the report ${reportPath} could not be written: ${(err as Error).message}`);
+    }
+  }
+  if (result.alreadyExported) {
+    result.notes.push(`${result.alreadyExported} photo(s) were already in the destination (identical files) and were not copied again.`);
+  }
+  await fsyncDir(dest);
+  return result;
+}
+
+async function writeReport(reportPath: string, format: 'csv' | 'json', dest: string, report: ReportRow[], opts: ExportOptions, result: ExportResult): Promise<void> {
+  {
     const dir = path.dirname(reportPath);
     await fs.promises.mkdir(dir, { recursive: true });
     if (dir !== dest) await removeStaleTemps(dir);
@@ -593,10 +670,4 @@ export async function exportPhotos(
       await fs.promises.rm(tmp, { force: true });
     }
   }
-  result.xmpInCopies = xmpInCopies;
-  if (result.alreadyExported) {
-    result.notes.push(`${result.alreadyExported} photo(s) were already in the destination (identical files) and were not copied again.`);
-  }
-  await fsyncDir(dest);
-  return result;
 }

@@ -7,6 +7,7 @@
 //     start-of-image markers and parse each candidate's segments up to its end-of-image.
 // Candidates are ranked by pixel count; only baseline/progressive JPEGs count (CR2/DNG sensor
 // data is lossless JPEG, which is not a preview), and the winner must pass sharp's header check.
+import fs from 'node:fs';
 import sharp from 'sharp';
 
 export const NO_PREVIEW = 'no embedded preview in RAW file';
@@ -70,8 +71,23 @@ function indexOfByte(buf: Uint8Array, byte: number, from: number, limit: number)
   return i >= 0 && i < limit ? i : -1;
 }
 
+/** Where a RAW's structure says a JPEG lies: offset and length (it may lie beyond the bytes read). */
+export interface PreviewRef {
+  offset: number;
+  length: number;
+}
+
 /** JPEG candidates named by the TIFF structure of TIFF-based RAWs (empty for other files). */
 export function tiffPreviewCandidates(buf: Buffer): Candidate[] {
+  return tiffPreviewRefs(buf).flatMap((r) => {
+    if (r.offset >= buf.length) return [];
+    const c = jpegExtent(buf, r.offset, Math.min(buf.length, r.offset + r.length + 1024));
+    return c ? [c] : [];
+  });
+}
+
+/** The JPEGs a TIFF-based RAW's IFDs name, from its first bytes (`buf`: the whole file or its head). */
+export function tiffPreviewRefs(buf: Buffer): PreviewRef[] {
   if (buf.length < 8) return [];
   const order = buf.toString('latin1', 0, 2);
   if (order !== 'II' && order !== 'MM') return [];
@@ -80,11 +96,9 @@ export function tiffPreviewCandidates(buf: Buffer): Candidate[] {
   const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
   if (![42, 0x4f52, 0x5352, 0x55].includes(u16(2))) return []; // TIFF, ORF (RO, RS), RW2
   const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4, 13: 4, 16: 8 };
-  const found: Candidate[] = [];
+  const found: PreviewRef[] = [];
   const add = (offset: number, length: number) => {
-    if (offset <= 0 || length <= 0 || offset >= buf.length) return;
-    const c = jpegExtent(buf, offset, Math.min(buf.length, offset + length + 1024));
-    if (c) found.push(c);
+    if (offset > 0 && length > 0) found.push({ offset, length });
   };
   const queue = [u32(4)];
   const seen = new Set<number>();
@@ -121,11 +135,14 @@ export function tiffPreviewCandidates(buf: Buffer): Candidate[] {
   return found;
 }
 
-function rafCandidates(buf: Buffer): Candidate[] {
+function rafRefs(buf: Buffer): PreviewRef[] {
   if (buf.length < 92 || buf.toString('latin1', 0, 15) !== 'FUJIFILMCCD-RAW') return [];
-  const offset = buf.readUInt32BE(84);
-  const length = buf.readUInt32BE(88);
-  const c = jpegExtent(buf, offset, Math.min(buf.length, offset + length + 1024));
+  return [{ offset: buf.readUInt32BE(84), length: buf.readUInt32BE(88) }];
+}
+
+function rafCandidates(buf: Buffer): Candidate[] {
+  const [r] = rafRefs(buf);
+  const c = r ? jpegExtent(buf, r.offset, Math.min(buf.length, r.offset + r.length + 1024)) : null;
   return c ? [c] : [];
 }
 
@@ -154,25 +171,82 @@ const longSide = (c: Candidate) => Math.max(c.width, c.height);
  * added so decoding rotates the preview like the camera meant. Throws NO_PREVIEW when none is found.
  */
 export async function extractRawPreview(raw: Buffer, opts: { orientation?: number | null } = {}): Promise<Buffer> {
-  let candidates = [...tiffPreviewCandidates(raw), ...rafCandidates(raw)];
+  const view = (c: Candidate) => ({ ...c, jpeg: raw.subarray(c.start, c.end) });
+  return pickPreview([...tiffPreviewCandidates(raw), ...rafCandidates(raw)].map(view), async () => scanJpegs(raw).map(view), opts.orientation);
+}
+
+type Found = Candidate & { jpeg: Buffer };
+
+/**
+ * The largest preview sharp can read (of the 8 largest), oriented like the RAW. The previews the
+ * file's structure names come first; when none of them is a real picture (GOOD_PREVIEW_SIDE), the
+ * file is also scanned for JPEGs. Throws NO_PREVIEW (naming a placeholder) when none is found.
+ */
+async function pickPreview(named: Found[], scan: () => Promise<Found[]>, orientation?: number | null): Promise<Buffer> {
+  let candidates = named;
   if (!candidates.some((c) => longSide(c) >= GOOD_PREVIEW_SIDE)) {
     const seen = new Set(candidates.map((c) => c.start));
-    candidates.push(...scanJpegs(raw).filter((c) => !seen.has(c.start)));
+    candidates = candidates.concat((await scan()).filter((c) => !seen.has(c.start)));
   }
   candidates.sort((a, b) => b.width * b.height - a.width * a.height || b.end - b.start - (a.end - a.start));
   for (const c of candidates.slice(0, 8)) {
     if (longSide(c) < MIN_PREVIEW_SIDE) break;
-    const jpeg = raw.subarray(c.start, c.end);
-    const meta = await sharp(jpeg).metadata().catch(() => null);
+    const meta = await sharp(c.jpeg).metadata().catch(() => null);
     if (!meta?.width || !meta.height) continue;
-    const o = opts.orientation ?? 1;
-    return o > 1 && meta.orientation === undefined ? withOrientation(jpeg, o) : jpeg;
+    const o = orientation ?? 1;
+    return o > 1 && meta.orientation === undefined ? withOrientation(c.jpeg, o) : c.jpeg;
   }
   const stub = candidates[0] && longSide(candidates[0]) < MIN_PREVIEW_SIDE ? ` (only a ${candidates[0].width}×${candidates[0].height} placeholder)` : '';
   throw new Error(
     `${NO_PREVIEW}${stub}: Cull reads RAW files through the JPEG preview the camera embeds, so this one is unsupported ` +
       '(or cut short before its preview); a RAW developer such as darktable or RawTherapee opens it',
   );
+}
+
+/** Bytes of a RAW read for its structure (IFDs, RAF header) and metadata. */
+export const RAW_HEAD_BYTES = 4 << 20;
+/** An embedded preview larger than this is not one (a full-size camera JPEG is 5–30 MB). */
+export const MAX_PREVIEW_BYTES = 64 << 20;
+/** Without a structure naming the preview, this much of the file is scanned for JPEGs (CR3, maker notes). */
+export const RAW_SCAN_BYTES = 64 << 20;
+
+/**
+ * `extractRawPreview` reading the file by offset instead of whole: the head (RAW_HEAD_BYTES) for
+ * the IFDs / RAF header, then each named JPEG (at most MAX_PREVIEW_BYTES); failing those, a scan of
+ * the first RAW_SCAN_BYTES. Memory stays within those bounds whatever the file's size (a 4 GB
+ * file with a CR2 header costs a few MB). `head` may pass bytes already read from the start.
+ */
+export async function extractRawPreviewFromFile(
+  file: string | Buffer,
+  opts: { orientation?: number | null; head?: Buffer } = {},
+): Promise<Buffer> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const read = async (offset: number, length: number): Promise<Buffer> => {
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+      for (let done = 0; done < buf.length; ) {
+        const { bytesRead } = await fh.read(buf, done, buf.length - done, offset + done);
+        if (bytesRead === 0) return buf.subarray(0, done);
+        done += bytesRead;
+      }
+      return buf;
+    };
+    const head = opts.head && opts.head.length >= Math.min(size, RAW_HEAD_BYTES) ? opts.head : await read(0, RAW_HEAD_BYTES);
+    const named: Found[] = [];
+    for (const r of [...tiffPreviewRefs(head), ...rafRefs(head)]) {
+      if (r.offset >= size || r.length > MAX_PREVIEW_BYTES) continue;
+      const region = await read(r.offset, r.length + 1024);
+      const c = jpegExtent(region, 0);
+      if (c) named.push({ ...c, start: r.offset, end: r.offset + c.end, jpeg: region.subarray(0, c.end) });
+    }
+    return await pickPreview(named, async () => {
+      const scanned = size <= head.length ? head : await read(0, RAW_SCAN_BYTES);
+      return scanJpegs(scanned).map((c) => ({ ...c, jpeg: scanned.subarray(c.start, c.end) }));
+    }, opts.orientation);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Prepends a minimal EXIF APP1 holding only Orientation (no re-encode). */

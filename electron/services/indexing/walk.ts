@@ -1,6 +1,9 @@
 // Walks photo folders: every file with a photo or camera-RAW extension, skipping dot-names.
-// Symlinks are followed but every folder and file is visited at most once (keyed by dev+ino), so
-// loops are harmless; real paths win over links because linked entries are visited last.
+// Symlinks are followed only when they resolve inside one of the roots (links resolved on both
+// sides): a link to a folder or file elsewhere (`~/Pictures/x -> /etc`, a photo replaced by a link
+// to a private file) is reported as not followed, so a library never reaches outside the folders
+// the user added. Every folder and file is visited at most once (keyed by dev+ino), so loops are
+// harmless; real paths win over links because linked entries are visited last.
 // Unreadable folders are reported and skipped; folders or files vanishing mid-walk are ignored.
 // Copies Cull exported into a folder below a root (listed in that folder's ".cull-export" marker,
 // see export.ts) are skipped, so exporting picks into the library never indexes them twice; in a
@@ -141,6 +144,27 @@ export function describeFsError(err: unknown): string {
 }
 
 /** The path no longer exists (the file or a folder above it was deleted, renamed or replaced). */
+/** The reason given for a symbolic link that leads outside every root (not an unreadable folder). */
+export const OUTSIDE_LINK = 'symbolic link to outside the library folders (not followed)';
+
+/** True when the real path `real` is one of `realRoots` or inside one. */
+export function insideAny(real: string, realRoots: string[]): boolean {
+  return realRoots.some((r) => {
+    const rel = path.relative(r, real);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
+}
+
+/** Real paths (links resolved) of the roots that exist. */
+export async function realRoots(roots: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const r of roots) {
+    const real = await fs.promises.realpath(fsPath(path.resolve(r)), { encoding: 'buffer' }).catch(() => null);
+    if (real) out.push(nameFromBytes(real));
+  }
+  return out;
+}
+
 export const isGoneError = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 const gone = isGoneError;
 
@@ -151,6 +175,12 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
   // Symlinked entries wait until every real entry has been seen, so a link never shadows its target.
   const linkedDirs: string[] = [];
   const linkedFiles: string[] = [];
+  const allowed = await realRoots(roots);
+  /** A link's target, when it lies inside a root (null: dangling, a loop, or outside). */
+  const insideTarget = async (p: string): Promise<boolean | null> => {
+    const real = await fs.promises.realpath(fsPath(p), { encoding: 'buffer' }).catch(() => null);
+    return real === null ? null : insideAny(nameFromBytes(real), allowed);
+  };
 
   async function* fileItem(p: string, st?: fs.Stats, exported?: Map<string, Set<number>>): AsyncGenerator<WalkItem> {
     try {
@@ -203,8 +233,10 @@ export async function* walkPhotos(roots: string[], opts: { signal?: AbortSignal 
         if (e.isDirectory()) subdirs.push(p);
         else if (e.isSymbolicLink()) {
           const target = await fs.promises.stat(fsPath(p)).catch(() => null);
-          if (target?.isDirectory()) linkedDirs.push(p);
-          else if (isPhotoFile(name)) linkedFiles.push(p);
+          if (!target?.isDirectory() && !isPhotoFile(name)) continue;
+          if (target && (await insideTarget(p)) === false) yield { kind: 'error', path: p, reason: OUTSIDE_LINK };
+          else if (target?.isDirectory()) linkedDirs.push(p);
+          else linkedFiles.push(p);
         } else if (e.isFile() && isPhotoFile(name)) yield* fileItem(p, undefined, exported);
       }
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]); // depth-first, in name order

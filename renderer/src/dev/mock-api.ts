@@ -156,7 +156,7 @@ export function createMockApi(count = 2000): CullApi {
           progress: { phase: 'indexing', found: total, done, total, indexed: done, skipped: 0, failed: errors.length, ratePerSec: rate, etaSec: rate ? (total - done) / rate : null, current: `/home/me/Pictures/IMG_${done}.jpg`, lastError },
         });
       }
-      const summary = { indexed: total, skipped: 0, failed: errors.length, missing: 0, renamed: 0, errors, seconds: (Date.now() - t0) / 1000, cancelled };
+      const summary = { indexed: total, skipped: 0, failed: errors.length, missing: 0, renamed: 0, duplicates: 0, errors, seconds: (Date.now() - t0) / 1000, cancelled };
       emit({ type: 'index-done', summary });
       return summary;
     },

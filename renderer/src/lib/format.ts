@@ -55,6 +55,7 @@ const HINTS: Record<ApiErrorCode, string> = {
   'outside-library': 'Add the folder to the library first.',
   busy: 'Another task is running: wait for it to finish or cancel it.',
   cancelled: 'Cancelled — nothing more to do.',
+  incomplete: 'What was done is listed above; fix the failed step and run it again (nothing done is repeated).',
   internal: 'Try again; if it keeps failing, restart Cull and report the message.',
   'no-model': 'Install a CLIP model first: download it from the start screen or with `cull models download`.',
   unauthorized: 'Open the URL printed by `npm run serve` (it ends in ?token=…).',
