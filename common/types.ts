@@ -23,6 +23,8 @@ export interface PhotoRecord {
   rating: number; // 0..5
   flag: Flag;
   label: Label | null;
+  /** The flag was set automatically ("keep the best" rejecting a stack's others), not by the photographer. */
+  flagAuto?: boolean;
 }
 
 export interface CullingChange {

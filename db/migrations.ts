@@ -89,4 +89,9 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX analyses_analyzer ON analyses(analyzer, version);
   `,
+  /* 5: who set a photo's flag: NULL = the photographer, 'auto' = "keep the best" (K, cull groups
+        --reject-others) rejecting a stack's other members. "My taste" learns only from the former
+        (electron/services/signals/taste.ts collectDecisions) */ `
+  ALTER TABLE photos ADD COLUMN flag_source TEXT CHECK (flag_source IS NULL OR flag_source = 'auto');
+  `,
 ];

@@ -26,6 +26,7 @@ export interface PhotoRow {
   rating: number;
   flag: number;
   label: string | null;
+  flag_source?: string | null;
 }
 
 /** What indexing learns about a file; culling state (rating, flag, label) is never touched here. */
@@ -69,6 +70,7 @@ export function toPhotoRecord(row: PhotoRow): PhotoRecord {
     rating: row.rating,
     flag: row.flag as Flag,
     label: row.label as Label | null,
+    ...(row.flag_source === 'auto' ? { flagAuto: true } : {}),
   };
 }
 

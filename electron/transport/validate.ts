@@ -290,12 +290,14 @@ export function checkPreviousCulling(value: unknown, what = 'previous'): Previou
   return value.map((v, i) => {
     const w = `${what}[${i}]`;
     if (!isPlainObject(v)) throw invalid(`${w} must be an object.`);
-    checkKeys(v, ['id', 'rating', 'flag', 'label'], w);
+    checkKeys(v, ['id', 'rating', 'flag', 'label', 'flagAuto'], w);
+    if (v.flagAuto !== undefined && typeof v.flagAuto !== 'boolean') throw invalid(`${w}.flagAuto must be true or false.`);
     return {
       id: checkId(v.id, `${w}.id`),
       rating: checkRating(v.rating, `${w}.rating`),
       flag: checkFlag(v.flag, `${w}.flag`),
       label: checkLabel(v.label ?? null, `${w}.label`),
+      ...(v.flagAuto === true ? { flagAuto: true } : {}),
     };
   });
 }
