@@ -125,6 +125,14 @@ describe('keyboard map', () => {
     expect(keyToAction({ key: '9' }, grid)).toEqual({ type: 'label', label: 'blue' });
   });
 
+  it('maps A and Caps Lock to auto-advance, not while typing', () => {
+    const grid = { view: 'grid' as const, modal: false, typing: false };
+    expect(keyToAction({ key: 'a' }, grid)).toEqual({ type: 'autoAdvance' });
+    expect(keyToAction({ key: 'CapsLock' }, { ...grid, view: 'loupe' })).toEqual({ type: 'autoAdvance' });
+    expect(keyToAction({ key: 'a', ctrlKey: true }, grid)).toEqual({ type: 'selectAll' });
+    expect(keyToAction({ key: 'a' }, { ...grid, typing: true })).toBeNull();
+  });
+
   it('maps navigation, views, undo and help', () => {
     expect(keyToAction({ key: 'ArrowDown' }, grid)).toEqual({ type: 'move', dir: 'down', extend: false });
     expect(keyToAction({ key: 'ArrowRight', shiftKey: true }, grid)).toEqual({ type: 'move', dir: 'right', extend: true });
@@ -311,6 +319,24 @@ describe('undo', () => {
     s.push(e2);
     expect(s.canRedo).toBe(false);
     expect(s.size).toBe(2);
+  });
+
+  it('saves and loads its history as JSON, dropping edits of photos no longer there', () => {
+    const s = new UndoStack();
+    s.push({ ids: [1], change: { flag: 1 }, previous: [{ id: 1, rating: 0, flag: 0, label: null }] });
+    s.push({ ids: [2, 3], change: { flag: -1 }, previous: [{ id: 2, rating: 0, flag: 0, label: null }], auto: true });
+    s.push({ ids: [4], change: { rating: 2 }, previous: [{ id: 4, rating: 0, flag: 0, label: null }] });
+    s.undo();
+    const json = JSON.parse(JSON.stringify(s.save()));
+    const t = new UndoStack();
+    t.load(json, (id) => id !== 1);
+    expect(t.size).toBe(1);
+    expect(t.canRedo).toBe(true);
+    expect(t.undo()).toMatchObject({ ids: [2, 3], auto: true });
+    t.load('not a history', () => true);
+    expect(t.canUndo || t.canRedo).toBe(false);
+    t.load({ done: [{ ids: ['x'], change: {}, previous: [] }, null] }, () => true);
+    expect(t.canUndo).toBe(false);
   });
 
   it('caps its size', () => {

@@ -70,10 +70,13 @@ export interface UiError {
 export function toUiError(err: unknown, context?: string): UiError {
   let code: ApiErrorCode = 'internal';
   let message = 'Unknown error';
+  let hint: string | null = null;
   if (err && typeof err === 'object') {
-    const e = err as Partial<ApiError> & { message?: unknown };
+    const e = err as Partial<ApiError> & { message?: unknown; hint?: unknown };
     if (typeof e.code === 'string' && e.code in HINTS) code = e.code as ApiErrorCode;
     if (typeof e.message === 'string' && e.message) message = e.message;
+    // A note made in the window says itself what to do.
+    if (typeof e.hint === 'string' && e.hint) hint = e.hint;
   } else if (typeof err === 'string' && err) {
     message = err;
   }
@@ -84,5 +87,5 @@ export function toUiError(err: unknown, context?: string): UiError {
       hint: 'Check that `npm run serve` is still running, then reload the page.',
     };
   }
-  return { code, message: context ? `${context}: ${message}` : message, hint: HINTS[code] };
+  return { code, message: context ? `${context}: ${message}` : message, hint: hint ?? HINTS[code] };
 }

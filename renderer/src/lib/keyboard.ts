@@ -22,7 +22,8 @@ export type Action =
   | { type: 'focusQuery' }
   | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
   | { type: 'toggleStacks' } // Shift+S: stacks on / off
-  | { type: 'confirmStack' }; // K: keep the proposed best of the stack, reject the others
+  | { type: 'confirmStack' } // K: keep the proposed best of the stack, reject the others
+  | { type: 'autoAdvance' }; // A or Caps Lock: move to the next photo after each decision, on / off
 
 export interface KeyInput {
   key: string;
@@ -84,6 +85,7 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
     return ctx.view === 'grid' ? { type: 'toggleStack' } : null;
   }
   if (e.key === 'k' || e.key === 'K') return e.shiftKey ? null : { type: 'confirmStack' };
+  if (e.key === 'CapsLock' || ((e.key === 'a' || e.key === 'A') && !e.shiftKey)) return { type: 'autoAdvance' };
   const label = LABEL_KEYS[e.key];
   if (label) return { type: 'label', label };
 
@@ -147,7 +149,8 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['7'], description: 'Yellow label' },
       { keys: ['8'], description: 'Green label' },
       { keys: ['9'], description: 'Blue label' },
-      { keys: ['Ctrl/⌘', 'Z'], description: 'Undo' },
+      { keys: ['A'], description: 'Auto-advance on / off: next photo after each flag, star or label (also Caps Lock)' },
+      { keys: ['Ctrl/⌘', 'Z'], description: 'Undo (kept when the window reloads)' },
       { keys: ['Ctrl/⌘', 'Shift', 'Z'], description: 'Redo' },
     ],
   },
@@ -156,7 +159,7 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
     items: [
       { keys: ['Shift', 'S'], description: 'Stacks on / off (bursts and near-duplicates)' },
       { keys: ['S'], description: 'Expand / collapse the stack' },
-      { keys: ['K'], description: 'Keep the proposed best, reject the others (picks stay)' },
+      { keys: ['K'], description: 'Keep the proposed best, reject the others (picks stay; asks above 20)' },
     ],
   },
   {

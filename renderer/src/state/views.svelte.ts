@@ -5,6 +5,22 @@ import { grid } from './grid.svelte.ts';
 import { selection } from './selection.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
+function readFlag(key: string): boolean {
+  try {
+    return globalThis.localStorage?.getItem(key) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export interface Question {
+  title: string;
+  message: string;
+  /** The confirm button's words, e.g. "Reject 237". */
+  confirm: string;
+  run: () => void;
+}
+
 class Views {
   view = $state<View>('grid');
   compareIds = $state.raw<number[]>([]);
@@ -12,7 +28,25 @@ class Views {
   zoom100 = $state(false);
   helpOpen = $state(false);
   exportOpen = $state(false);
-  modal = $derived(this.helpOpen || this.exportOpen);
+  /** After a flag, star or label, move on to the next photo (Lightroom's Caps Lock); remembered. */
+  autoAdvance = $state(readFlag('cull.autoAdvance'));
+
+  setAutoAdvance(on: boolean): void {
+    this.autoAdvance = on;
+    try {
+      localStorage.setItem('cull.autoAdvance', on ? '1' : '0');
+    } catch {
+      // storage disabled: on for this window only
+    }
+  }
+
+  /** A question before a large step (K on a big stack): Enter confirms, Esc cancels. */
+  asking = $state.raw<Question | null>(null);
+  modal = $derived(this.helpOpen || this.exportOpen || this.asking !== null);
+
+  ask(q: Question): void {
+    this.asking = q;
+  }
 
   openLoupe(): void {
     if (selection.focused) {
