@@ -23,6 +23,8 @@ export type Action =
   | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
   | { type: 'toggleStacks' } // Shift+S: stacks on / off
   | { type: 'confirmStack' } // K: keep the proposed best of the stack, reject the others
+  | { type: 'fullscreen' } // L: full-screen loupe (F is kept for the faces view)
+  | { type: 'panels' } // Tab in the loupe: hide / show the side panels
   | { type: 'autoAdvance' }; // A or Caps Lock: move to the next photo after each decision, on / off
 
 export interface KeyInput {
@@ -85,6 +87,8 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
     return ctx.view === 'grid' ? { type: 'toggleStack' } : null;
   }
   if (e.key === 'k' || e.key === 'K') return e.shiftKey ? null : { type: 'confirmStack' };
+  if (e.key === 'Tab') return ctx.view === 'loupe' && !e.shiftKey ? { type: 'panels' } : null;
+  if (e.key === 'l' || e.key === 'L') return e.shiftKey ? null : { type: 'fullscreen' };
   if (e.key === 'CapsLock' || ((e.key === 'a' || e.key === 'A') && !e.shiftKey)) return { type: 'autoAdvance' };
   const label = LABEL_KEYS[e.key];
   if (label) return { type: 'label', label };
@@ -179,7 +183,9 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['E'], description: 'Loupe' },
       { keys: ['G'], description: 'Grid' },
       { keys: ['C'], description: 'Compare 2–4 selected photos' },
-      { keys: ['Z'], description: 'Loupe: fit / 100 %' },
+      { keys: ['Z'], description: 'Loupe: fit / 100 % (or click where to look; kept from frame to frame)' },
+      { keys: ['L'], description: 'Full-screen loupe with filmstrip (L again or Esc: back)' },
+      { keys: ['Tab'], description: 'Loupe: hide / show the side panels, the attribute bar and the toolbar' },
       { keys: ['/'], description: 'Type an attribute' },
       { keys: ['?'], description: 'This help' },
       { keys: ['Esc'], description: 'Close overlay / back to grid' },

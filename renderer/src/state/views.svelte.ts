@@ -26,6 +26,15 @@ class Views {
   compareIds = $state.raw<number[]>([]);
   compareActive = $state(0);
   zoom100 = $state(false);
+  /**
+   * Where the loupe looks at 100 %: the image point (0…1 of its width and height) at the stage's
+   * centre. Kept when moving to the next frame, to check focus frame by frame through a burst.
+   */
+  zoomCenter = $state.raw<{ x: number; y: number }>({ x: 0.5, y: 0.5 });
+  /** Full-screen loupe (L): the photo and the filmstrip fill the window. */
+  fullscreen = $state(false);
+  /** Tab in the loupe: the side panels (library, filters, the photo's info) hide. */
+  panelsHidden = $state(false);
   helpOpen = $state(false);
   exportOpen = $state(false);
   /** After a flag, star or label, move on to the next photo (Lightroom's Caps Lock); remembered. */
@@ -52,6 +61,7 @@ class Views {
     if (selection.focused) {
       this.view = 'loupe';
       this.zoom100 = false;
+      this.zoomCenter = { x: 0.5, y: 0.5 };
     }
   }
 
@@ -72,7 +82,18 @@ class Views {
     this.view = 'compare';
   }
 
+  /** L: full-screen loupe on / off (from the grid it opens the loupe full-screen). */
+  toggleFullscreen(): void {
+    if (this.view !== 'loupe') {
+      this.openLoupe();
+      if (this.view === 'loupe') this.fullscreen = true;
+      return;
+    }
+    this.fullscreen = !this.fullscreen;
+  }
+
   closeView(): void {
+    this.fullscreen = false;
     if (this.view === 'compare') {
       const id = this.compareIds[this.compareActive];
       if (id !== undefined && grid.indexOf.has(id)) selection.focus(id);

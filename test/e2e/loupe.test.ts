@@ -1,0 +1,233 @@
+// End-to-end, the loupe (issue 15): Debian's Chromium at 1280×720 against the real server, a real
+// SQLite library and the tiny generated model, on generated photos including four 24 MP JPEGs.
+// Measured and printed: the share of the window the photo fills (panels, Tab, full-screen L), the
+// time from a key to the next frame being visible (at least its thumbnail) and to its full preview
+// (figures recorded in docs/performance.md); click-to-zoom at the clicked point, zoom kept from
+// frame to frame, 100 % = one image pixel per device pixel, the arrows inside the photo's area.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Library } from '../../electron/services/library.ts';
+import { startServer, type RunningServer } from '../../electron/transport/index.ts';
+import { makeTestModel } from '../../native-models/testmodel/index.ts';
+import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makePhotos } from './helpers.ts';
+
+const chromium = chromiumStatus();
+const SMALL = 10;
+const BIG = 4; // 6000 × 4000 = 24 MP
+
+/** 24 MP JPEGs with detail (noise over a gradient), EXIF dates after the small photos. */
+async function makeBigPhotos(dir: string): Promise<string[]> {
+  fs.mkdirSync(dir, { recursive: true });
+  const out: string[] = [];
+  for (let i = 0; i < BIG; i++) {
+    const w = 6000;
+    const h = 4000;
+    const base = await sharp({ create: { width: 600, height: 400, channels: 3, noise: { type: 'gaussian', mean: 120 + i * 10, sigma: 50 } } })
+      .blur(2)
+      .png()
+      .toBuffer();
+    const file = path.join(dir, `IMG_${5101 + i}.jpg`);
+    await sharp(base)
+      .resize(w, h, { kernel: 'nearest' })
+      .withExif({ IFD0: { Make: 'Cull', Model: 'Big Camera' }, IFD2: { DateTimeOriginal: `2024:07:01 10:00:0${i}` } })
+      .jpeg({ quality: 90 })
+      .toFile(file);
+    out.push(file);
+  }
+  return out;
+}
+
+/** Share of the window the photo covers: its drawn rectangle (object-fit: contain) over the window. */
+function photoShare(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] img.full') ?? document.querySelector<HTMLImageElement>('[data-testid="loupe"] img.thumb')!;
+    const r = img.getBoundingClientRect();
+    const k = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+    return (img.naturalWidth * k * img.naturalHeight * k) / (window.innerWidth * window.innerHeight);
+  });
+}
+
+describe.skipIf(!chromium.available)('The loupe in Chromium (real server, real library)', () => {
+  let tmp: string;
+  let library: Library;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let bigIds: number[] = [];
+  const loupeId = async () => Number(await page.getAttribute('[data-testid="loupe"]', 'data-id'));
+  const fullShown = () => page.waitForSelector('[data-testid="loupe"][data-full="1"]');
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-loupe-'));
+    const photosDir = path.join(tmp, 'Photos', 'Wedding');
+    const modelDir = path.join(tmp, 'model');
+    const outDir = path.join(tmp, 'renderer');
+    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, SMALL), makeBigPhotos(path.join(photosDir, 'ceremony'))]);
+    library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    await library.addRoot(photosDir);
+    await library.index(undefined);
+    const photos = await library.photos();
+    expect(photos).toHaveLength(SMALL + BIG);
+    bigIds = photos.filter((p) => p.name.startsWith('IMG_51')).sort((a, b) => a.name.localeCompare(b.name)).map((p) => p.id);
+    server = await startServer({ library, port: 0, staticDir: outDir });
+    browser = await launchChromium();
+    page = await openPage(browser, pageErrors);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.goto(server.url);
+    await page.waitForSelector(`.grid[data-count="${SMALL + BIG}"] .tile`);
+  }, 240_000);
+
+  beforeEach(() => backToGrid(page));
+
+  afterAll(() => closeAll({ browser, server, library, tmp }));
+
+  it('fills most of a 1280×720 window full-screen (L), hides the panels with Tab, and shows a filmstrip', async () => {
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await fullShown();
+    const first = await loupeId();
+    const withPanels = await photoShare(page);
+    await page.keyboard.press('Tab');
+    await page.waitForSelector('.sidebar', { state: 'detached' });
+    expect(await page.locator('[data-testid="loupe"] .info').count()).toBe(0);
+    const tabbed = await photoShare(page);
+    await page.keyboard.press('Tab'); // panels back
+    await page.waitForSelector('.sidebar');
+    await page.keyboard.press('l');
+    await page.waitForSelector('[data-testid="loupe"].fullscreen');
+    expect(await page.locator('header.top').count()).toBe(0);
+    const fullScreen = await photoShare(page);
+    console.log(`[e2e] photo's share of a 1280×720 window: ${(withPanels * 100).toFixed(0)} % with panels, ${(tabbed * 100).toFixed(0)} % after Tab, ${(fullScreen * 100).toFixed(0)} % full-screen (L)`);
+    expect(fullScreen).toBeGreaterThan(0.6);
+    expect(tabbed).toBeGreaterThan(withPanels);
+
+    // The filmstrip: the focused photo marked, a click shows another; the HUD names it.
+    const strip = page.locator('[data-testid="filmstrip"]');
+    expect(await strip.locator('.frame.focused').getAttribute('data-id')).toBe(String(first));
+    const other = Number(await strip.locator('.frame').nth(2).getAttribute('data-id'));
+    await strip.locator(`.frame[data-id="${other}"]`).click();
+    await expect.poll(loupeId).toBe(other);
+    expect(await page.locator('[data-testid="loupe-hud"]').innerText()).toContain((await library.photos()).find((p) => p.id === other)!.name);
+    await pageTools(page).screenshot('loupe-fullscreen.png');
+
+    await page.keyboard.press('Escape'); // leaves full screen, stays in the loupe
+    await page.waitForSelector('[data-testid="loupe"]:not(.fullscreen)');
+    await page.keyboard.press('?');
+    const help = await page.locator('[role="dialog"]').innerText();
+    expect(help).toContain('Full-screen loupe');
+    expect(help).toContain('hide / show the side panels');
+    expect(help).toContain('Auto-advance');
+    await page.keyboard.press('Escape');
+  });
+
+  it('shows the next frame within one animation frame of the key, and its full 24 MP preview soon after', async () => {
+    // The last 24 MP photo, then back through the others: each was decoded ahead.
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    const t0 = Date.now();
+    await fullShown();
+    const coldMs = Date.now() - t0;
+    expect(await loupeId()).toBe(bigIds[BIG - 1]);
+    const runs: { visibleFrames: number; blankFrames: number; fullMs: number }[] = [];
+    for (let k = BIG - 2; k >= 0; k--) {
+      await page.waitForTimeout(1000); // looking at the photo: the previous one decodes ahead meanwhile
+      const r = await page.evaluate(async (want) => {
+        const t = performance.now();
+        document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+        let frames = 0;
+        let visibleAt = -1;
+        let blank = 0;
+        for (;;) {
+          await new Promise((res) => requestAnimationFrame(() => res(null)));
+          frames++;
+          const loupe = document.querySelector<HTMLElement>('[data-testid="loupe"]')!;
+          const thumb = loupe.querySelector<HTMLImageElement>('img.thumb');
+          const shown = loupe.dataset.id === String(want) && (loupe.dataset.full === '1' || (!!thumb && thumb.complete && thumb.naturalWidth > 0));
+          if (shown && visibleAt < 0) visibleAt = frames;
+          if (!shown) blank++;
+          if (loupe.dataset.id === String(want) && loupe.dataset.full === '1') return { visibleFrames: visibleAt, blankFrames: blank, fullMs: performance.now() - t };
+          if (performance.now() - t > 10_000) return { visibleFrames: visibleAt, blankFrames: blank, fullMs: NaN };
+        }
+      }, bigIds[k]);
+      runs.push(r);
+    }
+    const fulls = runs.map((r) => r.fullMs.toFixed(0)).join(', ');
+    console.log(`[e2e] 24 MP JPEG in the loupe: next frame visible after ${runs.map((r) => r.visibleFrames).join(', ')} animation frame(s); full preview ${fulls} ms decoded ahead; ${coldMs} ms opened cold`);
+    for (const r of runs) {
+      expect(r.visibleFrames).toBe(1);
+      expect(r.blankFrames).toBe(0);
+      expect(r.fullMs).toBeLessThan(2000);
+    }
+  });
+
+  it('zooms at the clicked point, keeps zoom and position on the next frame, 100 % = device pixels, arrows inside the photo area', async () => {
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await fullShown();
+    // Click a quarter of the way into the photo: at 100 % that image point stays under the pointer.
+    const box = await page.evaluate(() => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] img.full')!;
+      const r = img.getBoundingClientRect();
+      const k = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+      const w = img.naturalWidth * k;
+      const h = img.naturalHeight * k;
+      return { x: r.left + (r.width - w) / 2 + w * 0.25, y: r.top + (r.height - h) / 2 + h * 0.3 };
+    });
+    await page.mouse.click(box.x, box.y);
+    await page.waitForSelector('[data-testid="loupe"][data-zoom="100"]');
+    const under = () =>
+      page.evaluate(({ x, y }) => {
+        const scroller = document.querySelector<HTMLElement>('[data-testid="loupe"] .scroller')!;
+        const canvas = scroller.querySelector<HTMLElement>('.canvas')!;
+        const c = canvas.getBoundingClientRect();
+        const img = canvas.querySelector<HTMLImageElement>('img.full')!;
+        return { fx: (x - c.left) / c.width, fy: (y - c.top) / c.height, cssWidth: c.width, natural: img.naturalWidth, dpr: window.devicePixelRatio };
+      }, box);
+    const at = await under();
+    expect(at.fx).toBeCloseTo(0.25, 2);
+    expect(at.fy).toBeCloseTo(0.3, 2);
+    expect(at.cssWidth * at.dpr).toBeCloseTo(at.natural, 0); // one image pixel per device pixel
+
+    // The previous frame of the burst: still 100 %, the same point under the pointer.
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(loupeId).toBe(bigIds[BIG - 2]);
+    await fullShown();
+    expect(await page.getAttribute('[data-testid="loupe"]', 'data-zoom')).toBe('100');
+    const next = await under();
+    expect(next.fx).toBeCloseTo(0.25, 2);
+    expect(next.fy).toBeCloseTo(0.3, 2);
+
+    // The arrows sit inside the photo's area, never over the info panel.
+    const rects = await page.evaluate(() => {
+      const r = (s: string) => document.querySelector(s)!.getBoundingClientRect().toJSON() as DOMRect;
+      return { stage: r('[data-testid="loupe"] .stage'), next: r('.nav.next'), prev: r('.nav.prev'), info: r('[data-testid="loupe"] .info') };
+    });
+    expect(rects.next.right).toBeLessThanOrEqual(rects.stage.right);
+    expect(rects.next.right).toBeLessThanOrEqual(rects.info.left);
+    expect(rects.prev.left).toBeGreaterThanOrEqual(rects.stage.left);
+    await page.keyboard.press('z');
+    await page.waitForSelector('[data-testid="loupe"][data-zoom="fit"]');
+
+    // On a high-DPI screen (devicePixelRatio 2) 100 % is half as many CSS pixels.
+    const hidpi = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 2 });
+    try {
+      await hidpi.goto(server.url);
+      await hidpi.waitForSelector('.grid .tile');
+      await hidpi.keyboard.press('End');
+      await hidpi.keyboard.press('Enter');
+      await hidpi.waitForSelector('[data-testid="loupe"][data-full="1"]');
+      await hidpi.keyboard.press('z');
+      await hidpi.waitForSelector('[data-testid="loupe"][data-zoom="100"]');
+      const css = await hidpi.$eval('[data-testid="loupe"] .canvas', (e) => e.getBoundingClientRect().width);
+      expect(css).toBeCloseTo(6000 / 2, 0);
+    } finally {
+      await hidpi.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+});
