@@ -26,7 +26,7 @@ async function makeBigPhotos(dir: string): Promise<string[]> {
   for (let i = 0; i < BIG; i++) {
     const w = 6000;
     const h = 4000;
-    const base = await sharp({ create: { width: 600, height: 400, channels: 3, noise: { type: 'gaussian', mean: 120 + i * 10, sigma: 50 } } })
+    const base = await sharp({ create: { width: 600, height: 400, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 120 + i * 10, sigma: 50 } } })
       .blur(2)
       .png()
       .toBuffer();
