@@ -25,6 +25,20 @@ export interface PhotoRecord {
   label: Label | null;
   /** The flag was set automatically ("keep the best" rejecting a stack's others), not by the photographer. */
   flagAuto?: boolean;
+  /** Capture settings from EXIF, when the file has any (read at index; migration 6). */
+  capture?: CaptureSettings;
+}
+
+/** How a photo was taken, from its EXIF; each null when the file does not say. */
+export interface CaptureSettings {
+  /** Shutter time in seconds (1/250 s = 0.004). */
+  exposureTime: number | null;
+  fNumber: number | null;
+  iso: number | null;
+  /** Focal length in mm (as shot, not the 35 mm equivalent). */
+  focalLength: number | null;
+  /** Exposure compensation in EV. */
+  exposureBias: number | null;
 }
 
 export interface CullingChange {

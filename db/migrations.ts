@@ -94,4 +94,12 @@ export const MIGRATIONS: string[] = [
         (electron/services/signals/taste.ts collectDecisions) */ `
   ALTER TABLE photos ADD COLUMN flag_source TEXT CHECK (flag_source IS NULL OR flag_source = 'auto');
   `,
+  /* 6: capture settings from EXIF, read at index (electron/services/indexing/metadata.ts), shown in
+        the loupe and as tile captions */ `
+  ALTER TABLE photos ADD COLUMN exposure_time REAL;   -- seconds
+  ALTER TABLE photos ADD COLUMN f_number REAL;
+  ALTER TABLE photos ADD COLUMN iso INTEGER;
+  ALTER TABLE photos ADD COLUMN focal_length REAL;    -- mm
+  ALTER TABLE photos ADD COLUMN exposure_bias REAL;   -- EV
+  `,
 ];

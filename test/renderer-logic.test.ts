@@ -300,6 +300,30 @@ describe('export selection', () => {
   });
 });
 
+describe('capture settings and names', () => {
+  it('writes shutter, aperture, ISO, focal length and compensation as photographers do', async () => {
+    const f = await import('../renderer/src/lib/format.ts');
+    expect(f.formatShutter(0.004)).toBe('1/250 s');
+    expect(f.formatShutter(1 / 8)).toBe('1/8 s');
+    expect(f.formatShutter(0.3)).toBe('0.3 s');
+    expect(f.formatShutter(2)).toBe('2 s');
+    expect(f.formatEv(-2 / 3)).toBe('−2/3 EV');
+    expect(f.formatEv(1)).toBe('+1 EV');
+    expect(f.formatEv(4 / 3)).toBe('+1 1/3 EV');
+    expect(f.formatEv(0.5)).toBe('+0.5 EV');
+    expect(f.captureLine({ exposureTime: 0.004, fNumber: 2.8, iso: 800, focalLength: 85, exposureBias: -2 / 3 })).toBe('1/250 s · f/2.8 · ISO 800 · 85 mm · −2/3 EV');
+    expect(f.captureLine({ exposureTime: null, fNumber: null, iso: 100, focalLength: null, exposureBias: 0 })).toBe('ISO 100');
+    expect(f.formatCaptureTime(new Date(2024, 6, 1, 10, 0, 5, 250).getTime())).toBe('2024-07-01 10:00:05.25');
+    expect(f.formatCaptureTime(new Date(2024, 6, 1, 10, 0, 5).getTime())).toBe('2024-07-01 10:00:05');
+    expect(f.frameNumber('IMG_5102.CR3')).toBe('5102');
+    expect(f.frameNumber('DSC_0042-2.jpg')).toBe('0042');
+    expect(f.frameNumber('holiday.jpg')).toBe('');
+    expect(f.middleEllipsis('Wedding_Ceremony_Smith_IMG_5102.jpg', 20)).toBe('Wedding_…MG_5102.jpg');
+    expect(f.middleEllipsis('IMG_5102.jpg', 20)).toBe('IMG_5102.jpg');
+    expect(f.middleEllipsis('DSC_1001.jpg', 8)).toBe('…1001.jpg'); // the frame number is never cut
+  });
+});
+
 describe('undo', () => {
   it('undoes and redoes in order, and a new edit drops the redo branch', () => {
     const s = new UndoStack();

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makePhotos } from './helpers.ts';
+import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makePhotos, type GeneratedPhoto } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const SMALL = 10;
@@ -33,12 +33,30 @@ async function makeBigPhotos(dir: string): Promise<string[]> {
     const file = path.join(dir, `IMG_${5101 + i}.jpg`);
     await sharp(base)
       .resize(w, h, { kernel: 'nearest' })
-      .withExif({ IFD0: { Make: 'Cull', Model: 'Big Camera' }, IFD2: { DateTimeOriginal: `2024:07:01 10:00:0${i}` } })
+      .withExif({
+        IFD0: { Make: 'Cull', Model: 'Big Camera' },
+        IFD2: { DateTimeOriginal: `2024:07:01 10:00:0${i}`, ExposureTime: '1/250', FNumber: '28/10', ISOSpeedRatings: '800', FocalLength: '85/1', ExposureBiasValue: '-2/3' },
+      })
       .jpeg({ quality: 90 })
       .toFile(file);
     out.push(file);
   }
   return out;
+}
+
+/** Gives the generated landscapes the capture settings a camera writes (shutter, aperture, ISO, …). */
+async function addCaptureSettings(photos: GeneratedPhoto[]): Promise<void> {
+  for (const [i, p] of photos.entries()) {
+    const exifDate = new Date(p.takenAt.getTime() + 17_000).toISOString().slice(0, 19).replace('T', ' ').replace(/-/g, ':');
+    const buf = await sharp(p.file)
+      .withExif({
+        IFD0: { Make: 'Cull', Model: 'Synthetic Camera' },
+        IFD2: { DateTimeOriginal: exifDate, ExposureTime: `1/${[125, 250, 500, 1000][i % 4]}`, FNumber: `${[18, 28, 40, 56][i % 4]}/10`, ISOSpeedRatings: String([100, 200, 400, 1600][i % 4]), FocalLength: `${[24, 35, 50, 85][i % 4]}/1`, ExposureBiasValue: `${(i % 3) - 1}/3` },
+      })
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    fs.writeFileSync(p.file, buf);
+  }
 }
 
 /** Share of the window the photo covers: its drawn rectangle (object-fit: contain) over the window. */
@@ -67,7 +85,7 @@ describe.skipIf(!chromium.available)('The loupe in Chromium (real server, real l
     const photosDir = path.join(tmp, 'Photos', 'Wedding');
     const modelDir = path.join(tmp, 'model');
     const outDir = path.join(tmp, 'renderer');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, SMALL), makeBigPhotos(path.join(photosDir, 'ceremony'))]);
+    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, SMALL).then(addCaptureSettings), makeBigPhotos(path.join(photosDir, 'ceremony'))]);
     library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir, thumbsDir: path.join(tmp, 'thumbs') });
     await library.addRoot(photosDir);
     await library.index(undefined);
@@ -229,5 +247,62 @@ describe.skipIf(!chromium.available)('The loupe in Chromium (real server, real l
       await hidpi.close();
     }
     expect(pageErrors).toEqual([]);
+  });
+
+  it('shows capture settings in the loupe and, with I, under the thumbnails; states and frame numbers readable at every tile size', async () => {
+    const big = (await library.photos()).find((p) => p.id === bigIds[0])!;
+    expect(big.capture).toEqual({ exposureTime: 0.004, fNumber: 2.8, iso: 800, focalLength: 85, exposureBias: -2 / 3 });
+    // The loupe's info panel.
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Home');
+    await expect.poll(loupeId).not.toBe(bigIds[BIG - 1]);
+    for (let k = 0; k < SMALL; k++) await page.keyboard.press('ArrowRight');
+    await expect.poll(loupeId).toBe(bigIds[0]);
+    const field = (f: string) => page.locator(`[data-testid="loupe-info"] [data-field="${f}"]`).innerText();
+    expect(await field('shutter')).toBe('1/250 s');
+    expect(await field('aperture')).toBe('f/2.8');
+    expect(await field('iso')).toBe('800');
+    expect(await field('focal')).toBe('85 mm');
+    expect(await field('ev')).toBe('−2/3 EV');
+    expect(await field('taken')).toBe('2024-07-01 10:00:00');
+    expect(await field('frame')).toBe('5101');
+    // Full screen: the same on one line over the photo.
+    await page.keyboard.press('l');
+    expect(await page.locator('[data-testid="hud-capture"]').innerText()).toBe('1/250 s · f/2.8 · ISO 800 · 85 mm · −2/3 EV');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.grid');
+
+    // I: captions under the thumbnails, remembered.
+    await page.keyboard.press('i');
+    await page.waitForSelector('[data-testid="tile-capture"]');
+    const first = (await library.photos()).sort((a, b) => a.takenAt! - b.takenAt!)[0];
+    expect(await page.locator(`.tile[data-id="${first.id}"] [data-testid="tile-capture"]`).innerText()).toMatch(/^1\/125 s · f\/1\.8 · ISO 100 · 24 mm · −1\/3 EV · \d\d:\d\d:17$/);
+
+    // The smallest tiles: pick, reject, label and selection each a mark of at least 14 px; the name keeps its frame number.
+    await pageTools(page).slide('.toolbar .zoom input', 96);
+    const ids = (await page.$$eval('.grid .tile', (els) => els.map((e) => Number((e as HTMLElement).dataset.id)))).slice(0, 3);
+    await page.click(`.tile[data-id="${ids[0]}"]`);
+    await page.keyboard.press('p');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('x');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('7');
+    await page.keyboard.press('Shift+ArrowLeft');
+    const size = (sel: string) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return Math.min(r.width, r.height) >= 5 && r.width >= 14; });
+    await page.waitForSelector(`.tile[data-id="${ids[0]}"] [data-state="pick"]`);
+    expect(await size(`.tile[data-id="${ids[0]}"] [data-state="pick"]`)).toBe(true);
+    await page.waitForSelector(`.tile[data-id="${ids[1]}"] [data-state="reject"]`);
+    expect(await size(`.tile[data-id="${ids[1]}"] [data-state="reject"]`)).toBe(true);
+    await page.waitForSelector(`.tile[data-id="${ids[2]}"] [data-state="label-yellow"]`);
+    expect(await size(`.tile[data-id="${ids[2]}"] [data-state="label-yellow"]`)).toBe(true);
+    expect(await page.locator('.tile [data-state="selected"]').count()).toBe(2);
+    const names = await page.$$eval('.grid .tile .name', (els) => els.map((e) => e.textContent ?? ''));
+    for (const n of names) expect(n).toMatch(/\d{4}\.jpg$/);
+    await pageTools(page).screenshot('grid-small-tiles.png');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
+    await pageTools(page).slide('.toolbar .zoom input', 180);
+    await page.keyboard.press('i');
   });
 });

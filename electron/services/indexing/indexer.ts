@@ -415,6 +415,7 @@ function storeBatch(
         camera: d.meta!.camera,
         lens: d.meta!.lens,
         thumb: d.thumb,
+        capture: d.meta!.capture,
       });
       if (d.job.contentChanged) q.clearEmbeddings(id);
       return id;

@@ -23,6 +23,7 @@ export type Action =
   | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
   | { type: 'toggleStacks' } // Shift+S: stacks on / off
   | { type: 'confirmStack' } // K: keep the proposed best of the stack, reject the others
+  | { type: 'captions' } // I: capture settings under the tiles on / off
   | { type: 'fullscreen' } // L: full-screen loupe (F is kept for the faces view)
   | { type: 'panels' } // Tab in the loupe: hide / show the side panels
   | { type: 'autoAdvance' }; // A or Caps Lock: move to the next photo after each decision, on / off
@@ -88,6 +89,7 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   }
   if (e.key === 'k' || e.key === 'K') return e.shiftKey ? null : { type: 'confirmStack' };
   if (e.key === 'Tab') return ctx.view === 'loupe' && !e.shiftKey ? { type: 'panels' } : null;
+  if ((e.key === 'i' || e.key === 'I') && !e.shiftKey) return { type: 'captions' };
   if (e.key === 'l' || e.key === 'L') return e.shiftKey ? null : { type: 'fullscreen' };
   if (e.key === 'CapsLock' || ((e.key === 'a' || e.key === 'A') && !e.shiftKey)) return { type: 'autoAdvance' };
   const label = LABEL_KEYS[e.key];
@@ -184,6 +186,7 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['G'], description: 'Grid' },
       { keys: ['C'], description: 'Compare 2–4 selected photos' },
       { keys: ['Z'], description: 'Loupe: fit / 100 % (or click where to look; kept from frame to frame)' },
+      { keys: ['I'], description: 'Capture settings under the thumbnails on / off' },
       { keys: ['L'], description: 'Full-screen loupe with filmstrip (L again or Esc: back)' },
       { keys: ['Tab'], description: 'Loupe: hide / show the side panels, the attribute bar and the toolbar' },
       { keys: ['/'], description: 'Type an attribute' },
