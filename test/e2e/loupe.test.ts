@@ -305,4 +305,45 @@ describe.skipIf(!chromium.available)('The loupe in Chromium (real server, real l
     await pageTools(page).slide('.toolbar .zoom input', 180);
     await page.keyboard.press('i');
   });
+
+  it('surveys six selected photos (no cap), culls in place, dims the rejected, and zooms and pans them together with Z', async () => {
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('c');
+    const survey = page.locator('[data-testid="compare"]');
+    await survey.waitFor();
+    expect(await survey.getAttribute('data-count')).toBe('6');
+    const ids = await survey.locator('.cell').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.id)));
+    await pageTools(page).imagesLoaded('[data-testid="compare"] .cell img');
+    expect(await survey.locator('.cell.active').getAttribute('data-id')).toBe(String(ids[5])); // the focused photo
+    await page.keyboard.press('ArrowLeft');
+    ids[1] = ids[4]; // the active frame now
+    await page.keyboard.press('x'); // in place, on the active frame
+    await expect.poll(async () => (await library.photos()).find((p) => p.id === ids[1])!.flag).toBe(-1);
+    const opacity = await page.$eval(`[data-testid="compare"] .cell[data-id="${ids[1]}"] .img`, (e) => Number(getComputedStyle(e).opacity));
+    expect(opacity).toBeLessThan(0.5);
+    expect(await survey.getAttribute('data-count')).toBe('6'); // it stays in the survey
+    await pageTools(page).screenshot('survey.png');
+
+    await page.keyboard.press('z');
+    await page.waitForSelector('[data-testid="compare"][data-zoom="100"]');
+    // Pan the first frame: every other frame shows the same point.
+    await page.$eval('[data-testid="compare"] .cell .img', (s) => {
+      s.scrollLeft = s.scrollWidth * 0.7 - s.clientWidth / 2;
+      s.scrollTop = s.scrollHeight * 0.4 - s.clientHeight / 2;
+      s.dispatchEvent(new Event('scroll'));
+    });
+    await page.waitForTimeout(200);
+    const centres = await page.$$eval('[data-testid="compare"] .cell .img', (els) =>
+      els.map((s) => ({ x: (s.scrollLeft + s.clientWidth / 2) / s.scrollWidth, y: (s.scrollTop + s.clientHeight / 2) / s.scrollHeight, zoomed: s.scrollWidth > s.clientWidth })),
+    );
+    for (const c of centres) {
+      expect(c.zoomed).toBe(true);
+      expect(c.x).toBeCloseTo(0.7, 1);
+      expect(c.y).toBeCloseTo(0.4, 1);
+    }
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await library.photos()).find((p) => p.id === ids[1])!.flag).toBe(0);
+    await page.keyboard.press('Escape');
+  });
 });

@@ -67,17 +67,20 @@ class Views {
 
   openCompare(): void {
     const sel = grid.visible.filter((p) => selection.selected.has(p.id)).map((p) => p.id);
-    let ids = sel.slice(0, 4);
+    // Survey: every selected photo (no cap); the cells shrink to fit.
+    let ids = sel;
     if (ids.length < 2) {
       // Nothing multi-selected: compare the focused photo with the next one.
       const i = Math.max(0, selection.focusIndex);
       ids = grid.visible.slice(i, i + 2).map((p) => p.id);
     }
     if (ids.length < 2) {
-      toasts.show({ code: 'invalid-argument', message: 'Compare needs at least two photos: Ctrl/⌘-click or Shift-click 2–4 photos.' });
+      toasts.show({ code: 'invalid-argument', message: 'Survey needs at least two photos.', hint: 'Select them with Shift+← / → or Ctrl/⌘-click, then press C.' });
       return;
     }
     this.compareIds = ids;
+    this.zoom100 = false;
+    this.zoomCenter = { x: 0.5, y: 0.5 };
     this.compareActive = Math.max(0, ids.indexOf(selection.focusId ?? -1));
     this.view = 'compare';
   }
