@@ -177,4 +177,66 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     expect(text).toContain('Shift+S');
     expect(text).not.toContain('Check what you typed');
   });
+
+  it('gives the keyboard back: after the sort menu, Escape from any field, one Tab to the photos, keys for filters and export', async () => {
+    // The sort menu used: arrows move the focus in the grid, P picks.
+    await page.click(`.tile[data-id="${byDate[0]}"]`);
+    await page.selectOption('#sort-key', 'name');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.$eval('#sort-key', (e) => (e as HTMLSelectElement).value)).toBe('name');
+    await expect.poll(focusedTile).not.toBe(byDate[0]);
+    const second = await focusedTile();
+    await page.keyboard.press('p');
+    await expect.poll(() => flagOf(second)).toBe(1);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => flagOf(second)).toBe(0);
+    await page.selectOption('#sort-key', 'date');
+
+    // Escape leaves a text field (the folder field here): the next key culls.
+    await page.click('#folder-input');
+    await page.keyboard.type('abc');
+    await page.keyboard.press('Escape');
+    expect(await page.evaluate(() => document.activeElement?.id ?? '')).not.toBe('folder-input');
+    await page.keyboard.press('x');
+    await expect.poll(() => flagOf(second)).toBe(-1);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => flagOf(second)).toBe(0);
+    await page.fill('#folder-input', '');
+
+    // From a fresh page: one Tab reaches "Skip to the photos", Enter gives the photos the keyboard.
+    await page.reload();
+    await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent ?? '')).toBe('Skip to the photos');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('photos');
+    await page.keyboard.press('ArrowRight');
+    expect(await focusedTile()).toBe(byDate[1]);
+
+    // Filter keys.
+    await page.keyboard.press('x');
+    await expect.poll(() => flagOf(byDate[1])).toBe(-1);
+    await page.keyboard.press('Shift+X');
+    await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe('1');
+    expect(await page.getByRole('radio', { name: 'Rejects' }).getAttribute('aria-checked')).toBe('true');
+    await page.keyboard.press('Shift+U');
+    await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe(String(PHOTOS - 1));
+    await page.keyboard.press('Shift+P');
+    await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe('0');
+    await page.keyboard.press('Shift+A');
+    await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe(String(PHOTOS));
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => flagOf(byDate[1])).toBe(0);
+
+    // Export from the keyboard; the help lists the keys.
+    await page.keyboard.press('Control+Shift+E');
+    await page.waitForSelector('[role="dialog"]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[role="dialog"]', { state: 'detached' });
+    await page.keyboard.press('?');
+    const help = await page.locator('[role="dialog"]').innerText();
+    for (const words of ['Show the picks', 'Show the unflagged photos', 'Show the rejects', 'Export…', 'Leave any field']) expect(help).toContain(words);
+    await page.keyboard.press('Escape');
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -23,6 +23,8 @@ export type Action =
   | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
   | { type: 'toggleStacks' } // Shift+S: stacks on / off
   | { type: 'confirmStack' } // K: keep the proposed best of the stack, reject the others
+  | { type: 'filter'; flag: 'any' | 'picks' | 'unflagged' | 'rejects' } // Shift+A / P / U / X: show all / picks / unflagged / rejects
+  | { type: 'export' } // Ctrl/⌘+Shift+E
   | { type: 'captions' } // I: capture settings under the tiles on / off
   | { type: 'fullscreen' } // L: full-screen loupe (F is kept for the faces view)
   | { type: 'panels' } // Tab in the loupe: hide / show the side panels
@@ -68,6 +70,7 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
     if (k === 'z') return e.shiftKey ? { type: 'redo' } : { type: 'undo' };
     if (k === 'y') return { type: 'redo' };
     if (k === 'a' && ctx.view === 'grid') return { type: 'selectAll' };
+    if (k === 'e' && e.shiftKey) return { type: 'export' };
     return null; // leave every other Ctrl/Cmd shortcut to the browser / OS
   }
   if (e.altKey) return null;
@@ -83,6 +86,10 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   if (e.key === ' ' || e.key === 'Spacebar') return { type: 'move', dir: e.shiftKey ? 'prev' : 'next', extend: false };
 
   if (/^[0-5]$/.test(e.key)) return { type: 'rating', rating: Number(e.key) };
+  if (e.shiftKey) {
+    const show = ({ a: 'any', p: 'picks', u: 'unflagged', x: 'rejects' } as const)[e.key.toLowerCase() as 'a' | 'p' | 'u' | 'x'];
+    if (show) return { type: 'filter', flag: show };
+  }
   if (e.key === 's' || e.key === 'S') {
     if (e.shiftKey) return ctx.view === 'grid' ? { type: 'toggleStacks' } : null;
     return ctx.view === 'grid' ? { type: 'toggleStack' } : null;
@@ -166,6 +173,17 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['Shift', 'S'], description: 'Stacks on / off (bursts and near-duplicates)' },
       { keys: ['S'], description: 'Expand / collapse the stack' },
       { keys: ['K'], description: 'Keep the proposed best, reject the others (picks stay; asks above 20)' },
+    ],
+  },
+  {
+    group: 'Showing',
+    items: [
+      { keys: ['Shift', 'P'], description: 'Show the picks' },
+      { keys: ['Shift', 'U'], description: 'Show the unflagged photos' },
+      { keys: ['Shift', 'X'], description: 'Show the rejects' },
+      { keys: ['Shift', 'A'], description: 'Show all photos' },
+      { keys: ['Ctrl/⌘', 'Shift', 'E'], description: 'Export…' },
+      { keys: ['Esc'], description: 'Leave any field or menu: the keys act on the photos again' },
     ],
   },
   {
