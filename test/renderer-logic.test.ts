@@ -133,6 +133,15 @@ describe('keyboard map', () => {
     expect(keyToAction({ key: 'a' }, { ...grid, typing: true })).toBeNull();
   });
 
+  it('maps Alt+P / U / X / A to the flag filters, by the physical key', () => {
+    const grid = { view: 'grid' as const, modal: false, typing: false };
+    expect(keyToAction({ key: 'π', code: 'KeyP', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'picks' });
+    expect(keyToAction({ key: 'u', code: 'KeyU', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'unflagged' });
+    expect(keyToAction({ key: 'x', code: 'KeyX', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'rejects' });
+    expect(keyToAction({ key: 'a', code: 'KeyA', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'any' });
+    expect(keyToAction({ key: 'E', ctrlKey: true, shiftKey: true }, grid)).toEqual({ type: 'export' });
+  });
+
   it('maps navigation, views, undo and help', () => {
     expect(keyToAction({ key: 'ArrowDown' }, grid)).toEqual({ type: 'move', dir: 'down', extend: false });
     expect(keyToAction({ key: 'ArrowRight', shiftKey: true }, grid)).toEqual({ type: 'move', dir: 'right', extend: true });

@@ -178,7 +178,7 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     expect(text).not.toContain('Check what you typed');
   });
 
-  it('gives the keyboard back: after the sort menu, Escape from any field, one Tab to the photos, keys for filters and export', async () => {
+  it('gives the keyboard back: after the sort menu, Escape from any field, one Tab to the photos, keys for filters (Alt+P/U/X/A) and export', async () => {
     // The sort menu used: arrows move the focus in the grid, P picks.
     await page.click(`.tile[data-id="${byDate[0]}"]`);
     await page.selectOption('#sort-key', 'name');
@@ -216,14 +216,14 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     // Filter keys.
     await page.keyboard.press('x');
     await expect.poll(() => flagOf(byDate[1])).toBe(-1);
-    await page.keyboard.press('Shift+X');
+    await page.keyboard.press('Alt+X');
     await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe('1');
     expect(await page.getByRole('radio', { name: 'Rejects' }).getAttribute('aria-checked')).toBe('true');
-    await page.keyboard.press('Shift+U');
+    await page.keyboard.press('Alt+U');
     await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe(String(PHOTOS - 1));
-    await page.keyboard.press('Shift+P');
+    await page.keyboard.press('Alt+P');
     await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe('0');
-    await page.keyboard.press('Shift+A');
+    await page.keyboard.press('Alt+A');
     await expect.poll(() => page.getAttribute('.grid', 'data-count')).toBe(String(PHOTOS));
     await page.keyboard.press('Control+z');
     await expect.poll(() => flagOf(byDate[1])).toBe(0);

@@ -36,6 +36,8 @@ export interface KeyInput {
   metaKey?: boolean;
   shiftKey?: boolean;
   altKey?: boolean;
+  /** The physical key ("KeyP"), for Alt shortcuts whose `key` is a special character. */
+  code?: string;
 }
 
 export interface KeyContext {
@@ -73,7 +75,12 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
     if (k === 'e' && e.shiftKey) return { type: 'export' };
     return null; // leave every other Ctrl/Cmd shortcut to the browser / OS
   }
-  if (e.altKey) return null;
+  if (e.altKey) {
+    // Alt+P / U / X / A: show picks / unflagged / rejects / all (by the key's place: macOS's Alt+P types "π").
+    const letter = /^Key([A-Z])$/.exec(e.code ?? '')?.[1]?.toLowerCase() ?? e.key.toLowerCase();
+    const show = ({ a: 'any', p: 'picks', u: 'unflagged', x: 'rejects' } as const)[letter as 'a' | 'p' | 'u' | 'x'];
+    return show && !e.shiftKey ? { type: 'filter', flag: show } : null;
+  }
 
   const move = MOVE_KEYS[e.key];
   if (move) {
@@ -86,10 +93,7 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   if (e.key === ' ' || e.key === 'Spacebar') return { type: 'move', dir: e.shiftKey ? 'prev' : 'next', extend: false };
 
   if (/^[0-5]$/.test(e.key)) return { type: 'rating', rating: Number(e.key) };
-  if (e.shiftKey) {
-    const show = ({ a: 'any', p: 'picks', u: 'unflagged', x: 'rejects' } as const)[e.key.toLowerCase() as 'a' | 'p' | 'u' | 'x'];
-    if (show) return { type: 'filter', flag: show };
-  }
+
   if (e.key === 's' || e.key === 'S') {
     if (e.shiftKey) return ctx.view === 'grid' ? { type: 'toggleStacks' } : null;
     return ctx.view === 'grid' ? { type: 'toggleStack' } : null;
@@ -178,10 +182,10 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
   {
     group: 'Showing',
     items: [
-      { keys: ['Shift', 'P'], description: 'Show the picks' },
-      { keys: ['Shift', 'U'], description: 'Show the unflagged photos' },
-      { keys: ['Shift', 'X'], description: 'Show the rejects' },
-      { keys: ['Shift', 'A'], description: 'Show all photos' },
+      { keys: ['Alt', 'P'], description: 'Show the picks' },
+      { keys: ['Alt', 'U'], description: 'Show the unflagged photos' },
+      { keys: ['Alt', 'X'], description: 'Show the rejects' },
+      { keys: ['Alt', 'A'], description: 'Show all photos' },
       { keys: ['Ctrl/⌘', 'Shift', 'E'], description: 'Export…' },
       { keys: ['Esc'], description: 'Leave any field or menu: the keys act on the photos again' },
     ],
