@@ -239,4 +239,26 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await page.keyboard.press('Escape');
     expect(pageErrors).toEqual([]);
   });
+
+  it('finds a frame by its number: "IMG_2015" and "2015" put that file first, then the rest by meaning', async () => {
+    const target = (await library.photos()).find((p) => p.name === 'IMG_2015.jpg')!;
+    for (const text of ['IMG_2015', '2015']) {
+      const results = await library.search(text);
+      expect(results[0].id).toBe(target.id);
+      expect(results.length).toBeGreaterThan(1); // meaning follows
+      expect(new Set(results.map((r) => r.id)).size).toBe(results.length);
+    }
+    // "20" matches many names: the whole-number matches are not invented, each contains it.
+    const many = await library.search('IMG_20');
+    const photos = new Map((await library.photos()).map((p) => [p.id, p.name]));
+    const named = many.filter((r) => r.score === 1).map((r) => photos.get(r.id)!);
+    expect(named.length).toBeGreaterThan(1);
+    for (const n of named) expect(n.toLowerCase()).toContain('img_20');
+
+    await page.fill('#search-input', 'IMG_2015');
+    await page.press('#search-input', 'Enter');
+    await page.waitForSelector('button[title="Clear the search"]');
+    await expect.poll(async () => Number(await page.getAttribute('.grid .tile[data-index="0"]', 'data-id'))).toBe(target.id);
+    await page.click('button[title="Clear the search"]');
+  });
 });
