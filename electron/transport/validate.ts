@@ -133,9 +133,9 @@ export async function checkExistingDirectory(value: unknown, what: string): Prom
   try {
     st = await fs.promises.stat(p);
   } catch {
-    throw invalid(`${what}: folder ${p} does not exist.`);
+    throw invalid(`${what === 'folder' ? 'The folder' : `${what}: the folder`} ${p} does not exist. Check the spelling (~ is your home folder) and try again.`);
   }
-  if (!st.isDirectory()) throw invalid(`${what}: ${p} is not a folder.`);
+  if (!st.isDirectory()) throw invalid(`${what === 'folder' ? '' : `${what}: `}${p} is a file, not a folder: give the folder that holds it.`);
   return p;
 }
 

@@ -261,4 +261,26 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await expect.poll(async () => Number(await page.getAttribute('.grid .tile[data-index="0"]', 'data-id'))).toBe(target.id);
     await page.click('button[title="Clear the search"]');
   });
+
+  it('expands ~ in the folder field and says in plain words when a folder does not exist', async () => {
+    const home = process.env.HOME;
+    process.env.HOME = tmp; // the server runs in this process: ~ is tmp for this test
+    try {
+      await page.fill('#folder-input', '~/Photos/Wedding');
+      await page.press('#folder-input', 'Enter');
+      await page.waitForSelector(`[data-root="${path.join(tmp, 'Photos', 'Wedding')}"]`);
+      expect(await page.locator('[data-testid="toast"]').count()).toBe(0);
+
+      await page.fill('#folder-input', '~/Nowhere');
+      await page.press('#folder-input', 'Enter');
+      const toast = page.locator('[data-testid="toast"]').last();
+      await toast.waitFor();
+      const text = await toast.innerText();
+      expect(text).toContain(`The folder ${path.join(tmp, 'Nowhere')} does not exist`);
+      expect(text).not.toMatch(/folder: folder/);
+    } finally {
+      process.env.HOME = home;
+      await page.fill('#folder-input', '');
+    }
+  });
 });
