@@ -283,4 +283,15 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
       await page.fill('#folder-input', '');
     }
   });
+
+  it('clears the taste panel’s error once a new decision is made', async () => {
+    await page.click('#taste-fit'); // no decisions of the photographer's yet: cannot learn
+    const error = page.locator('[data-testid="taste-error"]');
+    await error.waitFor();
+    await page.click(`.tile[data-id="${byDate[2]}"]`);
+    await page.keyboard.press('p');
+    await error.waitFor({ state: 'detached' });
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => flagOf(byDate[2])).toBe(0);
+  });
 });
