@@ -206,7 +206,7 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['Enter'], description: 'Loupe (Enter again: back to grid)' },
       { keys: ['E'], description: 'Loupe' },
       { keys: ['G'], description: 'Grid' },
-      { keys: ['C'], description: 'Survey: every selected photo side by side (Z zooms all, pans together)' },
+      { keys: ['C'], description: 'Compare (survey) every selected photo side by side: Z zooms all, they pan together' },
       { keys: ['Z'], description: 'Loupe: fit / 100 % (or click where to look; kept from frame to frame)' },
       { keys: ['I'], description: 'Capture settings under the thumbnails on / off' },
       { keys: ['L'], description: 'Full-screen loupe with filmstrip (L again or Esc: back)' },
