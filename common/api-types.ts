@@ -45,6 +45,8 @@ export interface PreviousCulling {
   rating: number;
   flag: -1 | 0 | 1;
   label: string | null;
+  /** The flag had been set automatically ("keep the best"), not by the photographer. */
+  flagAuto?: boolean;
 }
 
 /** Whether a CLIP model is installed; without one the window shows a first-run screen offering the download. */

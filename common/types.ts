@@ -23,6 +23,10 @@ export interface PhotoRecord {
   rating: number; // 0..5
   flag: Flag;
   label: Label | null;
+  /** The flag was set automatically ("keep the best" rejecting a stack's others), not by the photographer. */
+  flagAuto?: boolean;
+  /** Capture settings from EXIF, when the file has any (read at index; migration 7). */
+  capture?: CaptureSettings;
   /** Rating, label or pick another application wrote (XMP sidecar or embedded), read at index. */
   outside?: OutsideDecision | null;
 }
@@ -37,6 +41,18 @@ export interface OutsideDecision {
   modifiedAt: number | null; // xmp:MetadataDate, else the file's mtime (ms)
   /** Which fields were taken into the photo's rating/flag/label (a decision made in Cull wins). */
   taken: { rating: boolean; label: boolean; pick: boolean };
+}
+
+/** How a photo was taken, from its EXIF; each null when the file does not say. */
+export interface CaptureSettings {
+  /** Shutter time in seconds (1/250 s = 0.004). */
+  exposureTime: number | null;
+  fNumber: number | null;
+  iso: number | null;
+  /** Focal length in mm (as shot, not the 35 mm equivalent). */
+  focalLength: number | null;
+  /** Exposure compensation in EV. */
+  exposureBias: number | null;
 }
 
 export interface CullingChange {

@@ -41,22 +41,26 @@ function checkIds(ids: number[]): number[] {
  * Applies `change` to every photo in `ids` in one transaction and returns their previous states
  * (for undo). Unknown ids make the whole call fail, so nothing is half-applied.
  */
-export function setCulling(db: DB, ids: number[], change: CullingChange): PreviousCulling[] {
+export function setCulling(db: DB, ids: number[], change: CullingChange, opts: { source?: 'auto' } = {}): PreviousCulling[] {
   validateCulling(change);
   const unique = checkIds(ids);
   const sets: string[] = [];
   const values: (number | string | null)[] = [];
   if (change.rating !== undefined) (sets.push('rating = ?'), values.push(change.rating));
-  if (change.flag !== undefined) (sets.push('flag = ?'), values.push(change.flag));
+  if (change.flag !== undefined) {
+    // Who set the flag: an automatic reject ("keep the best") is not the photographer's decision.
+    sets.push('flag = ?', 'flag_source = ?');
+    values.push(change.flag, opts.source === 'auto' ? 'auto' : null);
+  }
   if (change.label !== undefined) (sets.push('label = ?'), values.push(change.label));
-  const read = db.prepare('SELECT id, rating, flag, label FROM photos WHERE id = ?');
+  const read = db.prepare('SELECT id, rating, flag, label, flag_source FROM photos WHERE id = ?');
   const write = db.prepare(`UPDATE photos SET ${sets.join(', ')} WHERE id = ?`);
   return db.transaction(() => {
     const previous: PreviousCulling[] = [];
     for (const id of unique) {
-      const row = read.get(id) as PreviousCulling | undefined;
+      const row = read.get(id) as (PreviousCulling & { flag_source: string | null }) | undefined;
       if (!row) throw new CullingError(`Photo ${id} is not in the library.`, 'not-found');
-      previous.push({ id: row.id, rating: row.rating, flag: row.flag, label: row.label });
+      previous.push({ id: row.id, rating: row.rating, flag: row.flag, label: row.label, ...(row.flag_source === 'auto' ? { flagAuto: true } : {}) });
       write.run(...values, id);
       noteCullDecision(db, id, row, { rating: change.rating ?? row.rating, flag: change.flag ?? row.flag, label: change.label !== undefined ? change.label : row.label });
     }
@@ -70,12 +74,12 @@ export function restoreCulling(db: DB, previous: PreviousCulling[]): void {
     validateCulling({ rating: p.rating, flag: p.flag as Flag, label: p.label as Label | null });
     checkIds([p.id]);
   }
-  const write = db.prepare('UPDATE photos SET rating = ?, flag = ?, label = ? WHERE id = ?');
+  const write = db.prepare('UPDATE photos SET rating = ?, flag = ?, label = ?, flag_source = ? WHERE id = ?');
   const read = db.prepare('SELECT rating, flag, label FROM photos WHERE id = ?');
   db.transaction(() => {
     for (const p of previous) {
       const now = read.get(p.id) as PreviousCulling | undefined;
-      write.run(p.rating, p.flag, p.label, p.id);
+      write.run(p.rating, p.flag, p.label, p.flagAuto ? 'auto' : null, p.id);
       if (now) noteCullDecision(db, p.id, now, p); // an undo is a decision made in Cull too
     }
   }).immediate();

@@ -64,3 +64,32 @@ export function photosEndingWith(db: DB, ref: string, limit = 10): { id: number;
     .prepare("SELECT id, path FROM photos WHERE path = ? OR path LIKE ? ESCAPE '\\' LIMIT ?")
     .all(ref, '%' + path.sep + ref.replace(/[\\%_]/g, (c) => '\\' + c), limit) as { id: number; path: string }[];
 }
+
+/**
+ * Photos whose file name contains `token` (case-insensitive; a frame number "5102" or a name
+ * "IMG_5102"), best match first: the name without extension equal to it, then its frame number
+ * equal to it, then the name containing it. At most `limit`; only indexed photos ('ok').
+ */
+export function photosNamed(db: DB, token: string, limit = 200): { id: number; path: string }[] {
+  const t = token.trim().toLowerCase();
+  if (!t) return [];
+  const like = '%' + t.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  const rows = db
+    .prepare("SELECT id, path FROM photos WHERE status = 'ok' AND lower(path) LIKE ? ESCAPE '\\'")
+    .all(like) as { id: number; path: string }[];
+  const rankOf = (p: string): number => {
+    const name = path.basename(p).toLowerCase();
+    if (!name.includes(t)) return -1; // only the folder matched
+    const stem = name.replace(/\.[^.]*$/, '');
+    if (stem === t || name === t) return 0;
+    const digits = /(\d+)(?!.*\d)/.exec(stem)?.[1];
+    if (digits && (digits === t || digits.replace(/^0+/, '') === t.replace(/^0+/, ''))) return 1;
+    return 2;
+  };
+  return rows
+    .map((r) => ({ ...r, rank: rankOf(r.path) }))
+    .filter((r) => r.rank >= 0)
+    .sort((a, b) => a.rank - b.rank || a.path.localeCompare(b.path))
+    .slice(0, limit)
+    .map(({ id, path: p }) => ({ id, path: p }));
+}

@@ -111,4 +111,17 @@ export const MIGRATIONS: string[] = [
     outside_read_at INTEGER NOT NULL
   );
   `,
+  /* 6: who set a photo's flag: NULL = the photographer, 'auto' = "keep the best" (K, cull groups
+        --reject-others) rejecting a stack's other members. "My taste" learns only from the former
+        (electron/services/signals/taste.ts collectDecisions) */ `
+  ALTER TABLE photos ADD COLUMN flag_source TEXT CHECK (flag_source IS NULL OR flag_source = 'auto');
+  `,
+  /* 7: capture settings from EXIF, read at index (electron/services/indexing/metadata.ts), shown in
+        the loupe and as tile captions */ `
+  ALTER TABLE photos ADD COLUMN exposure_time REAL;   -- seconds
+  ALTER TABLE photos ADD COLUMN f_number REAL;
+  ALTER TABLE photos ADD COLUMN iso INTEGER;
+  ALTER TABLE photos ADD COLUMN focal_length REAL;    -- mm
+  ALTER TABLE photos ADD COLUMN exposure_bias REAL;   -- EV
+  `,
 ];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DB } from './database.ts';
 import { encodeF16 } from './vectors.ts';
 import { FROM_OUTSIDE_SQL, outsideFromRow } from './xmp-sync.ts';
-import type { Flag, Label, PhotoFilter, PhotoRecord } from '../common/types.ts';
+import type { CaptureSettings, Flag, Label, PhotoFilter, PhotoRecord } from '../common/types.ts';
 
 export type PhotoStatus = PhotoRecord['status'];
 
@@ -27,6 +27,12 @@ export interface PhotoRow {
   rating: number;
   flag: number;
   label: string | null;
+  flag_source?: string | null;
+  exposure_time?: number | null;
+  f_number?: number | null;
+  iso?: number | null;
+  focal_length?: number | null;
+  exposure_bias?: number | null;
 }
 
 /** What indexing learns about a file; culling state (rating, flag, label) is never touched here. */
@@ -41,6 +47,8 @@ export interface IndexedPhoto {
   camera: string | null;
   lens: string | null;
   thumb: string | null;
+  /** Capture settings from EXIF (null or absent: none). */
+  capture?: CaptureSettings | null;
 }
 
 export interface FailedPhoto {
@@ -73,7 +81,20 @@ export function toPhotoRecord(row: PhotoRow): PhotoRecord {
     flag: row.flag as Flag,
     label: row.label as Label | null,
     ...(outside ? { outside } : {}),
+    ...(row.flag_source === 'auto' ? { flagAuto: true } : {}),
+    ...captureOf(row),
   };
+}
+
+function captureOf(row: PhotoRow): { capture?: CaptureSettings } {
+  const c: CaptureSettings = {
+    exposureTime: row.exposure_time ?? null,
+    fNumber: row.f_number ?? null,
+    iso: row.iso ?? null,
+    focalLength: row.focal_length ?? null,
+    exposureBias: row.exposure_bias ?? null,
+  };
+  return Object.values(c).some((v) => v !== null) ? { capture: c } : {};
 }
 
 /** Photo rows with their outside decision's columns (all prefixed outside_, so none shadows a photos column). */
@@ -113,11 +134,15 @@ function prepare(db: DB) {
     'SELECT 1 AS one FROM embeddings WHERE photo_id = ? AND model_id = ?',
   );
   const upsertOk = db.prepare<Record<string, unknown>, { id: number }>(`
-    INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, width, height, taken_at, camera, lens, thumb, status, error, indexed_at)
-    VALUES (@path, @folder, @size, @mtimeMs, @fingerprint, @width, @height, @takenAt, @camera, @lens, @thumb, 'ok', NULL, @now)
+    INSERT INTO photos (path, folder, size, mtime_ms, fingerprint, width, height, taken_at, camera, lens, thumb, status, error, indexed_at,
+      exposure_time, f_number, iso, focal_length, exposure_bias)
+    VALUES (@path, @folder, @size, @mtimeMs, @fingerprint, @width, @height, @takenAt, @camera, @lens, @thumb, 'ok', NULL, @now,
+      @exposureTime, @fNumber, @iso, @focalLength, @exposureBias)
     ON CONFLICT(path) DO UPDATE SET folder = excluded.folder, size = excluded.size, mtime_ms = excluded.mtime_ms,
       fingerprint = excluded.fingerprint, width = excluded.width, height = excluded.height, taken_at = excluded.taken_at,
       camera = excluded.camera, lens = excluded.lens, thumb = excluded.thumb, status = 'ok', error = NULL,
+      exposure_time = excluded.exposure_time, f_number = excluded.f_number, iso = excluded.iso,
+      focal_length = excluded.focal_length, exposure_bias = excluded.exposure_bias,
       indexed_at = excluded.indexed_at
     RETURNING id`);
   // A photo whose file now holds other content that was not indexed (overwritten by a broken file
@@ -181,8 +206,17 @@ function prepare(db: DB) {
     missingFingerprints: (): Map<string, number> => new Map(missingFingerprints.all().map((r) => [r.fingerprint, r.n])),
     hasEmbedding: (photoId: number, modelId: string): boolean => hasEmbedding.get(photoId, modelId) !== undefined,
     /** Inserts or refreshes the row for `photo.path` as indexed ('ok'); returns its id. */
-    upsertPhoto: (photo: IndexedPhoto): number =>
-      upsertOk.get({ ...photo, folder: path.dirname(photo.path), now: Date.now() })!.id,
+    upsertPhoto: ({ capture, ...photo }: IndexedPhoto): number =>
+      upsertOk.get({
+        ...photo,
+        folder: path.dirname(photo.path),
+        now: Date.now(),
+        exposureTime: capture?.exposureTime ?? null,
+        fNumber: capture?.fNumber ?? null,
+        iso: capture?.iso ?? null,
+        focalLength: capture?.focalLength ?? null,
+        exposureBias: capture?.exposureBias ?? null,
+      })!.id,
     /** Records why a file could not be indexed; it is retried only once its size or mtime changes. */
     markFailed: (f: FailedPhoto): number => markFailed({ ...f, folder: path.dirname(f.path), now: Date.now() }),
     /** A renamed or moved photo: new path, same row (so rating, flag, label and embeddings stay). */

@@ -341,11 +341,11 @@ describe('metadata', () => {
   });
 
   it('never throws on junk', async () => {
-    const empty = { takenAt: null, camera: null, lens: null, orientation: null };
+    const empty = { takenAt: null, camera: null, lens: null, orientation: null, capture: null };
     expect(await readMetadata(Buffer.alloc(0))).toEqual(empty);
     expect(await readMetadata(Buffer.from('not an image at all'))).toEqual(empty);
     expect(await readMetadata(Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0xff, 0xff, 0x45, 0x78, 0x69, 0x66, 0, 0, 0x49, 0x49]))).toEqual(empty);
     const webp = await imageBuffer({ format: 'webp', exif: { make: 'Canon', model: 'Canon EOS R6', lens: 'RF50mm', dateTimeOriginal: '2022:02:02 02:02:02', orientation: 8 } });
-    expect(await readMetadata(webp)).toEqual({ takenAt: new Date(2022, 1, 2, 2, 2, 2).getTime(), camera: 'Canon EOS R6', lens: 'RF50mm', orientation: 8 });
+    expect(await readMetadata(webp)).toEqual({ takenAt: new Date(2022, 1, 2, 2, 2, 2).getTime(), camera: 'Canon EOS R6', lens: 'RF50mm', orientation: 8, capture: null });
   });
 });

@@ -125,6 +125,23 @@ describe('keyboard map', () => {
     expect(keyToAction({ key: '9' }, grid)).toEqual({ type: 'label', label: 'blue' });
   });
 
+  it('maps A and Caps Lock to auto-advance, not while typing', () => {
+    const grid = { view: 'grid' as const, modal: false, typing: false };
+    expect(keyToAction({ key: 'a' }, grid)).toEqual({ type: 'autoAdvance' });
+    expect(keyToAction({ key: 'CapsLock' }, { ...grid, view: 'loupe' })).toEqual({ type: 'autoAdvance' });
+    expect(keyToAction({ key: 'a', ctrlKey: true }, grid)).toEqual({ type: 'selectAll' });
+    expect(keyToAction({ key: 'a' }, { ...grid, typing: true })).toBeNull();
+  });
+
+  it('maps Alt+P / U / X / A to the flag filters, by the physical key', () => {
+    const grid = { view: 'grid' as const, modal: false, typing: false };
+    expect(keyToAction({ key: 'π', code: 'KeyP', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'picks' });
+    expect(keyToAction({ key: 'u', code: 'KeyU', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'unflagged' });
+    expect(keyToAction({ key: 'x', code: 'KeyX', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'rejects' });
+    expect(keyToAction({ key: 'a', code: 'KeyA', altKey: true }, grid)).toEqual({ type: 'filter', flag: 'any' });
+    expect(keyToAction({ key: 'E', ctrlKey: true, shiftKey: true }, grid)).toEqual({ type: 'export' });
+  });
+
   it('maps navigation, views, undo and help', () => {
     expect(keyToAction({ key: 'ArrowDown' }, grid)).toEqual({ type: 'move', dir: 'down', extend: false });
     expect(keyToAction({ key: 'ArrowRight', shiftKey: true }, grid)).toEqual({ type: 'move', dir: 'right', extend: true });
@@ -292,6 +309,30 @@ describe('export selection', () => {
   });
 });
 
+describe('capture settings and names', () => {
+  it('writes shutter, aperture, ISO, focal length and compensation as photographers do', async () => {
+    const f = await import('../renderer/src/lib/format.ts');
+    expect(f.formatShutter(0.004)).toBe('1/250 s');
+    expect(f.formatShutter(1 / 8)).toBe('1/8 s');
+    expect(f.formatShutter(0.3)).toBe('0.3 s');
+    expect(f.formatShutter(2)).toBe('2 s');
+    expect(f.formatEv(-2 / 3)).toBe('−2/3 EV');
+    expect(f.formatEv(1)).toBe('+1 EV');
+    expect(f.formatEv(4 / 3)).toBe('+1 1/3 EV');
+    expect(f.formatEv(0.5)).toBe('+0.5 EV');
+    expect(f.captureLine({ exposureTime: 0.004, fNumber: 2.8, iso: 800, focalLength: 85, exposureBias: -2 / 3 })).toBe('1/250 s · f/2.8 · ISO 800 · 85 mm · −2/3 EV');
+    expect(f.captureLine({ exposureTime: null, fNumber: null, iso: 100, focalLength: null, exposureBias: 0 })).toBe('ISO 100');
+    expect(f.formatCaptureTime(new Date(2024, 6, 1, 10, 0, 5, 250).getTime())).toBe('2024-07-01 10:00:05.25');
+    expect(f.formatCaptureTime(new Date(2024, 6, 1, 10, 0, 5).getTime())).toBe('2024-07-01 10:00:05');
+    expect(f.frameNumber('IMG_5102.CR3')).toBe('5102');
+    expect(f.frameNumber('DSC_0042-2.jpg')).toBe('0042');
+    expect(f.frameNumber('holiday.jpg')).toBe('');
+    expect(f.middleEllipsis('Wedding_Ceremony_Smith_IMG_5102.jpg', 20)).toBe('Wedding_…MG_5102.jpg');
+    expect(f.middleEllipsis('IMG_5102.jpg', 20)).toBe('IMG_5102.jpg');
+    expect(f.middleEllipsis('DSC_1001.jpg', 8)).toBe('…1001.jpg'); // the frame number is never cut
+  });
+});
+
 describe('undo', () => {
   it('undoes and redoes in order, and a new edit drops the redo branch', () => {
     const s = new UndoStack();
@@ -311,6 +352,24 @@ describe('undo', () => {
     s.push(e2);
     expect(s.canRedo).toBe(false);
     expect(s.size).toBe(2);
+  });
+
+  it('saves and loads its history as JSON, dropping edits of photos no longer there', () => {
+    const s = new UndoStack();
+    s.push({ ids: [1], change: { flag: 1 }, previous: [{ id: 1, rating: 0, flag: 0, label: null }] });
+    s.push({ ids: [2, 3], change: { flag: -1 }, previous: [{ id: 2, rating: 0, flag: 0, label: null }], auto: true });
+    s.push({ ids: [4], change: { rating: 2 }, previous: [{ id: 4, rating: 0, flag: 0, label: null }] });
+    s.undo();
+    const json = JSON.parse(JSON.stringify(s.save()));
+    const t = new UndoStack();
+    t.load(json, (id) => id !== 1);
+    expect(t.size).toBe(1);
+    expect(t.canRedo).toBe(true);
+    expect(t.undo()).toMatchObject({ ids: [2, 3], auto: true });
+    t.load('not a history', () => true);
+    expect(t.canUndo || t.canRedo).toBe(false);
+    t.load({ done: [{ ids: ['x'], change: {}, previous: [] }, null] }, () => true);
+    expect(t.canUndo).toBe(false);
   });
 
   it('caps its size', () => {

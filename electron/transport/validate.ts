@@ -134,9 +134,9 @@ export async function checkExistingDirectory(value: unknown, what: string): Prom
   try {
     st = await fs.promises.stat(p);
   } catch {
-    throw invalid(`${what}: folder ${p} does not exist.`);
+    throw invalid(`${what === 'folder' ? 'The folder' : `${what}: the folder`} ${p} does not exist. Check the spelling (~ is your home folder) and try again.`);
   }
-  if (!st.isDirectory()) throw invalid(`${what}: ${p} is not a folder.`);
+  if (!st.isDirectory()) throw invalid(`${what === 'folder' ? '' : `${what}: `}${p} is a file, not a folder: give the folder that holds it.`);
   return p;
 }
 
@@ -292,12 +292,14 @@ export function checkPreviousCulling(value: unknown, what = 'previous'): Previou
   return value.map((v, i) => {
     const w = `${what}[${i}]`;
     if (!isPlainObject(v)) throw invalid(`${w} must be an object.`);
-    checkKeys(v, ['id', 'rating', 'flag', 'label'], w);
+    checkKeys(v, ['id', 'rating', 'flag', 'label', 'flagAuto'], w);
+    if (v.flagAuto !== undefined && typeof v.flagAuto !== 'boolean') throw invalid(`${w}.flagAuto must be true or false.`);
     return {
       id: checkId(v.id, `${w}.id`),
       rating: checkRating(v.rating, `${w}.rating`),
       flag: checkFlag(v.flag, `${w}.flag`),
       label: checkLabel(v.label ?? null, `${w}.label`),
+      ...(v.flagAuto === true ? { flagAuto: true } : {}),
     };
   });
 }

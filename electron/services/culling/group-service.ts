@@ -60,7 +60,8 @@ export async function findGroups(ctx: LibraryContext, opts: GroupsOptions = {}):
 
 /**
  * "Keep the best": flags every member of the groups except its best as rejected. Photos already
- * picked are left alone (an explicit decision wins). Returns the previous states, for undo.
+ * picked are left alone (an explicit decision wins). The rejects are marked automatic, so "my taste"
+ * does not learn from them. Returns the previous states, for undo.
  */
 export function rejectGroupCandidates(ctx: LibraryContext, groups: Array<{ ids: number[]; bestId: number }>): PreviousCulling[] {
   for (const g of groups) {
@@ -70,7 +71,7 @@ export function rejectGroupCandidates(ctx: LibraryContext, groups: Array<{ ids: 
   if (!others.length) return [];
   const picked = pickedAmong(ctx.db, others);
   const targets = others.filter((id) => !picked.has(id));
-  return targets.length ? setCulling(ctx.db, targets, { flag: -1 }) : [];
+  return targets.length ? setCulling(ctx.db, targets, { flag: -1 }, { source: 'auto' }) : [];
 }
 
 /**

@@ -501,6 +501,7 @@ function storeBatch(
         camera: d.meta!.camera,
         lens: d.meta!.lens,
         thumb: d.thumb,
+        capture: d.meta!.capture,
       });
       if (d.job.contentChanged) q.clearEmbeddings(id);
       if (d.outside) recordEmbedded(db, id, d.job.file.path, d.job.file.mtimeMs, d.outside);

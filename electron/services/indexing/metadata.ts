@@ -2,15 +2,18 @@
 // or unreadable EXIF gives nulls. Capture times are EXIF wall-clock times ("2021:06:15 14:30:05",
 // no zone) read as local time, consistently for every photo, so sorting and day filters behave.
 import exifr from 'exifr';
+import type { CaptureSettings } from '../../../common/types.ts';
 
 export interface PhotoMetadata {
   takenAt: number | null; // ms since epoch
   camera: string | null;
   lens: string | null;
   orientation: number | null; // EXIF 1..8
+  /** Shutter, aperture, ISO, focal length, exposure compensation; null when the file has none. */
+  capture: CaptureSettings | null;
 }
 
-const NONE: PhotoMetadata = { takenAt: null, camera: null, lens: null, orientation: null };
+const NONE: PhotoMetadata = { takenAt: null, camera: null, lens: null, orientation: null, capture: null };
 
 const EXIFR_OPTIONS: Parameters<typeof exifr.parse>[1] = {
   tiff: true,
@@ -25,7 +28,23 @@ const EXIFR_OPTIONS: Parameters<typeof exifr.parse>[1] = {
   iptc: false,
   jfif: false,
   ihdr: false,
-  pick: ['Make', 'Model', 'Orientation', 'DateTimeOriginal', 'CreateDate', 'SubSecTimeOriginal', 'SubSecTimeDigitized', 'LensModel'],
+  pick: [
+    'Make',
+    'Model',
+    'Orientation',
+    'DateTimeOriginal',
+    'CreateDate',
+    'SubSecTimeOriginal',
+    'SubSecTimeDigitized',
+    'LensModel',
+    'ExposureTime',
+    'FNumber',
+    'ISO',
+    'ISOSpeedRatings',
+    'FocalLength',
+    'ExposureCompensation',
+    'ExposureBiasValue',
+  ],
   reviveValues: false,
   translateValues: false,
   translateKeys: true,
@@ -116,10 +135,32 @@ export async function readMetadata(content: Buffer): Promise<PhotoMetadata> {
       camera: cameraName(tags.Make, tags.Model),
       lens: clean(tags.LensModel),
       orientation: Number.isInteger(orientation) && orientation >= 1 && orientation <= 8 ? orientation : null,
+      capture: captureSettings(tags),
     };
   } catch {
     return { ...NONE };
   }
+}
+
+/** A finite number within [lo, hi] from an EXIF value (a number, a [num, den] rational or its first of many), else null. */
+function num(value: unknown, lo: number, hi: number): number | null {
+  let v = value;
+  if (Array.isArray(v)) v = v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' && v[1] !== 0 ? v[0] / v[1] : v[0];
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= lo && n <= hi ? n : null;
+}
+
+/** The capture settings in EXIF tags, or null when there are none. */
+export function captureSettings(tags: Record<string, unknown>): CaptureSettings | null {
+  const c: CaptureSettings = {
+    exposureTime: num(tags.ExposureTime, 1e-6, 36_000),
+    fNumber: num(tags.FNumber, 0.5, 256),
+    iso: num(tags.ISO ?? tags.ISOSpeedRatings, 1, 10_000_000),
+    focalLength: num(tags.FocalLength, 0.5, 20_000),
+    exposureBias: num(tags.ExposureCompensation ?? tags.ExposureBiasValue, -20, 20),
+  };
+  if (c.iso !== null) c.iso = Math.round(c.iso);
+  return Object.values(c).some((v) => v !== null) ? c : null;
 }
 
 export function hasMetadata(m: PhotoMetadata): boolean {

@@ -7,6 +7,7 @@ import type { AttributeQuery, PhotoFilter, QueryTerm, ScoredPhoto } from '../../
 import { ClipAttributeSignal, TextMatchSignal } from './clip-attribute.ts';
 import { combine, rank, type WeightedSignal } from './rank.ts';
 import { resolveSignal } from './registry.ts';
+import { photosNamed } from '../../../db/library-queries.ts';
 import type { SignalContext } from './signal.ts';
 
 export { clipIqaScore, poleDirection } from './clip-attribute.ts';
@@ -22,6 +23,9 @@ export interface ScoreOptions extends TopLimit {
   /** false: leave `path` empty (the window has its photo records). */
   paths?: boolean;
 }
+
+/** Text that may be a file name or a frame number: one word with a digit ("IMG_5102", "5102", "dsc_0042.nef"). */
+const NAME_LIKE = /^(?=[^\s]*\d)[\w.-]{2,64}$/;
 
 export interface ScorerDeps extends SignalContext {
   /** Photo ids matching a PhotoFilter (the photo queries live in db/photos.ts). */
@@ -74,11 +78,22 @@ export class Scorer {
     return { combined: c.combined, parts: c.parts.map((p) => ({ label: p.label, scores: p.values })) };
   }
 
-  /** Text search: cosine of each photo to the text as typed, best first (default top 100). */
+  /**
+   * Text search: photos whose file name matches a frame number or name typed ("IMG_5102",
+   * "5102") first (score 1, the top of the cosine scale), then the cosine of each photo to the text
+   * as typed, best first (default top 100 in all).
+   */
   async search(text: string, opts: ScoreOptions = {}): Promise<ScoredPhoto[]> {
+    const allow = this.allowed(opts);
+    const named = NAME_LIKE.test(text.trim())
+      ? photosNamed(this.deps.db, text.trim()).filter((p) => this.deps.matrix.indexOf(p.id) >= 0 && (!allow || allow.has(p.id)))
+      : [];
     const signal = new TextMatchSignal(text);
-    const rows = await rank(this.deps, [{ signal, weight: 1 }], { ...opts, top: opts.top ?? 100, minScore: undefined, allow: this.allowed(opts) });
-    return rows.map(({ id, path, score }) => ({ id, path, score }));
+    const rows = await rank(this.deps, [{ signal, weight: 1 }], { ...opts, top: opts.top ?? 100, minScore: undefined, allow });
+    const first = new Set(named.map((p) => p.id));
+    const paths = opts.paths !== false;
+    const out = [...named.map(({ id, path }) => ({ id, path: paths ? path : '', score: 1 })), ...rows.filter((r) => !first.has(r.id)).map(({ id, path, score }) => ({ id, path, score }))];
+    return out.slice(0, Math.max(named.length, rows.length));
   }
 
   /** Per-term scores of one photo (no pass over the library). */

@@ -60,15 +60,17 @@ export function collectDecisions(photos: PhotoRecord[], matrix: Pick<EmbeddingMa
   let rejects = 0;
   let rated = 0;
   for (const p of photos) {
-    const t = decisionTarget(p.flag, p.rating);
+    // An automatic reject ("keep the best") is not the photographer's decision: only their stars count.
+    const flag = p.flagAuto ? 0 : p.flag;
+    const t = decisionTarget(flag, p.rating);
     if (t === null) continue;
     const r = matrix.indexOf(p.id);
     if (r < 0) continue;
     ids.push(p.id);
     rows.push(r);
     targets.push(t);
-    if (p.flag === 1) picks++;
-    else if (p.flag === -1) rejects++;
+    if (flag === 1) picks++;
+    else if (flag === -1) rejects++;
     else rated++;
   }
   return { ids: Int32Array.from(ids), rows: Int32Array.from(rows), targets: Float64Array.from(targets), picks, rejects, rated };

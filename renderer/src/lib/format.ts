@@ -1,5 +1,6 @@
 // Human-readable numbers, durations and errors for the UI.
 import type { ApiError, ApiErrorCode } from '../../../common/api-types.ts';
+import type { CaptureSettings } from '../../../common/types.ts';
 
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -31,6 +32,70 @@ export function formatDate(ms: number | null | undefined): string {
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Capture time with seconds (and hundredths when the camera gives them: bursts): "2024-07-01 10:00:05.25". */
+export function formatCaptureTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '';
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const cs = Math.floor(d.getMilliseconds() / 10);
+  return `${formatDate(ms)}:${pad(d.getSeconds())}${cs ? `.${pad(cs)}` : ''}`;
+}
+
+/** "1/250 s", "1/8 s", "0.3 s", "2 s", "30 s". */
+export function formatShutter(s: number | null | undefined): string {
+  if (s === null || s === undefined || !(s > 0)) return '';
+  if (s >= 1) return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+  const inv = 1 / s;
+  if (Math.abs(inv - Math.round(inv)) < 0.05 * inv || inv >= 4) return `1/${Math.round(inv)} s`;
+  return `${s.toFixed(1)} s`;
+}
+
+/** "−2/3 EV", "+1 EV", "0 EV": compensation in thirds as cameras set it, else one decimal. */
+export function formatEv(ev: number | null | undefined): string {
+  if (ev === null || ev === undefined || !Number.isFinite(ev)) return '';
+  if (Math.abs(ev) < 0.01) return '0 EV';
+  const sign = ev < 0 ? '−' : '+';
+  const a = Math.abs(ev);
+  const whole = Math.floor(a + 0.01);
+  const thirds = Math.round((a - whole) * 3);
+  if (Math.abs(a - (whole + thirds / 3)) < 0.02) {
+    const frac = thirds === 0 ? '' : `${thirds}/3`;
+    return `${sign}${whole ? whole : ''}${whole && frac ? ' ' : ''}${frac || (whole ? '' : '0')} EV`;
+  }
+  return `${sign}${a.toFixed(1)} EV`;
+}
+
+/** The frame number in a camera file name: "IMG_5102.CR3" → "5102", "DSC_0042-2.jpg" → "0042"; '' when none. */
+export function frameNumber(name: string): string {
+  const stem = name.replace(/\.[^.]*$/, '');
+  const m = /(\d{3,})(?!.*\d{3,})/.exec(stem);
+  return m ? m[1] : '';
+}
+
+/** One line of capture settings: "1/250 s · f/2.8 · ISO 800 · 85 mm · −2/3 EV" ('' when none known). */
+export function captureLine(c: CaptureSettings | undefined | null): string {
+  if (!c) return '';
+  const parts = [
+    formatShutter(c.exposureTime),
+    c.fNumber ? `f/${Number(c.fNumber.toFixed(1))}` : '',
+    c.iso ? `ISO ${c.iso}` : '',
+    c.focalLength ? `${Number(c.focalLength.toFixed(1))} mm` : '',
+    c.exposureBias !== null && Math.abs(c.exposureBias) >= 0.01 ? formatEv(c.exposureBias) : '',
+  ];
+  return parts.filter(Boolean).join(' · ');
+}
+
+/** A file name cut in the middle, so the frame number at its end stays: "Wedding_Ceremo…_5102.jpg". */
+export function middleEllipsis(name: string, max: number): string {
+  if (name.length <= max || max < 5) return name;
+  // The frame number and the extension are never cut, even if the name then runs a little longer.
+  const frame = frameNumber(name);
+  const keep = frame ? name.length - name.lastIndexOf(frame) : 0;
+  const tail = Math.min(name.length, Math.max(Math.ceil((max - 1) * 0.55), keep));
+  const head = Math.max(0, max - 1 - tail);
+  return `${name.slice(0, head)}…${name.slice(name.length - tail)}`;
 }
 
 export function formatBytes(n: number): string {
@@ -71,10 +136,13 @@ export interface UiError {
 export function toUiError(err: unknown, context?: string): UiError {
   let code: ApiErrorCode = 'internal';
   let message = 'Unknown error';
+  let hint: string | null = null;
   if (err && typeof err === 'object') {
-    const e = err as Partial<ApiError> & { message?: unknown };
+    const e = err as Partial<ApiError> & { message?: unknown; hint?: unknown };
     if (typeof e.code === 'string' && e.code in HINTS) code = e.code as ApiErrorCode;
     if (typeof e.message === 'string' && e.message) message = e.message;
+    // A note made in the window says itself what to do.
+    if (typeof e.hint === 'string' && e.hint) hint = e.hint;
   } else if (typeof err === 'string' && err) {
     message = err;
   }
@@ -85,5 +153,5 @@ export function toUiError(err: unknown, context?: string): UiError {
       hint: 'Check that `npm run serve` is still running, then reload the page.',
     };
   }
-  return { code, message: context ? `${context}: ${message}` : message, hint: HINTS[code] };
+  return { code, message: context ? `${context}: ${message}` : message, hint: hint ?? HINTS[code] };
 }

@@ -22,7 +22,13 @@ export type Action =
   | { type: 'focusQuery' }
   | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
   | { type: 'toggleStacks' } // Shift+S: stacks on / off
-  | { type: 'confirmStack' }; // K: keep the proposed best of the stack, reject the others
+  | { type: 'confirmStack' } // K: keep the proposed best of the stack, reject the others
+  | { type: 'filter'; flag: 'any' | 'picks' | 'unflagged' | 'rejects' } // Shift+A / P / U / X: show all / picks / unflagged / rejects
+  | { type: 'export' } // Ctrl/⌘+Shift+E
+  | { type: 'captions' } // I: capture settings under the tiles on / off
+  | { type: 'fullscreen' } // L: full-screen loupe (F is kept for the faces view)
+  | { type: 'panels' } // Tab in the loupe: hide / show the side panels
+  | { type: 'autoAdvance' }; // A or Caps Lock: move to the next photo after each decision, on / off
 
 export interface KeyInput {
   key: string;
@@ -30,6 +36,8 @@ export interface KeyInput {
   metaKey?: boolean;
   shiftKey?: boolean;
   altKey?: boolean;
+  /** The physical key ("KeyP"), for Alt shortcuts whose `key` is a special character. */
+  code?: string;
 }
 
 export interface KeyContext {
@@ -64,9 +72,15 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
     if (k === 'z') return e.shiftKey ? { type: 'redo' } : { type: 'undo' };
     if (k === 'y') return { type: 'redo' };
     if (k === 'a' && ctx.view === 'grid') return { type: 'selectAll' };
+    if (k === 'e' && e.shiftKey) return { type: 'export' };
     return null; // leave every other Ctrl/Cmd shortcut to the browser / OS
   }
-  if (e.altKey) return null;
+  if (e.altKey) {
+    // Alt+P / U / X / A: show picks / unflagged / rejects / all (by the key's place: macOS's Alt+P types "π").
+    const letter = /^Key([A-Z])$/.exec(e.code ?? '')?.[1]?.toLowerCase() ?? e.key.toLowerCase();
+    const show = ({ a: 'any', p: 'picks', u: 'unflagged', x: 'rejects' } as const)[letter as 'a' | 'p' | 'u' | 'x'];
+    return show && !e.shiftKey ? { type: 'filter', flag: show } : null;
+  }
 
   const move = MOVE_KEYS[e.key];
   if (move) {
@@ -79,11 +93,16 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   if (e.key === ' ' || e.key === 'Spacebar') return { type: 'move', dir: e.shiftKey ? 'prev' : 'next', extend: false };
 
   if (/^[0-5]$/.test(e.key)) return { type: 'rating', rating: Number(e.key) };
+
   if (e.key === 's' || e.key === 'S') {
     if (e.shiftKey) return ctx.view === 'grid' ? { type: 'toggleStacks' } : null;
     return ctx.view === 'grid' ? { type: 'toggleStack' } : null;
   }
   if (e.key === 'k' || e.key === 'K') return e.shiftKey ? null : { type: 'confirmStack' };
+  if (e.key === 'Tab') return ctx.view === 'loupe' && !e.shiftKey ? { type: 'panels' } : null;
+  if ((e.key === 'i' || e.key === 'I') && !e.shiftKey) return { type: 'captions' };
+  if (e.key === 'l' || e.key === 'L') return e.shiftKey ? null : { type: 'fullscreen' };
+  if (e.key === 'CapsLock' || ((e.key === 'a' || e.key === 'A') && !e.shiftKey)) return { type: 'autoAdvance' };
   const label = LABEL_KEYS[e.key];
   if (label) return { type: 'label', label };
 
@@ -147,7 +166,8 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['7'], description: 'Yellow label' },
       { keys: ['8'], description: 'Green label' },
       { keys: ['9'], description: 'Blue label' },
-      { keys: ['Ctrl/⌘', 'Z'], description: 'Undo' },
+      { keys: ['A'], description: 'Auto-advance on / off: next photo after each flag, star or label (also Caps Lock)' },
+      { keys: ['Ctrl/⌘', 'Z'], description: 'Undo (kept when the window reloads)' },
       { keys: ['Ctrl/⌘', 'Shift', 'Z'], description: 'Redo' },
     ],
   },
@@ -156,7 +176,18 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
     items: [
       { keys: ['Shift', 'S'], description: 'Stacks on / off (bursts and near-duplicates)' },
       { keys: ['S'], description: 'Expand / collapse the stack' },
-      { keys: ['K'], description: 'Keep the proposed best, reject the others (picks stay)' },
+      { keys: ['K'], description: 'Keep the proposed best, reject the others (picks stay; asks above 20)' },
+    ],
+  },
+  {
+    group: 'Showing',
+    items: [
+      { keys: ['Alt', 'P'], description: 'Show the picks' },
+      { keys: ['Alt', 'U'], description: 'Show the unflagged photos' },
+      { keys: ['Alt', 'X'], description: 'Show the rejects' },
+      { keys: ['Alt', 'A'], description: 'Show all photos' },
+      { keys: ['Ctrl/⌘', 'Shift', 'E'], description: 'Export…' },
+      { keys: ['Esc'], description: 'Leave any field or menu: the keys act on the photos again' },
     ],
   },
   {
@@ -175,8 +206,11 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['Enter'], description: 'Loupe (Enter again: back to grid)' },
       { keys: ['E'], description: 'Loupe' },
       { keys: ['G'], description: 'Grid' },
-      { keys: ['C'], description: 'Compare 2–4 selected photos' },
-      { keys: ['Z'], description: 'Loupe: fit / 100 %' },
+      { keys: ['C'], description: 'Compare (survey) every selected photo side by side: Z zooms all, they pan together' },
+      { keys: ['Z'], description: 'Loupe: fit / 100 % (or click where to look; kept from frame to frame)' },
+      { keys: ['I'], description: 'Capture settings under the thumbnails on / off' },
+      { keys: ['L'], description: 'Full-screen loupe with filmstrip (L again or Esc: back)' },
+      { keys: ['Tab'], description: 'Loupe: hide / show the side panels, the attribute bar and the toolbar' },
       { keys: ['/'], description: 'Type an attribute' },
       { keys: ['?'], description: 'This help' },
       { keys: ['Esc'], description: 'Close overlay / back to grid' },

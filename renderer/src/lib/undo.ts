@@ -7,6 +7,14 @@ export interface CullingEdit {
   ids: number[];
   change: CullingChange;
   previous: PreviousCulling[];
+  /** Made automatically ("keep the best", K): redone as automatic, so "my taste" still ignores it. */
+  auto?: boolean;
+}
+
+/** What is kept of the history across a reload of the window (localStorage), newest last. */
+export interface SavedHistory {
+  done: CullingEdit[];
+  undone: CullingEdit[];
 }
 
 export class UndoStack {
@@ -52,6 +60,31 @@ export class UndoStack {
   clear(): void {
     this.done = [];
     this.undone = [];
+  }
+  /** The history as plain JSON, at most `keep` edits each way (the newest). */
+  save(keep = 200): SavedHistory {
+    return { done: this.done.slice(-keep), undone: this.undone.slice(-keep) };
+  }
+  /**
+   * Puts back a saved history, keeping only well-formed edits whose photos all still `exist`
+   * (an edit of a photo gone from the library cannot be undone).
+   */
+  load(saved: unknown, exists: (id: number) => boolean): void {
+    const ok = (e: unknown): e is CullingEdit => {
+      const x = e as CullingEdit | null;
+      return (
+        !!x &&
+        Array.isArray(x.ids) &&
+        Array.isArray(x.previous) &&
+        typeof x.change === 'object' &&
+        x.change !== null &&
+        x.ids.every((id) => Number.isSafeInteger(id) && exists(id)) &&
+        x.previous.every((p) => p && Number.isSafeInteger(p.id) && exists(p.id))
+      );
+    };
+    const s = saved as Partial<SavedHistory> | null;
+    this.done = Array.isArray(s?.done) ? s.done.filter(ok).slice(-this.limit) : [];
+    this.undone = Array.isArray(s?.undone) ? s.undone.filter(ok).slice(-this.limit) : [];
   }
 }
 

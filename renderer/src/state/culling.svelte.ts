@@ -50,13 +50,33 @@ class Culling {
     return this.cull((targets) => labelChange(targets, label));
   }
 
-  /** An edit the library has made: into the records and the undo history; the taste model may refit. */
-  record(ids: number[], change: CullingChange, previous: PreviousCulling[]): void {
+  /**
+   * An edit the library has made: into the records and the undo history; the taste model may
+   * refit. `auto`: made by "keep the best" (K), not the photographer's own decision.
+   */
+  record(ids: number[], change: CullingChange, previous: PreviousCulling[], auto = false): void {
     if (!ids.length) return;
-    this.apply(ids.map((id) => ({ id, ...change })));
-    this.history.push({ ids, change, previous });
+    this.apply(ids.map((id) => ({ id, ...change, ...(auto ? { flagAuto: true } : {}) })));
+    this.history.push(auto ? { ids, change, previous, auto } : { ids, change, previous });
     this.sync();
-    if (change.flag !== undefined || change.rating !== undefined) taste.scheduleRefit();
+    if (!auto && (change.flag !== undefined || change.rating !== undefined)) taste.scheduleRefit();
+  }
+
+  /** Where the history is kept across reloads of the window: one per library (its folders). */
+  private storageKey(): string {
+    return `cull.undo:${[...library.roots].sort().join('\n')}`;
+  }
+
+  /** The library (re)opened: the undo history saved before a reload of the window comes back. */
+  restoreHistory(): void {
+    try {
+      const raw = localStorage.getItem(this.storageKey());
+      const known = new Set(library.photos.map((p) => p.id));
+      this.history.load(raw ? JSON.parse(raw) : null, (id) => known.has(id));
+    } catch {
+      this.history.clear();
+    }
+    this.sync(false);
   }
 
   undo(): Promise<void> {
@@ -80,8 +100,18 @@ class Culling {
       const edit = this.history.redo();
       if (!edit) return;
       try {
-        edit.previous = await session.api.setCulling(edit.ids, edit.change);
-        this.apply(edit.ids.map((id) => ({ id, ...edit.change })));
+        if (edit.auto) {
+          // An automatic reject is redone as automatic: put back the states it had made.
+          const now = edit.ids.map((id) => grid.photoById(id)).filter((p) => p !== undefined);
+          const previous = now.map((p) => ({ id: p.id, rating: p.rating, flag: p.flag, label: p.label, ...(p.flagAuto ? { flagAuto: true } : {}) }));
+          const target = now.map((p) => ({ ...previous.find((q) => q.id === p.id)!, ...edit.change, flagAuto: true }));
+          await session.api.restoreCulling(target);
+          edit.previous = previous;
+          this.apply(target);
+        } else {
+          edit.previous = await session.api.setCulling(edit.ids, edit.change);
+          this.apply(edit.ids.map((id) => ({ id, ...edit.change })));
+        }
         this.refocus(edit);
       } catch (err) {
         this.history.revert('redo');
@@ -91,9 +121,17 @@ class Culling {
     });
   }
 
+  /**
+   * Into the records. When the edit takes the focused photo out of the view (a pick in
+   * "Unflagged"), the focus moves to the next photo that remains — the loupe stays open on it.
+   */
   private apply(changes: CullingPatch[]): void {
+    const before = grid.visible;
+    const focusId = selection.focusId;
+    const at = selection.focusIndex;
     library.patch(changes);
     grid.culled();
+    if (focusId !== null && at >= 0 && !grid.indexOf.has(focusId)) selection.focusNearest(before, at);
   }
 
   /** Undo shows what it changed: focus the edited photo again when it is still in the grid. */
@@ -101,9 +139,15 @@ class Culling {
     if (views.view === 'grid' && edit.ids.length === 1 && grid.indexOf.has(edit.ids[0])) selection.focus(edit.ids[0]);
   }
 
-  private sync(): void {
+  private sync(save = true): void {
     this.canUndo = this.history.canUndo;
     this.canRedo = this.history.canRedo;
+    if (!save) return;
+    try {
+      localStorage.setItem(this.storageKey(), JSON.stringify(this.history.save()));
+    } catch {
+      // Storage full or disabled: the history still works until the window reloads.
+    }
   }
 }
 

@@ -7,11 +7,30 @@ import { library } from './library.svelte.ts';
 import { ranking } from './ranking.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
 
+function readCaptions(): boolean {
+  try {
+    return globalThis.localStorage?.getItem('cull.captions') === '1';
+  } catch {
+    return false;
+  }
+}
+
 class Grid {
   filter = $state.raw<ViewFilter>({ ...DEFAULT_FILTER });
   sortKey = $state<SortKey>('date');
   sortDir = $state<SortDir>('asc');
   tileSize = $state(180);
+  /** Tile captions with capture settings and time (I); remembered. */
+  captions = $state(readCaptions());
+
+  setCaptions(on: boolean): void {
+    this.captions = on;
+    try {
+      localStorage.setItem('cull.captions', on ? '1' : '0');
+    } catch {
+      // storage disabled: for this window only
+    }
+  }
   /** Written by the grid: how many columns / rows per page, for arrow and Page keys. */
   layout = { columns: 1, pageRows: 3 };
   /** Bumped when a culling edit can change which photos pass the filter or their order. */

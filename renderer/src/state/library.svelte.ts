@@ -9,7 +9,7 @@ import { selection } from './selection.svelte.ts';
 import { session } from './session.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
-export type CullingPatch = { id: number; rating?: number; flag?: Flag; label?: string | null };
+export type CullingPatch = { id: number; rating?: number; flag?: Flag; label?: string | null; flagAuto?: boolean };
 
 class Library {
   stats = $state.raw<LibraryStats | null>(null);
@@ -25,7 +25,7 @@ class Library {
   decisions = $derived.by(() => {
     void this.cullVersion;
     let n = 0;
-    for (const p of this.photos) if (p.flag !== 0 || p.rating > 0) n++;
+    for (const p of this.photos) if ((p.flag !== 0 && !p.flagAuto) || p.rating > 0) n++;
     return n;
   });
   randomWeights = $derived(this.stats?.model.randomWeights === true);
@@ -65,7 +65,12 @@ class Library {
       const c = byId.get(p.id);
       if (!c) continue;
       if (c.rating !== undefined) p.rating = c.rating;
-      if (c.flag !== undefined) p.flag = c.flag;
+      if (c.flag !== undefined) {
+        p.flag = c.flag;
+        // Who set it: "keep the best" (K) or the photographer (any flag key makes it theirs).
+        if (c.flagAuto) p.flagAuto = true;
+        else delete p.flagAuto;
+      }
       if (c.label !== undefined) p.label = c.label as Label | null;
     }
     this.cullVersion++;

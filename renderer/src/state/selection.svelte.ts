@@ -40,6 +40,15 @@ class Selection {
     this.anchorId = this.focusId;
   }
 
+  /**
+   * The focused photo left the view (`before` is the view it was at `at` in): focus the next photo
+   * of that view that is still shown, else the one before it.
+   */
+  focusNearest(before: PhotoRecord[], at: number): void {
+    for (let i = at + 1; i < before.length; i++) if (grid.indexOf.has(before[i].id)) return this.focus(before[i].id);
+    for (let i = Math.min(at, before.length) - 1; i >= 0; i--) if (grid.indexOf.has(before[i].id)) return this.focus(before[i].id);
+  }
+
   move(dir: MoveDirection, extend = false): void {
     if (views.view === 'compare') {
       const n = views.compareIds.length;

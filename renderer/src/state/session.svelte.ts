@@ -3,6 +3,7 @@
 // events routed to the stores that own what they report, and reloading after the library changed.
 import type { CullApi, ServerEvent } from '../../../common/api-types.ts';
 import { toUiError, type UiError } from '../lib/format.ts';
+import { culling } from './culling.svelte.ts';
 import { jobs } from './jobs.svelte.ts';
 import { library } from './library.svelte.ts';
 import { ranking } from './ranking.svelte.ts';
@@ -37,6 +38,7 @@ class Session {
 
   async openLibrary(): Promise<void> {
     await library.open();
+    culling.restoreHistory();
     jobs.model = null;
     this.ready = true;
     void taste.load();

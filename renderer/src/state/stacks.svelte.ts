@@ -21,6 +21,9 @@ function groupsOptions(strictness: number, by: AttributeQuery | null): GroupsOpt
   return (by ? { strictness, by } : { strictness }) as GroupsOptions;
 }
 
+/** K asks before rejecting more photos than this at once. */
+export const KEEP_BEST_CONFIRM = 20;
+
 class Stacks {
   on = $state(false);
   strictness = $state(50);
@@ -116,20 +119,46 @@ class Stacks {
 
   /**
    * K / "Keep best": the library rejects every member of the focused photo's stack but its best
-   * (never a pick), as one undoable edit; then the focus moves on to the next stack.
+   * (never a pick), as one undoable edit marked automatic; a notice says how many ("Rejected 237 ·
+   * Undo"), and above KEEP_BEST_CONFIRM photos it asks first. Then the focus moves to the next stack.
    */
   confirm(): Promise<void> {
     const st = this.stackOf(selection.focusId);
     if (!st) {
-      toasts.show({ code: 'invalid-argument', message: this.on ? 'This photo is in no stack.' : 'Stacks are off: press Shift+S to show bursts and near-duplicates as stacks.' });
+      toasts.show(
+        this.on
+          ? { code: 'invalid-argument', message: 'This photo is not in a stack, so K has nothing to keep or reject.', hint: 'Move to a stack (a tile with a count) and press K there.' }
+          : { code: 'invalid-argument', message: 'Stacks are off, so K has nothing to keep or reject.', hint: 'Press Shift+S (or the Stacks button) to fold bursts and near-duplicates into stacks.' },
+      );
       return Promise.resolve();
     }
     const group = { ids: st.group.ids, bestId: st.group.bestId };
+    const toReject = group.ids.filter((id) => id !== group.bestId && grid.photoById(id)?.flag !== 1).length;
+    if (toReject > KEEP_BEST_CONFIRM) {
+      const best = grid.photoById(group.bestId)?.name ?? 'the proposed best';
+      views.ask({
+        title: 'Keep the best of this stack?',
+        message: `This rejects ${toReject} photos of the stack and keeps ${best}. Picks stay picks. Ctrl/⌘+Z undoes it.`,
+        confirm: `Reject ${toReject}`,
+        run: () => this.keepBest(group),
+      });
+      return Promise.resolve();
+    }
+    return this.keepBest(group);
+  }
+
+  private keepBest(group: { ids: number[]; bestId: number }): Promise<void> {
     return culling.enqueue(async () => {
       try {
         const previous = await session.api.rejectGroupCandidates([group]);
         const change: CullingChange = { flag: -1 };
-        culling.record(previous.map((p) => p.id), change, previous);
+        culling.record(previous.map((p) => p.id), change, previous, true);
+        const best = grid.photoById(group.bestId)?.name ?? 'the proposed best';
+        toasts.notice(
+          previous.length ? `Rejected ${previous.length} · kept ${best}` : `Nothing to reject: the others in this stack are picks · kept ${best}`,
+          previous.length ? 'Automatic rejects do not teach “my taste”. Ctrl/⌘+Z undoes.' : '',
+          previous.length ? { label: 'Undo', run: () => void culling.undo() } : undefined,
+        );
         const view = this.view;
         if (view && views.view === 'grid') {
           const next = nextStackIndex(view, grid.indexOf.get(group.bestId) ?? selection.focusIndex);

@@ -78,6 +78,8 @@ class Taste {
 
   /** After decisions: refit the current model once REFIT_EVERY new ones have been made. */
   scheduleRefit(): void {
+    // A new decision may have removed what the last error said (too few decisions, all alike).
+    this.error = null;
     if (!this.current) return;
     if (this.refitTimer) clearTimeout(this.refitTimer);
     this.refitTimer = setTimeout(() => {

@@ -4,6 +4,9 @@ import { toUiError, type UiError } from '../lib/format.ts';
 
 export interface Toast extends UiError {
   id: number;
+  /** 'notice': what an action just did (not an error), with an optional button (Undo). */
+  kind?: 'notice';
+  action?: { label: string; run: () => void };
 }
 
 class Toasts {
@@ -15,6 +18,13 @@ class Toasts {
     if (e.code === 'cancelled') return;
     const id = ++this.seq;
     this.list = [...this.list.slice(-3), { ...e, id }];
+    setTimeout(() => this.dismiss(id), 12_000);
+  }
+
+  /** Says what an action did ("Rejected 12 · Undo"); gone after 12 s or when replaced by the next. */
+  notice(message: string, hint = '', action?: Toast['action']): void {
+    const id = ++this.seq;
+    this.list = [...this.list.filter((t) => t.kind !== 'notice').slice(-3), { code: 'notice', message, hint, id, kind: 'notice', action } as Toast];
     setTimeout(() => this.dismiss(id), 12_000);
   }
 

@@ -5,40 +5,98 @@ import { grid } from './grid.svelte.ts';
 import { selection } from './selection.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
+function readFlag(key: string): boolean {
+  try {
+    return globalThis.localStorage?.getItem(key) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export interface Question {
+  title: string;
+  message: string;
+  /** The confirm button's words, e.g. "Reject 237". */
+  confirm: string;
+  run: () => void;
+}
+
 class Views {
   view = $state<View>('grid');
   compareIds = $state.raw<number[]>([]);
   compareActive = $state(0);
   zoom100 = $state(false);
+  /**
+   * Where the loupe looks at 100 %: the image point (0…1 of its width and height) at the stage's
+   * centre. Kept when moving to the next frame, to check focus frame by frame through a burst.
+   */
+  zoomCenter = $state.raw<{ x: number; y: number }>({ x: 0.5, y: 0.5 });
+  /** Full-screen loupe (L): the photo and the filmstrip fill the window. */
+  fullscreen = $state(false);
+  /** Tab in the loupe: the side panels (library, filters, the photo's info) hide. */
+  panelsHidden = $state(false);
   helpOpen = $state(false);
   exportOpen = $state(false);
-  modal = $derived(this.helpOpen || this.exportOpen);
+  /** After a flag, star or label, move on to the next photo (Lightroom's Caps Lock); remembered. */
+  autoAdvance = $state(readFlag('cull.autoAdvance'));
+
+  setAutoAdvance(on: boolean): void {
+    this.autoAdvance = on;
+    try {
+      localStorage.setItem('cull.autoAdvance', on ? '1' : '0');
+    } catch {
+      // storage disabled: on for this window only
+    }
+  }
+
+  /** A question before a large step (K on a big stack): Enter confirms, Esc cancels. */
+  asking = $state.raw<Question | null>(null);
+  modal = $derived(this.helpOpen || this.exportOpen || this.asking !== null);
+
+  ask(q: Question): void {
+    this.asking = q;
+  }
 
   openLoupe(): void {
     if (selection.focused) {
       this.view = 'loupe';
       this.zoom100 = false;
+      this.zoomCenter = { x: 0.5, y: 0.5 };
     }
   }
 
   openCompare(): void {
     const sel = grid.visible.filter((p) => selection.selected.has(p.id)).map((p) => p.id);
-    let ids = sel.slice(0, 4);
+    // Survey: every selected photo (no cap); the cells shrink to fit.
+    let ids = sel;
     if (ids.length < 2) {
       // Nothing multi-selected: compare the focused photo with the next one.
       const i = Math.max(0, selection.focusIndex);
       ids = grid.visible.slice(i, i + 2).map((p) => p.id);
     }
     if (ids.length < 2) {
-      toasts.show({ code: 'invalid-argument', message: 'Compare needs at least two photos: Ctrl/⌘-click or Shift-click 2–4 photos.' });
+      toasts.show({ code: 'invalid-argument', message: 'Survey needs at least two photos.', hint: 'Select them with Shift+← / → or Ctrl/⌘-click, then press C.' });
       return;
     }
     this.compareIds = ids;
+    this.zoom100 = false;
+    this.zoomCenter = { x: 0.5, y: 0.5 };
     this.compareActive = Math.max(0, ids.indexOf(selection.focusId ?? -1));
     this.view = 'compare';
   }
 
+  /** L: full-screen loupe on / off (from the grid it opens the loupe full-screen). */
+  toggleFullscreen(): void {
+    if (this.view !== 'loupe') {
+      this.openLoupe();
+      if (this.view === 'loupe') this.fullscreen = true;
+      return;
+    }
+    this.fullscreen = !this.fullscreen;
+  }
+
   closeView(): void {
+    this.fullscreen = false;
     if (this.view === 'compare') {
       const id = this.compareIds[this.compareActive];
       if (id !== undefined && grid.indexOf.has(id)) selection.focus(id);
