@@ -434,7 +434,7 @@ async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Pr
   const full = job.photoId === null; // a backfill leaves the row (metadata, thumbnail) as it is
   const whole = !raw && (size <= head.length || size <= IN_MEMORY_BYTES || typeof file !== 'string');
   const content = whole ? (size <= head.length ? head : await fs.promises.readFile(file)) : head;
-  let meta = full || raw ? await readMetadata(content) : null;
+  let meta = full || raw ? await readMetadata(content, !whole && typeof file === 'string' ? file : undefined) : null;
   let image: Buffer | string = whole ? content : (file as string);
   if (raw) {
     image = await extractRawPreviewFromFile(file, { orientation: meta!.orientation, head });

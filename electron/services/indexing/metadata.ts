@@ -120,13 +120,18 @@ function cr3Ifd0(buf: Buffer): Buffer | null {
   return /^(II\*\0|MM\0\*)/.test(tiff.toString('latin1', 0, 4)) ? tiff : null;
 }
 
-export async function readMetadata(content: Buffer): Promise<PhotoMetadata> {
+export async function readMetadata(content: Buffer, file?: string): Promise<PhotoMetadata> {
   try {
     const type = sniffImageType(content);
     const input = type === 'webp' ? webpExif(content) : type === 'isobmff' ? (cr3Ifd0(content) ?? content) : content;
     if (!input || !type) return { ...NONE };
-    const tags = (await exifr.parse(input, EXIFR_OPTIONS)) as Record<string, unknown> | undefined;
-    if (!tags) return { ...NONE };
+    let tags = (await exifr.parse(input, EXIFR_OPTIONS)) as Record<string, unknown> | undefined;
+    // `content` may be only the head of a large file (a RAW read by offset): TIFF-based files can
+    // keep their IFDs anywhere (phone DNGs at the end), so exifr then reads the file itself, in
+    // chunks, as far as the IFDs point.
+    const found = (t: Record<string, unknown> | undefined) => !!t && Object.keys(t).some((k) => k !== 'errors');
+    if (!found(tags) && file && type === 'tiff') tags = (await exifr.parse(file, EXIFR_OPTIONS)) as Record<string, unknown> | undefined;
+    if (!tags || !found(tags)) return { ...NONE };
     const orientation = Number(tags.Orientation);
     return {
       takenAt:
