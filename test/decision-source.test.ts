@@ -27,7 +27,7 @@ describe('where a decision comes from', () => {
     const [a, b, c, d, e, f] = ids;
     setCulling(db, [e], { flag: 1 }); // the photographer's pick
     setCulling(db, [f], { flag: -1 }); // the photographer's reject
-    const previous = rejectGroupCandidates({ db } as unknown as LibraryContext, [{ ids: [a, b, c, d], bestId: a }]);
+    const previous = rejectGroupCandidates(db, [{ ids: [a, b, c, d], bestId: a }]);
     expect(previous.map((p) => p.id).sort()).toEqual([b, c, d]);
 
     const photos = listPhotos(db);
@@ -48,7 +48,7 @@ describe('where a decision comes from', () => {
   it('makes a reject the photographer confirms their own, and undo restores "automatic"', () => {
     const { db, ids } = library();
     const [a, b] = ids;
-    rejectGroupCandidates({ db } as unknown as LibraryContext, [{ ids: [a, b], bestId: a }]);
+    rejectGroupCandidates(db, [{ ids: [a, b], bestId: a }]);
     const previous = setCulling(db, [b], { flag: -1 }); // X on it: now a decision of theirs
     expect(previous).toEqual([{ id: b, rating: 0, flag: -1, label: null, flagAuto: true }]);
     expect(collectDecisions(listPhotos(db), everyRow).rejects).toBe(1);

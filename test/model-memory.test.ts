@@ -15,6 +15,7 @@ import { AppServices } from '../electron/services/app-services.ts';
 import { Library } from '../electron/services/library.ts';
 import { UserError } from '../common/errors.ts';
 import { REPO_DIR, tempDir, writePhotoSet } from './helpers/fixtures.ts';
+import { writeImage } from './helpers/fixtures.ts';
 
 const run = promisify(execFile);
 const CULL = path.join(REPO_DIR, 'bin', 'cull.js');
@@ -190,6 +191,29 @@ describe('a library remembers its model; commands that need none load none', () 
     sqlite.prepare("DELETE FROM meta WHERE key = 'model'").run(); // … and now not even remembered
     sqlite.close();
     await check('');
+  });
+
+  it('cull groups --by-time finds bursts by capture time with no model present at all', async () => {
+    const db = path.join(dir, 'bursts.db');
+    const burst = path.join(dir, 'burst');
+    const at = (s: string) => ({ make: 'Canon', model: 'EOS R5', dateTimeOriginal: `2026:06:01 12:${s}` });
+    for (const [name, time] of [['b1.jpg', '00:00'], ['b2.jpg', '00:01'], ['b3.jpg', '00:02'], ['later.jpg', '05:00']] as const) {
+      await writeImage(path.join(burst, name), { seed: name.length + time.length, exif: at(time) });
+    }
+    const gone = path.join(dir, 'model-for-bursts');
+    fs.cpSync(modelA, gone, { recursive: true });
+    expect((await cull(db, 'index', burst, '--model', gone)).code).toBe(0);
+    fs.rmSync(gone, { recursive: true }); // no model anywhere from here on
+    expect((await cull(db, 'rate', path.join(burst, 'b2.jpg'), '--stars', '5')).code).toBe(0);
+    const r = await cull(db, '--json', 'groups', '--by-time');
+    expect(r.code, r.stderr).toBe(0);
+    offline(r);
+    const groups = JSON.parse(r.stdout) as { ids: number[]; bestId: number; paths: string[]; reason: string }[];
+    expect(groups).toHaveLength(1); // later.jpg is five minutes away: no burst
+    expect(groups[0].paths.map((p) => path.basename(p))).toEqual(['b2.jpg', 'b1.jpg', 'b3.jpg']); // the five stars first
+    expect(groups[0].reason).toBe('burst');
+    // Ranking needs the model: without it the embedding grouping says so.
+    expect((await cull(db, 'groups')).code).not.toBe(0);
   });
 
   it('opens a library without a model (catalog mode): culling and stats work, scoring says no-model', async () => {

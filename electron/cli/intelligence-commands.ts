@@ -10,7 +10,7 @@ import { DEFAULT_TASTE, FEW_TASTE_DECISIONS, describeTaste } from '../services/s
 import type { PhotoFilter } from '../../common/types.ts';
 import { table } from './format.ts';
 
-export type WithLibrary = <T>(fn: (lib: Library) => Promise<T>) => Promise<T>;
+export type WithLibrary = <T>(fn: (lib: Library) => Promise<T>, opts?: { catalog?: boolean }) => Promise<T>;
 export type Print = (json: unknown, human: () => string) => void;
 
 function parseStrictness(v: string): number {
@@ -85,9 +85,12 @@ export function registerIntelligenceCommands(program: Command, withLibrary: With
     .option('--include-rejected', 'also group photos already rejected')
     .option('--reject-others', 'apply the proposal: reject every photo of each group except its best (picks are kept)')
     .option('--limit <n>', 'show only the first N groups', parseCount)
+    .option('--by-time', 'bursts by capture time and camera alone: needs no model (best: your pick, then the most stars, then the first frame)')
     .action(async (o) => {
+      if (o.byTime && o.by) throw new Error('--by-time groups without the model, so it cannot rank by --by: give one of them.');
       await withLibrary(async (lib) => {
-        const groups = await lib.groups({ strictness: o.strictness, by: o.by, filter: folderFilter(o.folder), includeRejected: Boolean(o.includeRejected) });
+        const query = { strictness: o.strictness, filter: folderFilter(o.folder), includeRejected: Boolean(o.includeRejected) };
+        const groups = o.byTime ? await lib.bursts(query) : await lib.groups({ ...query, by: o.by });
         if (o.rejectOthers) {
           const previous = await lib.rejectGroupCandidates(groups);
           const summary = { groups: groups.length, rejected: previous.map((p) => p.id), previous };
@@ -108,7 +111,7 @@ export function registerIntelligenceCommands(program: Command, withLibrary: With
           }
           return lines.join('\n');
         });
-      });
+      }, { catalog: Boolean(o.byTime) }); // by capture time: no model loaded or downloaded
     });
 
   const taste = program.command('taste').description('a model of your own taste, learned from your picks, rejects and star ratings (sort by it with @taste)');

@@ -33,7 +33,7 @@ import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
 import { toQuery, type LibraryContext } from './context.ts';
 import { exportPhotos, type ExportResult } from './culling/export.ts';
 import { checkAllowedFolder } from './folders.ts';
-import { bestOfGroupIds, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
+import { bestOfGroupIds, findBursts, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
 import { thumbnailPath } from './indexing/thumbnails.ts';
@@ -325,8 +325,13 @@ export class Library {
     return findGroups(this.ctx, opts);
   }
 
+  /** Bursts by capture time alone: works without a model (catalog mode); see findBursts. */
+  async bursts(opts: GroupsOptions = {}): Promise<LibraryPhotoGroup[]> {
+    return findBursts(this.db, opts);
+  }
+
   async rejectGroupCandidates(groups: Array<{ ids: number[]; bestId: number }>): Promise<PreviousCulling[]> {
-    return rejectGroupCandidates(this.ctx, groups);
+    return rejectGroupCandidates(this.db, groups);
   }
 
   bestOfGroupIds(opts: GroupsOptions & { includeUngrouped?: boolean } = {}): Promise<number[]> {

@@ -8,7 +8,8 @@ import type { PhotoRecord } from '../../../common/types.ts';
 import { pickedAmong, setCulling } from '../../../db/culling.ts';
 import { listPhotos } from '../../../db/photos.ts';
 import { queryLabel, toQuery, type LibraryContext } from '../context.ts';
-import { groupPhotos, type LibraryPhotoGroup, type PhotoGroup } from './groups.ts';
+import type { DB } from '../../../db/database.ts';
+import { groupingThresholds, groupPhotos, type LibraryPhotoGroup, type PhotoGroup } from './groups.ts';
 
 /** What ranks a group's members when nothing else is asked for. */
 export const DEFAULT_BEST_BY = '@quality + @sharpness';
@@ -63,15 +64,15 @@ export async function findGroups(ctx: LibraryContext, opts: GroupsOptions = {}):
  * picked are left alone (an explicit decision wins). The rejects are marked automatic, so "my taste"
  * does not learn from them. Returns the previous states, for undo.
  */
-export function rejectGroupCandidates(ctx: LibraryContext, groups: Array<{ ids: number[]; bestId: number }>): PreviousCulling[] {
+export function rejectGroupCandidates(db: DB, groups: Array<{ ids: number[]; bestId: number }>): PreviousCulling[] {
   for (const g of groups) {
     if (!g.ids.includes(g.bestId)) throw new UserError(`Photo ${g.bestId} is not a member of its group (${g.ids.join(', ')}).`);
   }
   const others = [...new Set(groups.flatMap((g) => g.ids.filter((id) => id !== g.bestId)))];
   if (!others.length) return [];
-  const picked = pickedAmong(ctx.db, others);
+  const picked = pickedAmong(db, others);
   const targets = others.filter((id) => !picked.has(id));
-  return targets.length ? setCulling(ctx.db, targets, { flag: -1 }, { source: 'auto' }) : [];
+  return targets.length ? setCulling(db, targets, { flag: -1 }, { source: 'auto' }) : [];
 }
 
 /**
@@ -87,4 +88,45 @@ export async function bestOfGroupIds(ctx: LibraryContext, opts: GroupsOptions & 
   const keep = (p: PhotoRecord) =>
     (opts.includeUngrouped !== false || grouped.has(p.id)) && !(others.has(p.id) && p.flag !== 1) && !(skipRejected && p.flag === -1);
   return listPhotos(ctx.db, opts.filter).filter(keep).map((p) => p.id);
+}
+
+/** What ranks a burst's frames when there is no model: the photographer's own decisions so far. */
+export const BY_TIME = 'capture time (no model): a pick, then the most stars, then the first frame';
+
+/**
+ * Bursts by capture time alone, for a library opened without its model: consecutive frames of one
+ * camera at most the strictness's burst gap apart (the same gap the embedding grouping uses).
+ * Without embeddings nothing judges the frames, so each burst's best is the photographer's own
+ * choice so far — a pick, then the most stars, then the first frame — and near-duplicates taken
+ * at different times are not found.
+ */
+export function findBursts(db: DB, opts: GroupsOptions = {}): LibraryPhotoGroup[] {
+  const gap = groupingThresholds(opts.strictness).burstGapMs;
+  const skipRejected = skipsRejected(opts);
+  const byCamera = new Map<string, PhotoRecord[]>();
+  for (const p of listPhotos(db, opts.filter)) {
+    if (p.takenAt === null || (skipRejected && p.flag === -1)) continue;
+    const key = p.camera ?? '';
+    byCamera.set(key, [...(byCamera.get(key) ?? []), p]);
+  }
+  const bursts: PhotoRecord[][] = [];
+  for (const frames of byCamera.values()) {
+    frames.sort((a, b) => a.takenAt! - b.takenAt! || a.id - b.id);
+    let run: PhotoRecord[] = [];
+    for (const p of frames) {
+      if (run.length && p.takenAt! - run[run.length - 1].takenAt! > gap) {
+        if (run.length > 1) bursts.push(run);
+        run = [];
+      }
+      run.push(p);
+    }
+    if (run.length > 1) bursts.push(run);
+  }
+  bursts.sort((a, b) => a[0].takenAt! - b[0].takenAt! || a[0].id - b[0].id);
+  const rank = (p: PhotoRecord) => (p.flag === 1 ? 10 : 0) + p.rating;
+  return bursts.map((run) => {
+    const best = run.reduce((b, p) => (rank(p) > rank(b) ? p : b));
+    const ordered = [best, ...run.filter((p) => p !== best)];
+    return { ids: ordered.map((p) => p.id), bestId: best.id, reason: 'burst' as const, scores: [], paths: ordered.map((p) => p.path), by: BY_TIME };
+  });
 }
