@@ -9,6 +9,8 @@ import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../commo
 import { table, flagName, stars, formatDuration, formatBytes } from './cli/format.ts';
 import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
+import { technicalCount } from '../db/technical.ts';
+import { NOT_MEASURED } from './services/signals/technical.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -165,6 +167,10 @@ program
     await withLibrary(async (lib) => {
       const rows = await lib.score(text, { filter: filterFrom(o), top: o.top, minScore: o.min });
       print(rows, () => scoreTable(rows));
+      if (/@\s*(focus|exposure|clean)\b/i.test(text)) {
+        const [measured, { embedded }] = [technicalCount(lib.db), await lib.stats()];
+        if (measured < embedded) console.error(`Note: ${embedded - measured} of ${embedded} photos have no @focus/@exposure/@clean value (${NOT_MEASURED}); they are left out.`);
+      }
     });
   });
 
@@ -272,8 +278,8 @@ program
       print({ path: photo.path, scores: parts }, () =>
         [photo.path, table(Object.entries(parts), [
           { header: 'attribute', value: ([k]) => k },
-          { header: 'score', value: ([, v]) => v.toFixed(3), align: 'right' },
-          { header: '', value: ([, v]) => '█'.repeat(Math.round(v * 20)) },
+          { header: 'score', value: ([, v]) => (Number.isNaN(v) ? '–' : v.toFixed(3)), align: 'right' },
+          { header: '', value: ([, v]) => (Number.isNaN(v) ? NOT_MEASURED : '█'.repeat(Math.round(v * 20))) },
         ])].join('\n'),
       );
     });
