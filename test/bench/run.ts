@@ -25,6 +25,7 @@ import type { IndexRun } from './index-child.ts';
 import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
 import { ensureBenchPhotos } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
+import { measureTechnicalCost, type TechnicalCost } from './technical.ts';
 import { ensureSyntheticLibrary } from './synthetic-library.ts';
 import { CACHE, log, median, ROOT, round, runChild, timeRuns } from './util.ts';
 
@@ -74,6 +75,14 @@ const stages: StageProfile = await profileStages(modelDir, photoSet.files.slice(
 const decodeMs = stages.decodePhotoMs;
 log(`stages: decodePhoto ${decodeMs} ms; ${JSON.stringify(stages.ms)}`);
 const bound = 2 / (decodeMs / 1000 + 2 / encoder.best.imgPerSec);
+
+// --- 2b. the technical analyzer (focus, exposure, noise): CPU per photo beside CLIP-only --------
+let technical: TechnicalCost | null = null;
+if (!skip.has('technical')) {
+  log('technical: decode with/without the 1500 px working raster, analysis, encoder CPU per photo…');
+  technical = await measureTechnicalCost(modelDir, photoSet.files.slice(16, 24), encoder.best.threads);
+  log(`technical: ${technical.technicalMsPerPhoto} ms CPU per photo, +${(technical.overhead * 100).toFixed(1)} % CPU over CLIP-only; ${JSON.stringify(technical)}`);
+}
 
 // --- 3. end-to-end indexing ---------------------------------------------------------------------
 // Two runs, the faster reported: the machine is shared, and other load only ever slows a run down.
@@ -201,6 +210,8 @@ const result = {
   encoder_img_per_s: encoder.best.imgPerSec,
   encoder_best: `threads ${encoder.best.threads}, batch ${encoder.best.batch}`,
   decode_ms: decodeMs,
+  technical_ms_per_photo: technical?.technicalMsPerPhoto ?? null,
+  technical_cpu_overhead: technical?.overhead ?? null,
   index_img_per_s: index?.imgPerSec ?? null,
   index_bound_img_per_s: round(bound, 2),
   index_ratio: index ? round(index.imgPerSec / bound, 2) : null,
@@ -228,6 +239,7 @@ const add = (name: string, value: number | string | null, unit: string, target: 
   rows.push([name, value === null ? 'skipped' : `${value}${unit}`, target, value === null ? null : ok]);
 add('encoder (best of batch×threads)', result.encoder_img_per_s, ' img/s', `threads ${encoder.best.threads}, batch ${encoder.best.batch}`, null);
 add('decode 24 MP → tensor + thumb (1 core)', decodeMs, ' ms', '', null);
+add('technical analyzer (working raster + analysis, CPU)', result.technical_ms_per_photo, ' ms', `CLIP + technical ≤ +30 % CPU of CLIP-only (+${technical ? (technical.overhead * 100).toFixed(1) : '–'} %)`, technical ? technical.overhead <= 0.3 : null);
 add('index end-to-end', result.index_img_per_s, ' img/s', `≥ 0.9 × bound ${bound.toFixed(2)} (ratio ${result.index_ratio ?? '–'})`, result.index_ratio !== null && result.index_ratio >= 0.9);
 add('peer transformers.js', result.peer_transformersjs_img_per_s, ' img/s', `index/peer ≥ 1.5 (ratio ${result.index_peer_ratio ?? '–'})`, result.index_peer_ratio !== null && result.index_peer_ratio >= 1.5);
 add('new antonym pair → features', result.text_pair_ms, ' ms', '≤ 60 ms', result.text_pair_ms <= 60);
