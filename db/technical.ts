@@ -11,7 +11,7 @@ import type { DB } from './database.ts';
 export const TECHNICAL_ANALYZER = 'technical';
 
 export interface TechnicalRow {
-  focus: number;
+  focus: number | null;
   exposure: number;
   clean: number;
   sharpness: number | null;
@@ -37,7 +37,7 @@ const SCORES: readonly TechnicalScore[] = ['focus', 'exposure', 'clean'];
 export function ensureTechnicalSchema(db: DB): void {
   db.exec(`CREATE TABLE IF NOT EXISTS technical (
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-    focus REAL NOT NULL, exposure REAL NOT NULL, clean REAL NOT NULL,
+    focus REAL, exposure REAL NOT NULL, clean REAL NOT NULL,
     sharpness REAL, motion REAL NOT NULL, noise_sigma REAL,
     clipped_r REAL NOT NULL, clipped_g REAL NOT NULL, clipped_b REAL NOT NULL,
     blocked_r REAL NOT NULL, blocked_g REAL NOT NULL, blocked_b REAL NOT NULL,
@@ -54,20 +54,20 @@ export function storeTechnical(db: DB, rows: { photoId: number; row: Omit<Techni
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   for (const { photoId, row: r } of rows) {
     const map = Buffer.from(r.focusMap.buffer, r.focusMap.byteOffset, r.focusMap.byteLength);
-    put.run(photoId, r.focus, r.exposure, r.clean, finite(r.sharpness), r.motion, finite(r.noise_sigma),
+    put.run(photoId, finite(r.focus), r.exposure, r.clean, finite(r.sharpness), r.motion, finite(r.noise_sigma),
       r.clipped_r, r.clipped_g, r.clipped_b, r.blocked_r, r.blocked_g, r.blocked_b, r.luma_mean, r.luma_median,
       map, r.width, r.height, version);
   }
 }
 
-/** One score for every measured photo (current content only): [photo id, value]. Empty when never run. */
-export function technicalScores(db: DB, score: TechnicalScore): [number, number][] {
+/** One score for every measured photo (current content only): [photo id, value]; focus is null where it can't tell. */
+export function technicalScores(db: DB, score: TechnicalScore): [number, number | null][] {
   if (!SCORES.includes(score) || !hasTable(db)) return [];
   return db
     .prepare(`SELECT t.photo_id, t.${score} FROM technical t
       JOIN analyses a ON a.photo_id = t.photo_id AND a.analyzer = ? AND a.version >= t.version`)
     .raw()
-    .all(TECHNICAL_ANALYZER) as [number, number][];
+    .all(TECHNICAL_ANALYZER) as [number, number | null][];
 }
 
 /** Everything measured about one photo, or null (not measured, or its content changed since). */

@@ -76,7 +76,7 @@ describe('a library indexed before the technical analyzer', () => {
       expect(combined).toHaveLength(files.length);
       expect(Object.keys(combined[0].parts!)).toEqual(['focus (measured)', 'sharp vs blurry']);
       const after = await lib.explainAll(id);
-      expect(after['focus (measured)']).toBeCloseTo(row.focus, 5);
+      expect(after['focus (measured)']).toBeCloseTo(row.focus!, 5);
       expect(after['clean (measured noise)']).toBeCloseTo(row.clean, 5);
     } finally {
       await lib.close();

@@ -39,14 +39,14 @@ class TechnicalSignal implements Signal {
     const values = new Float32Array(matrix.length).fill(NaN);
     for (const [id, v] of technicalScores(ctx.db, this.score)) {
       const r = matrix.indexOf(id);
-      if (r >= 0) values[r] = v;
+      if (r >= 0 && v !== null) values[r] = v; // null focus: too little detail to tell
     }
     return { values, approximate: false };
   }
 
   async scoreRow(ctx: SignalContext, row: number): Promise<number> {
     const t = technicalOf(ctx.db, ctx.matrix.ids[row]);
-    return t ? t[this.score] : NaN;
+    return t?.[this.score] ?? NaN;
   }
 }
 

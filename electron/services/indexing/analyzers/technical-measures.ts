@@ -29,7 +29,8 @@
 // a quarter of its 100 % noise).
 //
 // Scores on 0…1 (higher = better), each a fixed documented function of the measures above:
-//   focus    = clamp((sharpness − 0.20) / 0.65) · (1 − 0.5 · motion)
+//   focus    = clamp((sharpness − 0.20) / 0.65) · (1 − 0.5 · motion); NaN ("can't tell") when no
+//              tile has enough detail (a smooth gradient, fog, a blank wall)
 //              (0.20: about the V/D of a σ = 4 working-pixel blur; 0.85: crisp, in-focus detail;
 //              real photos' values are in docs/judgement.md)
 //   exposure = exp(−(clippedHigh / 0.04 + blockedLow / 0.10 + (max(0, 235 − p99) / 60)²
@@ -46,6 +47,8 @@ export const FOCUS_GRID = 16;
 export const NOISE_GRID = 32;
 /** Re-blur length (pixels along a direction). */
 const REBLUR = 9;
+/** Line subsampling of the whole-raster sums (focus map, noise, histograms). */
+const STEP = 2;
 
 export interface TechnicalMeasures {
   /** Size of the raster measured. */
@@ -53,7 +56,7 @@ export interface TechnicalMeasures {
   height: number;
   /** FOCUS_GRID² tile sharpness values (row-major, V/D on 0…1), NaN where a tile has too little detail to tell. */
   focusMap: Float32Array;
-  /** V/D of the sharpest region in its weakest direction, 0…1 (NaN: no textured tile at all). */
+  /** V/D of the sharpest region in its weakest direction, 0…1 (NaN: no textured tile at all, and then focus is NaN too). */
   sharpness: number;
   /** Directional loss over the sharpest region, 0…1. */
   motion: number;
@@ -74,7 +77,7 @@ export interface TechnicalMeasures {
 export const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
 
 export function focusScore(sharpness: number, motion: number): number {
-  if (!Number.isFinite(sharpness)) return 0; // nothing textured at all: nothing is in focus
+  if (!Number.isFinite(sharpness)) return NaN; // no tile with enough detail to tell: no value, not "blurry"
   return clamp01((sharpness - 0.2) / 0.65) * (1 - 0.5 * clamp01(motion));
 }
 
@@ -87,15 +90,6 @@ export function exposureScore(clippedHigh: number, blockedLow: number, median: n
 export function cleanScore(noiseSigma: number): number {
   if (!Number.isFinite(noiseSigma)) return 0.5; // can't tell (all clipped or blocked): neutral
   return 1 / (1 + (noiseSigma / 1.5) ** 2);
-}
-
-/** Rec. 709 luma of the sRGB values, 0…255. */
-function luma(r: Raster): Float32Array {
-  const n = r.width * r.height;
-  const out = new Float32Array(n);
-  const d = r.data;
-  for (let i = 0, s = 0; i < n; i++, s += 3) out[i] = 0.2126 * d[s] + 0.7152 * d[s + 1] + 0.0722 * d[s + 2];
-  return out;
 }
 
 /** Tile index of each column / row for a grid of `g` tiles over `size` pixels. */
@@ -149,6 +143,88 @@ function reblurDirection(
   }
 }
 
+/** Tile boundaries: segment c covers [edges[c], edges[c + 1]) of `t` (a tileOf array). */
+function edgesOf(t: Int32Array, g: number): Int32Array {
+  const e = new Int32Array(g + 1);
+  for (let c = 0, i = 0; c <= g; c++) {
+    while (i < t.length && t[i] < c) i++;
+    e[c] = i;
+  }
+  e[g] = t.length;
+  return e;
+}
+
+/**
+ * reblurDirection's horizontal and vertical passes over the whole raster, in one row-major sweep
+ * each, over every STEP-th line only (every other row for the horizontal sums, every other column
+ * for the vertical): a tile at 1500 px is ~90 × 70 pixels, so its sums barely change, and this hot
+ * loop of the analyzer costs half.
+ */
+function reblurRowsAndColumns(L: Float32Array, w: number, h: number, tx: Int32Array, ty: Int32Array, D: Float64Array, V: Float64Array): void {
+  const r = (REBLUR - 1) >> 1;
+  const G = FOCUS_GRID;
+  const xe = edgesOf(tx, G);
+  // Horizontal: a prefix sum per row gives the re-blurred row.
+  const P = new Float64Array(w + 1);
+  const B = new Float32Array(w);
+  for (let y = 0; y < h; y += STEP) {
+    const base = y * w;
+    for (let x = 0; x < w; x++) P[x + 1] = P[x] + L[base + x];
+    for (let x = 0; x < w; x++) {
+      const lo = x - r < 0 ? 0 : x - r;
+      const hi = x + r + 1 > w ? w : x + r + 1;
+      B[x] = (P[hi] - P[lo]) / (hi - lo);
+    }
+    const row = ty[y] * G;
+    for (let c = 0; c < G; c++) {
+      let d = 0;
+      let v = 0;
+      for (let x = Math.max(1, xe[c]); x < xe[c + 1]; x++) {
+        const dl = Math.abs(L[base + x] - L[base + x - 1]);
+        const db = Math.abs(B[x] - B[x - 1]);
+        d += dl;
+        if (dl > db) v += dl - db;
+      }
+      D[row + c] += d;
+      V[row + c] += v;
+    }
+  }
+  // Vertical: running column sums over the rows [lo, hi) of the window.
+  const S = new Float64Array(w);
+  const prevB = new Float32Array(w);
+  let lo = 0;
+  let hi = Math.min(h, r + 1);
+  for (let yy = 0; yy < hi; yy++) for (let x = 0; x < w; x++) S[x] += L[yy * w + x];
+  for (let x = 0; x < w; x++) prevB[x] = S[x] / (hi - lo);
+  for (let y = 1; y < h; y++) {
+    const nlo = y - r < 0 ? 0 : y - r;
+    const nhi = y + r + 1 > h ? h : y + r + 1;
+    // Only the columns the sums below read (every STEP-th).
+    if (nhi > hi) for (let x = 0, a = hi * w; x < w; x += STEP) S[x] += L[a + x];
+    if (nlo > lo) for (let x = 0, a = lo * w; x < w; x += STEP) S[x] -= L[a + x];
+    lo = nlo;
+    hi = nhi;
+    const n = hi - lo;
+    const base = y * w;
+    const up = base - w;
+    const row = ty[y] * G;
+    for (let c = 0; c < G; c++) {
+      let d = 0;
+      let v = 0;
+      for (let x = xe[c] + (xe[c] & 1); x < xe[c + 1]; x += STEP) {
+        const b = S[x] / n;
+        const dl = Math.abs(L[base + x] - L[up + x]);
+        const db = Math.abs(b - prevB[x]);
+        prevB[x] = b;
+        d += dl;
+        if (dl > db) v += dl - db;
+      }
+      D[row + c] += d;
+      V[row + c] += v;
+    }
+  }
+}
+
 const DIRECTIONS: [number, number][] = [
   [1, 0],
   [0, 1],
@@ -171,10 +247,11 @@ function measureFocus(L: Float32Array, w: number, h: number, noiseSigma: number)
   // estimate, only over the sharpest region below: they would double the cost for the map).
   const D = new Float64Array(tiles);
   const V = new Float64Array(tiles);
-  reblurDirection(L, w, 0, 0, w, h, 1, 0, tx, ty, D, V);
-  reblurDirection(L, w, 0, 0, w, h, 0, 1, tx, ty, D, V);
+  reblurRowsAndColumns(L, w, h, tx, ty, D, V);
   const pixels = new Float64Array(tiles);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pixels[ty[y] * G + tx[x]]++;
+  const xe = edgesOf(tx, G);
+  const ye = edgesOf(ty, G);
+  for (let t = 0; t < tiles; t++) pixels[t] = (xe[(t % G) + 1] - xe[t % G]) * (ye[Math.floor(t / G) + 1] - ye[Math.floor(t / G)]);
 
   // A tile tells something when its neighbour-to-neighbour variation (mean |ΔL|) clearly exceeds
   // what the noise alone gives (i.i.d. noise σ: E|ΔL| = 2σ/√π ≈ 1.13σ).
@@ -183,7 +260,7 @@ function measureFocus(L: Float32Array, w: number, h: number, noiseSigma: number)
   const focusMap = new Float32Array(tiles).fill(NaN);
   const textured: number[] = [];
   for (let t = 0; t < tiles; t++) {
-    if (pixels[t] === 0 || D[t] / (2 * pixels[t]) < minVariation) continue;
+    if (pixels[t] === 0 || (STEP * D[t]) / (2 * pixels[t]) < minVariation) continue;
     focusMap[t] = V[t] / D[t];
     textured.push(t);
   }
@@ -231,7 +308,7 @@ function measureNoise(L: Float32Array, w: number, h: number): number {
   const sum = new Float64Array(G * G);
   const count = new Float64Array(G * G);
   const bright = new Float64Array(G * G);
-  for (let y = 1; y < h - 1; y++) {
+  for (let y = 1; y < h - 1; y += STEP) {
     const a = (y - 1) * w;
     const b = y * w;
     const c = (y + 1) * w;
@@ -262,34 +339,50 @@ function measureNoise(L: Float32Array, w: number, h: number): number {
 export function measureTechnical(r: Raster): TechnicalMeasures {
   const { width: w, height: h, data } = r;
   const n = w * h;
-  const L = luma(r);
-
-  const hi = [0, 0, 0];
-  const lo = [0, 0, 0];
-  for (let i = 0; i < n * 3; i += 3) {
-    for (let c = 0; c < 3; c++) {
-      const v = data[i + c];
-      if (v >= 250) hi[c]++;
-      else if (v <= 5) lo[c]++;
-    }
-  }
+  const L = new Float32Array(n);
+  // Per channel: ≥ 250 clipped, ≤ 5 blocked. One pass for luma, clipping and the luma histogram.
+  const chR = new Uint32Array(256);
+  const chG = new Uint32Array(256);
+  const chB = new Uint32Array(256);
   const hist = new Uint32Array(256);
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    total += L[i];
-    hist[Math.min(255, Math.round(L[i]))]++;
+  let sampled = 0;
+  for (let y = 0; y < h; y++) {
+    const counted = y % STEP === 0; // histograms over every STEP-th row
+    for (let i = y * w, s = i * 3, end = i + w; i < end; i++, s += 3) {
+      const R = data[s];
+      const G_ = data[s + 1];
+      const B_ = data[s + 2];
+      const v = 0.2126 * R + 0.7152 * G_ + 0.0722 * B_;
+      L[i] = v;
+      if (counted) {
+        total += v;
+        hist[(v + 0.5) | 0]++;
+        chR[R]++;
+        chG[G_]++;
+        chB[B_]++;
+      }
+    }
+    if (counted) sampled += w;
   }
+  const count = (ch: Uint32Array, a: number, b: number) => {
+    let k = 0;
+    for (let v = a; v <= b; v++) k += ch[v];
+    return k;
+  };
+  const hi = [chR, chG, chB].map((ch) => count(ch, 250, 255));
+  const lo = [chR, chG, chB].map((ch) => count(ch, 0, 5));
   const percentile = (p: number) => {
     for (let acc = 0, v = 0; v < 256; v++) {
       acc += hist[v];
-      if (acc >= p * n) return v;
+      if (acc >= p * sampled) return v;
     }
     return 255;
   };
   const median = percentile(0.5);
   const p99 = percentile(0.99);
-  const clippedHigh = hi.map((x) => x / n) as [number, number, number];
-  const blockedLow = lo.map((x) => x / n) as [number, number, number];
+  const clippedHigh = hi.map((x) => x / sampled) as [number, number, number];
+  const blockedLow = lo.map((x) => x / sampled) as [number, number, number];
   const mean3 = (xs: number[]) => (xs[0] + xs[1] + xs[2]) / 3;
 
   const noiseSigma = measureNoise(L, w, h);
@@ -303,7 +396,7 @@ export function measureTechnical(r: Raster): TechnicalMeasures {
     noiseSigma,
     clippedHigh,
     blockedLow,
-    lumaMean: n ? total / n : NaN,
+    lumaMean: sampled ? total / sampled : NaN,
     lumaMedian: median,
     focus: focusScore(sharpness, motion),
     exposure: exposureScore(mean3(clippedHigh), mean3(blockedLow), median, p99),
