@@ -4,7 +4,7 @@
 // but not the comparison:
 //   clip-only  = decode (CLIP input + thumbnail) + the image encoder's share of a batch of 8
 //   with tech  = decode with the 1500 px working raster as well + the analyzer + the same encoder share
-// Part of `npm run bench` (run.ts, step 2b); alone: npx tsx test/bench/technical.ts [photos]
+// Part of `npm run bench` (run.ts, step 2b); alone: npx tsx test/bench/technical.ts [photos] [working side]
 import sharp from 'sharp';
 import { decodeImage } from '../../native-models/preprocess.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
@@ -31,9 +31,9 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1000;
 };
 
-export async function measureTechnicalCost(modelDir: string, files: string[], threads = 2): Promise<TechnicalCost> {
+export async function measureTechnicalCost(modelDir: string, files: string[], threads = 2, workingSide?: number): Promise<TechnicalCost> {
   const info = loadModelFolder(modelDir, { quantized: false });
-  const analyzer = new TechnicalAnalyzer();
+  const analyzer = new TechnicalAnalyzer(workingSide);
   const side = analyzer.needs.working.longSide;
   const plain: number[] = [];
   const withWorking: number[] = [];
@@ -99,6 +99,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const modelDir = await ensureBenchModel();
   const set = await ensureBenchPhotos(n);
   log(`technical: ${n} × 24 MP photos from ${set.source}…`);
-  const r = await measureTechnicalCost(modelDir, set.files.slice(0, n));
+  const r = await measureTechnicalCost(modelDir, set.files.slice(0, n), 2, process.argv[3] ? Number(process.argv[3]) : undefined);
   console.log(JSON.stringify(r));
 }

@@ -194,6 +194,7 @@ export function pairFigures(all: Record<string, Scores>): PairFigure[] {
   const out: PairFigure[] = [];
   for (const set of PAIR_SETS) {
     for (const variant of set.variants) {
+      if (!Object.values(all).every((s) => s[variant])) continue; // not measured in this run
       const f: PairFigure = { signal: set.signal, variant, correct: 0, total: 0, wrong: [] };
       for (const [name, s] of Object.entries(all)) {
         f.total++;
@@ -209,7 +210,8 @@ export function pairFigures(all: Record<string, Scores>): PairFigure[] {
 /** Across photos: every original against every OTHER photo's degraded copies (AUC, ties count half). */
 export function crossFigures(all: Record<string, Scores>): CrossFigure[] {
   const names = Object.keys(all);
-  return CROSS_SETS.map(({ signal, against }) => {
+  const measured = CROSS_SETS.filter(({ against }) => against.every((v) => Object.values(all).every((s) => s[v])));
+  return measured.map(({ signal, against }) => {
     let pairs = 0;
     let wins = 0;
     let wrongPairs = 0;
