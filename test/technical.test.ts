@@ -53,7 +53,7 @@ describe('technical measures on generated scenes degraded by known amounts', () 
 
   it('a flat sky has no focus value (not "blurry"), and a sharp subject on a blurred background is in focus', async () => {
     const img = scene(11);
-    const m = await analyze(await degrade(img, VARIANTS[0], 1500));
+    const m = await analyze(await degrade(img, VARIANTS[0]));
     const top = Array.from(m.focusMap.subarray(0, FOCUS_GRID));
     expect(top.every(Number.isNaN)).toBe(true); // the sky row
     const ground = Array.from(m.focusMap.subarray((FOCUS_GRID - 2) * FOCUS_GRID));
@@ -62,8 +62,8 @@ describe('technical measures on generated scenes degraded by known amounts', () 
     // Shallow depth of field: everything blurred at σ 6 except a 240 × 200 patch, vs the whole frame at σ 2.
     const { data: soft } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).blur(6).raw().toBuffer({ resolveWithObject: true });
     for (let y = 380; y < 580; y++) img.data.copy(soft, (y * img.width + 360) * 3, (y * img.width + 360) * 3, (y * img.width + 600) * 3);
-    const dof = await analyze(await degrade({ ...img, data: soft }, VARIANTS[0], 1500));
-    const blurred = await analyze(await degrade(img, VARIANTS.find((v) => v.label === 'blur σ2')!, 1500));
+    const dof = await analyze(await degrade({ ...img, data: soft }, VARIANTS[0]));
+    const blurred = await analyze(await degrade(img, VARIANTS.find((v) => v.label === 'blur σ2')!));
     expect(dof.focus).toBeGreaterThan(blurred.focus + 0.2);
     expect(dof.focus).toBeGreaterThan(0.8 * m.focus);
   });
@@ -113,4 +113,4 @@ describe.skipIf(!haveSample)('technical measures on ../shared/photos/sample-shoo
 });
 
 /** Floors from docs/judgement.md ("Floors the tests assert"). */
-const PUBLISHED = { blur1: 0, blur2: 0, motion: 0, noise3: 0, noise8: 0, exposure: 0, aucBlur1: 0, aucNoise8: 0, aucEv2: 0 };
+const PUBLISHED = { blur1: 0.95, blur2: 0.95, motion: 0.95, noise3: 0.95, noise8: 0.95, exposure: 0.9, aucBlur1: 0.8, aucNoise8: 0.98, aucEv2: 0.95 };

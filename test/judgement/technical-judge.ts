@@ -5,8 +5,12 @@
 // through the real TechnicalAnalyzer. Used by test/judgement/technical.ts (the published figures,
 // on ../shared/photos/sample-shoot) and by test/technical.test.ts (floors, on generated images).
 //
-// Amounts are in working pixels: a photo whose long side is larger than the working side gets
-// them scaled by long / WORKING_SIDE (σ = 1 working px on a 6000 px photo is σ = 4 px at 100 %).
+// Amounts are in pixels of a 1500 px rendering (REFERENCE_SIDE, whatever working side the analyzer
+// uses, so working sides compare on the same copies): a photo whose long side is larger gets them
+// scaled by long / 1500 (σ = 1 on a 6000 px photo is σ = 4 px at 100 %).
+//
+// A value of NaN ("can't tell": no region with enough detail) is neither right nor wrong: such
+// pairs are left out of the rates and counted apart (noValue).
 import sharp from 'sharp';
 import { decodeImage } from '../../native-models/preprocess.ts';
 import { TechnicalAnalyzer } from '../../electron/services/indexing/analyzers/technical.ts';
@@ -112,8 +116,10 @@ function exposeEv(img: RawImage, ev: number): Buffer {
 }
 
 /** The variant's pixels at the original's size, JPEG-encoded (quality 95) like a camera file. */
-export async function degrade(img: RawImage, v: Variant, workingSide: number, seed = 1): Promise<Buffer> {
-  const scale = Math.max(1, Math.max(img.width, img.height) / workingSide);
+export const REFERENCE_SIDE = 1500;
+
+export async function degrade(img: RawImage, v: Variant, seed = 1): Promise<Buffer> {
+  const scale = Math.max(1, Math.max(img.width, img.height) / REFERENCE_SIDE);
   const raw = { raw: { width: img.width, height: img.height, channels: 3 as const } };
   let pipeline: ReturnType<typeof sharp>;
   switch (v.kind) {
@@ -151,7 +157,7 @@ export type Scores = Record<string, TechnicalMeasures>; // by variant label
 
 export async function measureImage(img: RawImage, analyzer = new TechnicalAnalyzer(), variants = VARIANTS): Promise<Scores> {
   const out: Scores = {};
-  for (const v of variants) out[v.label] = await analyze(await degrade(img, v, analyzer.needs.working.longSide), analyzer);
+  for (const v of variants) out[v.label] = await analyze(await degrade(img, v), analyzer);
   return out;
 }
 
@@ -159,8 +165,9 @@ export interface PairFigure {
   signal: 'focus' | 'clean' | 'exposure';
   variant: string;
   correct: number;
-  total: number;
+  total: number; // pairs with a value on both sides
   wrong: string[]; // image names
+  noValue: string[]; // pairs left out: NaN on either side
 }
 
 export interface CrossFigure {
@@ -169,6 +176,7 @@ export interface CrossFigure {
   auc: number;
   pairs: number;
   wrongPairs: number;
+  noValue: number; // pairs left out: NaN on either side
   /** The worst confusions: "original A (0.31) ≤ B blur σ2 (0.40)". */
   worst: string[];
 }
@@ -195,8 +203,12 @@ export function pairFigures(all: Record<string, Scores>): PairFigure[] {
   for (const set of PAIR_SETS) {
     for (const variant of set.variants) {
       if (!Object.values(all).every((s) => s[variant])) continue; // not measured in this run
-      const f: PairFigure = { signal: set.signal, variant, correct: 0, total: 0, wrong: [] };
+      const f: PairFigure = { signal: set.signal, variant, correct: 0, total: 0, wrong: [], noValue: [] };
       for (const [name, s] of Object.entries(all)) {
+        if (Number.isNaN(s.original[set.signal]) || Number.isNaN(s[variant][set.signal])) {
+          f.noValue.push(name);
+          continue;
+        }
         f.total++;
         if (s.original[set.signal] > s[variant][set.signal]) f.correct++;
         else f.wrong.push(name);
@@ -215,6 +227,7 @@ export function crossFigures(all: Record<string, Scores>): CrossFigure[] {
     let pairs = 0;
     let wins = 0;
     let wrongPairs = 0;
+    let noValue = 0;
     const confusions: { gap: number; text: string }[] = [];
     for (const a of names) {
       const good = all[a].original[signal];
@@ -222,6 +235,10 @@ export function crossFigures(all: Record<string, Scores>): CrossFigure[] {
         if (a === b) continue;
         for (const v of against) {
           const bad = all[b][v][signal];
+          if (Number.isNaN(good) || Number.isNaN(bad)) {
+            noValue++;
+            continue;
+          }
           pairs++;
           if (good > bad) wins++;
           else {
@@ -233,6 +250,6 @@ export function crossFigures(all: Record<string, Scores>): CrossFigure[] {
       }
     }
     confusions.sort((p, q) => q.gap - p.gap);
-    return { signal, against, auc: pairs ? wins / pairs : NaN, pairs, wrongPairs, worst: confusions.slice(0, 5).map((c) => c.text) };
+    return { signal, against, auc: pairs ? wins / pairs : NaN, pairs, wrongPairs, noValue, worst: confusions.slice(0, 5).map((c) => c.text) };
   });
 }
