@@ -12,6 +12,8 @@ import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../commo
 import { table, flagName, stars, formatDuration, formatBytes, terminalSafe, safeJson } from './cli/format.ts';
 import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
+import { technicalCount } from '../db/technical.ts';
+import { NOT_MEASURED } from './services/signals/technical.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -193,6 +195,10 @@ program
     await withLibrary(async (lib) => {
       const rows = await lib.score(text, { filter: filterFrom(o), top: o.top, minScore: o.min });
       print(rows, () => scoreTable(rows));
+      if (/@\s*(focus|exposure|clean)\b/i.test(text)) {
+        const [measured, { embedded }] = [technicalCount(lib.db), await lib.stats()];
+        if (measured < embedded) console.error(`Note: ${embedded - measured} of ${embedded} photos have no @focus/@exposure/@clean value (${NOT_MEASURED}); they are left out.`);
+      }
     });
   });
 
@@ -328,8 +334,8 @@ program
       print({ path: photo.path, scores: parts, culling: { rating: photo.rating, flag: photo.flag, label: photo.label }, outside: o2 ?? null }, () =>
         [safe(photo.path), `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), table(Object.entries(parts), [
           { header: 'attribute', value: ([k]) => k },
-          { header: 'score', value: ([, v]) => v.toFixed(3), align: 'right' },
-          { header: '', value: ([, v]) => '█'.repeat(Math.round(v * 20)) },
+          { header: 'score', value: ([, v]) => (Number.isNaN(v) ? '–' : v.toFixed(3)), align: 'right' },
+          { header: '', value: ([, v]) => (Number.isNaN(v) ? NOT_MEASURED : '█'.repeat(Math.round(v * 20))) },
         ])].join('\n'),
       );
     });

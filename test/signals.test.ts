@@ -99,7 +99,7 @@ describe('signals combine in the core', () => {
   });
 
   it('an unknown @name is refused with the signals this library offers', async () => {
-    await expect(lib.score('@focus + sharp vs blurry')).rejects.toThrow(/Unknown signal "@focus"\. Available here: .*@quality.*@taste/);
+    await expect(lib.score('@nope-signal + sharp vs blurry')).rejects.toThrow(/Unknown signal "@nope-signal"\. Available here: .*@quality.*@taste.*@focus, @exposure, @clean/);
     const http = createHttpApi({ origin: `http://127.0.0.1:${server.port}`, token: server.token });
     await expect(http.score('@nope')).rejects.toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(/Unknown signal "@nope"/) });
     // The LAION head needs ViT-B/32: named, but unavailable for the generated tiny model, saying why.

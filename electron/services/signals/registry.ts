@@ -11,6 +11,7 @@ import { aestheticSignals } from './aesthetic.ts';
 import { presetSignals } from './presets.ts';
 import type { Signal, SignalContext } from './signal.ts';
 import { tasteSignals } from './taste.ts';
+import { technicalSignals } from './technical.ts';
 
 export interface SignalProvider {
   /** The canonical name and label of the signal `name` (without "@") means, or null when it is not this provider's. */
@@ -22,7 +23,7 @@ export interface SignalProvider {
 }
 
 /** Every family of named signals, in the order lists show them. */
-const PROVIDERS: readonly SignalProvider[] = [presetSignals, aestheticSignals, tasteSignals];
+const PROVIDERS: readonly SignalProvider[] = [presetSignals, aestheticSignals, tasteSignals, technicalSignals];
 
 /** What the query parser needs: a name → its term, and the names to suggest. */
 export interface SignalLookup {

@@ -2,14 +2,16 @@
 import type { ClipModel } from '../../../../native-models/types.ts';
 import type { Analyzer } from './analyzer.ts';
 import { ClipAnalyzer } from './clip.ts';
+import { TechnicalAnalyzer } from './technical.ts';
 
 export type { Analyzer, AnalyzerInput, DecodeNeeds } from './analyzer.ts';
 export { ClipAnalyzer } from './clip.ts';
+export { TechnicalAnalyzer } from './technical.ts';
 
 export function defaultAnalyzers(model: ClipModel): Analyzer[] {
   return [
     new ClipAnalyzer(model),
-    // new TechnicalAnalyzer(),  (focus per tile, exposure clipping, noise: follow-up issue)
+    new TechnicalAnalyzer(),
     // new FaceAnalyzer(faceModel),
   ];
 }
