@@ -196,6 +196,7 @@ describe('a library remembers its model; commands that need none load none', () 
   it('cull groups --by-time finds bursts by capture time with no model present at all', async () => {
     const db = path.join(dir, 'bursts.db');
     const burst = path.join(dir, 'burst');
+    fs.rmSync(path.join(data, 'models'), { recursive: true, force: true }); // an earlier test's failed `score` may have made it
     const at = (s: string) => ({ make: 'Canon', model: 'EOS R5', dateTimeOriginal: `2026:06:01 12:${s}` });
     for (const [name, time] of [['b1.jpg', '00:00'], ['b2.jpg', '00:01'], ['b3.jpg', '00:02'], ['later.jpg', '05:00']] as const) {
       await writeImage(path.join(burst, name), { seed: name.length + time.length, exif: at(time) });

@@ -103,6 +103,8 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await expect.poll(loupeId).toBe(g);
     await expect.poll(() => row(f).label).toBe('red');
 
+    // The window has recorded the label in its undo history (saved as each edit lands) before it closes.
+    await expect.poll(() => page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('cull.undo:') && localStorage.getItem(k)!.includes('"red"')))).toBe(true);
     // Remembered across a reload of the window.
     await page.goto(server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
@@ -114,7 +116,12 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await page.keyboard.press('2');
     await expect.poll(() => row(g).rating).toBe(2);
     expect(await loupeId()).toBe(g); // stays put
-    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
+    // Undo walks back through both windows' decisions, the ones made before it was reopened included.
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => row(g).rating).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => row(f).label).toBe(null);
+    await page.keyboard.press('Control+z');
     await expect.poll(() => [row(e).rating, row(f).label, row(g).rating]).toEqual([0, null, 0]);
   });
 
