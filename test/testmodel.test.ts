@@ -277,7 +277,7 @@ describe('makeTestModel (tiny)', () => {
   });
 });
 
-describe.skipIf(!fs.existsSync(SHARED))('generated tokenizer vs the real CLIP tokenizer (/work/shared)', () => {
+describe.skipIf(!fs.existsSync(SHARED))('generated tokenizer vs the real CLIP tokenizer (../shared)', () => {
   if (!fs.existsSync(SHARED)) console.log(`Skipping tokenizer parity: ${SHARED} is absent`);
 
   it('has the same vocabulary, merges and pipeline as the real tokenizer.json', () => {

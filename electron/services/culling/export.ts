@@ -5,8 +5,9 @@
 // Without hard links (FAT/exFAT) the name is claimed with an exclusive create and the temp renamed
 // over that claim, so no file system lets an export replace a file (see claimThenRename).
 // Temps left by a killed export are removed by the next export into the same folder.
-// (~490 lines, one file: every step of the never-overwrite, crash-safe placement shares the marker
-// file and temp-name rules; split it once XMP-in-copies (#12) adds to it.)
+// (~670 lines, one file for now: every step of the never-overwrite, crash-safe placement shares the
+// marker file and temp-name rules, and the real-path checks (#14) and XMP in copies (#12) were added
+// in place; the report writer and the copy placement are the next to move into files of their own.)
 //
 // Re-running an export (after a crash, or on purpose) does not duplicate: a photo whose name chain
 // ("a.jpg", "a (2).jpg", ...) already holds a byte-identical file counts as already exported.

@@ -18,6 +18,10 @@
 // the same folder (".cull-xmp-<pid>-<hex>.tmp", a dot-name the walker ignores), fsync, rename, fsync
 // of the folder; temps left by a killed process are removed by the next export that writes there
 // (removeStaleTemps). The photo itself is never opened for writing.
+//
+// (~610 lines: reading, merging and embedding share the field table and the per-target conventions;
+// the scanner and the worker are already apart in xmp-scan.ts and xmp-worker.ts. Splitting reading
+// from writing is the next step.)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -13,6 +13,9 @@
 // Each batch's rows and every analyzer's results (with their ledger rows) are written in one
 // transaction: a crash loses at most the batch in flight, and the next run skips everything
 // already stored (same size + mtime, and every analyzer done).
+//
+// (~520 lines: the pipeline's classify, decode, analyze and store steps share the run's state and
+// its crash-safety rules; its plumbing is already in pipeline.ts and the analyzers in analyzers/.)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
