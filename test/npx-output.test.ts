@@ -20,10 +20,11 @@ describe('npx cull prints nothing but its own output', () => {
   it("onnxruntime-node's CUDA download stays skipped: npm never runs its install script, and .ci/run's variable makes it a no-op", async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_DIR, 'package.json'), 'utf8'));
     expect(pkg.allowScripts['onnxruntime-node']).toBe(false);
-    expect(fs.readFileSync(path.join(REPO_DIR, '.ci', 'run'), 'utf8')).toMatch(/^export npm_config_onnxruntime_node_install=skip$/m);
-    // Run the install script as .ci/run's environment would (were npm to run it): it exits at once.
+    expect(fs.readFileSync(path.join(REPO_DIR, '.ci', 'run'), 'utf8')).toMatch(/^export ONNXRUNTIME_NODE_INSTALL=skip$/m);
+    // Run the install script as .ci/run's environment would (were npm to run it): it exits at once. The variable is
+    // onnxruntime's own, not an npm_config_ one, so npm never warns about it (CI runs `npx` too).
     const script = path.join(REPO_DIR, 'node_modules', 'onnxruntime-node', 'script', 'install.js');
-    const r = await run(process.execPath, [script], { env: { ...process.env, npm_config_onnxruntime_node_install: 'skip' }, timeout: 20_000 });
+    const r = await run(process.execPath, [script], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' }, timeout: 20_000 });
     expect(r.stdout + r.stderr).toBe('');
   });
 });

@@ -277,6 +277,7 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
       await page.press('#folder-input', 'Enter');
       await page.waitForSelector(`[data-root="${path.join(tmp, 'Photos', 'Wedding')}"]`);
       expect(await page.locator('[data-testid="toast"]').count()).toBe(0);
+      await expect.poll(() => page.inputValue('#folder-input')).toBe(''); // the add has finished
 
       await page.fill('#folder-input', '~/Nowhere');
       await page.press('#folder-input', 'Enter');
