@@ -12,6 +12,7 @@
 // A value of NaN ("can't tell": no region with enough detail) is neither right nor wrong: such
 // pairs are left out of the rates and counted apart (noValue).
 import sharp from 'sharp';
+import { prng } from '../../electron/services/matrix/prng.ts';
 import { decodeImage } from '../../native-models/preprocess.ts';
 import { TechnicalAnalyzer } from '../../electron/services/indexing/analyzers/technical.ts';
 import type { TechnicalMeasures } from '../../electron/services/indexing/analyzers/technical-measures.ts';
@@ -48,17 +49,6 @@ export const VARIANTS: Variant[] = [
 export async function loadRaw(name: string, input: string | Buffer): Promise<RawImage> {
   const { data, info } = await sharp(input).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return { name, data, width: info.width, height: info.height };
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Box blur of length `len` along (dx, dy) per channel, the mean of the samples inside the image. */
