@@ -29,6 +29,11 @@ export interface PhotoRecord {
   capture?: CaptureSettings;
   /** Rating, label or pick another application wrote (XMP sidecar or embedded), read at index. */
   outside?: OutsideDecision | null;
+  /**
+   * Listed, but not embedded by the library's model yet (indexing has not reached it, or was
+   * stopped before): no score of any ranking until it is. Absent once scored, and in catalog mode.
+   */
+  unscored?: true;
 }
 
 /** Decisions read from another application's XMP, with their source (db/xmp-sync.ts). */
@@ -118,6 +123,11 @@ export interface IndexProgress {
   done: number; // files handled (indexed + skipped + failed)
   total: number; // files to handle (known after walking)
   indexed: number;
+  /**
+   * Photos stored with their thumbnail this run, before their analyzers ran (the window lists them,
+   * "not scored yet"); `indexed` counts those whose analyses are stored too. Optional: older senders.
+   */
+  listed?: number;
   skipped: number; // unchanged since last run
   failed: number;
   ratePerSec: number;

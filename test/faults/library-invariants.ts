@@ -68,6 +68,15 @@ export const HEALTHY = {
   okWithoutThumbnail: 0,
 };
 
+/**
+ * A library whose indexing was killed or stopped: healthy, except that photos listed before their
+ * analyzers ran (row and thumbnail stored as soon as decoded) may lack their embedding; the next
+ * run embeds them. How many: at most what the indexer's pipeline holds (LISTED_AHEAD_MAX).
+ */
+export const { okWithoutEmbedding: _pending, ...HEALTHY_MID_RUN } = HEALTHY;
+/** The batch being analysed, one batch waiting and the decodes in flight (8 + 8 + at most 3). */
+export const LISTED_AHEAD_MAX = 19;
+
 export interface CullingState {
   rating: number;
   flag: Flag;

@@ -10,9 +10,13 @@
 // Decoding (sharp, in libuv's thread pool) and analysis (onnxruntime, async) overlap: up to
 // `decodeConcurrency` photos decode while the analyzers work on the previous batch, and at most one
 // batch of decoded photos waits, so memory stays bounded. The main thread only orchestrates.
-// Each batch's rows and every analyzer's results (with their ledger rows) are written in one
-// transaction: a crash loses at most the batch in flight, and the next run skips everything
-// already stored (same size + mtime, and every analyzer done).
+// A photo's row and thumbnail are stored as soon as it is decoded, before any analyzer runs on it
+// (listPhoto, one small transaction): the window lists it at once, marked "not scored yet", instead
+// of waiting for its embedding. Each batch's analyzer results (with their ledger rows) are then
+// written in one transaction. A crash loses at most the analyses in flight: their photos stay
+// listed, and the next run finds them unchanged but with analyzers pending, and backfills just those
+// (decoded again, the row and thumbnail left as they are); everything else already stored (same
+// size + mtime, and every analyzer done) is skipped.
 //
 // (~520 lines: the pipeline's classify, decode, analyze and store steps share the run's state and
 // its crash-safety rules; its plumbing is already in pipeline.ts and the analyzers in analyzers/.)
@@ -78,6 +82,8 @@ interface Job {
 
 interface Decoded {
   job: Job;
+  /** The photo's row: set once it is stored (listPhoto for a new or changed photo; the backfilled row's id otherwise). */
+  id: number | null;
   meta: PhotoMetadata | null; // read for rows to store (and RAW orientation)
   width: number;
   height: number;
@@ -257,7 +263,14 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
         opts.onDecode?.(file.path);
         const p = decodeJob(job, analyzers, opts.thumbsDir)
           .then(
-            (decoded) => ready.put(decoded),
+            (decoded) => {
+              if (decoded.id === null) {
+                decoded.id = listPhoto(db, q, decoded);
+                progress.state.listed!++;
+                progress.emit();
+              }
+              ready.put(decoded);
+            },
             (err) => {
               room.release();
               vanishedOrFailed(file, job.fingerprint, err);
@@ -282,7 +295,7 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
       if (batch.length === 0 || stopped()) break;
       room.release(batch.length);
       const results = await analyzeBatch(analyzers, batch);
-      storeBatch(db, q, batch, analyzers, results, ledger);
+      storeBatch(db, batch, analyzers, results, ledger);
       summary.indexed += batch.length;
       progress.state.indexed += batch.length;
       for (const d of batch) progress.settle(d.job.expected, d.job.run);
@@ -451,7 +464,7 @@ async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Pr
   const thumb = full ? await writeThumbnail(thumbsDir, job.fingerprint, decoded.thumbnail!) : null;
   const working = new Map(sides.map((side, i) => [side, decoded.working[i]]));
   const outside = full ? await embeddedDecisions(embeddedXmp(content)) : null;
-  return { job, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working, outside };
+  return { job, id: job.photoId, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working, outside };
 }
 
 /** Each analyzer over the photos of the batch that need it, in parts of its batch size; results[k][i] for analyzers[k], batch[i]. */
@@ -482,36 +495,37 @@ async function analyzeBatch(analyzers: Analyzer[], batch: Decoded[]): Promise<un
   return results;
 }
 
-function storeBatch(
-  db: DB,
-  q: PhotoQueries,
-  batch: Decoded[],
-  analyzers: Analyzer[],
-  results: unknown[][],
-  ledger: ReturnType<typeof analysisLedger>,
-): void {
-  db.transaction(() => {
-    const ids = batch.map((d) => {
-      if (d.job.photoId !== null) return d.job.photoId;
-      const id = q.upsertPhoto({
-        path: d.job.file.path,
-        size: d.job.file.size,
-        mtimeMs: d.job.file.mtimeMs,
-        fingerprint: d.job.fingerprint,
-        width: d.width,
-        height: d.height,
-        takenAt: d.meta!.takenAt,
-        camera: d.meta!.camera,
-        lens: d.meta!.lens,
-        thumb: d.thumb,
-        capture: d.meta!.capture,
-      });
-      if (d.job.contentChanged) q.clearEmbeddings(id);
-      if (d.outside) recordEmbedded(db, id, d.job.file.path, d.job.file.mtimeMs, d.outside);
-      return id;
+/**
+ * Stores a decoded photo's row (metadata, thumbnail, decisions in its embedded XMP) in its own
+ * transaction, before its analyzers run: from here on the photo is listed, without scores until
+ * storeBatch writes them. Returns its id.
+ */
+function listPhoto(db: DB, q: PhotoQueries, d: Decoded): number {
+  return db.transaction(() => {
+    const id = q.upsertPhoto({
+      path: d.job.file.path,
+      size: d.job.file.size,
+      mtimeMs: d.job.file.mtimeMs,
+      fingerprint: d.job.fingerprint,
+      width: d.width,
+      height: d.height,
+      takenAt: d.meta!.takenAt,
+      camera: d.meta!.camera,
+      lens: d.meta!.lens,
+      thumb: d.thumb,
+      capture: d.meta!.capture,
     });
+    if (d.job.contentChanged) q.clearEmbeddings(id);
+    if (d.outside) recordEmbedded(db, id, d.job.file.path, d.job.file.mtimeMs, d.outside);
+    return id;
+  })();
+}
+
+/** Every analyzer's results for a batch of listed photos, with their ledger rows, in one transaction. */
+function storeBatch(db: DB, batch: Decoded[], analyzers: Analyzer[], results: unknown[][], ledger: ReturnType<typeof analysisLedger>): void {
+  db.transaction(() => {
     analyzers.forEach((a, k) => {
-      const done = batch.flatMap((d, i) => (d.job.run & (1 << k) ? [{ photoId: ids[i], result: results[k][i] }] : []));
+      const done = batch.flatMap((d, i) => (d.job.run & (1 << k) ? [{ photoId: d.id!, result: results[k][i] }] : []));
       if (done.length === 0) return;
       a.store(db, done);
       if (!a.isDone) for (const { photoId } of done) ledger.record(photoId, a.id, a.version);

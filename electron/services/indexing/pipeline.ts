@@ -53,7 +53,7 @@ export class Mailbox<T> {
 
 /** Progress state plus throttled delivery (~10/s) with a rate over the last few seconds. */
 export class ProgressReporter {
-  state: IndexProgress = { phase: 'walking', found: 0, done: 0, total: 0, indexed: 0, skipped: 0, failed: 0, ratePerSec: 0, etaSec: null };
+  state: IndexProgress = { phase: 'walking', found: 0, done: 0, total: 0, indexed: 0, listed: 0, skipped: 0, failed: 0, ratePerSec: 0, etaSec: null };
   private lastEmit = 0;
   private samples: { t: number; done: number }[] = [];
   constructor(
