@@ -64,6 +64,9 @@ export function throttle<T>(fn: (value: T) => void, ms: number, urgent: (prev: T
   return push;
 }
 
+/** While indexing, 'library-changed' goes out at most this often (the window then reloads its photo list). */
+export const LIVE_CHANGES_MS = 1000;
+
 export interface JobsOptions {
   getLibrary(): MaybeLibrary;
   models?: ModelService;
@@ -124,9 +127,19 @@ export class Jobs {
     const job = (this.indexJob = new AbortController());
     const progress = throttle((p: IndexProgress) => this.emit({ type: 'index-progress', progress: p }), this.opts.progressIntervalMs,
       (prev, next) => prev?.phase !== next.phase || next.phase === 'done' || (!!next.lastError && next.lastError !== prev?.lastError));
+    // Photos listed and embeddings stored during the run: the window reloads in steps (throttled:
+    // each reload re-reads the photo list), so photos appear as they are read and scores as they land.
+    const grew = throttle(() => this.emit({ type: 'library-changed' }), LIVE_CHANGES_MS);
+    let stored = '0/0';
+    const onProgress = (p: IndexProgress) => {
+      progress(p);
+      const now = `${p.listed ?? 0}/${p.indexed}`;
+      if (now !== stored && p.phase !== 'done') grew(undefined);
+      stored = now;
+    };
     try {
       const lib = await requireLibrary(this.opts.getLibrary());
-      const summary = await lib.index(roots, { onProgress: progress, signal: job.signal });
+      const summary = await lib.index(roots, { onProgress, signal: job.signal }).finally(() => grew.cancel());
       progress.cancel();
       this.emit({ type: 'index-done', summary });
       this.emit({ type: 'library-changed' });

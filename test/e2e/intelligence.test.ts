@@ -66,8 +66,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await page.fill('#folder-input', photosDir);
     await page.press('#folder-input', 'Enter');
     await page.waitForSelector(`[data-root="${photosDir}"]`);
-    await page.click('#index-button');
-    await page.waitForSelector('[data-testid="index-summary"]', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid="index-summary"]', { timeout: 120_000 }); // indexing starts with the add
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
     expect(await library.photos()).toHaveLength(PHOTOS);
   });

@@ -42,21 +42,62 @@ class Jobs {
   // ---- indexing --------------------------------------------------------------------------------
 
   async startIndex(roots?: string[]): Promise<void> {
-    if (this.indexing.running) return;
+    if (this.indexing.running || this.calling) return;
+    this.calling = true;
     this.indexing = { running: true, progress: null, errors: [], summary: null };
     try {
       this.finishIndex(await session.api.index(roots));
     } catch (err) {
       this.indexing.running = false;
-      toasts.show(err, 'Indexing failed');
+      // Another window (or an HTTP client) is indexing this library: this folder waits for that run.
+      if (toUiError(err).code === 'busy') this.queue(roots);
+      else if (toUiError(err).code !== 'cancelled') toasts.show(err, 'Indexing failed');
+    } finally {
+      this.calling = false;
+      this.runQueued();
     }
   }
 
+  /**
+   * A folder was just added: index it now, or right after the run under way (the add never meets
+   * a "busy" error). Folders queued during one run are indexed together in the next.
+   */
+  async indexFolder(root: string): Promise<void> {
+    if (this.indexing.running || this.calling) this.queue([root]);
+    else await this.startIndex([root]);
+  }
+
+  /** Folders waiting for the running index (undefined: every folder). */
+  private queued: Set<string> | null = null;
+  private queuedAll = false;
+  /** An index call of this window is under way (its end runs what was queued). */
+  private calling = false;
+
+  private queue(roots: string[] | undefined): void {
+    if (!roots) this.queuedAll = true;
+    else for (const r of roots) (this.queued ??= new Set()).add(r);
+  }
+
+  private runQueued(): void {
+    if (this.calling || this.indexing.running || (!this.queuedAll && !this.queued)) return;
+    const roots = this.queuedAll ? undefined : [...this.queued!];
+    this.queued = null;
+    this.queuedAll = false;
+    void this.startIndex(roots);
+  }
+
   onIndexProgress(p: IndexProgress): void {
+    // A run this window did not start (another window, an HTTP client): show it from its start.
+    if (!this.indexing.running && !this.calling && p.phase !== 'done') this.indexing = { running: true, progress: null, errors: [], summary: null };
     const errors = this.indexing.errors;
     if (p.lastError && !errors.some((x) => x.path === p.lastError!.path)) errors.push(p.lastError);
     this.indexing.running = p.phase !== 'done';
     this.indexing.progress = p;
+  }
+
+  /** The 'index-done' event: this window's own call reports its run itself (the event may come after a queued run started). */
+  onIndexDone(summary: IndexSummary): void {
+    if (!this.calling) this.finishIndex(summary);
   }
 
   /** Both the index call and the 'index-done' event end here; the first reloads the library. */
@@ -68,9 +109,14 @@ class Jobs {
       if (!this.indexing.errors.some((x) => x.path === e.path)) this.indexing.errors.push(e);
     }
     if (first) void session.refresh();
+    // A run this window did not start has ended: folders added meanwhile are indexed now.
+    if (!this.calling) queueMicrotask(() => this.runQueued());
   }
 
   async cancelIndex(): Promise<void> {
+    // Cancel means stop: folders waiting for this run are not started either (Update index does them).
+    this.queued = null;
+    this.queuedAll = false;
     try {
       await session.api.cancelIndex();
     } catch (err) {

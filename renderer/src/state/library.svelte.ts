@@ -5,6 +5,7 @@
 import type { PresetInfo } from '../../../common/api-types.ts';
 import type { Flag, Label, LibraryStats, PhotoRecord } from '../../../common/types.ts';
 import { folderList } from '../lib/sort-filter.ts';
+import { jobs } from './jobs.svelte.ts';
 import { selection } from './selection.svelte.ts';
 import { session } from './session.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
@@ -77,12 +78,16 @@ class Library {
     void session.api.stats().then((s) => (this.stats = s), () => {});
   }
 
+  /** Adds a folder and starts indexing it at once (or right after the run under way). */
   async addRoot(dir: string): Promise<boolean> {
     const path = dir.trim();
     if (!path) return false;
     try {
+      const before = new Set(this.roots);
       this.roots = await session.api.addRoot(path);
       this.stats = await session.api.stats();
+      // The library's own spelling of the folder (~ expanded, resolved); a folder already there is not indexed again (Update index does).
+      for (const root of this.roots) if (!before.has(root)) void jobs.indexFolder(root);
       return true;
     } catch (err) {
       toasts.show(err, `Cannot add "${path}"`);

@@ -9,6 +9,8 @@ class Selection {
   focusId = $state<number | null>(null);
   selected = $state.raw<Set<number>>(new Set());
   private anchorId: number | null = null;
+  /** The focus was put on the first photo by the window, not chosen (a reload may move it to the new first). */
+  automatic = false;
 
   focusIndex = $derived(this.focusId === null ? -1 : (grid.indexOf.get(this.focusId) ?? -1));
   focused = $derived(this.focusIndex >= 0 ? grid.visible[this.focusIndex] : null);
@@ -30,6 +32,7 @@ class Selection {
       this.anchorId = id;
     }
     this.focusId = id;
+    this.automatic = false;
   }
 
   /** Focus (and select) the first photo of the grid. */
@@ -38,6 +41,7 @@ class Selection {
     this.focusId = first ? first.id : null;
     this.selected = first ? new Set([first.id]) : new Set();
     this.anchorId = this.focusId;
+    this.automatic = true;
   }
 
   /**

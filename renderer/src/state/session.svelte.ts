@@ -7,9 +7,11 @@ import { culling } from './culling.svelte.ts';
 import { jobs } from './jobs.svelte.ts';
 import { library } from './library.svelte.ts';
 import { ranking } from './ranking.svelte.ts';
+import { selection } from './selection.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
 import { taste } from './taste.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
+import { views } from './views.svelte.ts';
 
 class Session {
   api!: CullApi;
@@ -18,6 +20,8 @@ class Session {
   fatal = $state<UiError | null>(null);
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private lastRefreshAt = 0;
+  private lastRefreshMs = 0;
+  private refreshing = false;
 
   async init(api: CullApi): Promise<void> {
     this.api = api;
@@ -50,7 +54,7 @@ class Session {
         jobs.onIndexProgress(e.progress);
         break;
       case 'index-done':
-        jobs.finishIndex(e.summary);
+        jobs.onIndexDone(e.summary);
         break;
       case 'export-progress':
         jobs.onExportProgress(e.done, e.total, e.current);
@@ -67,25 +71,41 @@ class Session {
     }
   }
 
+  /**
+   * 'library-changed': reload soon. During indexing these come about once a second (photos listed,
+   * scores stored) and none may be lost, so a reload is deferred, never dropped: at most one
+   * waits, and reloads are spaced by at least four times the last one's duration (re-reading
+   * 100 000 records must not take the window's time away from the photographer).
+   * Indexing ends with both 'index-done' (which refreshes) and 'library-changed': one reload is enough.
+   */
   private scheduleRefresh(): void {
     if (this.refreshTimer) return;
+    const sinceLast = Date.now() - this.lastRefreshAt;
+    if (!jobs.indexing.running && sinceLast < 1000) return;
+    const wait = Math.max(300, Math.max(1000, 4 * this.lastRefreshMs) - sinceLast);
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
-      // Indexing ends with both 'index-done' (which refreshes) and 'library-changed': one reload is enough.
-      if (Date.now() - this.lastRefreshAt < 1000) return;
-      void this.refresh();
-    }, 300);
+      if (this.refreshing) this.scheduleRefresh();
+      else void this.refresh();
+    }, wait);
   }
 
-  /** Reloads the library, then the ranking and the stacks over it. */
+  /** Reloads the library, then the ranking and the stacks over it. Selection, focus and the open loupe stay (by photo id). */
   async refresh(): Promise<void> {
     this.lastRefreshAt = Date.now();
+    this.refreshing = true;
     try {
       await library.reload();
       if (ranking.current) await ranking.rerank();
       if (stacks.on) await stacks.load();
+      // While photos and scores arrive, a focus nobody chose follows the grid's first photo (the
+      // view stays at the top); a photo the photographer focused stays focused wherever it moves.
+      if (selection.automatic && views.view === 'grid') selection.focusFirst();
     } catch (err) {
       toasts.show(err, 'Refreshing the library failed');
+    } finally {
+      this.refreshing = false;
+      this.lastRefreshMs = Date.now() - this.lastRefreshAt;
     }
   }
 }

@@ -1,0 +1,228 @@
+// End-to-end, indexing as a newcomer meets it (issue 15, item 11): the built renderer in Debian's
+// Chromium against the real server, a real SQLite library and the tiny generated model. Adding a
+// folder starts indexing without another click; each photo shows in the grid as soon as it is read,
+// marked "not scored yet" (never a made-up score), while the progress says the embeddings are not
+// all done; scores arrive in steps while the run goes on, unscored photos sorting last with a note;
+// the final order is the library's. A folder added during a run is indexed right after it (no
+// "busy" error); a cancelled run leaves its photos listed, the loupe stays on its photo, and
+// Update index completes them. The run's pace is that of a real shoot: 130 photos (about 14 s here
+// under load; the window reloads about once a second, so several states are seen on any machine
+// slower than ~3 s for the run).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Library } from '../../electron/services/library.ts';
+import { startServer, type RunningServer } from '../../electron/transport/index.ts';
+import { makeTestModel } from '../../native-models/testmodel/index.ts';
+import { backToGrid, buildRenderer, chromiumStatus, closeAll, launchChromium, makeBursts, makePhotos, openPage } from './helpers.ts';
+
+const chromium = chromiumStatus();
+const PHOTOS = 130;
+
+/** What the window shows, sampled every 50 ms by the page itself (a recorder in the test, not in the app). */
+interface Sample {
+  tiles: number;
+  unscoredTiles: number;
+  scoredTiles: number;
+  running: boolean;
+  embedded: number | null; // the Embedding line: done
+  toEmbed: number | null; // … of total
+  note: string | null; // "N not scored yet, shown last"
+  toasts: number;
+}
+
+describe.skipIf(!chromium.available)('Indexing flow in Chromium (real server, real library)', () => {
+  let tmp: string;
+  let library: Library;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let db: Database.Database;
+  const pageErrors: string[] = [];
+  const dirs = { shoot: '', later: '', queued: '', stopped: '' };
+  const counts = { later: 0, queued: 0, stopped: 0 };
+
+  const embeddedCount = () => db.prepare("SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE p.status = 'ok'").pluck().get() as number;
+  const photoCount = () => db.prepare("SELECT COUNT(*) FROM photos WHERE status = 'ok'").pluck().get() as number;
+  const samples = () => page.evaluate(() => (window as unknown as { __samples: Sample[] }).__samples);
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-index-'));
+    dirs.shoot = path.join(tmp, 'Photos', 'Shoot');
+    dirs.later = path.join(tmp, 'Photos', 'Later');
+    dirs.queued = path.join(tmp, 'Photos', 'Queued');
+    dirs.stopped = path.join(tmp, 'Photos', 'Stopped');
+    fs.mkdirSync(dirs.shoot, { recursive: true });
+    const modelDir = path.join(tmp, 'model');
+    const outDir = path.join(tmp, 'renderer');
+    const dbPath = path.join(tmp, 'library.db');
+    const [, , , later, queued, stopped] = await Promise.all([
+      buildRenderer(outDir),
+      makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }),
+      makePhotos(dirs.shoot, PHOTOS),
+      makeBursts(dirs.later, { scenes: 5, frames: () => 8, singles: 4, seedOffset: 11 }),
+      makeBursts(dirs.queued, { scenes: 3, frames: () => 4, singles: 2, seedOffset: 23 }),
+      makeBursts(dirs.stopped, { scenes: 8, frames: () => 8, singles: 6, seedOffset: 37 }),
+    ]);
+    counts.later = later.bursts.flat().length + later.singles.length;
+    counts.queued = queued.bursts.flat().length + queued.singles.length;
+    counts.stopped = stopped.bursts.flat().length + stopped.singles.length;
+    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    server = await startServer({ library, port: 0, staticDir: outDir });
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    browser = await launchChromium();
+    page = await openPage(browser, pageErrors);
+    await page.goto(server.url);
+    await page.waitForSelector('#folder-input');
+  });
+
+  beforeEach(() => backToGrid(page));
+
+  afterAll(() => closeAll({ browser, server, db, library, tmp }));
+
+  /** Starts sampling what the window shows (cleared on each call). */
+  async function record(): Promise<void> {
+    await page.evaluate(() => {
+      const w = window as unknown as { __samples: unknown[]; __timer?: number };
+      if (w.__timer) clearInterval(w.__timer);
+      w.__samples = [];
+      const count = (sel: string) => document.querySelectorAll(sel).length;
+      w.__timer = window.setInterval(() => {
+        const line = document.querySelector('[data-testid="index-analyzers"] [data-analyzer^="clip:"] .mono')?.textContent ?? null;
+        const m = line && /([\d,]+)\s*\/\s*([\d,]+)/.exec(line);
+        w.__samples.push({
+          tiles: count('.grid .tile'),
+          unscoredTiles: count('.grid .tile [data-state="unscored"]'),
+          scoredTiles: count('.grid .tile .score:not(.unscored)'),
+          running: count('[data-testid="index-progress"][data-running="true"]') > 0,
+          embedded: m ? Number(m[1].replace(/,/g, '')) : null,
+          toEmbed: m ? Number(m[2].replace(/,/g, '')) : null,
+          note: document.querySelector('[data-testid="unscored-note"]')?.textContent ?? null,
+          toasts: count('[data-testid="toast"]'),
+        });
+      }, 50);
+    });
+  }
+
+  async function addFolder(dir: string): Promise<void> {
+    await page.fill('#folder-input', dir);
+    await page.press('#folder-input', 'Enter');
+    await page.waitForSelector(`[data-root="${dir}"]`);
+  }
+
+  it('adding a folder indexes it at once: photos show as they are read, "not scored yet", and scores follow', async () => {
+    expect(await page.locator('.grid .empty').innerText()).toContain('indexing starts at once');
+    // Ranking by an attribute before any photo is there: the grid sorts by score from the start.
+    await page.fill('#attribute-input', 'bright vs dark');
+    await page.press('#attribute-input', 'Enter');
+    await page.waitForSelector('[data-attribute="bright vs dark"]');
+    await record();
+
+    await addFolder(dirs.shoot);
+    // Indexing started with the add: no Index click (the button is replaced by Cancel while it runs).
+    await page.waitForSelector('[data-testid="index-progress"][data-running="true"]');
+    expect(await page.locator('#index-button').count()).toBe(0);
+    // Tiles while the progress says not every photo is embedded, some marked "not scored yet":
+    // one moment, read at once in the page.
+    await page.waitForFunction(
+      () => {
+        const line = document.querySelector('[data-testid="index-analyzers"] [data-analyzer^="clip:"] .mono')?.textContent ?? '';
+        const m = /([\d,]+)\s*\/\s*([\d,]+)/.exec(line);
+        return (
+          document.querySelectorAll('.grid .tile').length > 0 &&
+          document.querySelectorAll('.grid .tile [data-state="unscored"]').length > 0 &&
+          m !== null &&
+          Number(m[1].replace(/,/g, '')) < Number(m[2].replace(/,/g, ''))
+        );
+      },
+      undefined,
+      { timeout: 60_000, polling: 20 },
+    );
+    expect(await page.locator('.grid .tile').first().locator('img').count()).toBe(1); // a thumbnail, before any embedding
+    await page.waitForSelector('[data-testid="index-summary"]', { timeout: 120_000 });
+    await expect.poll(() => page.locator('.grid .tile [data-state="unscored"]').count(), { timeout: 20_000 }).toBe(0);
+    const seen = await samples();
+
+    const during = seen.filter((s) => s.running && s.toEmbed !== null && s.embedded! < s.toEmbed);
+    // Photos listed before their embeddings, never a score shown for them…
+    expect(during.some((s) => s.tiles > 0 && s.unscoredTiles > 0)).toBe(true);
+    // …scores arriving while the run went on, the unscored ones sorted last and said so…
+    expect(during.some((s) => s.scoredTiles > 0 && s.unscoredTiles > 0)).toBe(true);
+    expect(during.some((s) => s.note !== null && /\d+ not scored yet, shown last/.test(s.note))).toBe(true);
+    // …and the grid grew in steps, not all at the end.
+    const tileCounts = new Set(seen.filter((s) => s.running).map((s) => s.tiles + s.scoredTiles * 1000));
+    expect(tileCounts.size).toBeGreaterThan(2);
+    expect(seen.every((s) => s.toasts === 0)).toBe(true);
+
+    // At the end: every photo scored, in exactly the library's order.
+    expect(embeddedCount()).toBe(PHOTOS);
+    expect(await page.locator('[data-testid="unscored-note"]').count()).toBe(0);
+    await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
+    const expected = (await library.score('bright vs dark')).map((r) => r.id);
+    expect(expected).toHaveLength(PHOTOS);
+    // The focus nobody chose followed the first photo: the view is at the top, in the library's order.
+    const dom = await page.$$eval('.grid .tile', (els) => els.map((e) => [Number((e as HTMLElement).dataset.index), Number((e as HTMLElement).dataset.id)] as const));
+    expect(dom.length).toBeGreaterThanOrEqual(10);
+    expect(dom.map(([i]) => i)).toEqual(dom.map((_, k) => k));
+    expect(dom.map(([, id]) => id)).toEqual(expected.slice(0, dom.length));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a folder added while indexing runs is indexed right after, with no "busy" message', async () => {
+    await page.getByRole('button', { name: 'Clear', exact: true }).click(); // no ranking from here on
+    await record();
+    await addFolder(dirs.later);
+    await page.waitForSelector('[data-testid="index-progress"][data-running="true"]');
+    await addFolder(dirs.queued); // while the first one runs
+    // Both end up listed and scored, one run after the other, without a click.
+    await expect.poll(() => embeddedCount(), { timeout: 120_000 }).toBe(PHOTOS + counts.later + counts.queued);
+    await page.waitForSelector('[data-testid="index-summary"]', { timeout: 60_000 });
+    expect(photoCount()).toBe(PHOTOS + counts.later + counts.queued);
+    expect((await samples()).every((s) => s.toasts === 0)).toBe(true);
+    expect(await page.locator('[data-testid="toast"]').count()).toBe(0);
+    await page.waitForSelector(`.grid[data-count="${PHOTOS + counts.later + counts.queued}"]`);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a cancelled run leaves its photos listed; the loupe keeps its photo; Update index completes them', async () => {
+    const before = PHOTOS + counts.later + counts.queued;
+    // By folder, Z to A: the "Stopped" folder's photos first, in view.
+    await page.selectOption('#sort-key', 'folder');
+    await page.click('[aria-label="Toggle sort direction"]');
+    await page.keyboard.press('Escape'); // the keyboard back to the photos
+    await addFolder(dirs.stopped);
+    // A tile that is listed but not scored yet: open it in the loupe.
+    const pending = page.locator('.grid .tile:has([data-state="unscored"])').first();
+    await pending.waitFor({ timeout: 60_000 });
+    const id = Number(await pending.getAttribute('data-id'));
+    await pending.click();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"] [data-testid="loupe-unscored"]`);
+    await page.click('#cancel-index');
+    await page.waitForSelector('[data-testid="index-summary"]', { timeout: 60_000 });
+    expect(await page.locator('[data-testid="index-summary"]').innerText()).toContain('Indexing cancelled');
+
+    // Stopped mid-run: what was read stays listed, some of it without an embedding (no made-up score).
+    const listed = photoCount();
+    expect(listed).toBeGreaterThan(before);
+    expect(embeddedCount()).toBeLessThan(listed);
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"]`); // still on its photo
+
+    // Update index (back in the grid) resumes: every photo of the folder listed and scored; the
+    // photo that was open is still the focused one, and in the loupe it now has its score panel.
+    await page.keyboard.press('g');
+    await page.click('#index-button');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => embeddedCount(), { timeout: 120_000 }).toBe(before + counts.stopped);
+    await page.waitForSelector('[data-testid="index-summary"]', { timeout: 60_000 });
+    expect(photoCount()).toBe(before + counts.stopped);
+    await expect.poll(() => page.getAttribute('.grid .tile.focused', 'data-id'), { timeout: 20_000 }).toBe(String(id));
+    await page.dblclick('.grid .tile.focused');
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"] [data-testid="score-bars"]`);
+    expect(await page.locator('[data-testid="loupe-unscored"]').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
