@@ -148,8 +148,11 @@ function queryText(words: string[], pos: string[], neg: string[]): string {
 
 program
   .command('index')
-  .description('walk folders, decode and embed every photo, store it in the library (incremental)')
-  .argument('[folders...]', 'folders to index (default: the folders already in the library)')
+  .description(
+    'add folders to the library and index them: each photo is stored with its thumbnail as it is read, its embedding and scores follow ' +
+      '(incremental; Ctrl+C stops, the next run resumes). The command line has no separate "add": folders given here are added, and indexing runs only when asked (the window starts it as soon as a folder is added)',
+  )
+  .argument('[folders...]', 'folders to add and index (default: the folders already in the library)')
   .action(async (folders: string[]) => {
     await withLibrary(async (lib) => {
       const roots = folders.map((f) => path.resolve(f));
@@ -367,6 +370,8 @@ program
             : 'Model:     none yet (cull index chooses one and the library remembers it)',
           `Folders:   ${s.roots.map(safe).join(', ') || '(none)'}`,
           `Photos:    ${s.photos} (${s.embedded} embedded, ${s.failed} failed, ${s.missing} missing from disk)`,
+          // Listed but not embedded: a run stopped or still going; these have no score yet.
+          ...(s.photos - s.failed - s.missing > s.embedded ? [`Pending:   ${s.photos - s.failed - s.missing - s.embedded} photo(s) listed but not scored yet: run cull index to finish`] : []),
           `Culling:   ${s.picks} picks, ${s.rejects} rejects, ${s.rated} rated`,
           ...(s.stars && Object.keys(s.stars).length ? [`Stars:     ${Object.entries(s.stars).map(([k, n]) => `${'★'.repeat(Number(k))} ${n}`).join(', ')}`] : []),
           ...(s.labels && Object.keys(s.labels).length ? [`Labels:    ${Object.entries(s.labels).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),

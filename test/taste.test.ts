@@ -10,6 +10,7 @@ import { getTasteModel, listTasteModels, saveTasteModel } from '../db/taste.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ModelInfo } from '../native-models/types.ts';
+import type { PhotoRecord } from '../common/types.ts';
 import { Library } from '../electron/services/library.ts';
 import { gramBatched, matmul, outerGram } from '../electron/services/matrix/gram.ts';
 import { ranks, rocAuc, spearman } from '../electron/services/matrix/metrics.ts';
@@ -286,6 +287,11 @@ describe('taste helpers', () => {
     const { x } = tasteWorld(30, 16, 2);
     const few = { ids: Int32Array.from([1, 2, 3]), rows: Int32Array.from([0, 1, 2]), targets: Float64Array.from([0, 1, 1]), picks: 2, rejects: 1, rated: 0 };
     await expect(fitTasteModel(x.subarray(0, 3 * 16), 16, few)).rejects.toThrow(/at least 10 decisions/);
+    // Decisions on photos indexing has listed but not embedded yet are named, not silently dropped.
+    const listed = (id: number, flag: 1 | -1) => ({ id, status: 'ok', flag, rating: 0 }) as PhotoRecord;
+    const decided = collectDecisions([listed(1, 1), listed(2, -1), listed(3, 1)], { indexOf: (id) => (id === 1 ? 0 : -1) });
+    expect(decided).toMatchObject({ picks: 1, pending: 2 });
+    await expect(fitTasteModel(x.subarray(0, 16), 16, decided)).rejects.toThrow('there is 1, and 2 more on photos not scored yet');
     const same = { ids: Int32Array.from({ length: 12 }, (_, i) => i + 1), rows: Int32Array.from({ length: 12 }, (_, i) => i), targets: new Float64Array(12).fill(1), picks: 12, rejects: 0, rated: 0 };
     await expect(fitTasteModel(x.subarray(0, 12 * 16), 16, same)).rejects.toThrow(/every decision is the same/i);
     await expect(fitTasteModel(x, 16, { ...same, targets: Float64Array.from({ length: 12 }, (_, i) => i % 2) })).rejects.toThrow(/values for 12 decisions/);

@@ -49,6 +49,8 @@ export interface Decisions {
   picks: number;
   rejects: number;
   rated: number;
+  /** Decisions on photos listed but not embedded yet (indexing under way or stopped): not learned from until they are. */
+  pending?: number;
 }
 
 /** The decided photos among `photos` that have an embedding in `matrix`. */
@@ -59,13 +61,17 @@ export function collectDecisions(photos: PhotoRecord[], matrix: Pick<EmbeddingMa
   let picks = 0;
   let rejects = 0;
   let rated = 0;
+  let pending = 0;
   for (const p of photos) {
     // An automatic reject ("keep the best") is not the photographer's decision: only their stars count.
     const flag = p.flagAuto ? 0 : p.flag;
     const t = decisionTarget(flag, p.rating);
     if (t === null) continue;
     const r = matrix.indexOf(p.id);
-    if (r < 0) continue;
+    if (r < 0) {
+      if (p.status === 'ok') pending++;
+      continue;
+    }
     ids.push(p.id);
     rows.push(r);
     targets.push(t);
@@ -73,7 +79,7 @@ export function collectDecisions(photos: PhotoRecord[], matrix: Pick<EmbeddingMa
     else if (flag === -1) rejects++;
     else rated++;
   }
-  return { ids: Int32Array.from(ids), rows: Int32Array.from(rows), targets: Float64Array.from(targets), picks, rejects, rated };
+  return { ids: Int32Array.from(ids), rows: Int32Array.from(rows), targets: Float64Array.from(targets), picks, rejects, rated, pending };
 }
 
 export type TasteFit = Omit<StoredTasteModel, 'name' | 'modelId' | 'scope' | 'createdAt'>;
@@ -95,7 +101,8 @@ export async function fitTasteModel(
   const n = decisions.rows.length;
   if (n < MIN_TASTE_DECISIONS) {
     throw new TasteError(
-      `A taste model needs at least ${MIN_TASTE_DECISIONS} decisions (picks, rejects or star ratings) on indexed photos; there ${n === 1 ? 'is' : 'are'} ${n}.`,
+      `A taste model needs at least ${MIN_TASTE_DECISIONS} decisions (picks, rejects or star ratings) on indexed photos; there ${n === 1 ? 'is' : 'are'} ${n}` +
+        (decisions.pending ? `, and ${decisions.pending} more on photos not scored yet (they count once indexing has analysed them).` : '.'),
     );
   }
   if (x.length !== n * dim) throw new Error(`fitTasteModel: ${x.length} values for ${n} decisions of dimension ${dim}.`);
