@@ -39,6 +39,7 @@ import { indexLibrary } from './indexing/indexer.ts';
 import { thumbnailPath } from './indexing/thumbnails.ts';
 import { fsPath, insideAny, isRawFile, realRoots } from './indexing/walk.ts';
 import { EmbeddingMatrix } from './matrix/embedding-matrix.ts';
+import { MatrixSync } from './matrix/matrix-sync.ts';
 import { PRESETS } from './signals/presets.ts';
 import { listSignals } from './signals/registry.ts';
 import { Scorer } from './signals/scoring.ts';
@@ -91,17 +92,12 @@ export interface ModelChange {
   toEmbed: number;
 }
 
-/** While indexing, the matrix takes in new embeddings at most this often (scores arrive in steps). */
-const MID_RUN_REFRESH_MS = 1000;
-
 type Loaded = { clip: ClipModel; matrix: EmbeddingMatrix; ctx: LibraryContext; source: ModelSource };
 
 export class Library {
   private indexing: Promise<IndexSummary> | null = null;
-  private dataVersion: number;
-  /** The running index stored embeddings the matrix has not read yet. */
-  private matrixBehind = false;
-  private lastMidRunRefresh = 0;
+  /** When the matrix re-reads the database (null in catalog mode). */
+  private readonly matrixSync: MatrixSync | null;
   /** The model and what hangs off it; null in catalog mode. */
   private readonly loaded: Loaded | null;
   /** Set when opened with another model than the remembered one (say so: index embeds again). */
@@ -112,7 +108,7 @@ export class Library {
     model: { clip: ClipModel; matrix: EmbeddingMatrix; source: ModelSource } | null,
     readonly thumbsDir: string,
   ) {
-    this.dataVersion = this.readDataVersion();
+    this.matrixSync = model && new MatrixSync(db, model.matrix);
     if (model) {
       const { clip, matrix } = model;
       const scorer = new Scorer({ db, model: clip, matrix, filterIds: (f) => listPhotos(db, f).map((p) => p.id) });
@@ -225,11 +221,10 @@ export class Library {
     const targets = roots?.length ? roots.map((r) => path.resolve(r)) : listRoots(this.db);
     if (!targets.length) throw new UserError('The library has no folders yet: add a folder of photos first.');
     this.remember(); // from now on later commands and the window load this model without being told
-    // Embeddings stored by this run (this connection: data_version does not see them) are taken
-    // into the matrix by the next scoring call, so scores arrive while the run goes on.
+    // Embeddings this run stores reach the matrix at the next scoring call: scores arrive mid-run.
     let embedded = 0;
     const onProgress = (p: IndexProgress) => {
-      if (p.indexed !== embedded) this.matrixBehind = true;
+      if (p.indexed !== embedded) this.matrixSync?.behind();
       embedded = p.indexed;
       opts.onProgress?.(p);
     };
@@ -238,31 +233,13 @@ export class Library {
       return await this.indexing;
     } finally {
       this.indexing = null;
-      this.matrix.refresh(this.db);
-      this.matrixBehind = false;
-      this.dataVersion = this.readDataVersion();
+      this.matrixSync!.refresh();
     }
   }
 
-  /**
-   * Before scoring: rows another process (the CLI beside the app) stored, or this library's own
-   * running index, go into the matrix. During a run at most every MID_RUN_REFRESH_MS (a refresh
-   * reads the new rows and counts the library's embeddings: ~0.1 s at 1M photos).
-   */
+  /** Before scoring: what another process or this library's running index stored goes into the matrix. */
   private syncMatrix(): void {
-    if (!this.loaded) return;
-    const v = this.readDataVersion();
-    if (v === this.dataVersion && !this.matrixBehind) return;
-    const now = Date.now();
-    if (this.indexing && now - this.lastMidRunRefresh < MID_RUN_REFRESH_MS) return;
-    if (this.indexing) this.lastMidRunRefresh = now;
-    this.matrix.refresh(this.db);
-    this.matrixBehind = false;
-    this.dataVersion = v;
-  }
-
-  private readDataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    this.matrixSync?.sync(this.indexing !== null);
   }
 
   // --- signals and scoring -------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { Flag, Label, LibraryStats, PhotoRecord } from '../../../common/typ
 import { folderList } from '../lib/sort-filter.ts';
 import { jobs } from './jobs.svelte.ts';
 import { selection } from './selection.svelte.ts';
+import { views } from './views.svelte.ts';
 import { session } from './session.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
@@ -52,8 +53,10 @@ class Library {
     try {
       this.photos = await session.api.photos();
       const f = selection.focusId;
+      // A focus nobody chose follows the first photo at once (no scroll to where it moved meanwhile).
+      if (selection.automatic && views.view === 'grid') selection.focusFirst();
       // Focus the first photo of the grid once it is known.
-      if (f === null || !this.photos.some((p) => p.id === f)) queueMicrotask(() => selection.focusFirst());
+      else if (f === null || !this.photos.some((p) => p.id === f)) queueMicrotask(() => selection.focusFirst());
     } finally {
       this.loadingPhotos = false;
     }

@@ -12,6 +12,7 @@ import { library } from './library.svelte.ts';
 import { selection } from './selection.svelte.ts';
 import { session } from './session.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
+import { views } from './views.svelte.ts';
 
 class RankingState {
   chips = $state.raw<AttributeChip[]>([]);
@@ -132,6 +133,8 @@ class RankingState {
       const results = search ? await session.api.search(search) : await session.api.score(query!, lean);
       if (seq !== this.seq) return; // a newer query superseded this one
       this.current = makeRanking(search ? 'search' : 'attributes', search ? `“${search}”` : this.label, results);
+      // New scores re-sort the grid: a focus nobody chose stays on the first photo (the view at the top).
+      if (!fresh && selection.automatic && views.view === 'grid') selection.focusFirst();
       if (fresh) {
         grid.setFilter({ minScore: null });
         grid.setSort('score', 'desc');

@@ -72,6 +72,7 @@ class Selection {
 
   /** Photos a culling key applies to: the compared photo, the loupe photo, or the grid selection. */
   targets(): PhotoRecord[] {
+    this.automatic = false; // a key acted on the focused photo: it is the photographer's now
     if (views.view === 'compare') {
       const id = views.compareIds[views.compareActive];
       const p = id === undefined ? undefined : grid.photoById(id);
