@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { backToGrid, buildRenderer, chromiumStatus, closeAll, launchChromium, makeBursts, makePhotos, openPage } from './helpers.ts';
+import { backToGrid, buildRenderer, chromiumStatus, closeAll, launchChromium, makeBursts, makePhotos, openPage, pageTools } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const PHOTOS = 130;
@@ -187,42 +187,45 @@ describe.skipIf(!chromium.available)('Indexing flow in Chromium (real server, re
     expect(pageErrors).toEqual([]);
   });
 
-  it('a cancelled run leaves its photos listed; the loupe keeps its photo; Update index completes them', async () => {
+  it('a cancelled run leaves its photos listed, "not scored yet"; Update index scores them under the open loupe', async () => {
     const before = PHOTOS + counts.later + counts.queued;
-    // By folder, Z to A: the "Stopped" folder's photos first, in view.
+    // By folder, Z to A, small tiles: the "Stopped" folder's photos first, all of them in view.
     await page.selectOption('#sort-key', 'folder');
     await page.click('[aria-label="Toggle sort direction"]');
+    await pageTools(page).slide('input[aria-label="Thumbnail size"]', 96);
     await page.keyboard.press('Escape'); // the keyboard back to the photos
     await addFolder(dirs.stopped);
-    // A tile that is listed but not scored yet: open it in the loupe.
-    const pending = page.locator('.grid .tile:has([data-state="unscored"])').first();
-    await pending.waitFor({ timeout: 60_000 });
-    const id = Number(await pending.getAttribute('data-id'));
-    await pending.click();
-    await page.keyboard.press('Enter');
-    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"] [data-testid="loupe-unscored"]`);
+    // As soon as the window lists a photo not scored yet, stop the run.
+    await page.locator('.grid .tile [data-state="unscored"]').first().waitFor({ timeout: 60_000 });
     await page.click('#cancel-index');
     await page.waitForSelector('[data-testid="index-summary"]', { timeout: 60_000 });
     expect(await page.locator('[data-testid="index-summary"]').innerText()).toContain('Indexing cancelled');
 
-    // Stopped mid-run: what was read stays listed, some of it without an embedding (no made-up score).
+    // What was read stays listed, part of it without an embedding: those tiles say so, no score.
     const listed = photoCount();
     expect(listed).toBeGreaterThan(before);
-    expect(embeddedCount()).toBeLessThan(listed);
-    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"]`); // still on its photo
+    expect(listed).toBeLessThan(before + counts.stopped);
+    const unscored = db.prepare("SELECT p.id FROM photos p WHERE p.status = 'ok' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id) ORDER BY p.id").pluck().all() as number[];
+    expect(unscored.length).toBeGreaterThan(0);
+    expect(unscored.length).toBe(listed - embeddedCount());
+    await expect.poll(() => page.locator('.grid .tile [data-state="unscored"]').count(), { timeout: 20_000 }).toBe(unscored.length);
+    const id = unscored[0];
+    await page.click(`.grid .tile[data-id="${id}"]`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"] [data-testid="loupe-unscored"]`);
+    expect(await page.locator('[data-testid="loupe-unscored"]').innerText()).toContain('Not scored yet');
 
-    // Update index (back in the grid) resumes: every photo of the folder listed and scored; the
-    // photo that was open is still the focused one, and in the loupe it now has its score panel.
-    await page.keyboard.press('g');
+    // Update index, the loupe still open: the run resumes, every photo of the folder is listed and
+    // scored, and the loupe stays on its photo while its scores arrive.
     await page.click('#index-button');
-    await page.keyboard.press('Escape');
     await expect.poll(() => embeddedCount(), { timeout: 120_000 }).toBe(before + counts.stopped);
     await page.waitForSelector('[data-testid="index-summary"]', { timeout: 60_000 });
     expect(photoCount()).toBe(before + counts.stopped);
-    await expect.poll(() => page.getAttribute('.grid .tile.focused', 'data-id'), { timeout: 20_000 }).toBe(String(id));
-    await page.dblclick('.grid .tile.focused');
-    await page.waitForSelector(`[data-testid="loupe"][data-id="${id}"] [data-testid="score-bars"]`);
-    expect(await page.locator('[data-testid="loupe-unscored"]').count()).toBe(0);
+    await expect.poll(() => page.locator('[data-testid="loupe-unscored"]').count(), { timeout: 20_000 }).toBe(0);
+    expect(await page.getAttribute('[data-testid="loupe"]', 'data-id')).toBe(String(id));
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('g');
+    await expect.poll(() => page.locator('.grid .tile [data-state="unscored"]').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });
