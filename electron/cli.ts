@@ -318,6 +318,11 @@ program
         if (!globals().json && process.stderr.isTTY) process.stderr.write('\n');
       }
       printExport(summary);
+      if (o.by) {
+        // Ranked: photos listed but not embedded yet (an index stopped or still going) have no score to rank by.
+        const pending = (await lib.photos(filterFrom(o))).filter((p) => p.unscored).length;
+        if (pending) process.stderr.write(`Note: ${pending} photo(s) of this selection are not scored yet (indexing has not analysed them), so the ranking left them out: run cull index, then export again.\n`);
+      }
       if (summary.failed.length || summary.xmpFailed.length) process.exitCode = 1;
     }, { catalog: !o.by }); // by rating or flag: no model
   });

@@ -1,13 +1,15 @@
 // Issue 15, item 11, below the window: while the Library facade indexes, photos are listed before
 // their embeddings (PhotoRecord.unscored) and rankings score the photos embedded so far; at the end
 // every photo is scored and none is marked. Real SQLite, real ONNX (the tiny generated model).
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhotoRecord, ScoredPhoto } from '../common/types.ts';
 import { Library } from '../electron/services/library.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
-import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
+import { REPO_DIR, tempDir, writePhotoSet } from './helpers/fixtures.ts';
 
 const PHOTOS = 48;
 let tmp: string;
@@ -53,5 +55,42 @@ describe('scores while indexing (Library facade)', () => {
     } finally {
       await lib.close();
     }
+  });
+});
+
+describe('the CLI says what is pending', () => {
+  /** `cull --db DB …` as a user runs it; never throws (exit code, stdout and stderr returned). */
+  async function cull(db: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env, CULL_MODEL_DIR: modelDir, CULL_DATA_DIR: path.join(tmp, 'data') };
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(REPO_DIR, 'bin', 'cull.js'), '--db', db, ...args], { env, cwd: tmp });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('cull stats counts photos listed but not scored; a ranked export says it left them out', async () => {
+    const root = path.join(tmp, 'cli-photos');
+    await writePhotoSet(root, 64, { seed: 8300 });
+    const dbPath = path.join(tmp, 'cli.db');
+    const lib = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'cli-thumbs') });
+    const stop = new AbortController();
+    let pending: number;
+    try {
+      // Stopped once a batch is embedded, as Ctrl+C or Cancel would: photos read meanwhile stay listed.
+      await lib.index([root], { signal: stop.signal, onProgress: (p) => p.indexed >= 8 && stop.abort() });
+      pending = (await lib.photos()).filter((p) => p.unscored).length;
+    } finally {
+      await lib.close();
+    }
+    expect(pending).toBeGreaterThan(0);
+    const stats = await cull(dbPath, 'stats');
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toContain(`Pending:   ${pending} photo(s) listed but not scored yet: run cull index to finish`);
+    const exported = await cull(dbPath, 'export', '--by', 'bright vs dark', '--top', '3', '--to', path.join(tmp, 'cli-out'));
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toContain(`Note: ${pending} photo(s) of this selection are not scored yet`);
   });
 });
