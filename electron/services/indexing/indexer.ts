@@ -18,7 +18,7 @@
 // (decoded again, the row and thumbnail left as they are); everything else already stored (same
 // size + mtime, and every analyzer done) is skipped.
 //
-// (~520 lines: the pipeline's classify, decode, analyze and store steps share the run's state and
+// (~540 lines: the pipeline's classify, decode, analyze and store steps share the run's state and
 // its crash-safety rules; its plumbing is already in pipeline.ts and the analyzers in analyzers/.)
 import fs from 'node:fs';
 import os from 'node:os';
