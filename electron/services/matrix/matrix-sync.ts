@@ -7,8 +7,8 @@ import type { EmbeddingMatrix } from './embedding-matrix.ts';
 
 /**
  * While an index runs, the matrix takes in new embeddings at most this often: scores arrive in
- * steps, and a refresh (the new rows, plus a count of the library's embeddings: ~0.1 s at 1M
- * photos) never runs for every scoring call.
+ * steps, and a refresh (the new rows, plus a count of the library's embeddings, which grows with
+ * the library) never runs for every scoring call.
  */
 export const MID_RUN_REFRESH_MS = 1000;
 
