@@ -62,7 +62,9 @@ async function addCaptureSettings(photos: GeneratedPhoto[]): Promise<void> {
 /** Share of the window the photo covers: its drawn rectangle (object-fit: contain) over the window. */
 function photoShare(page: Page): Promise<number> {
   return page.evaluate(() => {
-    const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] img.fit') ?? document.querySelector<HTMLImageElement>('[data-testid="loupe"] img.thumb')!;
+    // The rendition once loaded (a resize asks for one of the new size), else the thumbnail under it: same rectangle.
+    const imgs = Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="loupe"] img.fit, [data-testid="loupe"] img.thumb'));
+    const img = imgs.find((i) => i.complete && i.naturalWidth > 0)!;
     const r = img.getBoundingClientRect();
     const k = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
     return (img.naturalWidth * k * img.naturalHeight * k) / (window.innerWidth * window.innerHeight);
