@@ -274,10 +274,7 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     await page.waitForSelector(`[data-testid="loupe"][data-id="${second}"]`);
     await page.keyboard.press('ArrowLeft');
     await page.waitForSelector(`[data-testid="loupe"][data-id="${first}"]`);
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] .stage img');
-      return !!img && img.complete && img.naturalWidth > 0 && img.classList.contains('loaded');
-    });
+    await page.waitForSelector('[data-testid="loupe"][data-full="1"]'); // the photo's own preview decoded and shown
     await screenshot('loupe.png');
     // The last photo's decisions came from Lightroom's sidecar: its source is shown, in the loupe and the tile's tooltip.
     const last = String((db.prepare("SELECT id FROM photos WHERE path LIKE '%DSC_1030.jpg'").get() as { id: number }).id);
