@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { PreviewInfo } from '../../common/types.ts';
+import { readHead } from '../../native-models/heif.ts';
 import { decodeImage } from '../../native-models/preprocess.ts';
 import { readMetadata } from './indexing/metadata.ts';
 import { extractRawPreviewFromFile, RAW_HEAD_BYTES, tiffSensorSize } from './indexing/raw-preview.ts';
@@ -107,17 +108,6 @@ function cached<T extends Full | PreviewImage>(key: string, make: () => Promise<
 /** Bytes held by the cache (for tests and figures). */
 export function previewCacheBytes(): number {
   return cache.size;
-}
-
-async function readHead(file: string, n: number): Promise<Buffer> {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** What the header says: the oriented size, transparency, frames. */
