@@ -29,6 +29,12 @@ describe('loupe previews', () => {
     expect([m.format, m.width, m.height, m.orientation]).toEqual(['jpeg', 750, 1000, undefined]);
     // Asking for more than half the size: the full preview itself.
     expect((await previewImage(file, 2500)).file).toBe(file);
+
+    // A Display P3 photo's rendition keeps its profile, so the browser shows the same colours at fit as at 100 %.
+    const p3 = path.join(tmp, 'p3.jpg');
+    await sharp(await imageBuffer({ width: 1600, height: 1200, seed: 7 })).withIccProfile('p3').jpeg().toFile(p3);
+    const icc = (await sharp(p3).metadata()).icc!;
+    expect((await sharp((await previewImage(p3, 400)).bytes!).metadata()).icc?.equals(icc)).toBe(true);
   });
 
   it("serves a RAW's embedded preview as its own bytes, with the sensor size, and makes it again when the file changes", async () => {

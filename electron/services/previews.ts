@@ -134,7 +134,7 @@ async function makeFull(file: string, tag: string): Promise<Full> {
     const info: Full['info'] = { source: 'embedded', width, height, sensor: tiffSensorSize(head) };
     return { info, image: { bytes: jpeg, contentType: 'image/jpeg', tag }, alpha: false, animated: false };
   }
-  const long = 1 << 30; // a working raster of the photo's own size: one full decode, oriented sRGB
+  const long = 1 << 30; // a working raster of the photo's own size: one full decode, oriented RGB
   const d = await decodeImage(file, { thumbnail: false, working: [long] });
   const r = d.working[0];
   const bytes = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toBuffer();
@@ -158,8 +158,8 @@ export async function previewInfo(file: string): Promise<PreviewInfo> {
 /**
  * The full preview of `file`, or with `fit` a rendition whose long side is the smallest JPEG
  * shrink-on-load scale (1/2, 1/4, 1/8) of the full preview still at least `fit` device pixels (the
- * full preview itself when even 1/2 is smaller). Renditions are sRGB; the full preview keeps the
- * original's colour profile for the browser to apply.
+ * full preview itself when even 1/2 is smaller). Both keep the original's colour profile (ICC) for
+ * the browser to apply. A decoded HEIC/TIFF is 8-bit RGB as libheif or libvips gave it, without its profile.
  */
 export async function previewImage(file: string, fit?: number): Promise<PreviewImage> {
   const id = await identity(file);
@@ -172,7 +172,9 @@ export async function previewImage(file: string, fit?: number): Promise<PreviewI
   return cached(
     `${file}\0${id}\0fit${side}`,
     async (): Promise<PreviewImage> => {
-      const img = sharp(f.image.file ?? f.image.bytes, { failOn: 'none' }).autoOrient().resize(side, side, { fit: 'inside' });
+      // The original's colour profile travels with the rendition (libvips does not convert by default), so the
+      // browser shows an Adobe RGB or Display P3 photo in the same colours at fit as at 100 %.
+      const img = sharp(f.image.file ?? f.image.bytes, { failOn: 'none' }).autoOrient().resize(side, side, { fit: 'inside' }).keepIccProfile();
       const bytes = await (f.alpha ? img.webp({ quality: 88 }) : img.jpeg({ quality: 88 })).toBuffer();
       return { bytes, contentType: f.alpha ? 'image/webp' : 'image/jpeg', tag: `${id}-${side}` };
     },
