@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { previewImage, previewInfo } from '../electron/services/previews.ts';
 import { lookupImage } from '../electron/transport/images.ts';
 import type { LibraryApi } from '../electron/transport/methods.ts';
-import { imageBuffer, tempDir, tiffRaw } from './helpers/fixtures.ts';
+import { imageBuffer, REPO_DIR, tempDir, tiffRaw } from './helpers/fixtures.ts';
+
+const IPHONE = path.join(REPO_DIR, '..', 'shared', 'camera-files', 'heic', 'exiv2_2021-02-13-1929.heic'); // iPhone XR, 12 MP grid, irot
+if (!fs.existsSync(IPHONE)) console.warn(`test/previews.test.ts: the iPhone HEIC check is skipped: no ${IPHONE} (../shared/camera-files)`);
 
 let tmp: string;
 beforeAll(() => {
@@ -51,6 +54,14 @@ describe('loupe previews', () => {
     expect((await previewImage(file)).bytes!.equals(other)).toBe(true);
     expect(await previewInfo(file)).toMatchObject({ source: 'embedded', width: 1200, height: 800 });
   });
+
+  it.skipIf(!fs.existsSync(IPHONE))("decodes an iPhone HEIC in full, upright, with its Display P3 profile (../shared/camera-files)", async () => {
+    const full = await previewImage(IPHONE);
+    const m = await sharp(full.bytes!).metadata();
+    expect([m.format, m.width, m.height]).toEqual(['jpeg', 3024, 4032]); // a portrait (irot)
+    expect(m.icc?.equals((await sharp(IPHONE).metadata()).icc!)).toBe(true);
+    expect((await sharp((await previewImage(IPHONE, 800)).bytes!).metadata()).icc?.length).toBe(m.icc!.length);
+  }, 60_000);
 
   it('refuses a malformed fit, and a photo whose file lies outside the library (never its thumbnail instead)', async () => {
     const file = path.join(tmp, 'portrait.jpg');

@@ -137,8 +137,30 @@ async function makeFull(file: string, tag: string): Promise<Full> {
   const long = 1 << 30; // a working raster of the photo's own size: one full decode, oriented RGB
   const d = await decodeImage(file, { thumbnail: false, working: [long] });
   const r = d.working[0];
-  const bytes = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toBuffer();
+  const jpeg = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toBuffer();
+  // The container's colour profile (an iPhone's Display P3), which sharp reads even where libheif-js decoded the pixels.
+  // Only an RGB profile describes these pixels (a CMYK TIFF was converted to RGB by libvips).
+  const icc = (await sharp(file).metadata().catch(() => null))?.icc;
+  const bytes = icc?.toString('latin1', 16, 20) === 'RGB ' ? withIccProfile(jpeg, icc) : jpeg;
   return { info: { source: 'decoded', width: r.width, height: r.height, sensor: null }, image: { bytes, contentType: 'image/jpeg', tag }, alpha: false, animated: false };
+}
+
+/** Inserts an ICC profile into a JPEG as APP2 ICC_PROFILE segments after SOI (no re-encode). */
+export function withIccProfile(jpeg: Buffer, icc: Buffer): Buffer {
+  const CHUNK = 65_519; // 65535 - 2 (length) - 12 ("ICC_PROFILE\0") - 2 (sequence, count)
+  const count = Math.ceil(icc.length / CHUNK);
+  if (count === 0 || count > 255) return jpeg;
+  const segments = Array.from({ length: count }, (_, i) => {
+    const part = icc.subarray(i * CHUNK, (i + 1) * CHUNK);
+    const head = Buffer.alloc(18);
+    head.writeUInt16BE(0xffe2, 0);
+    head.writeUInt16BE(2 + 14 + part.length, 2);
+    head.write('ICC_PROFILE\0', 4, 'latin1');
+    head[16] = i + 1;
+    head[17] = count;
+    return Buffer.concat([head, part]);
+  });
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
 }
 
 async function identity(file: string): Promise<string> {
@@ -159,7 +181,7 @@ export async function previewInfo(file: string): Promise<PreviewInfo> {
  * The full preview of `file`, or with `fit` a rendition whose long side is the smallest JPEG
  * shrink-on-load scale (1/2, 1/4, 1/8) of the full preview still at least `fit` device pixels (the
  * full preview itself when even 1/2 is smaller). Both keep the original's colour profile (ICC) for
- * the browser to apply. A decoded HEIC/TIFF is 8-bit RGB as libheif or libvips gave it, without its profile.
+ * the browser to apply (a decoded HEIC/TIFF: the profile its container holds).
  */
 export async function previewImage(file: string, fit?: number): Promise<PreviewImage> {
   const id = await identity(file);
