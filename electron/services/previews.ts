@@ -1,6 +1,6 @@
 // What the loupe shows of a photo, in two sizes, and what they are:
-//  - the full preview: the original when a browser shows it as it is (JPEG, PNG, WebP, GIF, AVIF,
-//    BMP: served from the file, untouched), the JPEG a camera embedded in a RAW (its own bytes, read
+//  - the full preview: the original when a browser shows it as it is (JPEG, PNG, WebP, GIF, AVIF:
+//    served from the file, untouched), the JPEG a camera embedded in a RAW (its own bytes, read
 //    by offset: raw-preview.ts), or a JPEG decoded from anything else (HEIC/HEIF through libheif-js,
 //    TIFF: native-models decodeImage, EXIF orientation applied, encoded at quality 92);
 //  - a screen-sized rendition of that full preview for the fit view (`fit`: the long side wanted, in
@@ -9,7 +9,7 @@
 // Everything made here (embedded previews, decoded JPEGs, renditions) is kept in one memory cache,
 // bounded in bytes, least recently used out first, keyed by file, size and modification time (a
 // changed file is made again). Memory, not disk: a RAW's preview costs a read by offset (ms) and a
-// rendition ~50–150 ms, so only HEIC (≈1–3 s of WebAssembly) would gain from surviving a restart,
+// rendition 0.1–0.5 s (docs/performance.md), so only HEIC (≈1–3 s of WebAssembly) would gain from surviving a restart,
 // and a disk cache of full-size previews would cost gigabytes beside the library plus its own
 // eviction; the photographer moves through neighbouring frames, which the memory cache holds.
 // Files are paths the caller has already checked (library photos only: electron/transport/images.ts).
@@ -78,9 +78,6 @@ class ByteLru<V> {
       this.total -= v.bytes;
     }
   }
-  get size(): number {
-    return this.total;
-  }
 }
 
 const cache = new ByteLru<Full | PreviewImage>(CACHE_BYTES);
@@ -103,11 +100,6 @@ function cached<T extends Full | PreviewImage>(key: string, make: () => Promise<
   );
   pending.set(key, p);
   return p;
-}
-
-/** Bytes held by the cache (for tests and figures). */
-export function previewCacheBytes(): number {
-  return cache.size;
 }
 
 /** What the header says: the oriented size, transparency, frames. */
