@@ -12,6 +12,7 @@ import type {
   LibraryStats,
   PhotoFilter,
   PhotoRecord,
+  PreviewInfo,
   ScoredPhoto,
   TasteModelInfo,
 } from './types.ts';
@@ -168,6 +169,8 @@ export const API_METHODS = {
 
   photos: sig<(filter?: PhotoFilter) => Promise<PhotoRecord[]>>(),
   photo: sig<(id: number) => Promise<PhotoRecord | null>>(),
+  /** What the loupe's full preview of a photo is and its size (a RAW's embedded preview, a decoded HEIC, the original). */
+  previewInfo: sig<(id: number) => Promise<PreviewInfo | null>>(),
   setCulling: sig<(ids: number[], change: CullingChange) => Promise<PreviousCulling[]>>(),
   restoreCulling: sig<(previous: PreviousCulling[]) => Promise<void>>(),
 
@@ -201,9 +204,13 @@ export interface CullApi extends TransportedApi {
   /** Asks the user for a folder (native dialog in Electron; in the browser transport, a prompt the UI shows). */
   chooseFolder?(): Promise<string | null>;
 
-  /** URL the renderer can put in <img src> for a photo's thumbnail / full-size preview. */
+  /**
+   * URL the renderer can put in <img src> for a photo's thumbnail / full preview (previewInfo says
+   * what it is); with `fit`, a rendition of the full preview whose long side is at least `fit` device
+   * pixels, for the fit view (see electron/services/previews.ts).
+   */
   thumbUrl(id: number): string;
-  imageUrl(id: number): string;
+  imageUrl(id: number, fit?: number): string;
 
   onEvent(listener: (event: ServerEvent) => void): () => void;
 }

@@ -36,6 +36,19 @@ export interface PhotoRecord {
   unscored?: true;
 }
 
+/**
+ * What the loupe's full preview of a photo is (`/image/<id>`; electron/services/previews.ts):
+ * the original file, the JPEG a RAW embeds, a JPEG decoded from HEIC/HEIF/TIFF, or (when none of
+ * those can be made) the 512 px thumbnail. `width` × `height` is its size as shown: what "100 %" means.
+ */
+export interface PreviewInfo {
+  source: 'original' | 'embedded' | 'decoded' | 'thumbnail';
+  width: number;
+  height: number;
+  /** A RAW's sensor size as its file states it (unrotated), when known. */
+  sensor: { width: number; height: number } | null;
+}
+
 /** Decisions read from another application's XMP, with their source (db/xmp-sync.ts). */
 export interface OutsideDecision {
   rating: number | null; // xmp:Rating, -1 (rejected) .. 5

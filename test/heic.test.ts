@@ -201,7 +201,8 @@ describe.skipIf(missing !== null)('HEIC made with heif-enc', () => {
         expect(meanAbsDiff(await sharp(thumb).raw().toBuffer(), expected), r.path).toBeLessThan(4);
       }
 
-      // The loupe's /image/<id>: a browser cannot show HEIC, so the decoded JPEG thumbnail is served.
+      // The loupe's /image/<id>: a browser cannot show HEIC, so the photo is decoded in full (upright)
+      // and served as a JPEG of its own size, not the 512 px thumbnail; ?fit= gives a smaller rendition.
       const portrait = byName.get('iphone-portrait.heic')!;
       const lib = {
         imagePath: async () => portrait.path,
@@ -209,7 +210,12 @@ describe.skipIf(missing !== null)('HEIC made with heif-enc', () => {
         isInsideLibrary: async () => true,
       } as unknown as LibraryApi;
       const found = await lookupImage(lib, 'image', String(portrait.id));
-      expect(found).toMatchObject({ ok: true, contentType: 'image/jpeg', file: path.join(thumbsDir, portrait.thumb!) });
+      expect(found).toMatchObject({ ok: true, contentType: 'image/jpeg' });
+      const full = found.ok ? found.bytes! : Buffer.alloc(0);
+      expect(await sharp(full).metadata()).toMatchObject({ format: 'jpeg', width: H, height: W });
+      expect(meanAbsDiff(await sharp(full).raw().toBuffer(), rotated)).toBeLessThan(4);
+      const fit = await lookupImage(lib, 'image', String(portrait.id), '200');
+      expect(fit.ok && (await sharp(fit.bytes!).metadata())).toMatchObject({ width: H / 2, height: W / 2 });
     } finally {
       db.close();
     }

@@ -7,7 +7,7 @@ import { explainRows } from '../renderer/src/lib/explain.ts';
 import { buildStackView, groupIndexOf, nextStackIndex } from '../renderer/src/lib/stacks.ts';
 import { tasteLabel, tasteNameOf, tasteQuality, tasteQuery, tasteSignal } from '../renderer/src/lib/taste.ts';
 import { describeRule, selectForExport } from '../renderer/src/lib/export-selection.ts';
-import { dateInputToMs, formatDuration, formatRate, formatScore, toUiError } from '../renderer/src/lib/format.ts';
+import { dateInputToMs, describePreview, fitBucket, formatDuration, formatRate, formatScore, toUiError } from '../renderer/src/lib/format.ts';
 import { countAtLeast, domainFraction, histogram, scoreDomain } from '../renderer/src/lib/histogram.ts';
 import { SHORTCUTS, isTypingTarget, keyToAction, type KeyContext } from '../renderer/src/lib/keyboard.ts';
 import {
@@ -655,5 +655,22 @@ describe('stack keys and best-of-groups export', () => {
     const ordered = [photo(3), photo(1), photo(2), photo(4)];
     expect(selectForExport(ordered, { kind: 'bestOfGroups', ids: [1, 2, 9] })).toEqual([1, 2]);
     expect(describeRule({ kind: 'bestOfGroups', ids: [] })).toBe('the best of each group');
+  });
+});
+
+describe('what the loupe says it shows', () => {
+  it('names a RAW preview smaller than the sensor (or of unknown sensor) on the 100 % badge, not a full-size one', () => {
+    expect(describePreview({ source: 'embedded', width: 1620, height: 1080, sensor: { width: 6000, height: 4000 } })).toMatchObject({
+      short: 'embedded preview, 1620×1080 (sensor 6000×4000)',
+      badge: 'embedded preview, 1620×1080',
+    });
+    expect(describePreview({ source: 'embedded', width: 1620, height: 1080, sensor: null }).badge).toBe('embedded preview, 1620×1080');
+    expect(describePreview({ source: 'embedded', width: 6000, height: 4000, sensor: { width: 6024, height: 4024 } })).toMatchObject({ short: 'embedded preview, 6000×4000', badge: null });
+    expect(describePreview({ source: 'original', width: 6000, height: 4000, sensor: null }).badge).toBeNull();
+    expect(describePreview({ source: 'thumbnail', width: 512, height: 341, sensor: null }).badge).toBe('thumbnail, 512×341');
+  });
+
+  it('asks for renditions in steps of 256 device pixels', () => {
+    expect([fitBucket(0), fitBucket(NaN), fitBucket(100), fitBucket(940), fitBucket(1024), fitBucket(1025), fitBucket(99999)]).toEqual([0, 0, 256, 1024, 1024, 1280, 8192]);
   });
 });

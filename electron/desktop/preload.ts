@@ -19,7 +19,7 @@ const api: CullApi = {
   ...bindMethods((name, args) => invoke(channelFor(name), args)),
   chooseFolder: () => invoke(channelFor('chooseFolder'), []) as Promise<string | null>,
   thumbUrl: (id: number) => `${APP_SCHEME}://thumb/${Number(id)}`,
-  imageUrl: (id: number) => `${APP_SCHEME}://image/${Number(id)}`,
+  imageUrl: (id: number, fit?: number) => `${APP_SCHEME}://image/${Number(id)}${fit ? `?fit=${Math.round(Number(fit))}` : ''}`,
   onEvent(listener: (event: ServerEvent) => void): () => void {
     const handler = (_e: IpcRendererEvent, event: ServerEvent) => listener(event);
     ipcRenderer.on(EVENT_CHANNEL, handler);

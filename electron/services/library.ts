@@ -5,6 +5,7 @@
 // stats, photo lists and export by rating/flag work; what needs the model throws 'no-model'.
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import type { GroupsOptions, PresetInfo, PreviousCulling } from '../../common/api-types.ts';
 import { NotFoundError, UserError } from '../../common/errors.ts';
 import { parseTop, topCount } from '../../common/top.ts';
@@ -17,6 +18,7 @@ import type {
   LibraryStats,
   PhotoFilter,
   PhotoRecord,
+  PreviewInfo,
   QueryTerm,
   ScoredPhoto,
   TasteModelInfo,
@@ -37,9 +39,10 @@ import { bestOfGroupIds, findBursts, findGroups, rejectGroupCandidates } from '.
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
 import { thumbnailPath } from './indexing/thumbnails.ts';
-import { fsPath, insideAny, isRawFile, realRoots } from './indexing/walk.ts';
+import { fsPath, insideAny, realRoots } from './indexing/walk.ts';
 import { EmbeddingMatrix } from './matrix/embedding-matrix.ts';
 import { MatrixSync } from './matrix/matrix-sync.ts';
+import { previewInfo } from './previews.ts';
 import { PRESETS } from './signals/presets.ts';
 import { listSignals } from './signals/registry.ts';
 import { Scorer } from './signals/scoring.ts';
@@ -414,13 +417,28 @@ export class Library {
     return p?.thumb ? realFile(thumbnailPath(this.thumbsDir, p.thumb)) : null;
   }
 
-  /** The original's real path, when a browser can show it; RAW files show their thumbnail instead. */
+  /** The original's real path (the loupe's full preview is made from it: services/previews.ts). */
   async imagePath(id: number): Promise<string | null> {
     const p = getPhoto(this.db, id);
-    if (!p || p.status !== 'ok' || isRawFile(p.path)) return null;
+    if (!p || p.status !== 'ok') return null;
     const onDisk = fsPath(p.path);
     // The real file (links resolved): isInsideLibrary then judges, and the transport reads, that file.
     return typeof onDisk === 'string' ? realFile(onDisk) : null; // a non-UTF-8 name: the thumbnail stands in
+  }
+
+  /**
+   * What the loupe's full preview of photo `id` is (`/image/<id>`): made from the original when it
+   * lies in the library, else — or when it cannot be read — the thumbnail; null for no such photo.
+   */
+  async previewInfo(id: number): Promise<PreviewInfo | null> {
+    const file = await this.imagePath(id);
+    if (file && (await this.isInsideLibrary(file))) {
+      const info = await previewInfo(file).catch(() => null);
+      if (info) return info;
+    }
+    const thumb = await this.thumbPath(id);
+    const meta = thumb ? await sharp(thumb).metadata().catch(() => null) : null;
+    return meta?.width && meta.height ? { source: 'thumbnail', width: meta.width, height: meta.height, sensor: null } : null;
   }
 
   /**

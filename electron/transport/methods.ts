@@ -207,6 +207,11 @@ export const METHODS: { readonly [K in ApiMethodName]: MethodSpec<K> } = {
     validate: ([id]) => [checkId(id, 'id')],
     run: (lib, [id]) => lib.photo(id),
   },
+  previewInfo: {
+    arity: 1,
+    validate: ([id]) => [checkId(id, 'id')],
+    run: (lib, [id]) => lib.previewInfo(id),
+  },
   setCulling: {
     arity: 2,
     validate: ([ids, change]) => [checkIds(ids, 'ids'), checkCullingChange(change)],

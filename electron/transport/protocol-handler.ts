@@ -2,7 +2,8 @@
 // so it is tested under Node; electron/protocol.ts registers it with protocol.handle.
 //   cull://app/<file>   the built renderer (dist/renderer), with the CSP header on HTML
 //   cull://thumb/<id>   a thumbnail the library knows
-//   cull://image/<id>   a full-size original the library knows (browser formats; else the thumbnail)
+//   cull://image/<id>   the full preview of a photo the library knows (?fit=<px>: a screen-sized
+//                       rendition; electron/services/previews.ts), else its thumbnail
 // Nothing else: no other hosts, no paths outside the renderer folder or the library.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,8 +84,9 @@ export function createProtocolHandler(opts: ProtocolHandlerOptions): (request: R
     if (url.host === 'app') return serveApp(url.pathname);
     if (url.host === 'thumb' || url.host === 'image') {
       const segment = url.pathname.replace(/^\//, '');
-      const found = await lookupImage(await opts.getLibrary(), url.host, segment);
+      const found = await lookupImage(await opts.getLibrary(), url.host, segment, url.searchParams.get('fit'));
       if (!found.ok) return text(found.status, found.error.message);
+      if (found.bytes) return new Response(new Uint8Array(found.bytes), { status: 200, headers: imageHeaders(found) });
       return fileResponse(found.file, imageHeaders(found));
     }
     return text(404, 'Not found');

@@ -295,8 +295,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else sendError(res, out.error);
   }
 
-  async function handleImage(req: http.IncomingMessage, res: http.ServerResponse, kind: ImageKind, segment: string): Promise<void> {
-    const found = await lookupImage(await getLibrary(), kind, segment);
+  async function handleImage(req: http.IncomingMessage, res: http.ServerResponse, kind: ImageKind, segment: string, fit: string | null): Promise<void> {
+    const found = await lookupImage(await getLibrary(), kind, segment, fit);
     if (!found.ok) {
       sendError(res, found.error, found.status);
       return;
@@ -311,7 +311,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end();
       return;
     }
-    streamFile(found.file, res);
+    if (found.bytes) res.end(found.bytes);
+    else streamFile(found.file, res);
   }
 
   async function handleStatic(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): Promise<void> {
@@ -398,7 +399,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           sendError(res, { code: 'unauthorized', message: 'Wrong image capability: image URLs come from the page (reopen the URL printed by `npm run serve`).' }, 403);
           return;
         }
-        await handleImage(req, res, kind, image[2]);
+        await handleImage(req, res, kind, image[2], url.searchParams.get('fit'));
         return;
       }
       // The page and its assets: the public renderer bundle, no data, no token needed (the page

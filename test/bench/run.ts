@@ -23,6 +23,7 @@ import { measureEncoder, measureQuantized, type EncoderResult, type QuantizedRes
 import type { GroupsRun } from './groups-adapter.ts';
 import type { IndexRun } from './index-child.ts';
 import { measureHeic, type HeicRun } from './heic.ts';
+import { measureLoupe, type LoupeRun } from './loupe.ts';
 import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
 import { ensureBenchPhotos } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
@@ -130,6 +131,14 @@ if (!skip.has('heic')) {
   for (const r of [heic.generated, heic.iphone]) if (r) log(`heic: ${r.file} ${r.megapixels} MP: ${r.decodeMs} ms (WebAssembly ${r.wasmMs} ms in the worker, main thread busy ${r.mainThreadMs} ms)`);
 }
 
+// --- 5c. the loupe's previews (server side) --------------------------------------------------------
+let loupe: LoupeRun | null = null;
+if (!skip.has('loupe')) {
+  log('loupe: cold renditions of 24 MP JPEGs and RAW embedded previews…');
+  loupe = await measureLoupe(photoSet.files);
+  log(`loupe: fit 1024 ${loupe.fit1024Ms} ms, fit 1792 ${loupe.fit1792Ms} ms, RAW full ${loupe.rawFullMs} ms, RAW fit 1024 ${loupe.rawFit1024Ms} ms`);
+}
+
 // --- 6. a new antonym pair through the text tower ---------------------------------------------------
 log('text: new antonym pairs → cached features (full-size text tower, session open)…');
 const textModel: ClipModel = await openClipModel(info);
@@ -225,6 +234,10 @@ const result = {
   heic_decode_ms: heic.generated?.decodeMs ?? null,
   heic_iphone_decode_ms: heic.iphone?.decodeMs ?? null,
   heic_main_thread_ms: heic.generated?.mainThreadMs ?? null,
+  loupe_fit_24mp_ms: loupe?.fit1024Ms ?? null,
+  loupe_fit1792_24mp_ms: loupe?.fit1792Ms ?? null,
+  loupe_raw_full_ms: loupe?.rawFullMs ?? null,
+  loupe_raw_fit_ms: loupe?.rawFit1024Ms ?? null,
   technical_ms_per_photo: technical?.technicalMsPerPhoto ?? null,
   technical_cpu_overhead: technical?.overhead ?? null,
   index_img_per_s: index?.imgPerSec ?? null,
@@ -259,6 +272,8 @@ add('encoder (best of batch×threads)', result.encoder_img_per_s, ' img/s', `thr
 add('decode 24 MP → tensor + thumb (1 core)', decodeMs, ' ms', '', null);
 add('decode 12 MP HEIC → tensor + thumb', result.heic_decode_ms, ' ms', heic.generated ? `WebAssembly ${heic.generated.wasmMs} ms in a worker; main thread busy ${result.heic_main_thread_ms} ms` : '', null);
 add('decode real iPhone HEIC (12 MP grid)', result.heic_iphone_decode_ms, ' ms', heic.iphone ? `${heic.iphone.file}, WebAssembly ${heic.iphone.wasmMs} ms, main thread busy ${heic.iphone.mainThreadMs} ms` : '', null);
+add('loupe: 24 MP JPEG → fit rendition, cold', result.loupe_fit_24mp_ms, ' ms', `fit 1024 (1280×720 window; 1/4-scale decode); fit 1792: ${result.loupe_fit1792_24mp_ms ?? '–'} ms`, null);
+add('loupe: RAW embedded 24 MP preview, cold', result.loupe_raw_full_ms, ' ms', `served as its own bytes; its fit 1024 rendition ${result.loupe_raw_fit_ms ?? '–'} ms`, null);
 add('technical analyzer (working raster + analysis, CPU)', result.technical_ms_per_photo, ' ms', `CLIP + technical ≤ +30 % CPU of CLIP-only (+${technical ? (technical.overhead * 100).toFixed(1) : '–'} %)`, technical ? technical.overhead <= 0.3 : null);
 add('index end-to-end', result.index_img_per_s, ' img/s', `≥ 0.9 × bound ${bound.toFixed(2)} (ratio ${result.index_ratio ?? '–'})`, result.index_ratio !== null && result.index_ratio >= 0.9);
 add('peer transformers.js', result.peer_transformersjs_img_per_s, ' img/s', `index/peer ≥ 1.5 (ratio ${result.index_peer_ratio ?? '–'})`, result.index_peer_ratio !== null && result.index_peer_ratio >= 1.5);

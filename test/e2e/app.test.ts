@@ -250,8 +250,9 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
       const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] .stage img');
       return !!img && img.complete && img.naturalWidth > 0;
     });
-    expect(await page.locator('[data-testid="loupe"] .stage img.full').getAttribute('src')).toContain(`/image/${first}`);
-    expect(await page.$eval('[data-testid="loupe"] .stage img.full', (i) => (i as HTMLImageElement).naturalWidth)).toBe(720);
+    expect(await page.locator('[data-testid="loupe"] .stage img.fit').getAttribute('src')).toContain(`/image/${first}`);
+    await page.waitForSelector('[data-testid="loupe"][data-full="1"]');
+    expect(await page.$eval('[data-testid="loupe"] .stage img.fit', (i) => (i as HTMLImageElement).naturalWidth)).toBe(720); // smaller than the screen: the original itself
 
     // explain() → one bar per attribute, matching the library.
     const explained = await library.explain(first, 'bright vs dark + 0.5*colorful vs dull');
@@ -273,10 +274,7 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     await page.waitForSelector(`[data-testid="loupe"][data-id="${second}"]`);
     await page.keyboard.press('ArrowLeft');
     await page.waitForSelector(`[data-testid="loupe"][data-id="${first}"]`);
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] .stage img');
-      return !!img && img.complete && img.naturalWidth > 0 && img.classList.contains('loaded');
-    });
+    await page.waitForSelector('[data-testid="loupe"][data-full="1"]'); // the photo's own preview decoded and shown
     await screenshot('loupe.png');
     // The last photo's decisions came from Lightroom's sidecar: its source is shown, in the loupe and the tile's tooltip.
     const last = String((db.prepare("SELECT id FROM photos WHERE path LIKE '%DSC_1030.jpg'").get() as { id: number }).id);

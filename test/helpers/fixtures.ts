@@ -256,9 +256,18 @@ type TiffValue = { tag: number; type: 2 | 3 | 4; value: number[] | string };
 /**
  * A TIFF-based RAW like NEF/DNG: IFD0 (camera EXIF, a small JPEG via JPEGInterchangeFormat) and a
  * SubIFD whose single JPEG-compressed strip is the large preview, amid sensor-like junk and a
- * lossless-JPEG decoy bigger than any preview.
+ * lossless-JPEG decoy bigger than any preview. With `sensor`, laid out as a DNG: the preview's
+ * SubIFD is a reduced-resolution image of its own size (ExifTool's PreviewImage) and a second
+ * SubIFD holds the decoy (512 KB) as the full-resolution sensor data of that size.
  */
-export function tiffRaw(opts: { small: Buffer; large: Buffer; make?: string; model?: string; orientation?: number }): Buffer {
+export function tiffRaw(opts: {
+  small: Buffer;
+  large: Buffer;
+  make?: string;
+  model?: string;
+  orientation?: number;
+  sensor?: { width: number; height: number; preview: { width: number; height: number } };
+}): Buffer {
   const parts: Buffer[] = [Buffer.alloc(8)];
   let at = 8;
   const place = (b: Buffer) => {
@@ -271,7 +280,9 @@ export function tiffRaw(opts: { small: Buffer; large: Buffer; make?: string; mod
   place(junk(3000, 1));
   const smallAt = place(opts.small);
   place(junk(2000, 2));
-  place(losslessJpegDecoy(opts.large.length * 3));
+  // As a DNG, the sensor data is kept small so the IFDs (written last) fall in the head a reader reads first.
+  const decoy = losslessJpegDecoy(opts.sensor ? 512 << 10 : opts.large.length * 3);
+  const decoyAt = place(decoy);
   const largeAt = place(opts.large);
   place(junk(1000, 3));
 
@@ -309,19 +320,38 @@ export function tiffRaw(opts: { small: Buffer; large: Buffer; make?: string; mod
     return ifdAt;
   };
 
-  const subIfd = writeIfd([
-    { tag: 0x00fe, type: 4, value: [0] }, // full-resolution image
-    { tag: 0x0103, type: 3, value: [7] }, // JPEG
-    { tag: 0x0111, type: 4, value: [largeAt] },
-    { tag: 0x0117, type: 4, value: [opts.large.length] },
-  ]);
+  const sensor = opts.sensor;
+  const size = (d: { width: number; height: number }): TiffValue[] => [
+    { tag: 0x0100, type: 4, value: [d.width] },
+    { tag: 0x0101, type: 4, value: [d.height] },
+  ];
+  const subIfds = [
+    writeIfd([
+      { tag: 0x00fe, type: 4, value: [sensor ? 1 : 0] }, // reduced-resolution (DNG preview) or full-resolution image
+      { tag: 0x0103, type: 3, value: [7] }, // JPEG
+      { tag: 0x0111, type: 4, value: [largeAt] },
+      { tag: 0x0117, type: 4, value: [opts.large.length] },
+      ...(sensor ? [...size(sensor.preview), { tag: 0x0102, type: 3 as const, value: [8, 8, 8] }, { tag: 0x0106, type: 3 as const, value: [6] }, { tag: 0x0115, type: 3 as const, value: [3] }] : []),
+    ]),
+  ];
+  if (sensor) {
+    subIfds.push(
+      writeIfd([
+        { tag: 0x00fe, type: 4, value: [0] }, // the sensor data
+        { tag: 0x0103, type: 3, value: [7] }, // lossless JPEG
+        ...size(sensor),
+        { tag: 0x0111, type: 4, value: [decoyAt] },
+        { tag: 0x0117, type: 4, value: [decoy.length] },
+      ]),
+    );
+  }
   const ifd0 = writeIfd([
     { tag: 0x00fe, type: 4, value: [1] }, // reduced-resolution image
     { tag: 0x0103, type: 3, value: [6] },
     { tag: 0x010f, type: 2, value: opts.make ?? 'NIKON CORPORATION' },
     { tag: 0x0110, type: 2, value: opts.model ?? 'NIKON D850' },
     { tag: 0x0112, type: 3, value: [opts.orientation ?? 1] },
-    { tag: 0x014a, type: 4, value: [subIfd] },
+    { tag: 0x014a, type: 4, value: subIfds },
     { tag: 0x0201, type: 4, value: [smallAt] },
     { tag: 0x0202, type: 4, value: [opts.small.length] },
   ]);

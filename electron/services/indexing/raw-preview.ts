@@ -86,8 +86,8 @@ export function tiffPreviewCandidates(buf: Buffer): Candidate[] {
   });
 }
 
-/** The JPEGs a TIFF-based RAW's IFDs name, from its first bytes (`buf`: the whole file or its head). */
-export function tiffPreviewRefs(buf: Buffer): PreviewRef[] {
+/** The tags of each IFD of a TIFF-based RAW (IFD chain + SubIFDs), numeric values only (at most 256 each). */
+function tiffIfds(buf: Buffer): Map<number, number[]>[] {
   if (buf.length < 8) return [];
   const order = buf.toString('latin1', 0, 2);
   if (order !== 'II' && order !== 'MM') return [];
@@ -96,10 +96,7 @@ export function tiffPreviewRefs(buf: Buffer): PreviewRef[] {
   const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
   if (![42, 0x4f52, 0x5352, 0x55].includes(u16(2))) return []; // TIFF, ORF (RO, RS), RW2
   const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4, 13: 4, 16: 8 };
-  const found: PreviewRef[] = [];
-  const add = (offset: number, length: number) => {
-    if (offset > 0 && length > 0) found.push({ offset, length });
-  };
+  const ifds: Map<number, number[]>[] = [];
   const queue = [u32(4)];
   const seen = new Set<number>();
   while (queue.length && seen.size < 64) {
@@ -124,15 +121,47 @@ export function tiffPreviewRefs(buf: Buffer): PreviewRef[] {
       if (at + n * size > buf.length) continue;
       tags.set(tag, Array.from({ length: n }, (_, k) => (type === 3 ? u16(at + 2 * k) : u32(at + 4 * k))));
     }
+    ifds.push(tags);
+    queue.push(...(tags.get(0x014a) ?? [])); // SubIFDs
+    queue.push(u32(ifd + 2 + count * 12)); // next IFD
+  }
+  return ifds;
+}
+
+/** The JPEGs a TIFF-based RAW's IFDs name, from its first bytes (`buf`: the whole file or its head). */
+export function tiffPreviewRefs(buf: Buffer): PreviewRef[] {
+  const found: PreviewRef[] = [];
+  const add = (offset: number, length: number) => {
+    if (offset > 0 && length > 0) found.push({ offset, length });
+  };
+  for (const tags of tiffIfds(buf)) {
     const one = (tag: number) => tags.get(tag)?.[0] ?? 0;
     add(one(0x0201), one(0x0202)); // JPEGInterchangeFormat + Length
     if (tags.get(0x0111)?.length === 1) add(one(0x0111), one(0x0117)); // one strip: StripOffsets + ByteCounts
     const rw2 = tags.get(0x002e);
     if (rw2) add(rw2[0], rw2[1]);
-    queue.push(...(tags.get(0x014a) ?? [])); // SubIFDs
-    queue.push(u32(ifd + 2 + count * 12)); // next IFD
   }
   return found;
+}
+
+/**
+ * The largest image size a TIFF-based RAW's IFDs state (ImageWidth × ImageLength, or RW2's sensor
+ * size): the sensor's, to say when the embedded preview is smaller. Unrotated; null when none is
+ * stated (RAF, CR3 and other containers).
+ */
+export function tiffSensorSize(buf: Buffer): { width: number; height: number } | null {
+  let best: { width: number; height: number } | null = null;
+  for (const tags of tiffIfds(buf)) {
+    for (const [w, h] of [
+      [0x0100, 0x0101],
+      [0x0002, 0x0003], // RW2 SensorWidth / SensorHeight
+    ]) {
+      const width = tags.get(w)?.[0] ?? 0;
+      const height = tags.get(h)?.[0] ?? 0;
+      if (width > 0 && height > 0 && width * height > (best ? best.width * best.height : 0)) best = { width, height };
+    }
+  }
+  return best;
 }
 
 function rafRefs(buf: Buffer): PreviewRef[] {

@@ -106,7 +106,8 @@ export function createHttpApi(opts: HttpApiOptions): CullApi {
   return {
     ...bindMethods(call),
     thumbUrl: (id: number) => `${origin}/thumb/${encodeURIComponent(String(id))}?cap=${imageCapability(imageKey, 'thumb', id)}`,
-    imageUrl: (id: number) => `${origin}/image/${encodeURIComponent(String(id))}?cap=${imageCapability(imageKey, 'image', id)}`,
+    imageUrl: (id: number, fit?: number) =>
+      `${origin}/image/${encodeURIComponent(String(id))}?cap=${imageCapability(imageKey, 'image', id)}${fit ? `&fit=${Math.round(fit)}` : ''}`,
     onEvent(listener: (e: ServerEvent) => void): () => void {
       listeners.add(listener);
       connect();

@@ -17,7 +17,7 @@ export function createIpcApi(bridge: CullApi): CullApi {
     ...bindMethods(call),
     ...(typeof bridge.chooseFolder === 'function' ? { chooseFolder: () => call('chooseFolder', []) as Promise<string | null> } : {}),
     thumbUrl: (id: number) => bridge.thumbUrl(id),
-    imageUrl: (id: number) => bridge.imageUrl(id),
+    imageUrl: (id: number, fit?: number) => bridge.imageUrl(id, fit),
     onEvent: (listener) => bridge.onEvent(listener),
   };
 }

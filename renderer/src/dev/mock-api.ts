@@ -234,6 +234,10 @@ export function createMockApi(count = 2000): CullApi {
     async photo(id) {
       return photos.find((p) => p.id === id) ?? null;
     },
+    async previewInfo(id) {
+      const p = photos.find((q) => q.id === id);
+      return p?.width && p.height ? { source: 'original', width: p.width, height: p.height, sensor: null } : null;
+    },
     async setCulling(ids, change) {
       const prev: PreviousCulling[] = [];
       for (const p of photos) {

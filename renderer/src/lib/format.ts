@@ -1,6 +1,6 @@
 // Human-readable numbers, durations and errors for the UI.
 import type { ApiError, ApiErrorCode } from '../../../common/api-types.ts';
-import type { CaptureSettings } from '../../../common/types.ts';
+import type { CaptureSettings, PreviewInfo } from '../../../common/types.ts';
 
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -96,6 +96,39 @@ export function middleEllipsis(name: string, max: number): string {
   const tail = Math.min(name.length, Math.max(Math.ceil((max - 1) * 0.55), keep));
   const head = Math.max(0, max - 1 - tail);
   return `${name.slice(0, head)}…${name.slice(name.length - tail)}`;
+}
+
+/**
+ * What the loupe shows, in the photographer's words: `short` for the info panel, `badge` for the
+ * zoom badge at 100 % when those pixels are not the photo's own full size (a RAW's preview smaller
+ * than its sensor, or not known to be as large; a thumbnail standing in), else null.
+ */
+export function describePreview(info: PreviewInfo): { short: string; long: string; badge: string | null } {
+  const size = `${info.width}×${info.height}`;
+  switch (info.source) {
+    case 'original':
+      return { short: `the original, ${size}`, long: 'The original file, as it is.', badge: null };
+    case 'decoded':
+      return { short: `decoded original, ${size}`, long: 'The original, decoded in full (a browser cannot show its format).', badge: null };
+    case 'thumbnail':
+      return { short: `thumbnail only, ${size}`, long: 'The full preview could not be made from this file: its thumbnail stands in.', badge: `thumbnail, ${size}` };
+    case 'embedded': {
+      const s = info.sensor;
+      const smaller = !s || Math.max(info.width, info.height) < 0.9 * Math.max(s.width, s.height);
+      const sensor = s ? ` (sensor ${s.width}×${s.height})` : '';
+      return {
+        short: `embedded preview, ${size}${smaller ? sensor : ''}`,
+        long: 'The JPEG preview the camera embedded in the RAW file: its pixels are what 100 % shows (Cull does not develop RAW data).',
+        badge: smaller ? `embedded preview, ${size}` : null,
+      };
+    }
+  }
+}
+
+/** The fit view's rendition size for a stage of `px` device pixels on its long side: steps of 256 (0 before layout). */
+export function fitBucket(px: number): number {
+  if (!(px > 0)) return 0;
+  return Math.min(8192, Math.max(256, Math.ceil(px / 256) * 256));
 }
 
 export function formatBytes(n: number): string {

@@ -31,6 +31,8 @@ class Views {
    * centre. Kept when moving to the next frame, to check focus frame by frame through a burst.
    */
   zoomCenter = $state.raw<{ x: number; y: number }>({ x: 0.5, y: 0.5 });
+  /** The loupe's last rendition size (device pixels; 0 before it opened): the grid warms the focused photo's at this size. */
+  loupeFit = $state(0);
   /** Full-screen loupe (L): the photo and the filmstrip fill the window. */
   fullscreen = $state(false);
   /** Tab in the loupe: the side panels (library, filters, the photo's info) hide. */
