@@ -14,6 +14,7 @@ import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
 import { technicalCount } from '../db/technical.ts';
 import { NOT_MEASURED } from './services/signals/technical.ts';
+import { UserError } from '../common/errors.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -421,6 +422,6 @@ registerIntelligenceCommands(program, withLibrary, print);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(`cull: ${terminalLines((err as Error).message)}\n`);
+  process.stderr.write(`cull: ${terminalLines(err instanceof UserError ? err.fullText : (err as Error).message)}\n`);
   process.exitCode = process.exitCode || 1;
 }

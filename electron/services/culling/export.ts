@@ -38,6 +38,9 @@ import type { ExportOptions, ExportSummary, Flag, Label } from '../../../common/
 import { UserError } from '../../../common/errors.ts';
 import { checkAllowedFolder } from '../folders.ts';
 import { safeJson, terminalSafe } from '../../../common/safe-text.ts';
+import { ExportIncompleteError, noteReason, readTrouble, sentence, writeTrouble, type Trouble } from './export-failures.ts';
+
+export { ExportIncompleteError } from './export-failures.ts';
 
 /** Sent once before the first photo and after each one; `current` is the photo just handled. */
 export interface ExportProgress {
@@ -436,23 +439,6 @@ function reportFormat(file: string): 'csv' | 'json' {
 }
 
 /**
- * A later step failed after some photos were copied: the message says what was done, then what
- * failed (path and reason); `partial` is the result so far. Reaches the API and the CLI as a UserError.
- */
-export class ExportIncompleteError extends UserError {
-  constructor(
-    readonly partial: ExportResult,
-    failure: string,
-  ) {
-    const n = partial.exported.length;
-    const failed = partial.failed.length ? `, ${partial.failed.length} failed` : '';
-    const xmp = partial.xmpFailed.length ? `; ${partial.xmpWritten} XMP sidecar(s) written, ${partial.xmpFailed.length} failed` : '';
-    super(`Export incomplete: ${n} photo(s) exported to ${partial.destination}${failed}${xmp}; then ${failure}.`, 'incomplete');
-    this.name = 'ExportIncompleteError';
-  }
-}
-
-/**
  * The file to copy for `photo`: its real path (links resolved), only while it is still inside a
  * library folder (or its stored path holds no link at all) and still the content that was indexed.
  * A photo replaced after indexing by a link to a private file, or by other content, is refused.
@@ -466,6 +452,8 @@ async function exportSource(photo: PhotoRow, roots: string[]): Promise<string | 
   }
   const st = await fs.promises.stat(realBytes);
   if (!st.isFile()) throw new UserError('Not exported: it is no longer a regular file.');
+  // Opened once here so that a failure to read it is told apart from a failure to write the copy.
+  await (await fs.promises.open(realBytes, 'r')).close();
   if ((st.size !== photo.size || Math.round(st.mtimeMs) !== photo.mtime_ms) && (await fingerprintFile(realBytes)) !== photo.fingerprint) {
     throw new UserError('Not exported: its content changed since it was indexed. Index the folder again, then export.');
   }
@@ -489,8 +477,8 @@ export async function exportPhotos(
   if (reportPath && !path.isAbsolute(opts.report!) && !reportPath.startsWith(dest + path.sep)) {
     throw new UserError(`The report "${opts.report}" would be written outside the destination folder.`);
   }
-  checkAllowedFolder(dest, 'Export destination', 'Cull writes exports only to a folder of your own.');
-  if (reportPath) checkAllowedFolder(path.dirname(reportPath), 'Report folder', 'Cull writes reports only to a folder of your own.');
+  checkAllowedFolder(dest, 'The export destination', 'Cull exports only into a folder of your own: choose one, e.g. ~/Pictures/selects.');
+  if (reportPath) checkAllowedFolder(path.dirname(reportPath), "The report's folder", 'Put the report in the destination folder, or another folder of your own.');
   await fs.promises.mkdir(dest, { recursive: true });
   await removeStaleTemps(dest);
   await removePlaceholders(dest);
@@ -536,8 +524,17 @@ export async function exportPhotos(
     }
     const name = safeFileName(photo.path, id);
     let to: string | null = null;
+    let src: string | Buffer;
     try {
-      const src = await exportSource(photo, roots);
+      src = await exportSource(photo, roots);
+    } catch (err) {
+      const reason = err instanceof UserError ? err.message : sentence(readTrouble(err));
+      result.failed.push({ id, path: photo.path, reason });
+      report.push({ photo, exportedTo: null, error: reason });
+      onProgress?.({ done: ++done, total: ids.length, current: photo.path });
+      continue;
+    }
+    try {
       let placed: Placed;
       if (opts.mode === 'link' && noHardLinksForced()) {
         placed = await copyInto(src, dest, name, taken);
@@ -571,7 +568,7 @@ export async function exportPhotos(
           try {
             content = jpegWithXmp(jpeg, change, target);
           } catch (err) {
-            result.notes.push(`${photo.path}: copied without its decisions in XMP: ${(err as Error).message}`);
+            result.notes.push(`${photo.path} was copied unchanged, without its decisions inside: ${embedRefusal(err)}`);
           }
         }
         placed = await copyInto(src, dest, name, taken, content);
@@ -580,7 +577,7 @@ export async function exportPhotos(
           try {
             if (await writeXmpSidecar(placed.path, change, undefined, target)) xmpInCopies++;
           } catch (err) {
-            result.notes.push(`No XMP sidecar beside the copy ${placed.path}: ${(err as Error).message}`);
+            result.notes.push(`No XMP sidecar beside the copy ${placed.path}: ${noteReason(err, dest)}`);
           }
         }
       }
@@ -588,14 +585,14 @@ export async function exportPhotos(
       if (placed.already) result.alreadyExported++;
       result.exported.push({ id, from: photo.path, to });
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      result.failed.push({ id, path: photo.path, reason: e.code === 'ENOENT' ? 'The file no longer exists.' : e.message });
-      if (e.code === 'EROFS' || e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+      const trouble = await placementTrouble(err, src, dest, name);
+      result.failed.push({ id, path: photo.path, reason: sentence(trouble) });
+      if (trouble.stops) {
         // Every further copy would fail the same way: say so once, with what was done.
         for (const rest of ids.slice(ids.indexOf(id) + 1)) {
-          result.failed.push({ id: rest, path: byId.get(rest)?.path ?? '', reason: `Not copied: ${e.message}` });
+          result.failed.push({ id: rest, path: byId.get(rest)?.path ?? '', reason: `Not copied: ${sentence(trouble)}` });
         }
-        throw new ExportIncompleteError(result, `copying ${photo.path} into ${dest} failed: ${e.message}`);
+        throw ExportIncompleteError.stopped(result, ids.length, trouble);
       }
     }
     if (opts.xmp && to) {
@@ -621,8 +618,9 @@ export async function exportPhotos(
           result.xmpWritten++;
         }
       } catch (err) {
-        result.xmpFailed.push({ id, path: photo.path, reason: (err as Error).message });
-        result.notes.push(`No XMP sidecar for ${photo.path}: ${(err as Error).message}`);
+        const reason = noteReason(err, path.dirname(photo.path));
+        result.xmpFailed.push({ id, path: photo.path, reason });
+        result.notes.push(`No XMP sidecar for ${photo.path}: ${reason}`);
       }
     }
     report.push({ photo, exportedTo: to, error: to ? null : result.failed[result.failed.length - 1]?.reason ?? null });
@@ -639,7 +637,7 @@ export async function exportPhotos(
       await writeReport(reportPath, format, dest, report, opts, result);
     } catch (err) {
       // The copies are made: the caller must still learn what was copied, then what failed.
-      throw new ExportIncompleteError(result, `the report ${reportPath} could not be written: ${(err as Error).message}`);
+      throw ExportIncompleteError.reportFailed(result, reportPath, writeTrouble(err, path.dirname(reportPath), path.basename(reportPath)));
     }
   }
   if (result.alreadyExported) {
@@ -647,6 +645,24 @@ export async function exportPhotos(
   }
   await fsyncDir(dest);
   return result;
+}
+
+/**
+ * What a failed placement of a copy means. A missing file is the destination gone (a drive
+ * unplugged) or the original moved away meanwhile; everything else is about writing into `dest`
+ * (reading the original was checked just before, by exportSource).
+ */
+async function placementTrouble(err: unknown, src: string | Buffer, dest: string, name: string): Promise<Trouble> {
+  const code = (err as NodeJS.ErrnoException).code;
+  if ((code === 'ENOENT' || code === 'ENOTDIR') && (await exists(dest))) return readTrouble(err);
+  return writeTrouble(err, dest, name);
+}
+
+/** Why a JPEG could not carry its decisions in its own XMP: it looks damaged, or the packet is too large. */
+function embedRefusal(err: unknown): string {
+  const message = (err as Error).message;
+  if (/would not fit/.test(message)) return `${message} Its decisions stay in Cull; tick “Write XMP sidecars” to keep them beside the original.`;
+  return `the file looks damaged (${message.replace(/\.$/, '')}). Open it in an image editor to check it.`;
 }
 
 async function writeReport(reportPath: string, format: 'csv' | 'json', dest: string, report: ReportRow[], opts: ExportOptions, result: ExportResult): Promise<void> {
