@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CullingError, getCulling, restoreCulling, setCulling } from '../db/culling.ts';
 import { openDatabase, type DB } from '../db/database.ts';
-import { candidateName, exportPhotos, safeFileName } from '../electron/services/culling/export.ts';
+import { exportPhotos } from '../electron/services/culling/export.ts';
+import { candidateName, safeFileName } from '../electron/services/culling/export-placement.ts';
 import { readXmpCulling } from '../electron/services/culling/xmp.ts';
 import { parseCsv } from './helpers/csv.ts';
 
