@@ -18,7 +18,7 @@ import { setCulling } from '../db/culling.ts';
 import { libraryCounts } from '../db/library-queries.ts';
 import { getPhoto, listPhotos, photoQueries } from '../db/photos.ts';
 import { indexLibrary } from '../electron/services/indexing/indexer.ts';
-import { jpegWithXmp } from '../electron/services/culling/xmp.ts';
+import { jpegWithXmp } from '../electron/services/culling/xmp-write.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { openClipModel } from '../native-models/runtime.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';

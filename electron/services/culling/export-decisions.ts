@@ -10,7 +10,9 @@ import type { Flag, Label } from '../../../common/types.ts';
 import { fsPath, nameFromBytes } from '../indexing/walk.ts';
 import { copyInto, type Placed } from './export-placement.ts';
 import { noteReason } from './export-failures.ts';
-import { jpegWithXmp, removeStaleTemps, sidecarPath, writeXmpSidecar, type XmpChange, type XmpTarget } from './xmp.ts';
+import { sidecarPath, type XmpChange, type XmpTarget } from './xmp.ts';
+import { jpegWithXmp, writeXmpSidecar } from './xmp-write.ts';
+import { removeStaleTemps } from './safe-write.ts';
 
 /** What the library knows of a photo's decisions (a row of `photos`). */
 export interface Decided {

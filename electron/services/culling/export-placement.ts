@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../../common/errors.ts';
 import { EXPORT_MARKER, fsPath } from '../indexing/walk.ts';
-import { tempPath, withoutXmpApp1 } from './xmp.ts';
+import { tempPath } from './safe-write.ts';
+import { withoutXmpApp1 } from './xmp-write.ts';
 
 /**
  * A file name from the library that cannot leave the destination: last path segment only (either

@@ -8,7 +8,7 @@ import type { ExportOptions, Label } from '../../../common/types.ts';
 import { UserError } from '../../../common/errors.ts';
 import { safeJson, terminalSafe } from '../../../common/safe-text.ts';
 import { placeNewFile } from './export-placement.ts';
-import { removeStaleTemps } from './xmp.ts';
+import { removeStaleTemps } from './safe-write.ts';
 
 function csvField(v: string | number | null | undefined): string {
   // Control characters in a name (ESC, CR, LF, …) are written as visible escapes ("\x1b", "\n"):
