@@ -16,26 +16,17 @@ import type { IndexProgress } from '../common/types.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
 import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { REPO_DIR, tempDir, writeImage, writePhotoSet } from './helpers/fixtures.ts';
 import { LUMA_SIDE, LumaAnalyzer } from './helpers/luma-analyzer.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
 let tmp: string;
 let modelDir: string;
 let model: ClipModel;
 
-beforeAll(async () => {
-  tmp = tempDir('cull-analyzers-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 3 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-analyzers-', 3)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 /** The model, counting the images it embeds. */
 function spyModel() {

@@ -9,27 +9,16 @@ import { decodeF16 } from '../db/vectors.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import { cameraName, parseExifDate, readMetadata } from '../electron/services/indexing/metadata.ts';
 import type { IndexProgress } from '../common/types.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { imageBuffer, REPO_DIR, tempDir, tiffRaw, writeImage, writeIndexScript, writePhotoSet } from './helpers/fixtures.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
 let tmp: string;
 let modelDir: string;
 let model: ClipModel;
 
-beforeAll(async () => {
-  tmp = tempDir('cull-indexer-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 3 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-indexer-', 3)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 interface Library {
   db: DB;

@@ -7,21 +7,18 @@
 //  - control characters in file names never reach the terminal or a report raw;
 //  - every failure of an export is counted in the CLI's normal output, and a report that cannot be
 //    written after the copies were made reports what was copied, then the failure.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { sidecarPath } from '../../electron/services/culling/xmp.ts';
 import { startServer, type RunningServer } from '../../electron/transport/server.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { noiseJpeg, REPO_DIR, sha256File, tempDir } from '../helpers/fixtures.ts';
+import { noiseJpeg, sha256File, tempDir } from '../helpers/fixtures.ts';
+import { runCull, type CliResult } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
-const CULL = path.join(REPO_DIR, 'bin', 'cull.js');
 
 const tmp = tempDir('cull-fs-sec-');
 const modelDir = path.join(tmp, 'model');
@@ -58,23 +55,9 @@ async function api(method: string, ...args: unknown[]): Promise<{ status: number
   return { status: r.status, json: JSON.parse(r.body.toString('utf8')) };
 }
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cull(env: Record<string, string>, db: string, ...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CULL, '--db', db, ...args], {
-      env: { ...process.env, CULL_MODEL_DIR: modelDir, CULL_DATA_DIR: path.join(tmp, 'data'), ...env },
-      maxBuffer: 1 << 24,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function cull(env: Record<string, string>, db: string, ...args: string[]): Promise<CliResult> {
+  return runCull(db, args, { env: { ...process.env, CULL_MODEL_DIR: modelDir, CULL_DATA_DIR: path.join(tmp, 'data'), ...env } });
 }
 
 const idOf = async (file: string) => (await library.photos()).find((p) => p.path === file)?.id;
