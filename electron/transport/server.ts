@@ -13,8 +13,8 @@
 // Request bodies are bounded in size and JSON nesting depth while they arrive; files are streamed
 // with pipeline() so an aborted download closes its file at once.
 //
-// (~480 lines: routing, the token and capability checks, body limits and the WebSocket share one
-// request-checking path; static files and images are served by images.ts.)
+// The renderer's files are found by static-files.ts and images by images.ts, as for the `cull:`
+// protocol of the Electron window (protocol-handler.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
