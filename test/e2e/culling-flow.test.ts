@@ -5,16 +5,13 @@
 // on a stack — the question above the threshold, the notice with Undo, the rejects stored as
 // automatic, and undo after a reload of the window. The messages of item 14 (a folder that does not
 // exist, ~, K outside a stack, the taste panel's error) are test/e2e/messages.test.ts.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, makeBursts } from './helpers.ts';
+import type { RunningServer } from '../../electron/transport/index.ts';
+import { chromiumStatus, backToGrid, closeAll, makeBursts, openApp, prepareApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const frames = (s: number) => (s === 0 ? 26 : 4); // one long burst (K asks first), two short ones
@@ -37,22 +34,15 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
   let byDate: number[] = [];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-flow-'));
+    const folder = await prepareApp('cull-e2e-flow-', (dir) => makeBursts(path.join(dir, 'Photos', 'Wedding'), { scenes: 3, frames, singles: 3 }));
+    tmp = folder.tmp;
     const photosDir = path.join(tmp, 'Photos', 'Wedding');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    const dbPath = path.join(tmp, 'library.db');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makeBursts(photosDir, { scenes: 3, frames, singles: 3 })]);
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
     await library.addRoot(photosDir);
     await library.index(undefined);
     byDate = (await library.photos()).sort((a, b) => a.takenAt! - b.takenAt! || a.name.localeCompare(b.name)).map((p) => p.id);
     expect(byDate).toHaveLength(PHOTOS);
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
   });
 

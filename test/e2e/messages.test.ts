@@ -7,15 +7,13 @@
 // this machine allows them, skipped with a message when not), a missing original and a damaged JPEG.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { backToGrid, buildRenderer, chromiumStatus, closeAll, launchChromium, makeBursts, openPage } from './helpers.ts';
+import type { RunningServer } from '../../electron/transport/index.ts';
+import { backToGrid, chromiumStatus, closeAll, makeBursts, openApp, prepareApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const PHOTOS = 2 * 3 + 2;
@@ -55,26 +53,16 @@ describe.skipIf(!chromium.available)('Messages in the window (real server, real 
   const mounts: string[] = [];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-messages-'));
+    const folder = await prepareApp('cull-e2e-messages-', (dir) => makeBursts(path.join(dir, 'Pictures'), { scenes: 2, frames: () => 3, singles: 2 }));
+    tmp = folder.tmp;
     home = process.env.HOME;
     process.env.HOME = tmp; // the server runs in this process: ~ is tmp here
     const photosDir = path.join(tmp, 'Pictures');
-    const outDir = path.join(tmp, 'renderer');
-    const [, , shoot] = await Promise.all([
-      buildRenderer(outDir),
-      makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 1 }),
-      makeBursts(photosDir, { scenes: 2, frames: () => 3, singles: 2 }),
-    ]);
-    singles = shoot.singles;
-    const dbPath = path.join(tmp, 'library.db');
-    library = await Library.open({ dbPath, modelDir: path.join(tmp, 'model'), thumbsDir: path.join(tmp, 'thumbs') });
+    singles = folder.made.singles;
+    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
     await library.addRoot(photosDir);
     await library.index(undefined);
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors, { httpErrors: false }); // refused calls are the point here
-    await page.goto(server.url);
+    ({ server, db, browser, page } = await openApp(library, folder, pageErrors, { httpErrors: false })); // refused calls are the point here
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
   });
 
