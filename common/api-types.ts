@@ -32,7 +32,8 @@ export type ApiErrorCode =
 
 export interface ApiError {
   code: ApiErrorCode;
-  message: string; // what went wrong and what to do, for the user
+  message: string; // what went wrong (and what to do, when there is no hint), for the user
+  hint?: string; // what to do about it, when the message does not say it
 }
 
 export interface PresetInfo {

@@ -3,14 +3,24 @@
 // with its message logged. Throw a UserError (or a subclass) for every "what you asked cannot be
 // done, and here is what to do" case: a query that does not parse, a folder that does not exist,
 // a model that is missing. Plain Errors are for conditions that should never happen.
+// The message says what happened; `hint`, when given, says what to do, so the window can show the two
+// apart without repeating one as the other (and the CLI prints both).
 import type { ApiErrorCode } from './api-types.ts';
 
 export class UserError extends Error {
   readonly code: ApiErrorCode;
-  constructor(message: string, code: ApiErrorCode = 'invalid-argument', options?: { cause?: unknown }) {
-    super(message, options);
+  /** What to do about it, in the photographer's words; absent when the message says it already. */
+  readonly hint?: string;
+  constructor(message: string, code: ApiErrorCode = 'invalid-argument', options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'UserError';
     this.code = code;
+    if (options?.hint) this.hint = options.hint;
+  }
+
+  /** The message and the hint as one text (the terminal, logs). */
+  get fullText(): string {
+    return this.hint ? `${this.message} ${this.hint}` : this.message;
   }
 }
 

@@ -4,7 +4,8 @@ import { describeOutside } from '../common/outside.ts';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { Library } from './services/library.ts';
-import { ExportIncompleteError, type ExportResult } from './services/culling/export.ts';
+import type { ExportResult } from './services/culling/export.ts';
+import { ExportIncompleteError } from './services/culling/export-failures.ts';
 import { chooseModel, listModels, downloadKnownModel, verifyKnownModel } from './services/model-source.ts';
 import { defaultDbPath } from './services/paths.ts';
 import { readRememberedModel } from '../db/library-model.ts';
@@ -14,6 +15,7 @@ import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
 import { technicalCount } from '../db/technical.ts';
 import { NOT_MEASURED } from './services/signals/technical.ts';
+import { UserError } from '../common/errors.ts';
 
 interface GlobalOptions {
   db?: string;
@@ -431,6 +433,6 @@ registerIntelligenceCommands(program, withLibrary, print);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(`cull: ${terminalLines((err as Error).message)}\n`);
+  process.stderr.write(`cull: ${terminalLines(err instanceof UserError ? err.fullText : (err as Error).message)}\n`);
   process.exitCode = process.exitCode || 1;
 }

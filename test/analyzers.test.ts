@@ -3,7 +3,6 @@
 // Adding it to a library indexed with CLIP alone, or raising its version, runs just it over the
 // photos (decoded once more, nothing re-embedded); the backfill resumes after an abort or a
 // SIGKILL without redoing stored photos; progress carries per-analyzer counts.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -16,26 +15,18 @@ import type { IndexProgress } from '../common/types.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
 import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { REPO_DIR, tempDir, writeImage, writePhotoSet } from './helpers/fixtures.ts';
 import { LUMA_SIDE, LumaAnalyzer } from './helpers/luma-analyzer.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
+import { killOnceStored } from './helpers/kill-child.ts';
 
 let tmp: string;
 let modelDir: string;
 let model: ClipModel;
 
-beforeAll(async () => {
-  tmp = tempDir('cull-analyzers-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 3 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-analyzers-', 3)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 /** The model, counting the images it embeds. */
 function spyModel() {
@@ -281,24 +272,7 @@ db.close();
 await model.dispose();
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script, lib.dbPath, modelDir, lib.thumbsDir, root], { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    let stored = 0;
-    for (let i = 0; i < 1200 && stored < 8; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      if (child.exitCode !== null) break;
-      try {
-        const probe = openDatabase(lib.dbPath, { readonly: true });
-        stored = count(probe, "SELECT COUNT(*) FROM analyses WHERE analyzer = 'test-luma'");
-        probe.close();
-      } catch {
-        // busy or not there yet
-      }
-    }
-    child.kill('SIGKILL');
-    await exited;
+    const { stored, stderr } = await killOnceStored(script, [lib.dbPath, modelDir, lib.thumbsDir, root], lib.dbPath, (probe) => count(probe, "SELECT COUNT(*) FROM analyses WHERE analyzer = 'test-luma'"), { atLeast: 8, everyMs: 25 });
     expect(stderr).toBe('');
     expect(stored).toBeGreaterThanOrEqual(8);
 

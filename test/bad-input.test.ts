@@ -7,11 +7,9 @@ import { getPhoto, type PhotoRow } from '../db/photos.ts';
 import { indexLibrary } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress, IndexSummary } from '../common/types.ts';
 import { fsPath } from '../electron/services/indexing/walk.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { badFiles, bmffRawWithJpegs, imageBuffer, REPO_DIR, tempDir, writeImage, writeIndexScript, type BadFile } from './helpers/fixtures.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -19,17 +17,8 @@ let tmp: string;
 let modelDir: string;
 let model: ClipModel;
 
-beforeAll(async () => {
-  tmp = tempDir('cull-bad-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 5 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-bad-', 5)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 const rowOf = (db: DB, p: string) => db.prepare('SELECT * FROM photos WHERE path = ?').get(p) as PhotoRow | undefined;
 const embedded = (db: DB, id: number) => db.prepare('SELECT COUNT(*) FROM embeddings WHERE photo_id = ?').pluck().get(id) as number;

@@ -1,24 +1,16 @@
 // The `cull` command end to end, as a user runs it: a real child process, a real SQLite file, the
 // generated tiny ONNX model, generated photos (plus broken files), index → score → rate → export.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { Library } from '../electron/services/library.ts';
 import { REPO_DIR, tempDir, writePhotoSet, badFiles } from './helpers/fixtures.ts';
+import { runCull, type CliResult } from './helpers/cli.ts';
 
-const run = promisify(execFile);
-const CULL = path.join(REPO_DIR, 'bin', 'cull.js');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('cull CLI', () => {
   const dir = tempDir('cull-cli-');
@@ -28,15 +20,7 @@ describe('cull CLI', () => {
   const env = { ...process.env, CULL_MODEL_DIR: modelDir, CULL_DATA_DIR: path.join(dir, 'data') };
   let originals: Map<string, string>;
 
-  async function cull(...args: string[]): Promise<Result> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CULL, '--db', db, ...args], { env, cwd: photos, maxBuffer: 1 << 24 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cull = (...args: string[]): Promise<CliResult> => runCull(db, args, { env, cwd: photos });
 
   function checksums(): Map<string, string> {
     const out = new Map<string, string>();

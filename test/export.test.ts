@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CullingError, getCulling, restoreCulling, setCulling } from '../db/culling.ts';
 import { openDatabase, type DB } from '../db/database.ts';
-import { candidateName, exportPhotos, safeFileName } from '../electron/services/culling/export.ts';
+import { exportPhotos } from '../electron/services/culling/export.ts';
+import { candidateName, safeFileName } from '../electron/services/culling/export-placement.ts';
 import { readXmpCulling } from '../electron/services/culling/xmp.ts';
 import { parseCsv } from './helpers/csv.ts';
 
@@ -235,10 +236,33 @@ describe('exportPhotos', () => {
     const res = await exportPhotos(db, { photoIds: ids, to: path.join(tmp, 'o'), mode: 'copy' });
     expect(res.exported.map((e) => path.basename(e.to))).toEqual(['ok.jpg']);
     expect(res.failed).toEqual([
-      { id: ids[0], path: gone, reason: 'The file no longer exists.' },
+      { id: ids[0], path: gone, reason: 'The original is gone: it was moved or deleted after indexing. Put it back, or index its folder again.' },
       { id: 9999, path: '', reason: 'Not in the library.' },
     ]);
     expect(listDest(path.join(tmp, 'o'))).toEqual(['ok.jpg']);
+  });
+
+  it('stops when the destination disappears part-way (a drive unplugged), saying what was done and what to do', async () => {
+    const files = await Promise.all(['u/1.jpg', 'u/2.jpg', 'u/3.jpg'].map((f, i) => makePhoto(f, { r: 40 * i, g: 9, b: 9 })));
+    const ids = files.map((f) => addPhoto(f));
+    const dest = path.join(tmp, 'usb');
+    let err: unknown;
+    try {
+      await exportPhotos(db, { photoIds: ids, to: dest, mode: 'copy' }, (p) => {
+        if (p.done === 1) fs.rmSync(dest, { recursive: true }); // gone after the first copy
+      });
+    } catch (e) {
+      err = e;
+    }
+    const e = err as { code: string; message: string; hint: string; partial: { exported: unknown[]; failed: { reason: string }[] } };
+    expect(e.code).toBe('incomplete');
+    expect(e.message).toBe(`Export stopped after 1 of 3 photos: the folder ${dest} is gone (was its drive unplugged?).`);
+    expect(e.hint).toBe('Reconnect the drive or choose another folder, then export again (the photo already exported is not copied again).');
+    expect(e.partial.exported).toHaveLength(1);
+    expect(e.partial.failed.map((f) => f.reason)).toEqual([
+      `The folder ${dest} is gone (was its drive unplugged?). Reconnect the drive or choose another folder, then export again.`,
+      `Not copied: The folder ${dest} is gone (was its drive unplugged?). Reconnect the drive or choose another folder, then export again.`,
+    ]);
   });
 
   it('writes a CSV report with every score column and proper quoting', async () => {

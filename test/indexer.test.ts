@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -9,27 +8,17 @@ import { decodeF16 } from '../db/vectors.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import { cameraName, parseExifDate, readMetadata } from '../electron/services/indexing/metadata.ts';
 import type { IndexProgress } from '../common/types.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { imageBuffer, REPO_DIR, tempDir, tiffRaw, writeImage, writeIndexScript, writePhotoSet } from './helpers/fixtures.ts';
+import { imageBuffer, tempDir, tiffRaw, writeImage, writeIndexScript, writePhotoSet } from './helpers/fixtures.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
+import { killOnceStored } from './helpers/kill-child.ts';
 
 let tmp: string;
 let modelDir: string;
 let model: ClipModel;
 
-beforeAll(async () => {
-  tmp = tempDir('cull-indexer-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 3 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-indexer-', 3)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 interface Library {
   db: DB;
@@ -267,26 +256,7 @@ describe('cancelling and resuming', () => {
     const thumbsDir = path.join(dir, 'thumbs');
     const script = writeIndexScript(dir);
     // Each model call waits 300 ms in the child, so there is a window between batches to kill it in.
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dbPath, modelDir, thumbsDir, '300', root], { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-    let stored = 0;
-    for (let i = 0; i < 1200 && stored < 8; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      if (child.exitCode !== null) break;
-      if (!fs.existsSync(dbPath)) continue;
-      try {
-        const probe = openDatabase(dbPath, { readonly: true });
-        stored = probe.prepare('SELECT COUNT(*) FROM embeddings').pluck().get() as number;
-        probe.close();
-      } catch {
-        // schema not created yet
-      }
-    }
-    child.kill('SIGKILL');
-    await exited;
+    const { stored, stderr } = await killOnceStored(script, [dbPath, modelDir, thumbsDir, '300', root], dbPath, (probe) => probe.prepare('SELECT COUNT(*) FROM embeddings').pluck().get() as number, { atLeast: 8, everyMs: 50 });
     expect(stderr).toBe('');
     expect(stored).toBeGreaterThanOrEqual(8);
     expect(stored).toBeLessThan(files.length); // killed mid-run, not after it finished

@@ -14,17 +14,12 @@ import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { AppServices } from '../electron/services/app-services.ts';
 import { Library } from '../electron/services/library.ts';
 import { UserError } from '../common/errors.ts';
-import { REPO_DIR, tempDir, writePhotoSet } from './helpers/fixtures.ts';
+import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
 import { writeImage } from './helpers/fixtures.ts';
+import { CULL, runCull, type CliResult } from './helpers/cli.ts';
 
 const run = promisify(execFile);
-const CULL = path.join(REPO_DIR, 'bin', 'cull.js');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('a library remembers its model; commands that need none load none', () => {
   const dir = tempDir('cull-model-memory-');
@@ -37,18 +32,10 @@ describe('a library remembers its model; commands that need none load none', () 
   const env: NodeJS.ProcessEnv = { ...process.env, CULL_DATA_DIR: data };
   delete env.CULL_MODEL_DIR;
 
-  async function cull(db: string, ...args: string[]): Promise<Result> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', noNet, CULL, '--db', db, ...args], { env, cwd: photos, maxBuffer: 1 << 24 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cull = (db: string, ...args: string[]): Promise<CliResult> => runCull(db, args, { env, cwd: photos, nodeArgs: ['--import', noNet] });
 
   /** Nothing tried the network and nothing was downloaded into the data folder. */
-  function offline(r: Result): void {
+  function offline(r: CliResult): void {
     expect(r.stderr).not.toMatch(/network is cut|huggingface|cannot reach/i);
     expect(fs.existsSync(path.join(data, 'models'))).toBe(false);
   }

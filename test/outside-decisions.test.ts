@@ -18,12 +18,10 @@ import { setCulling } from '../db/culling.ts';
 import { libraryCounts } from '../db/library-queries.ts';
 import { getPhoto, listPhotos, photoQueries } from '../db/photos.ts';
 import { indexLibrary } from '../electron/services/indexing/indexer.ts';
-import { jpegWithXmp } from '../electron/services/culling/xmp.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
+import { jpegWithXmp } from '../electron/services/culling/xmp-write.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { REPO_DIR, tempDir, writeImage } from './helpers/fixtures.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 const CULL = path.join(REPO_DIR, 'bin', 'cull.js');
@@ -39,16 +37,8 @@ let dir: string;
 let model: ClipModel;
 let modelDir: string;
 
-beforeAll(async () => {
-  dir = tempDir('cull-outside-');
-  modelDir = path.join(dir, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 5 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-afterAll(async () => {
-  await model?.dispose?.();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp: dir, modelDir, model } = await openTinyModel('cull-outside-', 5)));
+afterAll(() => closeTinyModel({ tmp: dir, model }));
 
 describe('decisions from other applications, read at index', () => {
   let db: DB;

@@ -13,15 +13,7 @@ import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts
 import { Scorer, clipIqaScore, poleDirection, selectTop } from '../electron/services/signals/scoring.ts';
 import type { Attribute } from '../common/types.ts';
 import type { ClipModel, ModelInfo } from '../native-models/types.ts';
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/fixtures.ts';
 
 function unit(v: number[]): Float32Array {
   const n = Math.hypot(...v);
@@ -155,7 +147,7 @@ describe('CLIP-IQA score', () => {
 
 describe('combinations, thresholds and top-N', () => {
   async function setup() {
-    const rand = mulberry32(42);
+    const rand = prng(42);
     const dim = 16;
     const table: Record<string, Float32Array> = {};
     for (const p of ['Sharp photo.', 'Blurry photo.', 'Bright photo.', 'Dark photo.']) table[p] = randomUnit(dim, rand);
@@ -243,7 +235,7 @@ describe('search', () => {
   });
 
   it('partial selection returns exactly what a full sort would', () => {
-    const rand = mulberry32(3);
+    const rand = prng(3);
     const n = 5000;
     const scores = Float32Array.from({ length: n }, () => Math.round(rand() * 50) / 50); // many ties
     const ids = Int32Array.from({ length: n }, (_, i) => n - i); // ids not in row order
@@ -255,7 +247,7 @@ describe('search', () => {
 
 describe('EmbeddingMatrix', () => {
   it('dot matches a naive loop for any dimension (unrolled loop tail)', () => {
-    const rand = mulberry32(9);
+    const rand = prng(9);
     for (const dim of [1, 7, 8, 37, 512]) {
       const n = 13;
       const data = new Float32Array(n * dim).map(() => rand() - 0.5);
@@ -274,7 +266,7 @@ describe('EmbeddingMatrix', () => {
   });
 
   it('loads only status=ok photos of the model, renormalised, ordered by id', () => {
-    const rand = mulberry32(5);
+    const rand = prng(5);
     addPhoto(3, randomUnit(8, rand));
     addPhoto(1, randomUnit(8, rand));
     addPhoto(2, randomUnit(8, rand), 'other-model');
@@ -293,7 +285,7 @@ describe('EmbeddingMatrix', () => {
   });
 
   it('refresh appends new rows, updates re-indexed ones and drops removed ones', () => {
-    const rand = mulberry32(6);
+    const rand = prng(6);
     for (let id = 1; id <= 3; id++) addPhoto(id, randomUnit(8, rand), 'm', 'ok', 1000);
     const m = EmbeddingMatrix.load(db, 'm');
     expect(m.length).toBe(3);

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeF16, decodeF16Into, decodeF32, encodeF16, encodeF32, floatToHalf } from '../db/vectors.ts';
-
-/** Small seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/fixtures.ts';
 
 describe('float16 image-embedding BLOBs', () => {
   it('round-trips normal values with relative error below 1e-3', () => {
-    const rand = mulberry32(1);
+    const rand = prng(1);
     const v = new Float32Array(4096);
     for (let i = 0; i < v.length; i++) v[i] = (rand() < 0.5 ? -1 : 1) * 10 ** (rand() * 8 - 4); // |v| in 1e-4 .. 1e4 (normal halves)
     const back = decodeF16(encodeF16(v));

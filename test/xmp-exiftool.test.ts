@@ -11,15 +11,13 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   embeddedXmp,
-  jpegWithXmp,
-  mergeXmp,
   readXmpDecisions,
   readXmpDecisionsAsync,
-  writeXmpSidecar,
   XMP_LIMITS,
   type XmpChange,
   type XmpTarget,
 } from '../electron/services/culling/xmp.ts';
+import { jpegWithXmp, mergeXmp, writeXmpSidecar } from '../electron/services/culling/xmp-write.ts';
 import { REPO_DIR, tempDir } from './helpers/fixtures.ts';
 
 const HAVE_EXIFTOOL = spawnSync('exiftool', ['-ver']).status === 0;

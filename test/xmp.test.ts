@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildXmp, mergeXmp, readXmpCulling, sidecarPath, writeXmpSidecar } from '../electron/services/culling/xmp.ts';
+import { readXmpCulling, sidecarPath } from '../electron/services/culling/xmp.ts';
+import { buildXmp, mergeXmp, writeXmpSidecar } from '../electron/services/culling/xmp-write.ts';
 
 let dir: string;
 

@@ -6,13 +6,13 @@ import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { EVENT_CHANNEL, bindMethods, channelFor, type CullApi, type ServerEvent } from '../../common/api-types.ts';
 import { APP_SCHEME } from './window.ts';
 
-type Envelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+type Envelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; hint?: string } };
 
 async function invoke(channel: string, args: unknown[]): Promise<unknown> {
   const out = (await ipcRenderer.invoke(channel, ...args)) as Envelope;
   if (out.ok) return out.result;
   // Custom Error properties do not survive the context bridge; a plain object does.
-  throw { code: out.error.code, message: out.error.message };
+  throw out.error.hint ? { code: out.error.code, message: out.error.message, hint: out.error.hint } : { code: out.error.code, message: out.error.message };
 }
 
 const api: CullApi = {

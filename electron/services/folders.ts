@@ -63,14 +63,17 @@ export function forbiddenFolderReason(dir: string): string | null {
     const underTmp = tmp.some((t) => inside(p, t) && norm(p) !== norm(t));
     const tree = SYSTEM_TREES.find((d) => inside(p, d));
     if (tree && !underTmp) return `${shown} is a system folder (${tree})`;
-    const parent = [...SHARED_PARENTS, ...home].find((d) => norm(d) === norm(p));
-    if (parent) return `${shown} holds every user's or the whole disk's files`;
+    if (home.some((d) => norm(d) === norm(p))) return `${shown} is your home folder, which holds all your files, not only photos`;
+    if (SHARED_PARENTS.some((d) => norm(d) === norm(p))) return `${shown} holds every user's or the whole disk's files`;
   }
   return null;
 }
 
-/** Throws a UserError naming the folder and the reason when `forbiddenFolderReason` refuses it. */
+/**
+ * Throws a UserError naming the folder and the reason when `forbiddenFolderReason` refuses it:
+ * `${what} ${reason}.` ("The export destination /etc is a system folder (/etc)."), `advice` its hint.
+ */
 export function checkAllowedFolder(dir: string, what: string, advice: string): void {
   const reason = forbiddenFolderReason(dir);
-  if (reason) throw new UserError(`${what}: ${reason}; ${advice}`);
+  if (reason) throw new UserError(`${what} ${reason}.`, 'invalid-argument', { hint: advice });
 }

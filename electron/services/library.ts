@@ -206,7 +206,7 @@ export class Library {
       throw new UserError(`Folder not found: ${abs}. Check the path and try again.`);
     }
     if (!stat.isDirectory()) throw new UserError(`${abs} is a file, not a folder: add the folder that holds your photos.`);
-    checkAllowedFolder(abs, 'Library folder', 'add the folder that holds your photos.');
+    checkAllowedFolder(abs, 'The folder', 'Add the folder that holds your photos, e.g. ~/Pictures.');
     return addRoot(this.db, abs);
   }
 

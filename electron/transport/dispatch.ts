@@ -30,7 +30,7 @@ const isAbortError = (err: unknown): boolean => (err as { name?: unknown } | nul
  * fetch or stream given an aborted signal) is 'cancelled'; anything else is 'internal', with its message.
  */
 export function toApiError(err: unknown): ApiError {
-  if (err instanceof UserError) return { code: err.code, message: err.message };
+  if (err instanceof UserError) return err.hint ? { code: err.code, message: err.message, hint: err.hint } : { code: err.code, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
   if (isAbortError(err)) return { code: 'cancelled', message: message || 'Cancelled.' };
   return { code: 'internal', message: message || 'Internal error.' };

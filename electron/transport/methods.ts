@@ -8,7 +8,6 @@
 // Adding a method: declare its signature in API_METHODS (common/api-types.ts), then add its entry
 // here (this file does not compile until you do) and, if the handler calls something new on the
 // library, that method in electron/services/library.ts.
-import os from 'node:os';
 import path from 'node:path';
 import type { ApiMethodName, TransportedApi } from '../../common/api-types.ts';
 import { API_METHOD_NAMES } from '../../common/api-types.ts';
@@ -20,14 +19,12 @@ import {
   absent,
   checkAbsolutePath,
   checkCullingChange,
-  checkExportOptions,
   checkFilter,
   checkGroupList,
   checkGroupsOptions,
   checkId,
   checkIds,
   checkInsideRoots,
-  checkLibraryFolder,
   checkNumber,
   checkPreviousCulling,
   checkQuery,
@@ -37,6 +34,8 @@ import {
   describe,
   type ValidationContext,
 } from './validate.ts';
+import { checkLibraryFolder } from './typed-paths.ts';
+import { checkExportOptions } from './export-request.ts';
 
 /**
  * The part of electron/services/library.ts `Library` the transports use (structural, so tests can
@@ -97,7 +96,7 @@ export const METHODS: { readonly [K in ApiMethodName]: MethodSpec<K> } = {
   roots: { arity: 0, run: (lib) => lib.roots() },
   addRoot: {
     arity: 1,
-    validate: async ([dir]) => [await checkLibraryFolder(expandHome(dir), 'folder')],
+    validate: async ([dir]) => [await checkLibraryFolder(dir)],
     run: async (lib, [dir], jobs) => {
       const roots = await lib.addRoot(dir);
       jobs.emit({ type: 'library-changed' });
@@ -265,11 +264,4 @@ export async function validateArgs(method: string, args: unknown, ctx: Validatio
   // Awaited either way, so calls sent together reach their handlers in the order sent when their
   // checks take no I/O (an index and the cancelIndex right after it: the job has claimed its slot).
   return await (spec.validate?.(args, ctx) ?? []);
-}
-
-/** "~" and "~/Pictures" as typed in the folder field: the home folder (a shell would expand it). */
-function expandHome(dir: unknown): unknown {
-  if (typeof dir !== 'string') return dir;
-  if (dir === '~') return os.homedir();
-  return /^~[\\/]/.test(dir) ? path.join(os.homedir(), dir.slice(2)) : dir;
 }

@@ -8,25 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { isInside } from './validate.ts';
 import { APP_CSP } from '../desktop/window.ts';
 import type { MaybeLibrary } from './dispatch.ts';
 import { imageHeaders, lookupImage } from './images.ts';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
+import { findStaticFile, staticHeaders } from './static-files.ts';
 
 export interface ProtocolHandlerOptions {
   rendererDir: string;
@@ -47,29 +32,9 @@ export function createProtocolHandler(opts: ProtocolHandlerOptions): (request: R
   const csp = opts.csp ?? APP_CSP;
 
   async function serveApp(pathname: string): Promise<Response> {
-    let rel: string;
-    try {
-      rel = decodeURIComponent(pathname);
-    } catch {
-      return text(400, 'Bad path');
-    }
-    if (rel.includes('\0') || rel.includes('\\')) return text(400, 'Bad path');
-    let file = path.resolve(rendererDir, '.' + path.posix.normalize('/' + rel));
-    if (!isInside(file, rendererDir)) return text(404, 'Not found');
-    let st = await fs.promises.stat(file).catch(() => null);
-    if (st?.isDirectory()) {
-      file = path.join(file, 'index.html');
-      st = await fs.promises.stat(file).catch(() => null);
-    }
-    if (!st?.isFile()) return text(404, 'Not found');
-    const ext = path.extname(file).toLowerCase();
-    const headers: Record<string, string> = {
-      'content-type': TYPES[ext] ?? 'application/octet-stream',
-      'content-length': String(st.size),
-      'x-content-type-options': 'nosniff',
-    };
-    if (ext === '.html') headers['content-security-policy'] = csp;
-    return fileResponse(file, headers);
+    const found = await findStaticFile(rendererDir, pathname);
+    if (!found.ok) return found.status === 400 ? text(400, 'Bad path') : text(404, 'Not found');
+    return fileResponse(found.file, staticHeaders(found, csp));
   }
 
   return async (request: Request): Promise<Response> => {

@@ -13,8 +13,8 @@
 // Request bodies are bounded in size and JSON nesting depth while they arrive; files are streamed
 // with pipeline() so an aborted download closes its file at once.
 //
-// (~480 lines: routing, the token and capability checks, body limits and the WebSocket share one
-// request-checking path; static files and images are served by images.ts.)
+// The renderer's files are found by static-files.ts and images by images.ts, as for the `cull:`
+// protocol of the Electron window (protocol-handler.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -22,11 +22,11 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, ApiErrorCode } from '../../common/api-types.ts';
-import { isInside } from './validate.ts';
 import { isApiMethod, type LibraryApi } from './methods.ts';
 import { contentSecurityPolicy } from '../desktop/window.ts';
 import { ApiDispatcher, type MaybeLibrary, type ModelService } from './dispatch.ts';
 import { imageHeaders, lookupImage, type ImageKind } from './images.ts';
+import { findStaticFile, staticHeaders } from './static-files.ts';
 import { IMAGE_KEY_LABEL } from '../../renderer/src/api/capability.ts';
 
 export interface ServerOptions {
@@ -74,24 +74,6 @@ const HTTP_STATUS: Record<ApiErrorCode, number> = {
   incomplete: 500, // part of a job was done (the message says what), then a step failed
   internal: 500,
   'no-model': 503,
-};
-
-const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
 };
 
 const BASE_HEADERS = {
@@ -320,44 +302,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sendError(res, { code: 'not-found', message: 'This server has no renderer to serve (build it with npm run build:renderer).' }, 404);
       return;
     }
-    let rel: string;
-    try {
-      rel = decodeURIComponent(pathname);
-    } catch {
-      sendError(res, { code: 'invalid-argument', message: 'Bad path.' }, 400);
+    const found = await findStaticFile(staticDir, pathname, { pageFallback: true }); // unknown routes get the page
+    if (!found.ok) {
+      if (found.status === 400) sendError(res, { code: 'invalid-argument', message: 'Bad path.' }, 400);
+      else sendError(res, { code: 'not-found', message: found.outside ? 'Not found.' : `Not found: ${found.rel.slice(0, 200)}` }, 404);
       return;
     }
-    if (rel.includes('\0') || rel.includes('\\')) {
-      sendError(res, { code: 'invalid-argument', message: 'Bad path.' }, 400);
-      return;
-    }
-    let file = path.resolve(staticDir, '.' + path.posix.normalize('/' + rel));
-    if (!isInside(file, staticDir)) {
-      sendError(res, { code: 'not-found', message: 'Not found.' }, 404);
-      return;
-    }
-    let st = await fs.promises.stat(file).catch(() => null);
-    if (st?.isDirectory()) {
-      file = path.join(file, 'index.html');
-      st = await fs.promises.stat(file).catch(() => null);
-    }
-    if (!st && !path.extname(rel)) {
-      // Single-page app: unknown routes without an extension get the page itself.
-      file = path.join(staticDir, 'index.html');
-      st = await fs.promises.stat(file).catch(() => null);
-    }
-    if (!st?.isFile()) {
-      sendError(res, { code: 'not-found', message: `Not found: ${rel.slice(0, 200)}` }, 404);
-      return;
-    }
-    const ext = path.extname(file).toLowerCase();
+    const file = found.file;
     const headers: Record<string, string> = {
       ...BASE_HEADERS,
-      'content-type': STATIC_TYPES[ext] ?? 'application/octet-stream',
-      'content-length': String(st.size),
-      'cache-control': ext === '.html' ? 'no-store' : 'private, no-cache',
+      ...staticHeaders(found, csp),
+      'cache-control': found.html ? 'no-store' : 'private, no-cache',
     };
-    if (ext === '.html') headers['content-security-policy'] = csp;
     res.writeHead(200, headers);
     if (req.method === 'HEAD') {
       res.end();

@@ -3,11 +3,9 @@
 // port) is untrusted, so nothing reaches the Library facade before its arguments have been checked.
 // Checks return the value normalised (paths resolved, nulls from JSON turned into undefined) or
 // throw a UserError ('invalid-argument', or 'outside-library' for a folder outside the library).
-import fs from 'node:fs';
 import path from 'node:path';
-import type { ExportRequest, GroupsOptions, PreviousCulling } from '../../common/api-types.ts';
+import type { GroupsOptions, PreviousCulling } from '../../common/api-types.ts';
 import { UserError } from '../../common/errors.ts';
-import { forbiddenFolderReason } from '../services/folders.ts';
 import { LABELS } from '../../common/types.ts';
 import type {
   Attribute,
@@ -35,7 +33,7 @@ export const LIMITS = {
   refitEvery: 10_000,
 } as const;
 
-const invalid = (message: string): UserError => new UserError(message, 'invalid-argument');
+export const invalid = (message: string): UserError => new UserError(message, 'invalid-argument');
 
 // ---------------------------------------------------------------------------------------------
 // Primitive checks
@@ -55,7 +53,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** JSON turns `undefined` into `null`; optional arguments accept both. */
 export const absent = (value: unknown): value is null | undefined => value === undefined || value === null;
 
-function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string): void {
+export function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) throw invalid(`${what}: unknown field "${key.slice(0, 64)}" (allowed: ${allowed.join(', ')}).`);
   }
@@ -126,38 +124,6 @@ export function checkAbsolutePath(value: unknown, what: string): string {
     throw invalid(`${what} must be a normalised path ("${resolved}"), got "${p.slice(0, 200)}".`);
   }
   return resolved;
-}
-
-export async function checkExistingDirectory(value: unknown, what: string): Promise<string> {
-  const p = checkAbsolutePath(value, what);
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.stat(p);
-  } catch {
-    throw invalid(`${what === 'folder' ? 'The folder' : `${what}: the folder`} ${p} does not exist. Check the spelling (~ is your home folder) and try again.`);
-  }
-  if (!st.isDirectory()) throw invalid(`${what === 'folder' ? '' : `${what}: `}${p} is a file, not a folder: give the folder that holds it.`);
-  return p;
-}
-
-/**
- * An existing folder that may become a library root: not a disk root, a system folder or a folder
- * of every user's files, links resolved (the one rule of services/folders.ts, shared with the CLI).
- * Refusing them keeps a compromised or confused renderer from turning "add a library folder" into
- * "index and serve every image on the disk".
- */
-export async function checkLibraryFolder(value: unknown, what: string): Promise<string> {
-  const p = await checkExistingDirectory(value, what);
-  const reason = forbiddenFolderReason(p);
-  if (reason) throw invalid(`${what}: ${reason}; add the folder that holds your photos.`);
-  return p;
-}
-
-/** A folder export may write to (destination or report folder): the same rule as library folders. */
-function checkWritableFolder(p: string, what: string): string {
-  const reason = forbiddenFolderReason(p);
-  if (reason) throw invalid(`${what}: ${reason}; Cull writes exports only to a folder of your own.`);
-  return p;
 }
 
 /** True when `p` is `dir` itself or inside it (both absolute and resolved). */
@@ -302,77 +268,6 @@ export function checkPreviousCulling(value: unknown, what = 'previous'): Previou
       ...(v.flagAuto === true ? { flagAuto: true } : {}),
     };
   });
-}
-
-function checkScores(value: unknown, what: string): Record<number, Record<string, number>> {
-  if (!isPlainObject(value)) throw invalid(`${what} must be an object keyed by photo id.`);
-  const entries = Object.entries(value);
-  if (entries.length > LIMITS.ids) throw invalid(`${what}: at most ${LIMITS.ids} photos.`);
-  const out: Record<number, Record<string, number>> = {};
-  for (const [key, parts] of entries) {
-    if (!/^[1-9]\d{0,15}$/.test(key)) throw invalid(`${what}: "${key.slice(0, 32)}" is not a photo id.`);
-    const id = checkId(Number(key), `${what} key`);
-    if (!isPlainObject(parts)) throw invalid(`${what}[${key}] must be an object of named scores.`);
-    const named = Object.entries(parts);
-    if (named.length > LIMITS.scoresPerPhoto) throw invalid(`${what}[${key}]: at most ${LIMITS.scoresPerPhoto} scores per photo.`);
-    const row: Record<string, number> = {};
-    for (const [name, score] of named) {
-      checkString(name, `${what}[${key}] name`, { max: LIMITS.query });
-      row[name] = checkNumber(score, `${what}[${key}].${name.slice(0, 64)}`, -1e9, 1e9);
-    }
-    out[id] = row;
-  }
-  return out;
-}
-
-export async function checkExportOptions(value: unknown, what = 'options'): Promise<ExportRequest> {
-  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}.`);
-  checkKeys(value, ['photoIds', 'to', 'mode', 'xmp', 'embedXmp', 'xmpTarget', 'report', 'scores', 'createFolder'], what);
-  const photoIds = checkIds(value.photoIds, `${what}.photoIds`, { min: 1 });
-  const createFolder = !absent(value.createFolder) && checkBoolean(value.createFolder, `${what}.createFolder`);
-  const to = checkWritableFolder(
-    createFolder ? await checkCreatableDirectory(value.to, `${what}.to`) : await checkExistingDirectory(value.to, `${what}.to`),
-    `${what}.to`,
-  );
-  if (value.mode !== 'copy' && value.mode !== 'link') throw invalid(`${what}.mode must be "copy" or "link".`);
-  const opts: ExportRequest = { photoIds, to, mode: value.mode };
-  if (!absent(value.xmp)) opts.xmp = checkBoolean(value.xmp, `${what}.xmp`);
-  if (!absent(value.embedXmp)) opts.embedXmp = checkBoolean(value.embedXmp, `${what}.embedXmp`);
-  if (!absent(value.xmpTarget)) {
-    if (!['standard', 'digikam', 'photomechanic'].includes(value.xmpTarget as string)) throw invalid(`${what}.xmpTarget must be standard, digikam or photomechanic.`);
-    opts.xmpTarget = value.xmpTarget as 'standard' | 'digikam' | 'photomechanic';
-  }
-  if (!absent(value.report)) {
-    const report = checkAbsolutePath(value.report, `${what}.report`);
-    if (!/\.(csv|json)$/i.test(report)) throw invalid(`${what}.report must end in .csv or .json.`);
-    checkWritableFolder(path.dirname(report), `${what}.report`);
-    // The report may go into the destination the export is about to create.
-    if (!(createFolder && path.dirname(report) === to)) await checkExistingDirectory(path.dirname(report), `${what}.report's folder`);
-    opts.report = report;
-  }
-  if (!absent(value.scores)) opts.scores = checkScores(value.scores, `${what}.scores`);
-  if (createFolder) opts.createFolder = true;
-  return opts;
-}
-
-/**
- * A destination the export may create: an existing folder, or a folder that does not exist yet
- * directly inside an existing one (one level only, so a typo cannot create a whole tree somewhere
- * unexpected). Nothing is created here; the dispatcher creates it when the export starts.
- */
-export async function checkCreatableDirectory(value: unknown, what: string): Promise<string> {
-  const p = checkAbsolutePath(value, what);
-  const st = await fs.promises.stat(p).catch(() => null);
-  if (st) {
-    if (!st.isDirectory()) throw invalid(`${what}: ${p} is a file, not a folder.`);
-    return p;
-  }
-  const parent = path.dirname(p);
-  if (parent === p) throw invalid(`${what}: ${p} cannot be created.`);
-  const pst = await fs.promises.stat(parent).catch(() => null);
-  if (!pst) throw invalid(`${what}: neither ${p} nor its parent folder ${parent} exists. Cull creates only the last folder of the path: create ${parent} first or choose another destination.`);
-  if (!pst.isDirectory()) throw invalid(`${what}: ${parent} is a file, not a folder.`);
-  return p;
 }
 
 export function checkTasteName(value: unknown, what = 'name'): string {

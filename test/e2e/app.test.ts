@@ -4,15 +4,13 @@
 // compare, export — against the library and the database directly, and saves screenshots to
 // test-output/screenshots/.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makePhotos, writeBrokenPhoto } from './helpers.ts';
+import type { RunningServer } from '../../electron/transport/index.ts';
+import { chromiumStatus, backToGrid, closeAll, openApp, pageTools, prepareApp, makePhotos, writeBrokenPhoto } from './helpers.ts';
 
 const PHOTOS = 30;
 const chromium = chromiumStatus();
@@ -39,22 +37,14 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
   const setRange = (selector: string, value: number) => tools().slide(selector, value);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-'));
+    const folder = await prepareApp('cull-e2e-', (dir) => makePhotos(path.join(dir, 'Photos', 'Iceland 2024'), PHOTOS));
+    ({ tmp, dbPath } = folder);
     photosDir = path.join(tmp, 'Photos', 'Iceland 2024');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    dbPath = path.join(tmp, 'library.db');
-    fs.mkdirSync(photosDir, { recursive: true });
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, PHOTOS)]);
     writeBrokenPhoto(photosDir);
     // Lightroom's sidecar for the last photo: read at index, shown in its tile's tooltip and the loupe (issue #12).
     fs.copyFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'xmp', 'lightroom.xmp'), path.join(photosDir, 'day 2', `DSC_${1000 + PHOTOS}.xmp`));
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    library = await Library.open({ dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
   });
 
   beforeEach(() => backToGrid(page));

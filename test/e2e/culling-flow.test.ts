@@ -3,17 +3,15 @@
 // burst. Checked against the database: the focus after P / X in a filtered view (the loupe stays
 // open on the next remaining photo), auto-advance (toggle, key, remembered across a reload), and K
 // on a stack — the question above the threshold, the notice with Undo, the rejects stored as
-// automatic, and undo after a reload of the window.
-import fs from 'node:fs';
-import os from 'node:os';
+// automatic, and undo after a reload of the window. The messages of item 14 (a folder that does not
+// exist, ~, K outside a stack, the taste panel's error) are test/e2e/messages.test.ts.
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, makeBursts } from './helpers.ts';
+import type { RunningServer } from '../../electron/transport/index.ts';
+import { chromiumStatus, backToGrid, closeAll, makeBursts, openApp, prepareApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const frames = (s: number) => (s === 0 ? 26 : 4); // one long burst (K asks first), two short ones
@@ -36,22 +34,15 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
   let byDate: number[] = [];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-flow-'));
+    const folder = await prepareApp('cull-e2e-flow-', (dir) => makeBursts(path.join(dir, 'Photos', 'Wedding'), { scenes: 3, frames, singles: 3 }));
+    tmp = folder.tmp;
     const photosDir = path.join(tmp, 'Photos', 'Wedding');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    const dbPath = path.join(tmp, 'library.db');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makeBursts(photosDir, { scenes: 3, frames, singles: 3 })]);
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
     await library.addRoot(photosDir);
     await library.index(undefined);
     byDate = (await library.photos()).sort((a, b) => a.takenAt! - b.takenAt! || a.name.localeCompare(b.name)).map((p) => p.id);
     expect(byDate).toHaveLength(PHOTOS);
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
   });
 
@@ -173,19 +164,9 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     expect(pageErrors).toEqual([]);
   });
 
-  it('says what to do when K is pressed on a photo in no stack', async () => {
-    if ((await page.getAttribute('#stacks-toggle', 'aria-pressed')) === 'true') await page.keyboard.press('Shift+S');
-    await page.keyboard.press('Home');
-    await page.keyboard.press('k');
-    const toast = page.locator('[data-testid="toast"]').last();
-    await toast.waitFor();
-    const text = await toast.innerText();
-    expect(text).toContain('Stacks are off');
-    expect(text).toContain('Shift+S');
-    expect(text).not.toContain('Check what you typed');
-  });
-
   it('gives the keyboard back: after the sort menu, Escape from any field, one Tab to the photos, keys for filters (Alt+P/U/X/A) and export', async () => {
+    if ((await page.getAttribute('#stacks-toggle', 'aria-pressed')) === 'true') await page.keyboard.press('Shift+S'); // every photo a tile
+    await page.keyboard.press('Home'); // the grid scrolled to its top: the first photos rendered
     // The sort menu used: arrows move the focus in the grid, P picks.
     await page.click(`.tile[data-id="${byDate[0]}"]`);
     await page.selectOption('#sort-key', 'name');
@@ -267,39 +248,5 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await page.waitForSelector('button[title="Clear the search"]');
     await expect.poll(async () => Number(await page.getAttribute('.grid .tile[data-index="0"]', 'data-id'))).toBe(target.id);
     await page.click('button[title="Clear the search"]');
-  });
-
-  it('expands ~ in the folder field and says in plain words when a folder does not exist', async () => {
-    const home = process.env.HOME;
-    process.env.HOME = tmp; // the server runs in this process: ~ is tmp for this test
-    try {
-      await page.fill('#folder-input', '~/Photos/Wedding');
-      await page.press('#folder-input', 'Enter');
-      await page.waitForSelector(`[data-root="${path.join(tmp, 'Photos', 'Wedding')}"]`);
-      expect(await page.locator('[data-testid="toast"]').count()).toBe(0);
-      await expect.poll(() => page.inputValue('#folder-input')).toBe(''); // the add has finished
-
-      await page.fill('#folder-input', '~/Nowhere');
-      await page.press('#folder-input', 'Enter');
-      const toast = page.locator('[data-testid="toast"]').last();
-      await toast.waitFor();
-      const text = await toast.innerText();
-      expect(text).toContain(`The folder ${path.join(tmp, 'Nowhere')} does not exist`);
-      expect(text).not.toMatch(/folder: folder/);
-    } finally {
-      process.env.HOME = home;
-      await page.fill('#folder-input', '');
-    }
-  });
-
-  it('clears the taste panel’s error once a new decision is made', async () => {
-    await page.click('#taste-fit'); // no decisions of the photographer's yet: cannot learn
-    const error = page.locator('[data-testid="taste-error"]');
-    await error.waitFor();
-    await page.click(`.tile[data-id="${byDate[2]}"]`);
-    await page.keyboard.press('p');
-    await error.waitFor({ state: 'detached' });
-    await page.keyboard.press('Control+z');
-    await expect.poll(() => flagOf(byDate[2])).toBe(0);
   });
 });

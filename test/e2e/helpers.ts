@@ -2,10 +2,15 @@
 // downloaded at test time), a renderer build into a temp folder, and generated "photos".
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Library } from '../../electron/services/library.ts';
+import { startServer, type RunningServer } from '../../electron/transport/index.ts';
+import { makeTestModel } from '../../native-models/testmodel/index.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CULL_CHROMIUM ?? '/usr/bin/chromium';
@@ -81,6 +86,46 @@ export async function closeAll(parts: {
   parts.db?.close();
   await parts.library?.close();
   if (parts.tmp) fs.rmSync(parts.tmp, { recursive: true, force: true });
+}
+
+/** A browser test's temp folder and what it made there: the built renderer, the tiny model, the database's path. */
+export interface AppFolder<T> {
+  tmp: string;
+  outDir: string;
+  modelDir: string;
+  dbPath: string;
+  /** What `more` made (the photos), side by side with the renderer and the model. */
+  made: T;
+}
+
+/**
+ * The start every browser test shares: a temp folder (`prefix`), the renderer built into it and the
+ * tiny generated model (seed 1) made there, in parallel with `more(tmp)` (the test's photos).
+ */
+export async function prepareApp<T>(prefix: string, more: (tmp: string) => Promise<T>): Promise<AppFolder<T>> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const outDir = path.join(tmp, 'renderer');
+  const modelDir = path.join(tmp, 'model');
+  const [, , made] = await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), more(tmp)]);
+  return { tmp, outDir, modelDir, dbPath: path.join(tmp, 'library.db'), made };
+}
+
+/**
+ * The real server over `library` serving the built renderer, a read-only view of its database,
+ * Chromium, and a page (recording into `pageErrors`, see openPage) on the server's URL.
+ */
+export async function openApp(
+  library: Library,
+  folder: { outDir: string; dbPath: string },
+  pageErrors: string[],
+  opts: { httpErrors?: boolean } = {},
+): Promise<{ server: RunningServer; db: Database.Database; browser: Browser; page: Page }> {
+  const server = await startServer({ library, port: 0, staticDir: folder.outDir });
+  const db = new Database(folder.dbPath, { readonly: true, fileMustExist: true });
+  const browser = await launchChromium();
+  const page = await openPage(browser, pageErrors, opts);
+  await page.goto(server.url);
+  return { server, db, browser, page };
 }
 
 /** What the browser tests do to a page again and again: screenshots, waiting for thumbnails, sliders. */

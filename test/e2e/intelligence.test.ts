@@ -6,15 +6,13 @@
 // automatically; the loupe's explain bars against Library.explainAll; best-of-groups export into a
 // folder the export creates. Screenshots go to test-output/screenshots/ (stacks, taste, explain).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makeBursts } from './helpers.ts';
+import type { RunningServer } from '../../electron/transport/index.ts';
+import { chromiumStatus, backToGrid, closeAll, openApp, pageTools, prepareApp, makeBursts } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const SCENES = 6;
@@ -45,23 +43,13 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   const slide = (selector: string, value: number) => tools().slide(selector, value);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-intel-'));
+    const folder = await prepareApp('cull-e2e-intel-', (dir) => makeBursts(path.join(dir, 'Photos', 'Lofoten 2024'), { scenes: SCENES, frames, singles: 4 }));
+    tmp = folder.tmp;
     photosDir = path.join(tmp, 'Photos', 'Lofoten 2024');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    const dbPath = path.join(tmp, 'library.db');
-    const [, , shoot] = await Promise.all([
-      buildRenderer(outDir),
-      makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }),
-      makeBursts(photosDir, { scenes: SCENES, frames, singles: 4 }),
-    ]);
+    const shoot = folder.made;
     expect(shoot.bursts.flat().length + shoot.singles.length).toBe(PHOTOS);
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
     // Index the shoot through the window, as a user would.
     await page.fill('#folder-input', photosDir);
     await page.press('#folder-input', 'Enter');
@@ -314,7 +302,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await page.fill('#export-to', path.join(tmp, 'nowhere', 'deeper'));
     await page.click('#export-start');
     await page.waitForSelector('.error-box');
-    expect(await page.locator('.error-box').innerText()).toMatch(/Create the folders above it first/);
+    expect(await page.locator('.error-box').innerText()).toMatch(/Cull creates only the last folder of the destination: create .*nowhere first/);
     expect(fs.existsSync(path.join(tmp, 'nowhere'))).toBe(false);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });

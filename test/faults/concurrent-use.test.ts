@@ -12,12 +12,10 @@ import { getCulling } from '../../db/culling.ts';
 import { openDatabase } from '../../db/database.ts';
 import { MIGRATIONS } from '../../db/migrations.ts';
 import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
-import { loadModelFolder } from '../../native-models/folder.ts';
-import { openClipModel } from '../../native-models/runtime.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import type { ClipModel } from '../../native-models/types.ts';
 import { REPO_DIR, tempDir, writeImage, writeIndexScript, writePhotoSet } from '../helpers/fixtures.ts';
 import { checkInvariants, HEALTHY, spawnTsx, type Child } from './library-invariants.ts';
+import { closeTinyModel, openTinyModel } from '../helpers/tiny-model.ts';
 
 const run = promisify(execFile);
 const WRITER = path.join(REPO_DIR, 'test/faults/culling-writer.ts');
@@ -28,17 +26,8 @@ let modelDir: string;
 let model: ClipModel;
 let twoIndexers = 'not run';
 
-beforeAll(async () => {
-  tmp = tempDir('cull-concurrent-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 23 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-concurrent-', 23)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 const OPENER = `import { openDatabase } from ${JSON.stringify(path.join(REPO_DIR, 'db/database.ts'))};
 console.log('ready');

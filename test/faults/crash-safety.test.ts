@@ -10,12 +10,10 @@ import { openDatabase, type DB } from '../../db/database.ts';
 import { decodeF16 } from '../../db/vectors.ts';
 import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
 import { LABELS, type CullingChange } from '../../common/types.ts';
-import { loadModelFolder } from '../../native-models/folder.ts';
-import { openClipModel } from '../../native-models/runtime.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import type { ClipModel } from '../../native-models/types.ts';
 import { prng, tempDir, writeImage, writeIndexScript, writePhotoSet } from '../helpers/fixtures.ts';
 import { checkInvariants, cullingOf, HEALTHY, HEALTHY_MID_RUN, LISTED_AHEAD_MAX, spawnTsx, type CullingState } from './library-invariants.ts';
+import { closeTinyModel, openTinyModel } from '../helpers/tiny-model.ts';
 
 const PHOTOS = 300;
 const KILLS = 10;
@@ -25,17 +23,8 @@ let tmp: string;
 let modelDir: string;
 let model: ClipModel;
 
-beforeAll(async () => {
-  tmp = tempDir('cull-crash-');
-  modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 21 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-crash-', 21)));
+afterAll(() => closeTinyModel({ tmp, model }));
 
 const okPaths = (db: DB) => db.prepare("SELECT path FROM photos WHERE status = 'ok' ORDER BY path").pluck().all() as string[];
 

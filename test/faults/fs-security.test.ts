@@ -7,21 +7,18 @@
 //  - control characters in file names never reach the terminal or a report raw;
 //  - every failure of an export is counted in the CLI's normal output, and a report that cannot be
 //    written after the copies were made reports what was copied, then the failure.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { sidecarPath } from '../../electron/services/culling/xmp.ts';
 import { startServer, type RunningServer } from '../../electron/transport/server.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { noiseJpeg, REPO_DIR, sha256File, tempDir } from '../helpers/fixtures.ts';
+import { noiseJpeg, sha256File, tempDir } from '../helpers/fixtures.ts';
+import { runCull, type CliResult } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
-const CULL = path.join(REPO_DIR, 'bin', 'cull.js');
 
 const tmp = tempDir('cull-fs-sec-');
 const modelDir = path.join(tmp, 'model');
@@ -58,23 +55,9 @@ async function api(method: string, ...args: unknown[]): Promise<{ status: number
   return { status: r.status, json: JSON.parse(r.body.toString('utf8')) };
 }
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cull(env: Record<string, string>, db: string, ...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CULL, '--db', db, ...args], {
-      env: { ...process.env, CULL_MODEL_DIR: modelDir, CULL_DATA_DIR: path.join(tmp, 'data'), ...env },
-      maxBuffer: 1 << 24,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function cull(env: Record<string, string>, db: string, ...args: string[]): Promise<CliResult> {
+  return runCull(db, args, { env: { ...process.env, CULL_MODEL_DIR: modelDir, CULL_DATA_DIR: path.join(tmp, 'data'), ...env } });
 }
 
 const idOf = async (file: string) => (await library.photos()).find((p) => p.path === file)?.id;
@@ -169,7 +152,7 @@ describe('system folders: refused as roots, export destinations and report folde
       const r = await api('addRoot', dir);
       expect(r.status, dir).toBe(400);
       expect(r.json.error.code).toBe('invalid-argument');
-      expect(r.json.error.message).toMatch(/root of a disk|system folder|every user's/);
+      expect(r.json.error.message).toMatch(/root of a disk|system folder|every user's|home folder/);
     }
     const id = (await library.photos())[0].id;
     for (const to of ['/var/tmp', '/etc', '/usr/local', varLink]) {
@@ -198,7 +181,7 @@ describe('system folders: refused as roots, export destinations and report folde
     for (const dir of [diskLink, '/etc', '/usr', home]) {
       const r = await cull(env, db, 'index', dir);
       expect(r.code, dir).not.toBe(0);
-      expect(r.stderr).toMatch(/root of a disk|system folder|every user's/);
+      expect(r.stderr).toMatch(/root of a disk|system folder|every user's|home folder/);
       expect(r.stderr).toContain(dir);
     }
     const ok = await cull(env, db, 'index', pictures);
@@ -278,7 +261,8 @@ describe('control characters in names, and failures that must be seen', () => {
     const r = await cull({}, db, 'export', '--min-rating', '0', '--to', out, '--report', path.join(tmp, longName));
     expect(r.code).not.toBe(0);
     expect(r.stdout).toMatch(/Exported 3 photo\(s\) to /);
-    expect(r.stderr).toMatch(/Export incomplete: 3 photo\(s\) exported to .*partial-cli; then the report .*rrrr\.csv could not be written: ENAMETOOLONG/);
+    expect(r.stderr).toMatch(/3 photos exported to .*partial-cli, but the report r+\.csv could not be written into .*: the drive holding .* does not accept the name "r+\.csv": too long/);
+    expect(r.stderr).toMatch(/Use a shorter name .*\(the 3 photos already exported are not copied again\)\./);
     expect(fs.readdirSync(out).filter((n) => !n.startsWith('.'))).toHaveLength(3);
 
     if (!(await idOf(path.join(root, 'p2.jpg')))) await library.index(undefined);
@@ -287,7 +271,8 @@ describe('control characters in names, and failures that must be seen', () => {
     const a = await api('exportPhotos', { photoIds: [id], to, mode: 'copy', createFolder: true, report: path.join(tmp, longName) });
     expect(a.status).toBe(500);
     expect(a.json.error.code).toBe('incomplete');
-    expect(a.json.error.message).toMatch(/Export incomplete: 1 photo\(s\) exported to .*partial-api; then the report .* could not be written: ENAMETOOLONG/);
+    expect(a.json.error.message).toMatch(/1 photo exported to .*partial-api, but the report r+\.csv could not be written into .*: the drive holding .* does not accept the name/);
+    expect(a.json.error.hint).toMatch(/^Use a shorter name/);
     expect(fs.readdirSync(to).filter((n) => !n.startsWith('.'))).toHaveLength(1);
   });
 });
@@ -295,7 +280,7 @@ describe('control characters in names, and failures that must be seen', () => {
 // The user's own home is refused as a root by the same rule (a sanity check of the list itself).
 it('home, /home and the temporary folder itself are refused, their sub-folders are not', async () => {
   const { forbiddenFolderReason } = await import('../../electron/services/folders.ts');
-  expect(forbiddenFolderReason(os.homedir())).toMatch(/every user's/);
+  expect(forbiddenFolderReason(os.homedir())).toMatch(/is your home folder/);
   expect(forbiddenFolderReason('/home')).toMatch(/every user's/);
   expect(forbiddenFolderReason(path.join(os.homedir(), 'Pictures'))).toBeNull();
   expect(forbiddenFolderReason(tmp)).toBeNull();

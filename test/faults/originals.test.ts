@@ -2,7 +2,7 @@
 // and after each operation of the real library facade (index, score, search, rate, export by copy
 // and by hard link, XMP sidecars). Export never overwrites; exporting into a folder inside the
 // library does not get the copies indexed; names from the library cannot leave the destination.
-import { withoutXmpApp1 } from '../../electron/services/culling/xmp.ts';
+import { withoutXmpApp1 } from '../../electron/services/culling/xmp-write.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,7 @@
-// XMP sidecars: rating and colour label in the form Lightroom, Bridge, darktable and digiKam read.
+// XMP: what Cull shares with Lightroom, Bridge, darktable, digiKam and Photo Mechanic — the namespaces
+// and per-application conventions, the sidecar's name, and reading: the decisions another application
+// wrote (rating, label, pick, date) in a sidecar or a packet embedded in a photo. Writing and merging
+// are xmp-write.ts; the bounded scanner xmp-scan.ts (large packets off the main thread: xmp-worker.ts).
 //
 // Sidecar name: Lightroom's convention, same base name with ".xmp" (IMG_0001.CR2 → IMG_0001.xmp).
 // RAW+JPEG pairs (IMG_0001.CR2 + IMG_0001.JPG) would share that name; then the RAW keeps
@@ -6,28 +9,12 @@
 // (IMG_0001.JPG.xmp, the darktable/digiKam convention), so two photos never overwrite one sidecar.
 // An existing full-name sidecar (written by darktable) is updated rather than shadowed.
 //
-// Existing sidecars are merged, never replaced, by editing only the characters of the fields Cull
-// changed (xmp-scan.ts finds them): every other property, namespace, keyword, develop setting,
-// comment, whitespace, BOM and line ending stays byte-identical. Only fields Cull changed since its
-// last write are written (XmpChange: an absent field is not touched), so a rating or label another
-// application gave is never overwritten by a value Cull did not set. Rejects are xmp:Rating="-1"
-// (Lightroom, Bridge, darktable, Capture One); per-target extras (digiKam's ColorLabel/PickLabel,
-// Photo Mechanic's ColorClass) are written with `target`. Refused, leaving the file untouched: a
-// sidecar over XMP_LIMITS.maxBytes, nested deeper than maxDepth, with a DOCTYPE, not UTF-8, or not
-// well-formed. Writes are atomic: temp file in
-// the same folder (".cull-xmp-<pid>-<hex>.tmp", a dot-name the walker ignores), fsync, rename, fsync
-// of the folder; temps left by a killed process are removed by the next export that writes there
-// (removeStaleTemps). The photo itself is never opened for writing.
-//
-// (~610 lines: reading, merging and embedding share the field table and the per-target conventions;
-// the scanner and the worker are already apart in xmp-scan.ts and xmp-worker.ts. Splitting reading
-// from writing is the next step.)
-import crypto from 'node:crypto';
-import fs from 'node:fs';
+// Refused (reported by path, the file left untouched): a packet over XMP_LIMITS.maxBytes, nested
+// deeper than maxDepth, with a DOCTYPE, not UTF-8, or not well-formed.
 import path from 'node:path';
 import { LABELS, type Flag, type Label } from '../../../common/types.ts';
 import { UserError } from '../../../common/errors.ts';
-import { fsPath, nameFromBytes } from '../indexing/walk.ts';
+import { safeReaddir } from './safe-write.ts';
 import { scanXmp, type XmpAttr, type XmpElement, type XmpScan } from './xmp-scan.ts';
 import { scanXmpOffThread } from './xmp-worker.ts';
 
@@ -53,11 +40,11 @@ export const XMP_TARGETS = ['standard', 'digikam', 'photomechanic'] as const;
 export type XmpTarget = (typeof XMP_TARGETS)[number];
 
 /** digiKam's colour labels (digiKam:ColorLabel): 1 red, 3 yellow, 4 green, 5 blue, 6 magenta. */
-const DIGIKAM_COLOR: Record<Label, number> = { red: 1, yellow: 3, green: 4, blue: 5, purple: 6 };
+export const DIGIKAM_COLOR: Record<Label, number> = { red: 1, yellow: 3, green: 4, blue: 5, purple: 6 };
 /** Photo Mechanic's default colour classes (photomechanic:ColorClass) in the order of its colours. */
-const PM_COLOR: Record<Label, number> = { red: 1, yellow: 2, green: 3, blue: 4, purple: 5 };
+export const PM_COLOR: Record<Label, number> = { red: 1, yellow: 2, green: 3, blue: 4, purple: 5 };
 /** darktable's colour labels (darktable:colorlabels, a Seq): 0 red, 1 yellow, 2 green, 3 blue, 4 purple. */
-const DARKTABLE_COLOR: Label[] = ['red', 'yellow', 'green', 'blue', 'purple'];
+export const DARKTABLE_COLOR: Label[] = ['red', 'yellow', 'green', 'blue', 'purple'];
 
 /** A field Cull changed: absent = leave as it is. rating is the XMP value: -1 (reject) … 5. */
 export interface XmpChange {
@@ -114,14 +101,6 @@ export function sidecarPath(photoPath: string, dirEntries?: readonly string[]): 
   return full;
 }
 
-function safeReaddir(dir: string): string[] {
-  try {
-    return fs.readdirSync(fsPath(dir), { encoding: 'buffer' }).map((b) => nameFromBytes(b));
-  } catch {
-    return [];
-  }
-}
-
 export function xmpRating(c: XmpCulling): number {
   return c.flag === -1 ? -1 : c.rating;
 }
@@ -142,13 +121,13 @@ function checkCulling(c: XmpCulling): void {
   if (![-1, 0, 1].includes(c.flag)) throw new Error(`Invalid flag ${c.flag}.`);
 }
 
-function checkChange(c: XmpChange): void {
+export function checkChange(c: XmpChange): void {
   if (c.rating !== undefined && !(Number.isInteger(c.rating) && c.rating >= -1 && c.rating <= 5)) throw new Error(`Invalid rating ${c.rating}.`);
   if (c.label !== undefined && c.label !== null && !(LABELS as readonly string[]).includes(c.label)) throw new Error(`Invalid label ${c.label}.`);
 }
 
 const isCulling = (c: XmpChange | XmpCulling): c is XmpCulling => 'flag' in c;
-const asChange = (c: XmpChange | XmpCulling): XmpChange => (isCulling(c) ? fullChange(c) : c);
+export const asChange = (c: XmpChange | XmpCulling): XmpChange => (isCulling(c) ? fullChange(c) : c);
 
 const INTERESTING = ['Rating', 'Label', 'MetadataDate', 'ModifyDate', 'ColorLabel', 'PickLabel', 'ColorClass', 'colorlabels', 'subject'];
 
@@ -177,10 +156,6 @@ export async function readXmpDecisionsAsync(text: string): Promise<XmpDecisions>
   return readXmpDecisions(text, await scanAsync(text));
 }
 
-async function mergeXmpOffThread(text: string, change: XmpChange, target: XmpTarget): Promise<string> {
-  return mergeXmp(text, change, target, false, await scanAsync(text));
-}
-
 /** Bytes → text, refusing what is not UTF-8 (rewriting it would change bytes Cull never meant to touch). */
 export function decodeXmpBytes(bytes: Buffer): string {
   if (bytes.length > XMP_LIMITS.maxBytes) {
@@ -194,7 +169,7 @@ export function decodeXmpBytes(bytes: Buffer): string {
 const RDF_DESC = `${RDF_NS} Description`;
 
 /** Top-level properties (attributes of rdf:Description, or its child elements) named ns:local. */
-function occurrences(s: XmpScan, ns: string, local: string): { el?: XmpElement; attr?: XmpAttr }[] {
+export function occurrences(s: XmpScan, ns: string, local: string): { el?: XmpElement; attr?: XmpAttr }[] {
   const out: { el?: XmpElement; attr?: XmpAttr }[] = [];
   for (const e of s.elements) {
     if (e.ns === RDF_NS && e.local === 'Description') {
@@ -204,7 +179,7 @@ function occurrences(s: XmpScan, ns: string, local: string): { el?: XmpElement; 
   return out;
 }
 
-function descriptions(s: XmpScan): XmpElement[] {
+export function descriptions(s: XmpScan): XmpElement[] {
   return s.elements.filter((e) => e.ns === RDF_NS && e.local === 'Description' && e.parent === `${RDF_NS} RDF`);
 }
 
@@ -214,7 +189,7 @@ function valueOf(text: string, o: { el?: XmpElement; attr?: { valueStart: number
   return null;
 }
 
-function unescapeXml(s: string): string {
+export function unescapeXml(s: string): string {
   return s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (m, e: string) => {
     if (e === 'lt') return '<';
     if (e === 'gt') return '>';
@@ -287,129 +262,6 @@ export function readXmpCulling(xml: string): { rating: number | null; label: str
   return { rating: r === null ? null : Number(r), label: one('Label') };
 }
 
-interface Edit {
-  at: number;
-  end: number;
-  text: string;
-}
-
-const PREFERRED: Record<string, string> = { [XMP_NS]: 'xmp', [DIGIKAM_NS]: 'digiKam', [PHOTOMECHANIC_NS]: 'photomechanic', [DC_NS]: 'dc' };
-
-/** The fields a change writes, per target: [namespace, local name, value or null to remove]. */
-function fieldsOf(c: XmpChange, target: XmpTarget): [string, string, string | null][] {
-  const out: [string, string, string | null][] = [];
-  if (c.rating !== undefined) out.push([XMP_NS, 'Rating', String(c.rating)]);
-  if (c.label !== undefined) {
-    out.push([XMP_NS, 'Label', xmpLabel(c.label)]);
-    if (target === 'digikam') out.push([DIGIKAM_NS, 'ColorLabel', c.label ? String(DIGIKAM_COLOR[c.label]) : '0']);
-    if (target === 'photomechanic') out.push([PHOTOMECHANIC_NS, 'ColorClass', c.label ? String(PM_COLOR[c.label]) : '0']);
-  }
-  if (target === 'digikam' && (c.pick !== undefined || c.rating !== undefined)) {
-    // PickLabel: 0 none, 1 rejected, 3 accepted.
-    const rejected = c.rating === -1;
-    if (c.pick !== undefined || c.rating === -1) out.push([DIGIKAM_NS, 'PickLabel', rejected ? '1' : c.pick ? '3' : '0']);
-  }
-  return out;
-}
-
-/** A new XMP packet holding only the fields of `c` (plus the pick keyword when `keyword`). */
-export function buildXmp(c: XmpChange | XmpCulling, target: XmpTarget = 'standard', keyword = false): string {
-  const change = asChange(c);
-  checkChange(change);
-  const empty = [
-    '<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>',
-    '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Cull">',
-    ` <rdf:RDF xmlns:rdf="${RDF_NS}">`,
-    `  <rdf:Description rdf:about=""/>`,
-    ' </rdf:RDF>',
-    '</x:xmpmeta>',
-    '<?xpacket end="w"?>',
-    '',
-  ].join('\n');
-  return mergeXmp(empty, change, target, keyword);
-}
-
-/**
- * Sets the fields of `c` in an existing XMP document and changes nothing else: each value is
- * replaced where it is (attribute or element, under whatever prefix), a missing one is added as an
- * attribute of the first rdf:Description, a label set to none is removed. With `keyword`, a pick
- * (c.pick) gets PICK_KEYWORD in dc:subject. Throws XmpError (nothing changed) for what it refuses.
- */
-export function mergeXmp(
-  existing: string,
-  c: XmpChange | XmpCulling,
-  target: XmpTarget = 'standard',
-  keyword = false,
-  scanned?: XmpScan,
-): string {
-  const change = asChange(c);
-  checkChange(change);
-  const s = scanned ?? scan(existing);
-  const descs = descriptions(s);
-  if (!descs.length) throw new XmpError('Not changed: it has no rdf:Description (not an XMP packet).');
-  const host = descs[0];
-  const edits: Edit[] = [];
-  const added: string[] = [];
-  const declared = new Map<string, string>(); // ns → prefix declared by this merge
-  const prefixFor = (ns: string): string => {
-    const bound = Object.entries(s.prefixes).find(([p, v]) => v === ns && p);
-    if (bound) return bound[0];
-    if (declared.has(ns)) return declared.get(ns)!;
-    let p = PREFERRED[ns] ?? 'ns';
-    for (let k = 2; p in s.prefixes || [...declared.values()].includes(p); k++) p = `${PREFERRED[ns] ?? 'ns'}${k}`;
-    declared.set(ns, p);
-    return p;
-  };
-  for (const [ns, local, value] of fieldsOf(change, target)) {
-    const found = occurrences(s, ns, local);
-    if (value === null) {
-      for (const o of found) {
-        if (o.attr) edits.push({ at: o.attr.start, end: o.attr.end, text: '' });
-        else if (o.el) edits.push({ at: o.el.wsBefore, end: o.el.end, text: '' });
-      }
-    } else if (found.length) {
-      for (const o of found) {
-        if (o.attr) edits.push({ at: o.attr.valueStart, end: o.attr.valueEnd, text: value });
-        else if (o.el && o.el.textStart >= 0) edits.push({ at: o.el.textStart, end: o.el.textEnd, text: value });
-        else if (o.el) edits.push({ at: o.el.start, end: o.el.end, text: `<${o.el.name}>${value}</${o.el.name}>` });
-      }
-    } else {
-      added.push(` ${prefixFor(ns)}:${local}="${value}"`);
-    }
-  }
-  let inner = '';
-  if (keyword && change.pick) {
-    const subject = occurrences(s, DC_NS, 'subject').find((o) => o.el)?.el;
-    const bag = subject && s.elements.find((e) => e.ns === RDF_NS && e.local === 'Bag' && e.start > subject.start && e.end <= subject.end);
-    const items = bag ? s.elements.filter((e) => e.local === 'li' && e.start > bag.start && e.end <= bag.end) : [];
-    const has = items.some((li) => li.textStart >= 0 && unescapeXml(existing.slice(li.textStart, li.textEnd)).trim() === PICK_KEYWORD);
-    if (bag && !has) {
-      const rdf = bag.name.slice(0, bag.name.indexOf(':'));
-      const item = `<${rdf}:li>${PICK_KEYWORD}</${rdf}:li>`;
-      if (bag.selfClosing) edits.push({ at: bag.start, end: bag.end, text: `<${bag.name}>${item}</${bag.name}>` });
-      else {
-        const close = existing.lastIndexOf('</', bag.end);
-        edits.push({ at: close, end: close, text: item });
-      }
-    } else if (!subject) {
-      const rdf = host.name.slice(0, host.name.indexOf(':'));
-      const dc = prefixFor(DC_NS);
-      inner = `<${dc}:subject><${rdf}:Bag><${rdf}:li>${PICK_KEYWORD}</${rdf}:li></${rdf}:Bag></${dc}:subject>`;
-    }
-  }
-  const decls = [...declared].map(([ns, p]) => ` xmlns:${p}="${ns}"`).join('');
-  if (decls || added.length || inner) {
-    const attrs = decls + added.join('');
-    if (!inner) edits.push({ at: host.insertAt, end: host.insertAt, text: attrs });
-    else if (host.selfClosing) edits.push({ at: host.insertAt, end: host.openEnd, text: `${attrs}>${inner}</${host.name}>` });
-    else edits.push({ at: host.insertAt, end: host.openEnd, text: `${attrs}>${inner}` });
-  }
-  edits.sort((a, b) => b.at - a.at || b.end - a.end);
-  let out = existing;
-  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.end);
-  return out;
-}
-
 // ---- XMP embedded in photos -----------------------------------------------------------------
 
 /**
@@ -432,185 +284,4 @@ export function embeddedXmp(content: Buffer): string | null {
   }
   if (end - start > XMP_LIMITS.maxBytes) return null;
   return content.toString('utf8', start, end);
-}
-
-const JPEG_XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
-
-/**
- * A JPEG's bytes without its XMP APP1 segments (null when it is not a JPEG whose markers can be
- * followed): two files equal this way are the same photo with other decisions in their XMP.
- */
-export function withoutXmpApp1(jpeg: Buffer): Buffer | null {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return null;
-  const parts: Buffer[] = [];
-  let from = 0;
-  let pos = 2;
-  while (pos + 4 <= jpeg.length) {
-    if (jpeg[pos] !== 0xff) return null;
-    const marker = jpeg[pos + 1];
-    if (marker === 0xff) {
-      pos++;
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) break;
-    const end = pos + 2 + jpeg.readUInt16BE(pos + 2);
-    if (end > jpeg.length) return null;
-    if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 4 + JPEG_XMP_HEADER.length).equals(JPEG_XMP_HEADER)) {
-      parts.push(jpeg.subarray(from, pos));
-      from = end;
-    }
-    pos = end;
-  }
-  parts.push(jpeg.subarray(from));
-  return Buffer.concat(parts);
-}
-
-/**
- * A JPEG with `change` in its XMP, without re-encoding: the existing XMP APP1 segment is merged and
- * replaced, or a new one is inserted after the leading APP0/APP1 (JFIF, EXIF) segments. Every other
- * byte (entropy-coded data included) is copied as it is. Throws XmpError when the packet would
- * exceed one APP1 segment (65,533 bytes) or the JPEG's markers cannot be followed.
- */
-export function jpegWithXmp(jpeg: Buffer, change: XmpChange, target: XmpTarget = 'standard'): Buffer {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new XmpError('Not a JPEG (no SOI marker).');
-  let pos = 2;
-  let insertAt = 2;
-  let existing: { start: number; end: number; packet: string } | null = null;
-  while (pos + 4 <= jpeg.length) {
-    if (jpeg[pos] !== 0xff) throw new XmpError(`Not a JPEG segment at byte ${pos}.`);
-    const marker = jpeg[pos + 1];
-    if (marker === 0xff) {
-      pos++;
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) break; // start of scan: image data follows
-    const len = jpeg.readUInt16BE(pos + 2);
-    const end = pos + 2 + len;
-    if (len < 2 || end > jpeg.length) throw new XmpError(`A JPEG segment runs past the end of the file at byte ${pos}.`);
-    if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 4 + JPEG_XMP_HEADER.length).equals(JPEG_XMP_HEADER) && !existing) {
-      existing = { start: pos, end, packet: jpeg.toString('utf8', pos + 4 + JPEG_XMP_HEADER.length, end) };
-    }
-    if (marker === 0xe0 || marker === 0xe1) insertAt = end;
-    pos = end;
-  }
-  const packet = existing ? mergeXmp(existing.packet, change, target, true) : buildXmp(change, target, true);
-  const body = Buffer.concat([JPEG_XMP_HEADER, Buffer.from(packet, 'utf8')]);
-  if (body.length + 2 > 0xffff) throw new XmpError('The XMP packet would not fit in one JPEG APP1 segment (64 KB).');
-  const seg = Buffer.alloc(4 + body.length);
-  seg[0] = 0xff;
-  seg[1] = 0xe1;
-  seg.writeUInt16BE(body.length + 2, 2);
-  body.copy(seg, 4);
-  if (existing) return Buffer.concat([jpeg.subarray(0, existing.start), seg, jpeg.subarray(existing.end)]);
-  return Buffer.concat([jpeg.subarray(0, insertAt), seg, jpeg.subarray(insertAt)]);
-}
-
-// ---- temp files -----------------------------------------------------------------------------
-
-/** Temp names export and sidecar writes use: ".cull-export-<pid>-<12 hex>.tmp", ".cull-xmp-…". */
-const TEMP_RE = /^\.cull-(?:export|xmp)-(\d+)-[0-9a-f]{12}\.tmp$/;
-
-/** A temp name of an export or sidecar write (never a final name; removed once its writer is gone). */
-export function isCullTemp(name: string): boolean {
-  return TEMP_RE.test(name);
-}
-
-/** A fresh temp path in `dir` for `kind` ('export' for copies and reports, 'xmp' for sidecars). */
-export function tempPath(dir: string, kind: 'export' | 'xmp'): string {
-  return path.join(dir, `.cull-${kind}-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
-  }
-}
-
-/**
- * Removes the temps in `dir` whose writer process is gone (a crashed or killed export). Returns how
- * many were removed. `entries` (stored-name form) saves listing the folder again.
- */
-export async function removeStaleTemps(dir: string, entries?: readonly string[]): Promise<number> {
-  let removed = 0;
-  for (const name of entries ?? safeReaddir(dir)) {
-    const m = TEMP_RE.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
-    await fs.promises.rm(fsPath(path.join(dir, name)), { force: true });
-    removed++;
-  }
-  return removed;
-}
-
-/** Makes a rename or link in `dir` durable; file systems that cannot fsync a folder are left be. */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: fs.promises.FileHandle | undefined;
-  try {
-    fh = await fs.promises.open(fsPath(dir), 'r');
-    await fh.sync();
-  } catch {
-    // EISDIR/EINVAL/EPERM on some platforms and file systems: nothing more to do.
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** Writes `content` to `file` atomically: temp file beside it, fsync, rename; the temp never lingers. */
-export async function writeFileAtomic(file: string, content: string | Buffer, mode?: number): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = fsPath(tempPath(dir, 'xmp'));
-  const fh = await fs.promises.open(tmp, 'wx', mode ?? 0o644);
-  try {
-    try {
-      await fh.writeFile(content);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, fsPath(file));
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
-}
-
-/**
- * Writes `c` into the sidecar of `photoPath`: merged into an existing one (only the fields of `c`),
- * or a new one holding just them. Returns the sidecar's path, or null when `c` has no field and no
- * sidecar was written. A refused existing sidecar (XmpError, naming it) is left untouched.
- */
-export async function writeXmpSidecar(
-  photoPath: string,
-  c: XmpChange | XmpCulling,
-  dirEntries?: readonly string[],
-  target: XmpTarget = 'standard',
-): Promise<string | null> {
-  const change = asChange(c);
-  const file = sidecarPath(photoPath, dirEntries);
-  let existing: Buffer | null = null;
-  let mode: number | undefined;
-  try {
-    const st = await fs.promises.stat(fsPath(file));
-    if (st.size > XMP_LIMITS.maxBytes) throw new XmpError(`${file}: not changed: it is larger than ${XMP_LIMITS.maxBytes / 1048576} MB (the largest XMP sidecar Cull reads).`);
-    existing = await fs.promises.readFile(fsPath(file));
-    mode = st.mode & 0o777;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (!fieldsOf(change, target).length) return null;
-  let content: string;
-  try {
-    const text = existing ? decodeXmpBytes(existing) : '';
-    content = existing && text.trim() ? await mergeXmpOffThread(text, change, target) : buildXmp(change, target);
-    if (existing && content === text) return file; // nothing to change: the file is not rewritten
-  } catch (err) {
-    if (err instanceof XmpError) throw new XmpError(`${file}: ${err.message} The sidecar was left untouched.`);
-    throw err;
-  }
-  await writeFileAtomic(file, content, mode);
-  return file;
 }

@@ -4,10 +4,12 @@ import type { ApiError, ApiErrorCode } from '../../../common/api-types.ts';
 
 export class ApiClientError extends Error implements ApiError {
   readonly code: ApiErrorCode;
-  constructor(code: ApiErrorCode, message: string) {
+  readonly hint?: string;
+  constructor(code: ApiErrorCode, message: string, hint?: string) {
     super(message);
     this.name = 'ApiClientError';
     this.code = code;
+    if (hint) this.hint = hint;
   }
 }
 
@@ -15,9 +17,9 @@ export class ApiClientError extends Error implements ApiError {
 export function toClientError(err: unknown): ApiClientError {
   if (err instanceof ApiClientError) return err;
   if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; message?: unknown };
+    const e = err as { code?: unknown; message?: unknown; hint?: unknown };
     const message = typeof e.message === 'string' ? e.message : String(err);
-    if (typeof e.code === 'string') return new ApiClientError(e.code as ApiErrorCode, message);
+    if (typeof e.code === 'string') return new ApiClientError(e.code as ApiErrorCode, message, typeof e.hint === 'string' ? e.hint : undefined);
     return new ApiClientError('internal', message);
   }
   return new ApiClientError('internal', String(err));

@@ -150,7 +150,7 @@ class Jobs {
         createFolder: opts.createFolder,
       });
     } catch (err) {
-      this.exporting.error = toUiError(err, 'Export failed');
+      this.exporting.error = toUiError(err); // the dialog says it is the export; the message says what happened
     } finally {
       this.exporting.running = false;
     }

@@ -98,7 +98,7 @@ class Stacks {
   /** S / the count badge: expands or collapses the stack of `id` (default: the focused photo). */
   toggle(id: number | null = selection.focusId): void {
     if (!this.on) {
-      toasts.show({ code: 'invalid-argument', message: 'Stacks are off: press Shift+S (or the Stacks button) to fold bursts and near-duplicates.' });
+      toasts.show({ code: 'invalid-argument', message: 'Stacks are off, so S has no stack to open.', hint: 'Press Shift+S (or the Stacks button) to fold bursts and near-duplicates into stacks.' });
       return;
     }
     const st = this.stackOf(id);

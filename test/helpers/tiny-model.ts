@@ -1,0 +1,31 @@
+// The setup many Node tests share: a temp folder with the tiny generated CLIP model made in it and
+// opened once for the whole file (one ONNX session, one thread), then disposed and the folder removed.
+// Its scores mean nothing (random weights); it exercises the real pipeline.
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadModelFolder } from '../../native-models/folder.ts';
+import { openClipModel } from '../../native-models/runtime.ts';
+import { makeTestModel } from '../../native-models/testmodel/index.ts';
+import type { ClipModel } from '../../native-models/types.ts';
+import { tempDir } from './fixtures.ts';
+
+export interface TinyModel {
+  /** The temp folder (prefix `prefix`); the model is its `model/`. */
+  tmp: string;
+  modelDir: string;
+  model: ClipModel;
+}
+
+/** Makes the tiny model of `seed` in a new temp folder and opens it. */
+export async function openTinyModel(prefix: string, seed: number): Promise<TinyModel> {
+  const tmp = tempDir(prefix);
+  const modelDir = path.join(tmp, 'model');
+  await makeTestModel({ out: modelDir, size: 'tiny', seed });
+  return { tmp, modelDir, model: await openClipModel(loadModelFolder(modelDir), { threads: 1 }) };
+}
+
+/** Disposes the model and removes its temp folder (either may be missing when the setup failed). */
+export async function closeTinyModel(t: { tmp?: string; model?: ClipModel }): Promise<void> {
+  await t.model?.dispose();
+  if (t.tmp) fs.rmSync(t.tmp, { recursive: true, force: true });
+}
