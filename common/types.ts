@@ -220,3 +220,26 @@ export interface TasteModelInfo {
 export interface StoredTasteModel extends TasteModelInfo {
   weights: Float32Array;
 }
+
+/** The technical analyzer's focus map of one photo, for the loupe's overlay (db/technical.ts). */
+export interface FocusMapInfo {
+  /** Tiles per side: the map covers the whole oriented photo in grid × grid tiles, row-major. */
+  grid: number;
+  /** Per tile, its sharpness (re-blur V/D, 0…1); null where the tile has too little detail to tell. */
+  tiles: (number | null)[];
+  /** The photo's @focus (null: can't tell). */
+  focus: number | null;
+}
+
+/** Which photos the window's "Out of focus" and "Closed eyes" filters show (electron/services/culling/flaws.ts). */
+export interface PhotoProblems {
+  /** Photos whose @focus is below `outOfFocusBelow` (photos without a focus value are in neither list). */
+  outOfFocus: number[];
+  /** Photos with at least one face whose eyes are closed ("can't tell" does not count). */
+  closedEyes: number[];
+  /** The one @focus threshold, the same for every photo. */
+  outOfFocusBelow: number;
+  /** Photos with a focus value, and photos the faces analyzer has looked at: the rest are not judged yet. */
+  focusMeasured: number;
+  facesMeasured: number;
+}

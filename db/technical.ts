@@ -6,6 +6,7 @@
 // A row counts only while the analyses ledger says the photo's current content was measured (a
 // changed file drops its ledger rows in db/photos.ts; its stale row here is then ignored until the
 // next index replaces it).
+import type { FocusMapInfo } from '../common/types.ts';
 import type { DB } from './database.ts';
 
 export const TECHNICAL_ANALYZER = 'technical';
@@ -81,6 +82,15 @@ export function technicalOf(db: DB, photoId: number): TechnicalRow | null {
   const { focus_map, photo_id: _id, ...rest } = row;
   const copy = Uint8Array.from(focus_map);
   return { ...rest, focusMap: new Float32Array(copy.buffer, 0, copy.byteLength / 4) };
+}
+
+/** One photo's focus map as the window draws it (JSON: NaN tiles become null), or null when not measured. */
+export function focusMapOf(db: DB, photoId: number): FocusMapInfo | null {
+  const t = technicalOf(db, photoId);
+  if (!t) return null;
+  const grid = Math.round(Math.sqrt(t.focusMap.length));
+  const tiles = Array.from(t.focusMap, (v) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null));
+  return { grid, tiles, focus: t.focus };
 }
 
 /** How many photos have technical measures (for "not measured yet" notes). */

@@ -12,10 +12,12 @@ import type {
   AttributeQuery,
   CullingChange,
   ExportOptions,
+  FocusMapInfo,
   IndexProgress,
   IndexSummary,
   LibraryStats,
   PhotoFilter,
+  PhotoProblems,
   PhotoRecord,
   QueryTerm,
   ScoredPhoto,
@@ -27,12 +29,14 @@ import { rememberModel, rememberedModel, type ModelSource, type RememberedModel 
 import { libraryCounts, photoIdAtPath, photosEndingWith } from '../../db/library-queries.ts';
 import { addRoot, getPhoto, listPhotos, listRoots, removeRoot } from '../../db/photos.ts';
 import { deleteTasteModel, listTasteModels } from '../../db/taste.ts';
+import { focusMapOf } from '../../db/technical.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
 import { toQuery, type LibraryContext } from './context.ts';
 import { exportPhotos, type ExportResult } from './culling/export.ts';
 import { checkAllowedFolder } from './folders.ts';
+import { photoProblems } from './culling/flaws.ts';
 import { bestOfGroupIds, findBursts, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
@@ -279,6 +283,16 @@ export class Library {
       if (!s.id.startsWith('taste') && !PRESETS.some((p) => p.id === s.id)) terms.push(this.signalTerm(s.id));
     }
     return this.ctx.scorer.explain(photoId, terms);
+  }
+
+  /** The loupe's focus-map overlay (null until measured). */
+  async focusMap(photoId: number): Promise<FocusMapInfo | null> {
+    return focusMapOf(this.db, photoId);
+  }
+
+  /** The window's "Out of focus" and "Closed eyes" filters (culling/flaws.ts). */
+  async problems(): Promise<PhotoProblems> {
+    return photoProblems(this.db);
   }
 
   private signalTerm(id: string): QueryTerm {

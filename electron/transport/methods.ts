@@ -163,11 +163,18 @@ export const METHODS: { readonly [K in ApiMethodName]: MethodSpec<K> } = {
     },
   },
 
+  focusMap: {
+    arity: 1,
+    validate: ([id]) => [checkId(id, 'photoId')],
+    run: (lib, [id]) => lib.focusMap(id),
+  },
+  problems: { arity: 0, run: (lib) => lib.problems() },
+
   groups: {
     arity: 1,
     validate: async ([opts], ctx) => [await checkGroupsOptions(opts, ctx)],
     // Without the paths: the window has every photo's record already.
-    run: async (lib, [opts]) => (await lib.groups(opts)).map(({ ids, bestId, reason, scores, by }) => ({ ids, bestId, reason, scores, by })),
+    run: async (lib, [opts]) => (await lib.groups(opts)).map(({ ids, bestId, reason, scores, by, why }) => ({ ids, bestId, reason, scores, by, why })),
   },
   rejectGroupCandidates: {
     arity: 1,

@@ -194,7 +194,7 @@ export function createMockApi(count = 2000): CullApi {
       const out = [];
       for (let i = 0; i + 3 < photos.length; i += 9) {
         const ids = photos.slice(i, i + 3).map((p) => p.id);
-        out.push({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map((x) => rand01(x)), by: '@quality + @sharpness' });
+        out.push({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map((x) => rand01(x)), by: '@quality + @sharpness', why: [] });
       }
       return out;
     },
