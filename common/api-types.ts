@@ -10,6 +10,7 @@ import type {
   IndexProgress,
   IndexSummary,
   LibraryStats,
+  PhotoFaces,
   PhotoFilter,
   PhotoRecord,
   ScoredPhoto,
@@ -150,6 +151,8 @@ export const API_METHODS = {
   explain: sig<(photoId: number, query: string | AttributeQuery) => Promise<Record<string, number>>>(),
   /** Every preset's (and taste model's) score for one photo. */
   explainAll: sig<(photoId: number) => Promise<PhotoExplanation>>(),
+  /** The faces found in one photo (boxes, eye states, face focus); analyzed false until the faces analyzer ran on it. */
+  photoFaces: sig<(photo: { id: number }) => Promise<PhotoFaces>>(),
 
   /** Bursts and near-duplicates, best first in each (rejected photos left out unless asked). */
   groups: sig<(opts?: GroupsOptions) => Promise<PhotoGroupInfo[]>>(),
