@@ -11,6 +11,7 @@ import type {
   IndexProgress,
   IndexSummary,
   LibraryStats,
+  PhotoFaces,
   PhotoFilter,
   PhotoProblems,
   PhotoRecord,
@@ -162,6 +163,8 @@ export const API_METHODS = {
   focusMap: sig<(photoId: number) => Promise<FocusMapInfo | null>>(),
   /** Which photos are out of focus and which have closed eyes (the window's two filters). */
   problems: sig<() => Promise<PhotoProblems>>(),
+  /** The faces found in one photo (boxes, eye states, face focus); analyzed false until the faces analyzer ran on it. */
+  photoFaces: sig<(photo: { id: number }) => Promise<PhotoFaces>>(),
 
   /** Bursts and near-duplicates, best first in each (rejected photos left out unless asked). */
   groups: sig<(opts?: GroupsOptions) => Promise<PhotoGroupInfo[]>>(),

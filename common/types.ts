@@ -243,3 +243,34 @@ export interface PhotoProblems {
   focusMeasured: number;
   facesMeasured: number;
 }
+
+/** A face's eye state: 'unknown' when the analyzer cannot tell (too small, profile, covered eyes…): never guessed as closed. */
+export type EyeState = 'open' | 'closed' | 'unknown';
+
+/** One face the faces analyzer found (electron/services/indexing/analyzers/faces.ts). */
+export interface PhotoFace {
+  /** 0-based, largest face first. */
+  index: number;
+  /** Fractions 0..1 of the oriented photo (x, y: top-left corner). */
+  box: { x: number; y: number; w: number; h: number };
+  /** Detector confidence 0..1. */
+  confidence: number;
+  /**
+   * Eye state, and each eye's eyelid opening (upper–lower lid distance / eye width, from the face
+   * mesh; about 0.05–0.17 closed, 0.20–0.5 open); null where it was not measured. `reason` says why
+   * the state is 'unknown' (or what else is worth saying), in the photographer's words.
+   */
+  eyes: { state: EyeState; left: number | null; right: number | null; reason?: string };
+  /** Focus inside the face (eyes) region at working resolution, 0..1; null when too small or flat to tell. */
+  sharpness: number | null;
+  /** Smile 0..1 when the model gives one; null otherwise. */
+  smile: number | null;
+  /** The face's size in pixels of the original photo (the box's larger side). */
+  px?: number;
+}
+
+/** What the faces analyzer stored for one photo: `analyzed` false until it has run on the photo's current content. */
+export interface PhotoFaces {
+  analyzed: boolean;
+  faces: PhotoFace[];
+}

@@ -16,6 +16,7 @@ import type {
   IndexProgress,
   IndexSummary,
   LibraryStats,
+  PhotoFaces,
   PhotoFilter,
   PhotoProblems,
   PhotoRecord,
@@ -24,6 +25,7 @@ import type {
   TasteModelInfo,
 } from '../../common/types.ts';
 import { restoreCulling, setCulling } from '../../db/culling.ts';
+import { facesOf } from '../../db/faces.ts';
 import { openDatabase, type DB } from '../../db/database.ts';
 import { rememberModel, rememberedModel, type ModelSource, type RememberedModel } from '../../db/library-model.ts';
 import { libraryCounts, photoIdAtPath, photosEndingWith } from '../../db/library-queries.ts';
@@ -307,6 +309,11 @@ export class Library {
 
   async photo(id: number): Promise<PhotoRecord | null> {
     return getPhoto(this.db, id);
+  }
+
+  /** The faces found in one photo (works in catalog mode: no model needed). */
+  async photoFaces({ id }: { id: number }): Promise<PhotoFaces> {
+    return facesOf(this.db, id);
   }
 
   /** A photo by "#id", path (absolute or relative to the working folder) or unique file name. */

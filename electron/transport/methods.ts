@@ -29,6 +29,7 @@ import {
   checkInsideRoots,
   checkLibraryFolder,
   checkNumber,
+  checkPhotoRef,
   checkPreviousCulling,
   checkQuery,
   checkScoreOptions,
@@ -161,6 +162,11 @@ export const METHODS: { readonly [K in ApiMethodName]: MethodSpec<K> } = {
       const [presets, taste] = await Promise.all([lib.explainAll(id), lib.tasteScoresOf(id)]);
       return { presets, taste };
     },
+  },
+  photoFaces: {
+    arity: 1,
+    validate: ([photo]) => [checkPhotoRef(photo)],
+    run: (lib, [photo]) => lib.photoFaces(photo),
   },
 
   focusMap: {

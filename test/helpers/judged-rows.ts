@@ -3,7 +3,9 @@
 // through the db/ modules, with the analyses ledger entry that makes the row count. For tests that
 // need a blinked or soft frame without a real face photo in the repository (their licences forbid
 // it) and without ../shared. Works on a library file a running server has open (WAL, busy timeout).
+import type { EyeState } from '../../common/types.ts';
 import { openDatabase, type DB } from '../../db/database.ts';
+import { ensureFacesSchema, FACES_ANALYZER, storeFaces, type FaceRow } from '../../db/faces.ts';
 import { analysisLedger } from '../../db/analyses.ts';
 import { ensureTechnicalSchema, storeTechnical, TECHNICAL_ANALYZER } from '../../db/technical.ts';
 import { TechnicalAnalyzer } from '../../electron/services/indexing/analyzers/technical.ts';
@@ -51,4 +53,31 @@ export function withLibraryFile<T>(dbPath: string, fn: (db: DB) => T): T {
   } finally {
     db.close();
   }
+}
+
+/** A face as a test writes it: where it is (fractions of the oriented photo) and its eye state. */
+export interface TestFace {
+  box: { x: number; y: number; w: number; h: number };
+  state: EyeState;
+  reason?: string;
+  sharpness?: number | null;
+}
+
+/** Stores `faces` as the faces analyzer's result for `photoId` (an empty list: analysed, no face). */
+export function writeFaces(db: DB, photoId: number, faces: TestFace[], version = 1): void {
+  ensureFacesSchema(db);
+  const opening = { open: 0.3, closed: 0.08, unknown: null };
+  const rows: FaceRow[] = faces.map((f, index) => ({
+    index,
+    box: f.box,
+    confidence: 0.95,
+    eyes: { state: f.state, left: opening[f.state], right: opening[f.state], ...(f.reason ? { reason: f.reason } : {}) },
+    sharpness: f.sharpness ?? 0.8,
+    smile: null,
+    px: Math.round(Math.max(f.box.w, f.box.h) * 1000),
+  }));
+  db.transaction(() => {
+    storeFaces(db, [{ photoId, faces: rows }], version);
+    analysisLedger(db).record(photoId, FACES_ANALYZER, version);
+  })();
 }

@@ -17,6 +17,7 @@
 //   differ by far less than that when both are sharp.
 import type { PhotoProblems } from '../../../common/types.ts';
 import type { DB } from '../../../db/database.ts';
+import { allFaces } from '../../../db/faces.ts';
 import { technicalScores } from '../../../db/technical.ts';
 
 export const OUT_OF_FOCUS_BELOW = 0.45;
@@ -31,8 +32,10 @@ export function focusValues(db: DB): Map<number, number | null> {
 }
 
 /** Faces and closed eyes per photo the faces analyzer has looked at (empty until it has run). */
-export function eyeCounts(_db: DB): EyeCounts {
-  return new Map();
+export function eyeCounts(db: DB): EyeCounts {
+  const out: EyeCounts = new Map();
+  for (const [id, faces] of allFaces(db)) out.set(id, { faces: faces.length, closed: faces.filter((f) => f.eyes.state === 'closed').length });
+  return out;
 }
 
 /** The window's two filters: out of focus (below one fixed @focus) and closed eyes (any face). */
