@@ -224,6 +224,8 @@ describe('argument validation', () => {
     ['explainAll', [0]],
     ['explainAll', ['1']],
     ['explainAll', [1, 'extra']],
+    ['focusMap', [0]],
+    ['focusMap', ['1']],
     ['photoFaces', [1]],
     ['photoFaces', [{ id: 0 }]],
     ['photoFaces', [{ id: '1' }]],
