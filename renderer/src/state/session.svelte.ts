@@ -6,6 +6,7 @@ import { toUiError, type UiError } from '../lib/format.ts';
 import { culling } from './culling.svelte.ts';
 import { jobs } from './jobs.svelte.ts';
 import { library } from './library.svelte.ts';
+import { judged } from './judged.svelte.ts';
 import { ranking } from './ranking.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
 import { taste } from './taste.svelte.ts';
@@ -38,6 +39,7 @@ class Session {
 
   async openLibrary(): Promise<void> {
     await library.open();
+    void judged.loadProblems();
     culling.restoreHistory();
     jobs.model = null;
     this.ready = true;
@@ -82,6 +84,7 @@ class Session {
     this.lastRefreshAt = Date.now();
     try {
       await library.reload();
+      void judged.refresh();
       if (ranking.current) await ranking.rerank();
       if (stacks.on) await stacks.load();
     } catch (err) {
