@@ -8,6 +8,7 @@ import { openDatabase, type DB } from '../../db/database.ts';
 import { ensureFacesSchema, FACES_ANALYZER, storeFaces, type FaceRow } from '../../db/faces.ts';
 import { analysisLedger } from '../../db/analyses.ts';
 import { ensureTechnicalSchema, storeTechnical, TECHNICAL_ANALYZER } from '../../db/technical.ts';
+import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { TechnicalAnalyzer } from '../../electron/services/indexing/analyzers/technical.ts';
 
 const GRID = 16;
@@ -64,7 +65,7 @@ export interface TestFace {
 }
 
 /** Stores `faces` as the faces analyzer's result for `photoId` (an empty list: analysed, no face). */
-export function writeFaces(db: DB, photoId: number, faces: TestFace[], version = 1): void {
+export function writeFaces(db: DB, photoId: number, faces: TestFace[], version = new FacesAnalyzer().version): void {
   ensureFacesSchema(db);
   const opening = { open: 0.3, closed: 0.08, unknown: null };
   const rows: FaceRow[] = faces.map((f, index) => ({
