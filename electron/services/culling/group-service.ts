@@ -4,6 +4,7 @@
 // window all come here. The best is the highest score by `by`, except that a sharp, eyes-open frame
 // is preferred over a blinked or soft one of the same stack (flaws.ts says what is flawed), and the
 // group's `why` says so in words.
+import path from 'node:path';
 import type { GroupsOptions, PreviousCulling } from '../../../common/api-types.ts';
 import { UserError } from '../../../common/errors.ts';
 import type { PhotoRecord } from '../../../common/types.ts';
@@ -64,8 +65,6 @@ export async function findGroups(ctx: LibraryContext, opts: GroupsOptions = {}):
   return found.map((g) => preferUnflawed({ ...g, scores: g.scores ?? [], paths: g.ids.map(() => paths[k++]), by: label, why: [] }, focus, eyes));
 }
 
-const fileName = (p: string) => p.split(/[\\/]/).pop() ?? p;
-
 /**
  * A group's best among its frames with the fewest flaws (closed eyes, then softness against the
  * sharpest frame), by score among those; the others follow by score. `why` names each frame passed
@@ -81,7 +80,7 @@ export function preferUnflawed(g: LibraryPhotoGroup, focus: Map<number, number |
   const why = order
     .slice(1)
     .filter((i) => i < best)
-    .map((i) => `${fileName(g.paths[i])} scores higher but is passed over: ${[flaws[i].closedEyes, flaws[i].soft].filter(Boolean).join('; ')}`);
+    .map((i) => `${path.basename(g.paths[i])} scores higher but is passed over: ${[flaws[i].closedEyes, flaws[i].soft].filter(Boolean).join('; ')}`);
   return {
     ...g,
     ids: order.map((i) => g.ids[i]),
