@@ -197,7 +197,7 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
     expect(pageErrors).toEqual([]);
   });
 
-  it('lines the faces up frame against frame in a survey (C, then F)', async () => {
+  it('lines the faces up frame against frame in a survey (C, then F), ←/→ choose the frame X rejects', async () => {
     await focusNth(BLINK);
     await page.keyboard.press('Shift+ArrowRight');
     await page.keyboard.press('c');
@@ -209,6 +209,15 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
     expect(await row(0)).toEqual(['open', 'open']);
     expect(await row(1)).toEqual(['closed', 'none']);
     await pageTools(page).screenshot('faces-survey.png');
+    // ←/→ choose the frame P / X act on: the blinked one is rejected by key, then undone.
+    expect(await page.getAttribute(`[data-testid="face-frame"][data-id="${ids[OPEN]}"]`, 'aria-pressed')).toBe('true');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForSelector(`[data-testid="face-frame"][data-id="${ids[BLINK]}"][aria-pressed="true"]`);
+    await page.keyboard.press('x');
+    await expect.poll(async () => (await library.photo(ids[BLINK]))!.flag).toBe(-1);
+    expect((await library.photo(ids[OPEN]))!.flag).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await library.photo(ids[BLINK]))!.flag).toBe(0);
     await page.keyboard.press('Escape'); // back to the survey
     await page.waitForSelector('[data-testid="compare"]');
     await page.keyboard.press('Escape');

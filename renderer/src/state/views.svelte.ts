@@ -62,6 +62,8 @@ class Views {
   faceBoxes = $state(readFlag('cull.faceBoxes', true));
   /** The faces view's frames (F): a survey's or a stack's, or [] to follow the focused photo. */
   facesIds = $state.raw<number[]>([]);
+  /** The faces view's frame the culling keys act on (an index into facesIds; ←/→ move it). */
+  facesActive = $state(0);
   /** Where F was pressed: F or Esc goes back there. */
   private facesFrom: View = 'loupe';
 
@@ -88,6 +90,8 @@ class Views {
       const stack = stacks.stackOf(id);
       this.facesIds = stack && stack.group.ids.length > 1 ? stack.group.ids : [];
     }
+    const active = this.view === 'compare' ? (this.compareIds[this.compareActive] ?? -1) : (selection.focusId ?? -1);
+    this.facesActive = Math.max(0, this.facesIds.indexOf(active));
     this.facesFrom = this.view === 'grid' ? 'loupe' : this.view;
     if (this.view === 'grid') this.openLoupe();
     this.view = 'faces';
