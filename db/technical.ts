@@ -44,6 +44,10 @@ export function ensureTechnicalSchema(db: DB): void {
     blocked_r REAL NOT NULL, blocked_g REAL NOT NULL, blocked_b REAL NOT NULL,
     luma_mean REAL NOT NULL, luma_median REAL NOT NULL,
     focus_map BLOB NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, version INTEGER NOT NULL)`);
+  // The "Out of focus" filter and @focus read focus without the 1 KiB focus map beside it in each
+  // row: a covering index makes that a scan of the index, not of the table (100 000 photos:
+  // db/judged.ts focusBelow).
+  db.exec('CREATE INDEX IF NOT EXISTS technical_focus ON technical(focus, version)');
 }
 
 const hasTable = (db: DB) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'technical'").get() !== undefined;

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
-import { eyeCounts, flawWeight, focusValues, frameFlaws } from '../../electron/services/culling/flaws.ts';
+import { flawWeight, frameFlaws, judgedFrames } from '../../electron/services/culling/flaws.ts';
 import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makeBursts } from './helpers.ts';
@@ -336,8 +336,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     let changed = 0;
     // The stack rule (culling/flaws.ts): the fewest flaws first (a closed-eye face, or @focus far
     // below the stack's sharpest: makeBursts blurs every third frame), then the typed attribute.
-    const focus = focusValues(library.db);
-    const eyes = eyeCounts(library.db);
+    const { focus, eyes } = judgedFrames(library.db, groups.flatMap((g) => g.ids));
     for (const g of groups) {
       const weight = new Map(frameFlaws(g.ids, focus, eyes).map((f, i) => [g.ids[i], flawWeight(f)]));
       const best = [...g.ids].sort((a, b) => weight.get(a)! - weight.get(b)! || score.get(b)! - score.get(a)! || g.ids.indexOf(a) - g.ids.indexOf(b))[0];

@@ -1,7 +1,7 @@
 // What makes a frame flawed, in one place: out of focus (the window's "Out of focus" filter), soft
 // against the sharpest frame of its stack, and closed eyes (the "Closed eyes" filter, and the
-// stack rule in group-service.ts). Reads the technical analyzer's @focus (db/technical.ts) and the
-// faces analyzer's eye states; photos an analyzer has not measured are never called flawed.
+// stack rule in group-service.ts). Reads the technical analyzer's @focus and the faces analyzer's
+// eye states (db/judged.ts); photos an analyzer has not measured are never called flawed.
 //
 // The thresholds come from docs/judgement.md (30 real photos, each blurred by known amounts at a
 // 1500 px working size; `npx tsx test/judgement/technical.ts --only blur --json out.json`):
@@ -17,8 +17,7 @@
 //   differ by far less than that when both are sharp.
 import type { PhotoProblems } from '../../../common/types.ts';
 import type { DB } from '../../../db/database.ts';
-import { allFaces } from '../../../db/faces.ts';
-import { technicalScores } from '../../../db/technical.ts';
+import { closedEyes, eyeCountsOf, focusBelow, focusOf } from '../../../db/judged.ts';
 
 export const OUT_OF_FOCUS_BELOW = 0.45;
 export const SOFT_GAP = 0.25;
@@ -26,31 +25,16 @@ export const SOFT_GAP = 0.25;
 /** Per photo: how many faces and how many of them with closed eyes (only photos the faces analyzer has seen). */
 export type EyeCounts = Map<number, { faces: number; closed: number }>;
 
-/** Every measured photo's @focus (null: too little detail to tell). */
-export function focusValues(db: DB): Map<number, number | null> {
-  return new Map(technicalScores(db, 'focus'));
-}
-
-/** Faces and closed eyes per photo the faces analyzer has looked at (empty until it has run). */
-export function eyeCounts(db: DB): EyeCounts {
-  const out: EyeCounts = new Map();
-  for (const [id, faces] of allFaces(db)) out.set(id, { faces: faces.length, closed: faces.filter((f) => f.eyes.state === 'closed').length });
-  return out;
+/** What the stack rule needs about `ids` (the members of stacks): their @focus and eye counts. */
+export function judgedFrames(db: DB, ids: number[]): { focus: Map<number, number | null>; eyes: EyeCounts } {
+  return { focus: focusOf(db, ids), eyes: eyeCountsOf(db, ids) };
 }
 
 /** The window's two filters: out of focus (below one fixed @focus) and closed eyes (any face). */
 export function photoProblems(db: DB): PhotoProblems {
-  const focus = focusValues(db);
-  const eyes = eyeCounts(db);
-  const outOfFocus: number[] = [];
-  let focusMeasured = 0;
-  for (const [id, v] of focus) {
-    if (v === null) continue;
-    focusMeasured++;
-    if (v < OUT_OF_FOCUS_BELOW) outOfFocus.push(id);
-  }
-  const closedEyes = [...eyes].filter(([, e]) => e.closed > 0).map(([id]) => id);
-  return { outOfFocus, closedEyes, outOfFocusBelow: OUT_OF_FOCUS_BELOW, focusMeasured, facesMeasured: eyes.size };
+  const focus = focusBelow(db, OUT_OF_FOCUS_BELOW);
+  const eyes = closedEyes(db);
+  return { outOfFocus: focus.ids, closedEyes: eyes.ids, outOfFocusBelow: OUT_OF_FOCUS_BELOW, focusMeasured: focus.measured, facesMeasured: eyes.measured };
 }
 
 /** What is wrong with one frame of a stack, in words; empty when nothing is. */

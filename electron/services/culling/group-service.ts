@@ -12,7 +12,7 @@ import { pickedAmong, setCulling } from '../../../db/culling.ts';
 import { listPhotos } from '../../../db/photos.ts';
 import { queryLabel, toQuery, type LibraryContext } from '../context.ts';
 import type { DB } from '../../../db/database.ts';
-import { eyeCounts, flawWeight, focusValues, frameFlaws, type EyeCounts } from './flaws.ts';
+import { flawWeight, frameFlaws, judgedFrames, type EyeCounts } from './flaws.ts';
 import { groupingThresholds, groupPhotos, type LibraryPhotoGroup, type PhotoGroup } from './groups.ts';
 
 /** What ranks a group's members when nothing else is asked for. */
@@ -60,8 +60,7 @@ export async function findGroups(ctx: LibraryContext, opts: GroupsOptions = {}):
   const paths = m.pathsOf(found.flatMap((g) => g.ids.map((id) => m.indexOf(id))));
   let k = 0;
   const label = queryLabel(by);
-  const focus = focusValues(ctx.db);
-  const eyes = eyeCounts(ctx.db);
+  const { focus, eyes } = judgedFrames(ctx.db, found.flatMap((g) => g.ids));
   return found.map((g) => preferUnflawed({ ...g, scores: g.scores ?? [], paths: g.ids.map(() => paths[k++]), by: label, why: [] }, focus, eyes));
 }
 
