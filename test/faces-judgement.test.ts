@@ -39,6 +39,19 @@ describe.skipIf(!present)('faces on ../shared/faces', () => {
     }
   }, 600_000);
 
+  it('frames of one scene one after the other get their own eye states (open, closed, open)', async () => {
+    const analyzer = new FacesAnalyzer();
+    const file = (f: string) => path.join(FACES_DIR, f);
+    const order = ['open/karth__awake.0619cbfa-a697-11ee-ac33-b206fbf79ce9.jpg', 'closed/karth__drowsy.1b8ce42c-a697-11ee-ac33-b206fbf79ce9.jpg', 'open/karth__awake.089053fe-a697-11ee-ac33-b206fbf79ce9.jpg'];
+    const inputs = [];
+    for (const f of order) {
+      const d = await decodeImage(file(f), { working: [analyzer.needs.working.longSide], thumbnail: false });
+      inputs.push({ path: f, width: d.width, height: d.height, working: d.working[0] });
+    }
+    const results = await analyzer.analyze(inputs); // one batch: the same webcam, the same person, within seconds
+    expect(results.map((faces) => faces.map((f) => f.eyes.state))).toEqual([['open'], ['closed'], ['open']]);
+  }, 120_000);
+
   it('hundreds of faces: at most MAX_FACES, the rest of the frame does not stall', async () => {
     const one = await sharp(path.join(FACES_DIR, 'hard', 'human__solvay1927.jpg')).resize(1500).toBuffer();
     const tile = await sharp(one).metadata();
