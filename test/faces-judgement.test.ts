@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { FacesAnalyzer } from '../electron/services/indexing/analyzers/faces.ts';
 import { MAX_FACES } from '../native-models/faces.ts';
 import { decodeImage } from '../native-models/preprocess.ts';
-import { FACES_DIR, faceFigures, measureFacesDir } from './judgement/faces-judge.ts';
+import { FACES_DIR, faceFigures, faceFocusPairs, measureFacesDir } from './judgement/faces-judge.ts';
 
 const present = fs.existsSync(path.join(FACES_DIR, 'SOURCES.tsv'));
 if (!present) console.warn(`faces-judgement: ../shared/faces not found at ${FACES_DIR}: real-face figures not checked (skipped).`);
@@ -37,6 +37,12 @@ describe.skipIf(!present)('faces on ../shared/faces', () => {
       const sizes = p.faces.map((x) => x.px);
       expect(sizes, p.file).toEqual([...sizes].sort((a, b) => b - a)); // largest first
     }
+  }, 600_000);
+
+  it('@face-focus: a face scores higher than the same face blurred (σ 2 working pixels)', async () => {
+    const r = await faceFocusPairs(FACES_DIR, 2);
+    expect(r.pairs).toBeGreaterThanOrEqual(40); // measured: 45 / 45, none without a value
+    expect(r.right / r.pairs).toBeGreaterThanOrEqual(0.95);
   }, 600_000);
 
   it('frames of one scene one after the other get their own eye states (open, closed, open)', async () => {

@@ -9,7 +9,7 @@
 // The photos' licences allow measuring, not shipping: the report names files, it copies none.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FACES_DIR, faceFigures, measureFacesDir, type PhotoOutcome } from './faces-judge.ts';
+import { FACES_DIR, faceFigures, faceFocusPairs, measureFacesDir, type PhotoOutcome } from './faces-judge.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' } } });
 const dir = positionals[0] ?? FACES_DIR;
@@ -20,6 +20,7 @@ if (!fs.existsSync(dir)) {
 const all = await measureFacesDir(dir, (s) => console.error(s));
 if (args.json) fs.writeFileSync(args.json, JSON.stringify(all, null, 1));
 const f = faceFigures(all);
+const focus = { 1: await faceFocusPairs(dir, 1), 2: await faceFocusPairs(dir, 2) };
 
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(0)} %` : '–');
 const states = (p: PhotoOutcome) =>
@@ -42,6 +43,12 @@ out.push(
   '| face size | faces | right by opening | rate | "can\'t tell" by the rules |',
   '|---|---|---|---|---|',
   ...f.sizes.map((s) => `| ${s.bucket} | ${s.faces} | ${s.right} | ${pct(s.right, s.faces)} | ${s.unknownByRule} |`),
+  '',
+  '@face-focus against known blur (every open/ photo vs its working raster blurred by a Gaussian of σ working pixels; pairs where both have a face focus value):',
+  '',
+  '| blur | original\'s sharpest face scores higher | rate | no value | wrong on |',
+  '|---|---|---|---|---|',
+  ...([1, 2] as const).map((s) => `| σ ${s} px | ${focus[s].right} / ${focus[s].pairs} | ${pct(focus[s].right, focus[s].pairs)} | ${focus[s].noValue} | ${focus[s].wrong.join('; ') || '–'} |`),
   '',
   'Missed (closed/ photos not flagged):',
   '',
