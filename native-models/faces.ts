@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import sharp from 'sharp';
 import { UserError } from '../common/errors.ts';
 import type { Raster } from './preprocess.ts';
 
@@ -152,8 +153,8 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
     served.set(path.join(modelsDir, name + '.json'), { json: files.get(name + '.json')!, files });
   }
   const { Human } = require(path.join(path.dirname(require.resolve('@vladmandic/human')), 'human.node-wasm.js'));
-  const off = { enabled: false };
   const human = new Human({
+    ...config(true),
     backend: 'wasm',
     wasmPath: wasmDir.endsWith(path.sep) ? wasmDir : wasmDir + path.sep,
     modelBasePath: modelsDir + path.sep,
@@ -161,37 +162,73 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
     debug: false,
     async: true,
     warmup: 'none',
-    filter: off,
-    face: {
-      enabled: true,
-      // rotation: the mesh is fitted to a face rotated upright (a tilted head's eyelids measured along the eye).
-      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: 0.3, iouThreshold: 0.1, return: false },
-      mesh: { enabled: true, modelPath: 'facemesh.json' },
-      iris: { enabled: true, modelPath: 'iris.json' },
-      emotion: off, description: off, antispoof: off, liveness: off, attention: off, gear: off,
-    },
-    body: off, hand: off, object: off, gesture: off, segmentation: off,
   });
   await human.load();
   for (const name of ['blazeface', 'facemesh', 'iris']) {
     if (!human.models?.models?.[name]) throw new FaceModelError(`The face model ${name} did not load from ${modelsDir}: reinstall Cull.`, name);
   }
-  let queue: Promise<unknown> = Promise.resolve();
-  const detectOne = async (r: Raster): Promise<RawFace[]> => {
+  const run = async (r: Raster, full: boolean): Promise<HumanFace[]> => {
     const input = tf.tensor4d(r.data, [1, r.height, r.width, 3], 'int32');
     try {
-      const res = await human.detect(input);
-      return (res.face ?? []).map(toRaw);
+      // The whole configuration each call: Human merges a call's settings into its own.
+      return ((await human.detect(input, config(full))).face ?? []) as HumanFace[];
     } finally {
       input.dispose();
     }
   };
+  const detectOne = async (r: Raster): Promise<RawFace[]> => {
+    // BlazeFace sees the frame at 256 × 256 whatever it is given; handing it the 1500 px raster
+    // adds an int32 tensor, a cast and a resize of 1.5 M pixels. So first the detector alone on a
+    // small copy (libvips, antialiased); only a frame where it finds a face pays for the full pass
+    // (detector again, then the mesh and the iris model cropped from the working raster).
+    if (Math.max(r.width, r.height) > GATE_SIDE) {
+      const small = await downscale(r, GATE_SIDE);
+      if (!(await run(small, false)).length) return [];
+    }
+    return (await run(r, true)).map(toRaw);
+  };
+  let queue: Promise<unknown> = Promise.resolve();
   return {
     detect(r: Raster) {
       const next = queue.then(() => detectOne(r));
       queue = next.catch(() => undefined);
       return next;
     },
+  };
+}
+
+/** Long side of the copy the face detector first looks at (it sees 256 × 256 anyway). */
+const GATE_SIDE = 320;
+
+async function downscale(r: Raster, side: number): Promise<Raster> {
+  const { data, info } = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } })
+    .resize(side, side, { fit: 'inside' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/**
+ * Human's settings: face detector, mesh and iris only. `full` false: the detector alone, a little
+ * more permissive (the gate must not drop a face the full pass would keep). cacheSensitivity 0 and
+ * no skipped frames: Human is built for video and may reuse the previous frame's faces when a
+ * frame looks alike — the next photo of a burst, exactly where the eyes differ.
+ */
+function config(full: boolean) {
+  const off = { enabled: false };
+  const noSkip = { skipFrames: 0, skipTime: 0 };
+  return {
+    cacheSensitivity: 0,
+    filter: off,
+    face: {
+      enabled: true,
+      // rotation: the mesh is fitted to the face turned upright (a tilted head's lids measured along the eye).
+      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : 0.25, iouThreshold: 0.1, return: false, ...noSkip },
+      mesh: { enabled: full, modelPath: 'facemesh.json', ...noSkip },
+      iris: { enabled: full, modelPath: 'iris.json', ...noSkip },
+      emotion: off, description: off, antispoof: off, liveness: off, attention: off, gear: off,
+    },
+    body: off, hand: off, object: off, gesture: off, segmentation: off,
   };
 }
 

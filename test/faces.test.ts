@@ -15,7 +15,8 @@ import { FacesAnalyzer } from '../electron/services/indexing/analyzers/faces.ts'
 import { ClipAnalyzer, TechnicalAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary } from '../electron/services/indexing/indexer.ts';
 import { Library } from '../electron/services/library.ts';
-import { describeFaces } from '../electron/services/signals/faces.ts';
+import { describeFaces, eyesOpenScore } from '../electron/services/signals/faces.ts';
+import type { FaceRow } from '../db/faces.ts';
 import { defaultFaceModelDirs, FACE_MODEL_FILES, FaceModelError, openFaceModel, readVerifiedModelFiles } from '../native-models/faces.ts';
 import { loadModelFolder } from '../native-models/folder.ts';
 import { decodeImage } from '../native-models/preprocess.ts';
@@ -92,6 +93,24 @@ describe('frames without faces', () => {
   it('"no faces found" is said in words, and @eyes-open stays neutral', () => {
     expect(describeFaces(true, [])).toBe('no faces found (neutral for @eyes-open)');
     expect(describeFaces(false, [])).toMatch(/not analysed yet/);
+  });
+});
+
+describe('@eyes-open and its words', () => {
+  const face = (state: FaceRow['eyes']['state'], reason?: string): FaceRow => ({
+    index: 0, box: { x: 0, y: 0, w: 0.1, h: 0.1 }, confidence: 0.9, eyes: { state, left: null, right: null, ...(reason ? { reason } : {}) }, sharpness: 0.8, smile: null, px: 200,
+  });
+  it('the worst face decides; more blinks rank lower; faces it cannot tell are not counted as closed', () => {
+    const five = [face('closed'), face('closed'), face('open'), face('open'), face('unknown', 'face too small to tell')];
+    expect(describeFaces(true, five)).toBe('eyes closed: 2 of 5 faces; 1 face too small to tell; sharpest face in focus');
+    expect(describeFaces(true, [face('open'), face('unknown', 'eyes half closed (squinting or laughing?)'), face('unknown', 'face turned away (profile)'), face('unknown', 'face turned away (profile)')]))
+      .toBe('eyes open: 1 of 4 faces; 1 face: eyes half closed (squinting or laughing?); 2 faces turned away (profile); sharpest face in focus');
+    const one = [face('closed'), face('open'), face('open'), face('open'), face('open')];
+    expect(eyesOpenScore(one)).toBeGreaterThan(eyesOpenScore(five.slice(0, 4)));
+    expect(eyesOpenScore(five.slice(0, 4))).toBeGreaterThan(eyesOpenScore([face('closed')]));
+    expect(eyesOpenScore([face('unknown', 'face turned away (profile)')])).toBe(1);
+    expect(eyesOpenScore([face('open')])).toBe(1);
+    expect(eyesOpenScore([])).toBe(1);
   });
 });
 

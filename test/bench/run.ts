@@ -27,6 +27,7 @@ import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
 import { ensureBenchPhotos } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
 import { measureTechnicalCost, type TechnicalCost } from './technical.ts';
+import { measureFacesCost, type FacesCost } from './faces.ts';
 import { measureFlaws, type FlawsRun } from './flaws.ts';
 import { ensureSyntheticLibrary } from './synthetic-library.ts';
 import { CACHE, cpuBound, log, median, ROOT, round, runChild, timeRuns } from './util.ts';
@@ -89,7 +90,15 @@ if (!skip.has('technical')) {
   log(`technical: ${technical.technicalMsPerPhoto} ms CPU per photo, +${(technical.overhead * 100).toFixed(1)} % CPU over CLIP-only; ${JSON.stringify(technical)}`);
 }
 
-// --- 2c. the culling rules' reads (out of focus, closed eyes, a stack's flaws) at 100k photos ------
+// --- 2c. the faces analyzer: CPU per photo on the working raster, without and with faces --------
+let faces: FacesCost | null = null;
+if (!skip.has('faces')) {
+  log('faces: detector (and mesh + iris where it finds a face) on the 1500 px working raster, CPU per photo…');
+  faces = await measureFacesCost(photoSet.files.slice(16, 24));
+  log(`faces: ${faces.noFacesMsPerPhoto} ms CPU per photo without faces, ${faces.withFacesMsPerPhoto ?? '–'} ms with (${faces.facesPerPhoto ?? '–'} faces per photo); ${JSON.stringify(faces)}`);
+}
+
+// --- 2d. the culling rules' reads (out of focus, closed eyes, a stack's flaws) at 100k photos ------
 let flaws: FlawsRun | null = null;
 if (!skip.has('flaws')) {
   flaws = await measureFlaws();
@@ -235,6 +244,8 @@ const result = {
   heic_main_thread_ms: heic.generated?.mainThreadMs ?? null,
   technical_ms_per_photo: technical?.technicalMsPerPhoto ?? null,
   technical_cpu_overhead: technical?.overhead ?? null,
+  faces_ms_per_photo: faces?.noFacesMsPerPhoto ?? null,
+  faces_ms_per_photo_with_faces: faces?.withFacesMsPerPhoto ?? null,
   problems_100k_ms: flaws?.problemsMs ?? null,
   stack_flaws_1000_ms: flaws?.stackRead1000Ms ?? null,
   index_img_per_s: index?.imgPerSec ?? null,
@@ -270,6 +281,7 @@ add('decode 24 MP → tensor + thumb (1 core)', decodeMs, ' ms', '', null);
 add('decode 12 MP HEIC → tensor + thumb', result.heic_decode_ms, ' ms', heic.generated ? `WebAssembly ${heic.generated.wasmMs} ms in a worker; main thread busy ${result.heic_main_thread_ms} ms` : '', null);
 add('decode real iPhone HEIC (12 MP grid)', result.heic_iphone_decode_ms, ' ms', heic.iphone ? `${heic.iphone.file}, WebAssembly ${heic.iphone.wasmMs} ms, main thread busy ${heic.iphone.mainThreadMs} ms` : '', null);
 add('technical analyzer (working raster + analysis, CPU)', result.technical_ms_per_photo, ' ms', `CLIP + technical ≤ +30 % CPU of CLIP-only (+${technical ? (technical.overhead * 100).toFixed(1) : '–'} %)`, technical ? technical.overhead <= 0.3 : null);
+add('faces analyzer, photos without / with faces (CPU)', faces ? `${faces.noFacesMsPerPhoto} / ${faces.withFacesMsPerPhoto ?? '–'}` : null, ' ms', faces ? `${faces.facesPerPhoto ?? '–'} faces per photo with faces (../shared/faces), ${faces.msPerFace ?? '–'} ms per extra face; part of the +30 % CPU budget` : '', null);
 add('out of focus + closed eyes filters, 100k', result.problems_100k_ms, ' ms', `a stack's flaws, 1000 photos: ${result.stack_flaws_1000_ms ?? '–'} ms`, null);
 add('index end-to-end', result.index_img_per_s, ' img/s', `≥ 0.9 × bound ${bound.toFixed(2)} (ratio ${result.index_ratio ?? '–'})`, result.index_ratio !== null && result.index_ratio >= 0.9);
 add('peer transformers.js', result.peer_transformersjs_img_per_s, ' img/s', `index/peer ≥ 1.5 (ratio ${result.index_peer_ratio ?? '–'})`, result.index_peer_ratio !== null && result.index_peer_ratio >= 1.5);

@@ -16,9 +16,11 @@
 // reliable is MIN_FACE_PX.
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import type { PhotoFace } from '../../common/types.ts';
 import { openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
+import { faceFocusScore } from '../../electron/services/signals/faces.ts';
 import { decodeImage } from '../../native-models/preprocess.ts';
 
 export const FACES_DIR = path.resolve(import.meta.dirname, '../../../shared/faces');
@@ -142,4 +144,32 @@ export function faceFigures(all: PhotoOutcome[]): FaceFigures {
     sizes,
     faces: { found: all.reduce((a, p) => a + p.faces.length, 0), expected: all.reduce((a, p) => a + p.expectedFaces, 0) },
   };
+}
+
+/**
+ * @face-focus against known blur: every open/ photo's working raster, and a copy blurred by a
+ * Gaussian of σ working pixels, through the analyzer; a pair counts when both have a face focus
+ * value, and is right when the original's sharpest face scores higher.
+ */
+export async function faceFocusPairs(dir = FACES_DIR, sigma = 2): Promise<{ pairs: number; right: number; wrong: string[]; noValue: number }> {
+  const analyzer = new FacesAnalyzer();
+  const side = analyzer.needs.working.longSide;
+  let pairs = 0, right = 0, noValue = 0;
+  const wrong: string[] = [];
+  for (const name of fs.readdirSync(path.join(dir, 'open')).sort()) {
+    const d = await decodeImage(path.join(dir, 'open', name), { working: [side], thumbnail: false });
+    const w = d.working[0];
+    const raw = { raw: { width: w.width, height: w.height, channels: 3 as const } };
+    const blurred = { ...w, data: await sharp(w.data, raw).blur(sigma).raw().toBuffer() };
+    const [a, b] = await analyzer.analyze([w, blurred].map((working) => ({ path: name, width: d.width, height: d.height, working })));
+    const fa = faceFocusScore(a), fb = faceFocusScore(b);
+    if (!Number.isFinite(fa) || !Number.isFinite(fb)) {
+      noValue++;
+      continue;
+    }
+    pairs++;
+    if (fa > fb) right++;
+    else wrong.push(`open/${name} (${fa.toFixed(2)} vs ${fb.toFixed(2)} blurred)`);
+  }
+  return { pairs, right, wrong, noValue };
 }

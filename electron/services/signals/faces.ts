@@ -60,7 +60,8 @@ export function describeFaces(analyzed: boolean, faces: FaceRow[]): string {
   // The reasons for "can't tell", grouped: "2 faces too small to tell", "1 face turned away (profile)".
   const reasons = new Map<string, number>();
   for (const f of faces) if (f.eyes.state === 'unknown') reasons.set(f.eyes.reason ?? "can't tell", (reasons.get(f.eyes.reason ?? "can't tell") ?? 0) + 1);
-  for (const [reason, n] of reasons) parts.push(`${plural(n, 'face')} ${reason.replace(/ \(\d+ px\)$/, '')}`);
+  // "face too small to tell" → "2 faces too small to tell"; "eyes half closed" → "1 face: eyes half closed".
+  for (const [reason, n] of reasons) parts.push(reason.startsWith('face ') ? `${plural(n, 'face')} ${reason.slice(5)}` : `${plural(n, 'face')}: ${reason}`);
   const focus = faceFocusScore(faces);
   if (Number.isFinite(focus)) parts.push(focus >= 0.5 ? 'sharpest face in focus' : focus >= 0.25 ? 'sharpest face a little soft' : 'faces out of focus');
   return parts.join('; ');

@@ -68,7 +68,7 @@ export interface EyeVerdict {
 
 /** The eye state rule above, from a face's geometry and its two openings. */
 export function eyeState(face: Pick<RawFace, 'yaw' | 'pitch' | 'meshScore'>, sizePx: number, left: number | null, right: number | null): EyeVerdict {
-  if (sizePx < MIN_FACE_PX) return { state: 'unknown', reason: `face too small to tell (${Math.round(sizePx)} px)` };
+  if (sizePx < MIN_FACE_PX) return { state: 'unknown', reason: 'face too small to tell' };
   if (Math.abs(face.yaw) > MAX_YAW) return { state: 'unknown', reason: 'face turned away (profile)' };
   if (Math.abs(face.pitch) > MAX_PITCH) return { state: 'unknown', reason: 'head bowed or tilted back' };
   if (face.meshScore < MIN_MESH) return { state: 'unknown', reason: 'face unclear or partly hidden' };

@@ -1,10 +1,10 @@
 // The faces analyzer: faces, eye states and face focus (face-measures.ts) from the face model
 // (native-models/faces.ts), on the same working raster as the technical analyzer (1500 px long
-// side: one decode serves both). BlazeFace looks at a 256 × 256 view of the frame on its own; the
-// face mesh and the iris model then crop each face from the working raster, so only frames with
-// faces pay for the mesh. At most MAX_FACES faces per photo (the largest); a photo with none is
+// side: one decode serves both). BlazeFace first looks at a small copy of the frame (it sees
+// 256 × 256 anyway); only a frame where it finds a face gets the full pass, whose face mesh and iris
+// model crop each face from the working raster (native-models/faces.ts). At most MAX_FACES faces per photo (the largest); a photo with none is
 // recorded as analysed in the ledger and has no row. Table: db/faces.ts; signals @eyes-open and
-// @face-focus: signals/faces.ts; measured accuracy: docs/judgement.md ("Faces").
+// @face-focus: signals/faces.ts; measured accuracy: docs/judgement.md ("Faces"); cost: docs/performance.md.
 //
 // The model is opened on the first photo (a damaged or changed model file fails the run with a
 // message naming it); tfjs's WebAssembly backend runs on this thread, single-threaded: on 2 cores
