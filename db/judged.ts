@@ -5,7 +5,7 @@
 // filters and a stack's best cost one query each, not a pass over every face in JavaScript.
 // Rows count only while the analyses ledger says the photo's current content was measured.
 import type { DB } from './database.ts';
-import { FACES_ANALYZER } from './faces.ts';
+import { FACES_ANALYZER, facesAnalyzedCount } from './faces.ts';
 import { TECHNICAL_ANALYZER } from './technical.ts';
 
 const hasTable = (db: DB, name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
@@ -22,7 +22,7 @@ export function focusBelow(db: DB, below: number): { measured: number; ids: numb
 
 /** Photos the faces analyzer has looked at, and those of them with at least one closed-eye face. */
 export function closedEyes(db: DB): { measured: number; ids: number[] } {
-  const measured = db.prepare('SELECT COUNT(*) FROM analyses WHERE analyzer = ?').pluck().get(FACES_ANALYZER) as number;
+  const measured = facesAnalyzedCount(db);
   if (!measured || !hasTable(db, 'faces')) return { measured, ids: [] };
   const ids = db
     .prepare(`SELECT DISTINCT f.photo_id FROM faces f JOIN analyses a ON a.photo_id = f.photo_id AND a.analyzer = ? AND a.version >= f.version
