@@ -2,8 +2,11 @@
 // group-service.ts), and the window's "Out of focus" / "Closed eyes" filters (problems()), on a real
 // SQLite library: embeddings from the generated model's dimension, faces and technical rows
 // written through db/faces.ts and db/technical.ts as the analyzers would store them.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/database.ts';
 import { photoQueries } from '../db/photos.ts';
@@ -86,6 +89,12 @@ describe('a stack of a real library: best frame, flaws and filters', () => {
     expect(g.why).toHaveLength(1);
     expect(g.why[0]).toMatch(/^IMG_\d{4}\.jpg scores higher but is passed over: eyes closed: 1 of 2 faces$/);
     expect(g.why[0]).toContain(path.basename((await lib.photo(top))!.path));
+
+    // `cull groups` gives the same reason (the CLI reads the same library file).
+    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../bin/cull.js', import.meta.url)), '--db', dbPath, 'groups'], {
+      env: { ...process.env, CULL_MODEL_DIR: path.join(tmp, 'model'), CULL_DATA_DIR: path.join(tmp, 'data') },
+    });
+    expect(stdout).toContain(`Group 1: ${g.why[0]}`);
 
     // "Can't tell" is not "closed": the top frame is the best again.
     withLibraryFile(dbPath, (db) => writeFaces(db, top, [face(0.1, 'open'), face(0.6, 'unknown')]));
