@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Library } from '../electron/services/library.ts';
+import { describeFaces } from '../electron/services/signals/faces.ts';
+import type { FaceRow } from '../db/faces.ts';
+import { makeTestModel } from '../native-models/testmodel/index.ts';
+import { tempDir } from './helpers/fixtures.ts';
 import { FacesAnalyzer } from '../electron/services/indexing/analyzers/faces.ts';
 import { MAX_FACES } from '../native-models/faces.ts';
 import { decodeImage } from '../native-models/preprocess.ts';
@@ -15,6 +20,38 @@ const present = fs.existsSync(path.join(FACES_DIR, 'SOURCES.tsv'));
 if (!present) console.warn(`faces-judgement: ../shared/faces not found at ${FACES_DIR}: real-face figures not checked (skipped).`);
 
 describe.skipIf(!present)('faces on ../shared/faces', () => {
+  const tmp = tempDir('cull-faces-real-');
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('a library of real photos: photoFaces, @eyes-open ranks the blink last, explain says why', async () => {
+    // Copies in a temporary folder (outside the repository), indexed with a generated CLIP model.
+    const root = path.join(tmp, 'shoot');
+    fs.mkdirSync(root);
+    const picks = { 'closed.jpg': 'closed/luna__closed_eyes.jpg', 'open.jpg': 'open/luna__girl_front_face.jpg', 'cast.jpg': 'open/luna__crowd1.jpg' };
+    for (const [to, from] of Object.entries(picks)) fs.copyFileSync(path.join(FACES_DIR, from), path.join(root, to));
+    await makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 9 });
+    const lib = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir: path.join(tmp, 'model'), threads: 1 });
+    try {
+      await lib.addRoot(root);
+      expect(await lib.index(undefined)).toMatchObject({ failed: 0, indexed: 3 });
+      const byName = new Map((await lib.photos()).map((p) => [path.basename(p.path), p.id]));
+      const closed = await lib.photoFaces({ id: byName.get('closed.jpg')! });
+      expect(closed.analyzed).toBe(true);
+      expect(closed.faces.map((f) => f.eyes.state)).toEqual(['closed']);
+      const cast = await lib.photoFaces({ id: byName.get('cast.jpg')! });
+      expect(cast.faces.length).toBeGreaterThanOrEqual(7);
+      expect(cast.faces.filter((f) => f.eyes.state === 'closed')).toEqual([]);
+      const ranked = await lib.score('@eyes-open');
+      expect(ranked.at(-1)!.id).toBe(byName.get('closed.jpg'));
+      expect(ranked.at(-1)!.score).toBe(0);
+      expect(describeFaces(true, closed.faces as FaceRow[])).toMatch(/^eyes closed: 1 of 1 face\b/);
+      const combined = await lib.score('@eyes-open + sharp vs blurry');
+      expect(combined.at(-1)!.id).toBe(byName.get('closed.jpg')); // 0 for the blink outweighs any typed pair's spread here
+    } finally {
+      await lib.close();
+    }
+  }, 300_000);
+
   it('closed-eye precision, recall and the hard cases stay above their floors', async () => {
     const all = await measureFacesDir();
     const f = faceFigures(all);
