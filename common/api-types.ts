@@ -7,10 +7,13 @@ import type {
   CullingChange,
   ExportOptions,
   ExportSummary,
+  FocusMapInfo,
   IndexProgress,
   IndexSummary,
   LibraryStats,
+  PhotoFaces,
   PhotoFilter,
+  PhotoProblems,
   PhotoRecord,
   PreviewInfo,
   ScoredPhoto,
@@ -82,6 +85,12 @@ export interface PhotoGroupInfo {
   scores: number[];
   /** The attribute that ranked the members ("@quality + @sharpness" unless asked otherwise). */
   by: string;
+  /**
+   * Why the best is the best, in words, when the score alone did not decide: frames passed over
+   * for closed eyes or for being soft against the stack's sharpest ("IMG_2 has eyes closed: 1 of 2
+   * faces"). Empty when the best is simply the highest score.
+   */
+  why: string[];
 }
 
 export interface GroupsOptions {
@@ -152,6 +161,12 @@ export const API_METHODS = {
   explain: sig<(photoId: number, query: string | AttributeQuery) => Promise<Record<string, number>>>(),
   /** Every preset's (and taste model's) score for one photo. */
   explainAll: sig<(photoId: number) => Promise<PhotoExplanation>>(),
+  /** The photo's focus map for the loupe's overlay; null until the technical analyzer has measured it. */
+  focusMap: sig<(photoId: number) => Promise<FocusMapInfo | null>>(),
+  /** Which photos are out of focus and which have closed eyes (the window's two filters). */
+  problems: sig<() => Promise<PhotoProblems>>(),
+  /** The faces found in one photo (boxes, eye states, face focus); analyzed false until the faces analyzer ran on it. */
+  photoFaces: sig<(photo: { id: number }) => Promise<PhotoFaces>>(),
 
   /** Bursts and near-duplicates, best first in each (rejected photos left out unless asked). */
   groups: sig<(opts?: GroupsOptions) => Promise<PhotoGroupInfo[]>>(),

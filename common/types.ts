@@ -243,3 +243,57 @@ export interface TasteModelInfo {
 export interface StoredTasteModel extends TasteModelInfo {
   weights: Float32Array;
 }
+
+/** The technical analyzer's focus map of one photo, for the loupe's overlay (db/technical.ts). */
+export interface FocusMapInfo {
+  /** Tiles per side: the map covers the whole oriented photo in grid × grid tiles, row-major. */
+  grid: number;
+  /** Per tile, its sharpness (re-blur V/D, 0…1); null where the tile has too little detail to tell. */
+  tiles: (number | null)[];
+  /** The photo's @focus (null: can't tell). */
+  focus: number | null;
+}
+
+/** Which photos the window's "Out of focus" and "Closed eyes" filters show (electron/services/culling/flaws.ts). */
+export interface PhotoProblems {
+  /** Photos whose @focus is below `outOfFocusBelow` (photos without a focus value are in neither list). */
+  outOfFocus: number[];
+  /** Photos with at least one face whose eyes are closed ("can't tell" does not count). */
+  closedEyes: number[];
+  /** The one @focus threshold, the same for every photo. */
+  outOfFocusBelow: number;
+  /** Photos with a focus value, and photos the faces analyzer has looked at: the rest are not judged yet. */
+  focusMeasured: number;
+  facesMeasured: number;
+}
+
+/** A face's eye state: 'unknown' when the analyzer cannot tell (too small, profile, covered eyes…): never guessed as closed. */
+export type EyeState = 'open' | 'closed' | 'unknown';
+
+/** One face the faces analyzer found (electron/services/indexing/analyzers/faces.ts). */
+export interface PhotoFace {
+  /** 0-based, largest face first. */
+  index: number;
+  /** Fractions 0..1 of the oriented photo (x, y: top-left corner). */
+  box: { x: number; y: number; w: number; h: number };
+  /** Detector confidence 0..1. */
+  confidence: number;
+  /**
+   * Eye state, and each eye's eyelid opening (upper–lower lid distance / eye width, from the face
+   * mesh; about 0.05–0.17 closed, 0.20–0.5 open); null where it was not measured. `reason` says why
+   * the state is 'unknown' (or what else is worth saying), in the photographer's words.
+   */
+  eyes: { state: EyeState; left: number | null; right: number | null; reason?: string };
+  /** Focus inside the face (eyes) region at working resolution, 0..1; null when too small or flat to tell. */
+  sharpness: number | null;
+  /** Smile 0..1 when the model gives one; null otherwise. */
+  smile: number | null;
+  /** The face's size in pixels of the original photo (the box's larger side). */
+  px?: number;
+}
+
+/** What the faces analyzer stored for one photo: `analyzed` false until it has run on the photo's current content. */
+export interface PhotoFaces {
+  analyzed: boolean;
+  faces: PhotoFace[];
+}

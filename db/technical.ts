@@ -6,6 +6,7 @@
 // A row counts only while the analyses ledger says the photo's current content was measured (a
 // changed file drops its ledger rows in db/photos.ts; its stale row here is then ignored until the
 // next index replaces it).
+import type { FocusMapInfo } from '../common/types.ts';
 import type { DB } from './database.ts';
 
 export const TECHNICAL_ANALYZER = 'technical';
@@ -43,6 +44,10 @@ export function ensureTechnicalSchema(db: DB): void {
     blocked_r REAL NOT NULL, blocked_g REAL NOT NULL, blocked_b REAL NOT NULL,
     luma_mean REAL NOT NULL, luma_median REAL NOT NULL,
     focus_map BLOB NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, version INTEGER NOT NULL)`);
+  // The "Out of focus" filter and @focus read focus without the 1 KiB focus map beside it in each
+  // row: a covering index makes that a scan of the index, not of the table (100 000 photos:
+  // db/judged.ts focusBelow).
+  db.exec('CREATE INDEX IF NOT EXISTS technical_focus ON technical(focus, version)');
 }
 
 const hasTable = (db: DB) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'technical'").get() !== undefined;
@@ -81,6 +86,15 @@ export function technicalOf(db: DB, photoId: number): TechnicalRow | null {
   const { focus_map, photo_id: _id, ...rest } = row;
   const copy = Uint8Array.from(focus_map);
   return { ...rest, focusMap: new Float32Array(copy.buffer, 0, copy.byteLength / 4) };
+}
+
+/** One photo's focus map as the window draws it (JSON: NaN tiles become null), or null when not measured. */
+export function focusMapOf(db: DB, photoId: number): FocusMapInfo | null {
+  const t = technicalOf(db, photoId);
+  if (!t) return null;
+  const grid = Math.round(Math.sqrt(t.focusMap.length));
+  const tiles = Array.from(t.focusMap, (v) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null));
+  return { grid, tiles, focus: t.focus };
 }
 
 /** How many photos have technical measures (for "not measured yet" notes). */

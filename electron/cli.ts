@@ -13,6 +13,9 @@ import { LABELS, type Label, type PhotoFilter, type ScoredPhoto } from '../commo
 import { table, flagName, stars, formatDuration, formatBytes, terminalSafe, safeJson } from './cli/format.ts';
 import { indexBar, downloadBar } from './cli/progress.ts';
 import { registerIntelligenceCommands } from './cli/intelligence-commands.ts';
+import { facesLines, registerFacesCommands } from './cli/faces-commands.ts';
+import { facesAnalyzedCount } from '../db/faces.ts';
+import { FACE_SIGNALS, FACES_NOT_ANALYSED } from './services/signals/faces.ts';
 import { technicalCount } from '../db/technical.ts';
 import { NOT_MEASURED } from './services/signals/technical.ts';
 import { UserError } from '../common/errors.ts';
@@ -204,6 +207,10 @@ program
         const [measured, { embedded }] = [technicalCount(lib.db), await lib.stats()];
         if (measured < embedded) console.error(`Note: ${embedded - measured} of ${embedded} photos have no @focus/@exposure/@clean value (${NOT_MEASURED}); they are left out.`);
       }
+      if (/@\s*(eyes-open|face-focus)\b/i.test(text)) {
+        const [analysed, { embedded }] = [facesAnalyzedCount(lib.db), await lib.stats()];
+        if (analysed < embedded) console.error(`Note: ${embedded - analysed} of ${embedded} photos have no @eyes-open/@face-focus value (${FACES_NOT_ANALYSED}); they are left out.`);
+      }
     });
   });
 
@@ -338,18 +345,25 @@ program
     await withLibrary(async (lib) => {
       const photo = await lib.resolvePhoto(ref);
       const parts = await lib.explainAll(photo.id, o.by);
+      const faces = await lib.photoFaces({ id: photo.id });
       const o2 = photo.outside;
       const outside = describeOutside(o2);
       const outsideLine = outside ? `From another application: ${outside}` : null;
-      print({ path: photo.path, scores: parts, culling: { rating: photo.rating, flag: photo.flag, label: photo.label }, outside: o2 ?? null }, () =>
-        [safe(photo.path), `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), table(Object.entries(parts), [
+      print({ path: photo.path, scores: parts, faces, culling: { rating: photo.rating, flag: photo.flag, label: photo.label }, outside: o2 ?? null }, () =>
+        [safe(photo.path), `Culling: ${photo.flag === 1 ? 'pick, ' : photo.flag === -1 ? 'reject, ' : ''}${photo.rating} star(s)${photo.label ? `, ${photo.label}` : ''}`, ...(outsideLine ? [outsideLine] : []), ...facesLines(faces as Parameters<typeof facesLines>[0]), table(Object.entries(parts), [
           { header: 'attribute', value: ([k]) => k },
           { header: 'score', value: ([, v]) => (Number.isNaN(v) ? '–' : v.toFixed(3)), align: 'right' },
-          { header: '', value: ([, v]) => (Number.isNaN(v) ? NOT_MEASURED : '█'.repeat(Math.round(v * 20))) },
+          { header: '', value: ([k, v]) => (Number.isNaN(v) ? noValueNote(k, faces.analyzed) : '█'.repeat(Math.round(v * 20))) },
         ])].join('\n'),
       );
     });
   });
+
+/** Why a signal has no value for a photo, for explain's table. */
+function noValueNote(label: string, facesAnalysed: boolean): string {
+  if (label === FACE_SIGNALS['face-focus'].label && facesAnalysed) return 'no face to measure';
+  return Object.values(FACE_SIGNALS).some((s) => s.label === label) ? FACES_NOT_ANALYSED : NOT_MEASURED;
+}
 
 program
   .command('presets')
@@ -429,6 +443,7 @@ models
   });
 
 registerIntelligenceCommands(program, withLibrary, print);
+registerFacesCommands(program, withLibrary, print);
 
 try {
   await program.parseAsync(process.argv);

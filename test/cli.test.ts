@@ -141,6 +141,22 @@ describe('cull CLI', () => {
     expect(Object.keys(out.scores).length).toBeGreaterThanOrEqual(12);
   });
 
+  it("lists a photo's faces, says so in explain, and ranks by @eyes-open (frames without faces: neutral)", async () => {
+    const json = await cull('--json', 'faces', 'p000.jpg');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ analyzed: true, faces: [] });
+    const human = await cull('faces', 'p000.jpg');
+    expect(human.stdout).toMatch(/Faces: no faces found \(neutral for @eyes-open\)/);
+    const explained = JSON.parse((await cull('--json', 'explain', 'p000.jpg')).stdout) as { faces: unknown; scores: Record<string, number | null> };
+    expect(explained.faces).toEqual({ analyzed: true, faces: [] });
+    expect(explained.scores['eyes open (faces)']).toBe(1);
+    expect(explained.scores['face focus (faces)']).toBeNull(); // no face to measure (NaN in JSON)
+    expect((await cull('explain', 'p000.jpg')).stdout).toMatch(/face focus \(faces\)\s+–\s+no face to measure/);
+    const ranked = JSON.parse((await cull('--json', 'score', '@eyes-open')).stdout) as { score: number }[];
+    expect(ranked).toHaveLength(12);
+    expect(ranked.every((r) => r.score === 1)).toBe(true);
+  });
+
   it('explains a broken model folder and a bad attribute instead of crashing', async () => {
     const broken = path.join(dir, 'broken-model');
     fs.cpSync(modelDir, broken, { recursive: true });

@@ -30,4 +30,29 @@ describe('build/electron-builder.yml', () => {
     // The fuses need the app inside an asar archive.
     expect(config.asar).toBe(true);
   });
+
+  it('ships the face models the analyzer loads (and the wasm backend), not the rest of the package', async () => {
+    const config = await getConfig(REPO_DIR, path.join(REPO_DIR, 'build', 'electron-builder.yml'), null);
+    const { minimatch } = require('minimatch');
+    // The loader turns the list into [{ filter: [...] }].
+    const patterns = (config.files as (string | { filter: string[] })[]).flatMap((f) => (typeof f === 'string' ? [f] : f.filter));
+    // Production dependencies' files are in by default (electron-builder adds node_modules itself);
+    // the list then applies in order: the last pattern matching a path decides.
+    const shipped = (file: string) => {
+      let keep = true;
+      for (const p of patterns) {
+        const exclude = p.startsWith('!');
+        if (minimatch(file, exclude ? p.slice(1) : p, { dot: true })) keep = !exclude;
+      }
+      return keep;
+    };
+    const { FACE_MODEL_FILES } = await import('../native-models/faces.ts');
+    for (const name of Object.keys(FACE_MODEL_FILES)) expect(shipped(`node_modules/@vladmandic/human/models/${name}`), name).toBe(true);
+    for (const file of ['node_modules/@vladmandic/human/dist/human.node-wasm.js', 'node_modules/@vladmandic/human/dist/human.node.js', 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm']) {
+      expect(shipped(file), file).toBe(true);
+    }
+    for (const file of ['node_modules/@vladmandic/human/models/faceres.bin', 'node_modules/@vladmandic/human/models/movenet-lightning.json', 'node_modules/@vladmandic/human/dist/human.esm.js']) {
+      expect(shipped(file), file).toBe(false);
+    }
+  });
 });

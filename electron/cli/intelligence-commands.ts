@@ -106,6 +106,8 @@ export function registerIntelligenceCommands(program: Command, withLibrary: With
           const others = groups.reduce((s, g) => s + g.ids.length - 1, 0);
           const lines = [groupsTable(shown)];
           if (shown.length < groups.length) lines.push(`… ${groups.length - shown.length} more group(s).`);
+          // Why a best is not the top score: a blinked or soft frame passed over (culling/flaws.ts).
+          shown.forEach((g, i) => g.why.forEach((w) => lines.push(`Group ${i + 1}: ${w}`)));
           if (groups.length) {
             lines.push(`${groups.length} group(s), ${others} candidate(s) to reject; best by ${groups[0].by}. Apply with cull groups --reject-others.`);
           }

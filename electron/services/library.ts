@@ -13,10 +13,13 @@ import type {
   AttributeQuery,
   CullingChange,
   ExportOptions,
+  FocusMapInfo,
   IndexProgress,
   IndexSummary,
   LibraryStats,
+  PhotoFaces,
   PhotoFilter,
+  PhotoProblems,
   PhotoRecord,
   PreviewInfo,
   QueryTerm,
@@ -24,17 +27,20 @@ import type {
   TasteModelInfo,
 } from '../../common/types.ts';
 import { restoreCulling, setCulling } from '../../db/culling.ts';
+import { facesOf } from '../../db/faces.ts';
 import { openDatabase, type DB } from '../../db/database.ts';
 import { rememberModel, rememberedModel, type ModelSource, type RememberedModel } from '../../db/library-model.ts';
 import { libraryCounts, photoIdAtPath, photosEndingWith } from '../../db/library-queries.ts';
 import { addRoot, getPhoto, listPhotos, listRoots, removeRoot } from '../../db/photos.ts';
 import { deleteTasteModel, listTasteModels } from '../../db/taste.ts';
+import { focusMapOf } from '../../db/technical.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
 import { toQuery, type LibraryContext } from './context.ts';
 import { exportPhotos, type ExportResult } from './culling/export.ts';
 import { checkAllowedFolder } from './folders.ts';
+import { photoProblems } from './culling/flaws.ts';
 import { bestOfGroupIds, findBursts, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
@@ -284,6 +290,16 @@ export class Library {
     return this.ctx.scorer.explain(photoId, terms);
   }
 
+  /** The loupe's focus-map overlay (null until measured). */
+  async focusMap(photoId: number): Promise<FocusMapInfo | null> {
+    return focusMapOf(this.db, photoId);
+  }
+
+  /** The window's "Out of focus" and "Closed eyes" filters (culling/flaws.ts). */
+  async problems(): Promise<PhotoProblems> {
+    return photoProblems(this.db);
+  }
+
   private signalTerm(id: string): QueryTerm {
     return toQuery(this.ctx, '@' + id).attributes[0];
   }
@@ -310,6 +326,11 @@ export class Library {
     const m = this.loaded.matrix;
     for (const p of photos) if (p.status === 'ok' && m.indexOf(p.id) < 0) p.unscored = true;
     return photos;
+  }
+
+  /** The faces found in one photo (works in catalog mode: no model needed). */
+  async photoFaces({ id }: { id: number }): Promise<PhotoFaces> {
+    return facesOf(this.db, id);
   }
 
   /** A photo by "#id", path (absolute or relative to the working folder) or unique file name. */

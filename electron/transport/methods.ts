@@ -26,6 +26,7 @@ import {
   checkIds,
   checkInsideRoots,
   checkNumber,
+  checkPhotoRef,
   checkPreviousCulling,
   checkQuery,
   checkScoreOptions,
@@ -161,12 +162,24 @@ export const METHODS: { readonly [K in ApiMethodName]: MethodSpec<K> } = {
       return { presets, taste };
     },
   },
+  photoFaces: {
+    arity: 1,
+    validate: ([photo]) => [checkPhotoRef(photo)],
+    run: (lib, [photo]) => lib.photoFaces(photo),
+  },
+
+  focusMap: {
+    arity: 1,
+    validate: ([id]) => [checkId(id, 'photoId')],
+    run: (lib, [id]) => lib.focusMap(id),
+  },
+  problems: { arity: 0, run: (lib) => lib.problems() },
 
   groups: {
     arity: 1,
     validate: async ([opts], ctx) => [await checkGroupsOptions(opts, ctx)],
     // Without the paths: the window has every photo's record already.
-    run: async (lib, [opts]) => (await lib.groups(opts)).map(({ ids, bestId, reason, scores, by }) => ({ ids, bestId, reason, scores, by })),
+    run: async (lib, [opts]) => (await lib.groups(opts)).map(({ ids, bestId, reason, scores, by, why }) => ({ ids, bestId, reason, scores, by, why })),
   },
   rejectGroupCandidates: {
     arity: 1,

@@ -311,6 +311,13 @@ export function checkGroupList(value: unknown, what = 'groups'): { ids: number[]
   });
 }
 
+/** `{ id }` naming one photo (photoFaces). */
+export function checkPhotoRef(value: unknown, what = 'photo'): { id: number } {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object { id }, got ${describe(value)}.`);
+  checkKeys(value, ['id'], what);
+  return { id: checkId(value.id, `${what}.id`) };
+}
+
 /** Parses a photo id from a URL path segment: digits only, so nothing path-like gets through. */
 export function parseIdSegment(segment: string): number | null {
   if (!/^[1-9]\d{0,15}$/.test(segment)) return null;

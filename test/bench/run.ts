@@ -28,6 +28,8 @@ import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
 import { ensureBenchPhotos } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
 import { measureTechnicalCost, type TechnicalCost } from './technical.ts';
+import { measureFacesCost, type FacesCost } from './faces.ts';
+import { measureFlaws, type FlawsRun } from './flaws.ts';
 import { ensureSyntheticLibrary } from './synthetic-library.ts';
 import { CACHE, cpuBound, log, median, ROOT, round, runChild, timeRuns } from './util.ts';
 
@@ -87,6 +89,21 @@ if (!skip.has('technical')) {
   log('technical: decode with/without the 1500 px working raster, analysis, encoder CPU per photo…');
   technical = await measureTechnicalCost(modelDir, photoSet.files.slice(16, 24), encoder.best.threads);
   log(`technical: ${technical.technicalMsPerPhoto} ms CPU per photo, +${(technical.overhead * 100).toFixed(1)} % CPU over CLIP-only; ${JSON.stringify(technical)}`);
+}
+
+// --- 2c. the faces analyzer: CPU per photo on the working raster, without and with faces --------
+let faces: FacesCost | null = null;
+if (!skip.has('faces')) {
+  log('faces: detector (and mesh + iris where it finds a face) on the 1500 px working raster, CPU per photo…');
+  faces = await measureFacesCost(photoSet.files.slice(16, 24));
+  log(`faces: ${faces.noFacesMsPerPhoto} ms CPU per photo without faces, ${faces.withFacesMsPerPhoto ?? '–'} ms with (${faces.facesPerPhoto ?? '–'} faces per photo); ${JSON.stringify(faces)}`);
+}
+
+// --- 2d. the culling rules' reads (out of focus, closed eyes, a stack's flaws) at 100k photos ------
+let flaws: FlawsRun | null = null;
+if (!skip.has('flaws')) {
+  flaws = await measureFlaws();
+  log(`flaws: problems() ${flaws.problemsMs} ms, stack read of 1000 photos ${flaws.stackRead1000Ms} ms at ${flaws.photos} photos`);
 }
 
 // --- 3. end-to-end indexing ---------------------------------------------------------------------
@@ -240,6 +257,10 @@ const result = {
   loupe_raw_fit_ms: loupe?.rawFit1024Ms ?? null,
   technical_ms_per_photo: technical?.technicalMsPerPhoto ?? null,
   technical_cpu_overhead: technical?.overhead ?? null,
+  faces_ms_per_photo: faces?.noFacesMsPerPhoto ?? null,
+  faces_ms_per_photo_with_faces: faces?.withFacesMsPerPhoto ?? null,
+  problems_100k_ms: flaws?.problemsMs ?? null,
+  stack_flaws_1000_ms: flaws?.stackRead1000Ms ?? null,
   index_img_per_s: index?.imgPerSec ?? null,
   index_bound_img_per_s: round(bound, 2),
   index_bound_basis: `${machine.cores} cores, decode ${decodeMs} ms on one core, encoder ${encoder.best.imgPerSec} img/s on ${encoder.best.threads} threads`,
@@ -275,6 +296,8 @@ add('decode real iPhone HEIC (12 MP grid)', result.heic_iphone_decode_ms, ' ms',
 add('loupe: 24 MP JPEG → fit rendition, cold', result.loupe_fit_24mp_ms, ' ms', `fit 1024 (1280×720 window; 1/4-scale decode); fit 1792: ${result.loupe_fit1792_24mp_ms ?? '–'} ms`, null);
 add('loupe: RAW embedded 24 MP preview, cold', result.loupe_raw_full_ms, ' ms', `served as its own bytes; its fit 1024 rendition ${result.loupe_raw_fit_ms ?? '–'} ms`, null);
 add('technical analyzer (working raster + analysis, CPU)', result.technical_ms_per_photo, ' ms', `CLIP + technical ≤ +30 % CPU of CLIP-only (+${technical ? (technical.overhead * 100).toFixed(1) : '–'} %)`, technical ? technical.overhead <= 0.3 : null);
+add('faces analyzer, photos without / with faces (CPU)', faces ? `${faces.noFacesMsPerPhoto} / ${faces.withFacesMsPerPhoto ?? '–'}` : null, ' ms', faces ? `${faces.facesPerPhoto ?? '–'} faces per photo with faces (../shared/faces), ${faces.msPerFace ?? '–'} ms per extra face; part of the +30 % CPU budget` : '', null);
+add('out of focus + closed eyes filters, 100k', result.problems_100k_ms, ' ms', `a stack's flaws, 1000 photos: ${result.stack_flaws_1000_ms ?? '–'} ms`, null);
 add('index end-to-end', result.index_img_per_s, ' img/s', `≥ 0.9 × bound ${bound.toFixed(2)} (ratio ${result.index_ratio ?? '–'})`, result.index_ratio !== null && result.index_ratio >= 0.9);
 add('peer transformers.js', result.peer_transformersjs_img_per_s, ' img/s', `index/peer ≥ 1.5 (ratio ${result.index_peer_ratio ?? '–'})`, result.index_peer_ratio !== null && result.index_peer_ratio >= 1.5);
 add('new antonym pair → features', result.text_pair_ms, ' ms', '≤ 60 ms', result.text_pair_ms <= 60);

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
+import { flawWeight, frameFlaws, judgedFrames } from '../../electron/services/culling/flaws.ts';
 import type { RunningServer } from '../../electron/transport/index.ts';
 import { chromiumStatus, backToGrid, closeAll, openApp, pageTools, prepareApp, makeBursts } from './helpers.ts';
 
@@ -308,7 +309,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await dialog.waitFor({ state: 'detached' });
   });
 
-  it('proposes as each stack’s best the photo the typed attribute ranks first', async () => {
+  it('proposes as each stack’s best the photo the typed attribute ranks first (past blinked or soft frames)', async () => {
     if ((await page.getAttribute('#stacks-toggle', 'aria-pressed')) !== 'true') await page.click('#stacks-toggle');
     await page.waitForSelector('#strictness');
     await slide('#strictness', 99);
@@ -320,8 +321,12 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     const groups = await library.groups({ strictness: 100 });
     expect(groups.length).toBeGreaterThanOrEqual(2);
     let changed = 0;
+    // The stack rule (culling/flaws.ts): the fewest flaws first (a closed-eye face, or @focus far
+    // below the stack's sharpest: makeBursts blurs every third frame), then the typed attribute.
+    const { focus, eyes } = judgedFrames(library.db, groups.flatMap((g) => g.ids));
     for (const g of groups) {
-      const best = [...g.ids].sort((a, b) => score.get(b)! - score.get(a)! || g.ids.indexOf(a) - g.ids.indexOf(b))[0];
+      const weight = new Map(frameFlaws(g.ids, focus, eyes).map((f, i) => [g.ids[i], flawWeight(f)]));
+      const best = [...g.ids].sort((a, b) => weight.get(a)! - weight.get(b)! || score.get(b)! - score.get(a)! || g.ids.indexOf(a) - g.ids.indexOf(b))[0];
       if (best !== g.bestId) changed++;
       await page.waitForSelector(`.tile[data-id="${best}"] .stack-badge`);
       for (const id of g.ids) if (id !== best) expect(await page.locator(`.tile[data-id="${id}"]`).count()).toBe(0);

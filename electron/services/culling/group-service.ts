@@ -1,7 +1,10 @@
 // Stacks as the library offers them: bursts and near-duplicates among the library's photos
 // (groups.ts finds them), each group's best by a query, "keep the best" and "best of each group".
 // The one rule for a group's best and for what "keep the best" rejects: the CLI, IPC, HTTP and the
-// window all come here.
+// window all come here. The best is the highest score by `by`, except that a sharp, eyes-open frame
+// is preferred over a blinked or soft one of the same stack (flaws.ts says what is flawed), and the
+// group's `why` says so in words.
+import path from 'node:path';
 import type { GroupsOptions, PreviousCulling } from '../../../common/api-types.ts';
 import { UserError } from '../../../common/errors.ts';
 import type { PhotoRecord } from '../../../common/types.ts';
@@ -9,6 +12,7 @@ import { pickedAmong, setCulling } from '../../../db/culling.ts';
 import { listPhotos } from '../../../db/photos.ts';
 import { queryLabel, toQuery, type LibraryContext } from '../context.ts';
 import type { DB } from '../../../db/database.ts';
+import { flawWeight, frameFlaws, judgedFrames, type EyeCounts } from './flaws.ts';
 import { groupingThresholds, groupPhotos, type LibraryPhotoGroup, type PhotoGroup } from './groups.ts';
 
 /** What ranks a group's members when nothing else is asked for. */
@@ -56,7 +60,34 @@ export async function findGroups(ctx: LibraryContext, opts: GroupsOptions = {}):
   const paths = m.pathsOf(found.flatMap((g) => g.ids.map((id) => m.indexOf(id))));
   let k = 0;
   const label = queryLabel(by);
-  return found.map((g) => ({ ...g, scores: g.scores ?? [], paths: g.ids.map(() => paths[k++]), by: label }));
+  const { focus, eyes } = judgedFrames(ctx.db, found.flatMap((g) => g.ids));
+  return found.map((g) => preferUnflawed({ ...g, scores: g.scores ?? [], paths: g.ids.map(() => paths[k++]), by: label, why: [] }, focus, eyes));
+}
+
+/**
+ * A group's best among its frames with the fewest flaws (closed eyes, then softness against the
+ * sharpest frame), by score among those; the others follow by score. `why` names each frame passed
+ * over and what is wrong with it. A stack whose frames are all equally flawed keeps its score order.
+ */
+export function preferUnflawed(g: LibraryPhotoGroup, focus: Map<number, number | null>, eyes: EyeCounts): LibraryPhotoGroup {
+  const flaws = frameFlaws(g.ids, focus, eyes);
+  const weights = flaws.map(flawWeight);
+  const least = Math.min(...weights);
+  const best = weights.indexOf(least); // ids are in score order: the first with the fewest flaws
+  if (best <= 0) return g;
+  const order = [best, ...g.ids.map((_, i) => i).filter((i) => i !== best)];
+  const why = order
+    .slice(1)
+    .filter((i) => i < best)
+    .map((i) => `${path.basename(g.paths[i])} scores higher but is passed over: ${[flaws[i].closedEyes, flaws[i].soft].filter(Boolean).join('; ')}`);
+  return {
+    ...g,
+    ids: order.map((i) => g.ids[i]),
+    scores: order.map((i) => g.scores[i]),
+    paths: order.map((i) => g.paths[i]),
+    bestId: g.ids[best],
+    why,
+  };
 }
 
 /**
@@ -127,6 +158,6 @@ export function findBursts(db: DB, opts: GroupsOptions = {}): LibraryPhotoGroup[
   return bursts.map((run) => {
     const best = run.reduce((b, p) => (rank(p) > rank(b) ? p : b));
     const ordered = [best, ...run.filter((p) => p !== best)];
-    return { ids: ordered.map((p) => p.id), bestId: best.id, reason: 'burst' as const, scores: [], paths: ordered.map((p) => p.path), by: BY_TIME };
+    return { ids: ordered.map((p) => p.id), bestId: best.id, reason: 'burst' as const, scores: [], paths: ordered.map((p) => p.path), by: BY_TIME, why: [] };
   });
 }

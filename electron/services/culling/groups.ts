@@ -100,6 +100,8 @@ export interface LibraryPhotoGroup extends PhotoGroup {
   paths: string[];
   /** The attribute that ranked the members. */
   by: string;
+  /** Frames passed over for the best despite a higher score, and why (group-service.ts). */
+  why: string[];
 }
 
 const EXACT_MAX = 400;

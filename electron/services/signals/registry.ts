@@ -8,6 +8,7 @@ import { UserError } from '../../../common/errors.ts';
 import type { SignalTerm } from '../../../common/types.ts';
 import type { PresetInfo } from '../../../common/api-types.ts';
 import { aestheticSignals } from './aesthetic.ts';
+import { faceSignals } from './faces.ts';
 import { presetSignals } from './presets.ts';
 import type { Signal, SignalContext } from './signal.ts';
 import { tasteSignals } from './taste.ts';
@@ -23,7 +24,7 @@ export interface SignalProvider {
 }
 
 /** Every family of named signals, in the order lists show them. */
-const PROVIDERS: readonly SignalProvider[] = [presetSignals, aestheticSignals, tasteSignals, technicalSignals];
+const PROVIDERS: readonly SignalProvider[] = [presetSignals, aestheticSignals, tasteSignals, technicalSignals, faceSignals];
 
 /** What the query parser needs: a name → its term, and the names to suggest. */
 export interface SignalLookup {

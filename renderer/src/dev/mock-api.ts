@@ -189,12 +189,22 @@ export function createMockApi(count = 2000): CullApi {
       for (const name of ['quality', 'sharpness', 'brightness', 'noise', 'colorfulness']) presets[name] = rand01(hash(name) ^ id);
       return { presets, taste: taste ? { [taste.name]: rand01(hash(taste.name) ^ id) } : {} };
     },
+    // Nothing measured in the mock: the loupe says "not measured yet", the issue filters show none.
+    async focusMap() {
+      return null;
+    },
+    async photoFaces() {
+      return { analyzed: false, faces: [] };
+    },
+    async problems() {
+      return { outOfFocus: [], closedEyes: [], outOfFocusBelow: 0.45, focusMeasured: 0, facesMeasured: 0 };
+    },
     async groups() {
       // Mock bursts: every run of 4 consecutive photos whose id is divisible by 3 at the start.
       const out = [];
       for (let i = 0; i + 3 < photos.length; i += 9) {
         const ids = photos.slice(i, i + 3).map((p) => p.id);
-        out.push({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map((x) => rand01(x)), by: '@quality + @sharpness' });
+        out.push({ ids, bestId: ids[0], reason: 'burst' as const, scores: ids.map((x) => rand01(x)), by: '@quality + @sharpness', why: [] });
       }
       return out;
     },

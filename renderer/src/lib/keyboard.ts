@@ -3,7 +3,7 @@
 import type { Flag, Label } from '../../../common/types.ts';
 import type { MoveDirection } from './virtual-grid.ts';
 
-export type View = 'grid' | 'loupe' | 'compare';
+export type View = 'grid' | 'loupe' | 'compare' | 'faces';
 
 export type Action =
   | { type: 'flag'; flag: Flag }
@@ -23,7 +23,11 @@ export type Action =
   | { type: 'toggleStack' } // S: expand / collapse the focused photo's stack
   | { type: 'toggleStacks' } // Shift+S: stacks on / off
   | { type: 'confirmStack' } // K: keep the proposed best of the stack, reject the others
-  | { type: 'filter'; flag: 'any' | 'picks' | 'unflagged' | 'rejects' } // Shift+A / P / U / X: show all / picks / unflagged / rejects
+  | { type: 'filter'; flag: 'any' | 'picks' | 'unflagged' | 'rejects' } // Alt+A / P / U / X: show all / picks / unflagged / rejects
+  | { type: 'issueFilter'; issue: 'outOfFocus' | 'closedEyes' } // Alt+F / Alt+E: show the out-of-focus / closed-eyes frames (again: all)
+  | { type: 'focusMap' } // M: the focus map over the photo on / off
+  | { type: 'faceBoxes' } // B: face boxes with eye state over the photo on / off
+  | { type: 'faces' } // F: every face at 100 % (across the frames of a stack or survey)
   | { type: 'export' } // Ctrl/⌘+Shift+E
   | { type: 'captions' } // I: capture settings under the tiles on / off
   | { type: 'fullscreen' } // L: full-screen loupe (F is kept for the faces view)
@@ -78,6 +82,7 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   if (e.altKey) {
     // Alt+P / U / X / A: show picks / unflagged / rejects / all (by the key's place: macOS's Alt+P types "π").
     const letter = /^Key([A-Z])$/.exec(e.code ?? '')?.[1]?.toLowerCase() ?? e.key.toLowerCase();
+    if (!e.shiftKey && (letter === 'f' || letter === 'e')) return { type: 'issueFilter', issue: letter === 'f' ? 'outOfFocus' : 'closedEyes' };
     const show = ({ a: 'any', p: 'picks', u: 'unflagged', x: 'rejects' } as const)[letter as 'a' | 'p' | 'u' | 'x'];
     return show && !e.shiftKey ? { type: 'filter', flag: show } : null;
   }
@@ -102,6 +107,9 @@ export function keyToAction(e: KeyInput, ctx: KeyContext): Action | null {
   if (e.key === 'Tab') return ctx.view === 'loupe' && !e.shiftKey ? { type: 'panels' } : null;
   if ((e.key === 'i' || e.key === 'I') && !e.shiftKey) return { type: 'captions' };
   if (e.key === 'l' || e.key === 'L') return e.shiftKey ? null : { type: 'fullscreen' };
+  if (e.key === 'm' || e.key === 'M') return e.shiftKey ? null : { type: 'focusMap' };
+  if (e.key === 'b' || e.key === 'B') return e.shiftKey ? null : { type: 'faceBoxes' };
+  if (e.key === 'f' || e.key === 'F') return e.shiftKey ? null : { type: 'faces' };
   if (e.key === 'CapsLock' || ((e.key === 'a' || e.key === 'A') && !e.shiftKey)) return { type: 'autoAdvance' };
   const label = LABEL_KEYS[e.key];
   if (label) return { type: 'label', label };
@@ -185,7 +193,9 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['Alt', 'P'], description: 'Show the picks' },
       { keys: ['Alt', 'U'], description: 'Show the unflagged photos' },
       { keys: ['Alt', 'X'], description: 'Show the rejects' },
-      { keys: ['Alt', 'A'], description: 'Show all photos' },
+      { keys: ['Alt', 'A'], description: 'Show all photos (also ends the out-of-focus or closed-eyes filter)' },
+      { keys: ['Alt', 'F'], description: 'Show the out-of-focus photos (again: all)' },
+      { keys: ['Alt', 'E'], description: 'Show the photos with closed eyes (again: all)' },
       { keys: ['Ctrl/⌘', 'Shift', 'E'], description: 'Export…' },
       { keys: ['Esc'], description: 'Leave any field or menu: the keys act on the photos again' },
     ],
@@ -210,6 +220,9 @@ export const SHORTCUTS: { group: string; items: Shortcut[] }[] = [
       { keys: ['Z'], description: 'Loupe: fit / 100 % (or click where to look; kept from frame to frame)' },
       { keys: ['I'], description: 'Capture settings under the thumbnails on / off' },
       { keys: ['L'], description: 'Full-screen loupe with filmstrip (L again or Esc: back)' },
+      { keys: ['M'], description: 'Focus map over the photo on / off: green sharp, amber fair, red soft, clear: too little detail' },
+      { keys: ['B'], description: 'Face boxes with eye state (open / closed / can\'t tell) on / off' },
+      { keys: ['F'], description: 'Faces at 100 %: every face of the photo; of every frame in a survey or stack, side by side (F or Esc: back)' },
       { keys: ['Tab'], description: 'Loupe: hide / show the side panels, the attribute bar and the toolbar' },
       { keys: ['/'], description: 'Type an attribute' },
       { keys: ['?'], description: 'This help' },

@@ -5,6 +5,11 @@ import type { Label, PhotoRecord, ScoredPhoto } from '../../../common/types.ts';
 export type SortKey = 'score' | 'date' | 'name' | 'folder' | 'rating';
 export type SortDir = 'asc' | 'desc';
 export type FlagFilter = 'any' | 'picks' | 'rejects' | 'unflagged' | 'notRejected';
+/** Frames with a measured flaw: out of focus (@focus below the library's one threshold) or closed eyes. */
+export type IssueFilter = 'any' | 'outOfFocus' | 'closedEyes';
+
+/** The photos each issue filter shows, as the library judged them (api.problems); null until loaded. */
+export type IssueSets = { outOfFocus: ReadonlySet<number>; closedEyes: ReadonlySet<number> } | null;
 
 export interface ViewFilter {
   flag: FlagFilter;
@@ -14,6 +19,7 @@ export interface ViewFilter {
   from: number | null; // takenAt >= from (ms)
   to: number | null; // takenAt < to (ms)
   minScore: number | null; // threshold on the active ranking's score
+  issue: IssueFilter;
 }
 
 export const DEFAULT_FILTER: ViewFilter = {
@@ -24,6 +30,7 @@ export const DEFAULT_FILTER: ViewFilter = {
   from: null,
   to: null,
   minScore: null,
+  issue: 'any',
 };
 
 /** Scores of the active ranking (an attribute query or a free-text search), in the order the library returned them. */
@@ -59,7 +66,9 @@ export function photoDate(p: PhotoRecord): number {
   return p.takenAt ?? p.mtimeMs;
 }
 
-export function matchesFilter(p: PhotoRecord, f: ViewFilter, ranking: Ranking | null): boolean {
+export function matchesFilter(p: PhotoRecord, f: ViewFilter, ranking: Ranking | null, issues: IssueSets = null): boolean {
+  // Not judged yet (the sets not loaded): an issue filter shows nothing rather than everything.
+  if (f.issue !== 'any' && !issues?.[f.issue].has(p.id)) return false;
   switch (f.flag) {
     case 'picks':
       if (p.flag !== 1) return false;
@@ -143,9 +152,10 @@ export function applyView(
   key: SortKey,
   dir: SortDir,
   ranking: Ranking | null,
+  issues: IssueSets = null,
 ): PhotoRecord[] {
   return sortPhotos(
-    photos.filter((p) => matchesFilter(p, filter, ranking)),
+    photos.filter((p) => matchesFilter(p, filter, ranking, issues)),
     key,
     dir,
     ranking,

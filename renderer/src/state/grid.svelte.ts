@@ -3,6 +3,7 @@
 // that list. Sorting and filtering run here, in the window, so they are instant at 100 000 photos.
 import type { PhotoRecord } from '../../../common/types.ts';
 import { DEFAULT_FILTER, defaultDir, matchesFilter, sortPhotos, type SortDir, type SortKey, type ViewFilter } from '../lib/sort-filter.ts';
+import { judged } from './judged.svelte.ts';
 import { library } from './library.svelte.ts';
 import { ranking } from './ranking.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
@@ -41,7 +42,8 @@ class Grid {
     void this.viewVersion;
     const f = { ...this.filter, minScore: null };
     const r = ranking.current;
-    return library.photos.filter((p) => matchesFilter(p, f, r));
+    const issues = judged.sets;
+    return library.photos.filter((p) => matchesFilter(p, f, r, issues));
   });
 
   /** Every photo passing the filters, in the grid's order (before stacks fold bursts into one tile). */
@@ -75,7 +77,7 @@ class Grid {
 
   filtersActive = $derived.by(() => {
     const f = this.filter;
-    return f.flag !== 'any' || f.minRating > 0 || f.label !== 'any' || f.folder !== null || f.from !== null || f.to !== null || f.minScore !== null;
+    return f.flag !== 'any' || f.issue !== 'any' || f.minRating > 0 || f.label !== 'any' || f.folder !== null || f.from !== null || f.to !== null || f.minScore !== null;
   });
 
   setSort(key: SortKey, dir?: SortDir): void {
@@ -85,6 +87,13 @@ class Grid {
 
   setFilter(patch: Partial<ViewFilter>): void {
     this.filter = { ...this.filter, ...patch };
+    // The library judges afresh each time an issue filter is turned on (new photos measured since).
+    if (patch.issue && patch.issue !== 'any') void judged.loadProblems();
+  }
+
+  /** Alt+F / Alt+E: show only that issue's photos; again: all of them. */
+  toggleIssue(issue: 'outOfFocus' | 'closedEyes'): void {
+    this.setFilter({ issue: this.filter.issue === issue ? 'any' : issue });
   }
 
   resetFilters(): void {

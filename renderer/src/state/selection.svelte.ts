@@ -54,6 +54,13 @@ class Selection {
   }
 
   move(dir: MoveDirection, extend = false): void {
+    if (views.view === 'faces' && views.facesIds.length) {
+      // Frame against frame: the arrows pick the frame the culling keys act on.
+      const n = views.facesIds.length;
+      if (dir === 'left' || dir === 'prev' || dir === 'up') views.facesActive = Math.max(0, views.facesActive - 1);
+      if (dir === 'right' || dir === 'next' || dir === 'down') views.facesActive = Math.min(n - 1, views.facesActive + 1);
+      return;
+    }
     if (views.view === 'compare') {
       const n = views.compareIds.length;
       if (dir === 'left' || dir === 'prev') views.compareActive = Math.max(0, views.compareActive - 1);
@@ -70,11 +77,11 @@ class Selection {
     this.selected = new Set(grid.visible.map((p) => p.id));
   }
 
-  /** Photos a culling key applies to: the compared photo, the loupe photo, or the grid selection. */
+  /** Photos a culling key applies to: the compared photo (or faces view frame), the loupe photo, or the grid selection. */
   targets(): PhotoRecord[] {
     this.automatic = false; // a key acted on the focused photo: it is the photographer's now
-    if (views.view === 'compare') {
-      const id = views.compareIds[views.compareActive];
+    if (views.view === 'compare' || (views.view === 'faces' && views.facesIds.length)) {
+      const id = views.view === 'compare' ? views.compareIds[views.compareActive] : views.facesIds[views.facesActive];
       const p = id === undefined ? undefined : grid.photoById(id);
       return p ? [p] : [];
     }

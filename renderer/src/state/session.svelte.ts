@@ -6,6 +6,7 @@ import { toUiError, type UiError } from '../lib/format.ts';
 import { culling } from './culling.svelte.ts';
 import { jobs } from './jobs.svelte.ts';
 import { library } from './library.svelte.ts';
+import { judged } from './judged.svelte.ts';
 import { ranking } from './ranking.svelte.ts';
 import { selection } from './selection.svelte.ts';
 import { stacks } from './stacks.svelte.ts';
@@ -42,6 +43,7 @@ class Session {
 
   async openLibrary(): Promise<void> {
     await library.open();
+    void judged.loadProblems();
     culling.restoreHistory();
     jobs.model = null;
     this.ready = true;
@@ -96,6 +98,7 @@ class Session {
     this.refreshing = true;
     try {
       await library.reload();
+      void judged.refresh();
       if (ranking.current) await ranking.rerank();
       if (stacks.on) await stacks.load();
       // While photos and scores arrive, a focus nobody chose follows the grid's first photo (the

@@ -1,15 +1,26 @@
-// Owns which view fills the main area — the grid, the loupe (one photo, fit or 100 %) or compare
-// (2–4 photos side by side) — and the overlays over it (keyboard help, the export dialog).
+// Owns which view fills the main area — the grid, the loupe (one photo, fit or 100 %), compare
+// (2–4 photos side by side) or the faces view (every face at 100 %, frame against frame) — and the
+// overlays over it (keyboard help, the export dialog; the focus map and face boxes on the photo).
 import type { View } from '../lib/keyboard.ts';
 import { grid } from './grid.svelte.ts';
 import { selection } from './selection.svelte.ts';
+import { stacks } from './stacks.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
-function readFlag(key: string): boolean {
+function readFlag(key: string, fallback = false): boolean {
   try {
-    return globalThis.localStorage?.getItem(key) === '1';
+    const v = globalThis.localStorage?.getItem(key);
+    return v === null || v === undefined ? fallback : v === '1';
   } catch {
-    return false;
+    return fallback;
+  }
+}
+
+function writeFlag(key: string, on: boolean): void {
+  try {
+    localStorage.setItem(key, on ? '1' : '0');
+  } catch {
+    // storage disabled: for this window only
   }
 }
 
@@ -44,11 +55,48 @@ class Views {
 
   setAutoAdvance(on: boolean): void {
     this.autoAdvance = on;
-    try {
-      localStorage.setItem('cull.autoAdvance', on ? '1' : '0');
-    } catch {
-      // storage disabled: on for this window only
+    writeFlag('cull.autoAdvance', on);
+  }
+
+  /** M: the focus map over the photo in the loupe; remembered. */
+  focusMap = $state(readFlag('cull.focusMap'));
+  /** B: face boxes with eye state over the photo in the loupe (on unless turned off); remembered. */
+  faceBoxes = $state(readFlag('cull.faceBoxes', true));
+  /** The faces view's frames (F): a survey's or a stack's, or [] to follow the focused photo. */
+  facesIds = $state.raw<number[]>([]);
+  /** The faces view's frame the culling keys act on (an index into facesIds; ←/→ move it). */
+  facesActive = $state(0);
+  /** Where F was pressed: F or Esc goes back there. */
+  private facesFrom: View = 'loupe';
+
+  setFocusMap(on: boolean): void {
+    this.focusMap = on;
+    writeFlag('cull.focusMap', on);
+  }
+
+  setFaceBoxes(on: boolean): void {
+    this.faceBoxes = on;
+    writeFlag('cull.faceBoxes', on);
+  }
+
+  /** F: the faces view of the survey's frames, of the focused photo's stack, or of the focused photo. */
+  toggleFaces(): void {
+    if (this.view === 'faces') {
+      this.view = this.facesFrom;
+      return;
     }
+    if (this.view === 'compare') this.facesIds = this.compareIds;
+    else {
+      const id = selection.focusId;
+      if (id === null) return;
+      const stack = stacks.stackOf(id);
+      this.facesIds = stack && stack.group.ids.length > 1 ? stack.group.ids : [];
+    }
+    const active = this.view === 'compare' ? (this.compareIds[this.compareActive] ?? -1) : (selection.focusId ?? -1);
+    this.facesActive = Math.max(0, this.facesIds.indexOf(active));
+    this.facesFrom = this.view === 'grid' ? 'loupe' : this.view;
+    if (this.view === 'grid') this.openLoupe();
+    this.view = 'faces';
   }
 
   /** A question before a large step (K on a big stack): Enter confirms, Esc cancels. */
@@ -98,6 +146,10 @@ class Views {
   }
 
   closeView(): void {
+    if (this.view === 'faces') {
+      this.view = this.facesFrom;
+      return;
+    }
     this.fullscreen = false;
     if (this.view === 'compare') {
       const id = this.compareIds[this.compareActive];

@@ -404,3 +404,18 @@ export function measureTechnical(r: Raster): TechnicalMeasures {
     clean: cleanScore(noiseSigma),
   };
 }
+
+/**
+ * The re-blur sharpness (V / D over the four directions pooled) of one window [x0, x1) × [y0, y1)
+ * of a luminance raster `L` of width `w`, or NaN when the window has too little variation to tell
+ * (mean |ΔL| under 1.5 levels, as a focus-map tile). For a region chosen by someone else: the faces
+ * analyzer's eye region (face-measures.ts).
+ */
+export function windowSharpness(L: Float32Array, w: number, x0: number, y0: number, x1: number, y1: number): number {
+  const d = new Float64Array(1);
+  const v = new Float64Array(1);
+  for (const [dx, dy] of DIRECTIONS) reblurDirection(L, w, x0, y0, x1, y1, dx, dy, null, null, d, v);
+  const pixels = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  if (pixels < 64 || d[0] / (DIRECTIONS.length * pixels) < 1.5) return NaN;
+  return v[0] / d[0];
+}
