@@ -27,7 +27,7 @@
 // judges focus on a face) at working resolution, mapped to 0..1 as @focus maps its sharpness.
 import type { PhotoFace } from '../../../../common/types.ts';
 import type { RawFace } from '../../../../native-models/faces.ts';
-import type { Raster } from './analyzer.ts';
+import { luminance, type Raster } from './analyzer.ts';
 import { clamp01, focusScore, windowSharpness } from './technical-measures.ts';
 
 /** Faces smaller than this (box side, working pixels) get "unknown" (docs/judgement.md: where eye state stops being reliable). */
@@ -107,12 +107,9 @@ export function eyeSharpness(raster: Raster, mesh: Pt[]): number {
   if (!r) return NaN;
   const [x0, y0, x1, y1] = r;
   const cw = x1 - x0;
-  const L = new Float32Array(cw * (y1 - y0));
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0, s = (y * raster.width + x0) * 3, o = (y - y0) * cw; x < x1; x++, s += 3, o++) {
-      L[o] = 0.2126 * raster.data[s] + 0.7152 * raster.data[s + 1] + 0.0722 * raster.data[s + 2];
-    }
-  }
+  const crop = Buffer.allocUnsafe(cw * (y1 - y0) * 3);
+  for (let y = y0; y < y1; y++) raster.data.copy(crop, (y - y0) * cw * 3, (y * raster.width + x0) * 3, (y * raster.width + x1) * 3);
+  const L = luminance({ data: crop, width: cw, height: y1 - y0, channels: 3 });
   return windowSharpness(L, cw, 0, 0, cw, y1 - y0);
 }
 
