@@ -19,7 +19,8 @@
 //   motion     = 1 − (weakest direction's V/D) / (strongest's) over that region: motion blur
 //                smears one direction only (0 = no directional loss).
 // Exposure — per channel, the fraction of pixels at ≥ 250 (clipped highlights) and ≤ 5 (blocked
-// shadows); mean and median luminance (Rec. 709 luma of the sRGB values, 0…255).
+// shadows); mean, median and 99th percentile of luminance (Rec. 709 luma of the sRGB values, 0…255)
+// — counted and scored in ./technical-exposure.ts.
 // Noise — Immerkær's estimator ("Fast noise variance estimation", CVIU 1996): the luminance
 // convolved with the Laplacian-difference mask [1 −2 1; −2 4 −2; 1 −2 1] (which cancels any plane and
 // most smooth shading), σ = √(π/2) / 6 · mean |response|, taken per tile of a 32 × 32 grid; the
@@ -50,6 +51,9 @@
 //              nearby values gives the same figures within 2 pairs of 120)
 //   clean    = 1 / (1 + (noiseSigma / 1.5)²)  (σ 0.5 levels → 0.90, 1.5 → 0.5, 3 → 0.2)
 import type { Raster } from '../../../../native-models/preprocess.ts';
+import { exposureCounts, exposureScore } from './technical-exposure.ts';
+
+export { exposureScore, headroomEv } from './technical-exposure.ts';
 
 export const FOCUS_GRID = 16;
 export const NOISE_GRID = 32;
@@ -99,22 +103,6 @@ export const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
 export function focusScore(sharpness: number, motion: number): number {
   if (!Number.isFinite(sharpness)) return NaN; // no tile with enough detail to tell: no value, not "blurry"
   return clamp01((sharpness - 0.2) / 0.65) * (1 - 0.5 * clamp01(motion));
-}
-
-/** sRGB level (0…255) to linear light (0…1). */
-const linear = (v: number) => {
-  const x = v / 255;
-  return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-};
-
-/** Stops between the 99th percentile of luminance and near-white (245): the range an exposure left unused. */
-export function headroomEv(p99: number): number {
-  return Math.max(0, Math.log2(linear(245) / Math.max(linear(p99), 1e-4)));
-}
-
-export function exposureScore(clippedHigh: number, blockedLow: number, p99: number): number {
-  const headroom = headroomEv(p99);
-  return Math.exp(-(headroom * headroom + Math.max(0, clippedHigh - 0.02) / 0.05 + blockedLow / 0.5));
 }
 
 export function cleanScore(noiseSigma: number): number {
@@ -394,32 +382,6 @@ function lumaOf(data: Uint8Array, L: Float32Array, n: number): void {
   for (let i = 0, s = 0; i < n; i++, s += 3) L[i] = 0.2126 * data[s] + 0.7152 * data[s + 1] + 0.0722 * data[s + 2];
 }
 
-/** The luma histogram and per-channel clipped (≥ 250) / blocked (≤ 5) counts over every HIST_STEP-th row; returns the luma sum. */
-function exposureCounts(data: Uint8Array, L: Float32Array, w: number, h: number, hist: Uint32Array, hi: number[], lo: number[]): number {
-  let total = 0;
-  let hr = 0, hg = 0, hb = 0, lr = 0, lg = 0, lb = 0;
-  for (let y = 0; y < h; y += HIST_STEP) {
-    for (let i = y * w, s = i * 3, end = i + w; i < end; i++, s += 3) {
-      const v = L[i];
-      total += v;
-      hist[(v + 0.5) | 0]++;
-      const r = data[s];
-      const g = data[s + 1];
-      const b = data[s + 2];
-      // Most pixels are mid-tones: one test each for them.
-      if (r >= 250) hr++;
-      else if (r <= 5) lr++;
-      if (g >= 250) hg++;
-      else if (g <= 5) lg++;
-      if (b >= 250) hb++;
-      else if (b <= 5) lb++;
-    }
-  }
-  hi[0] = hr; hi[1] = hg; hi[2] = hb;
-  lo[0] = lr; lo[1] = lg; lo[2] = lb;
-  return total;
-}
-
 /** Everything the technical analyzer stores about one raster. */
 export function measureTechnical(r: Raster): TechnicalMeasures {
   const { width: w, height: h, data } = r;
@@ -430,7 +392,7 @@ export function measureTechnical(r: Raster): TechnicalMeasures {
   const hist = new Uint32Array(256);
   const hi = [0, 0, 0];
   const lo = [0, 0, 0];
-  const total = exposureCounts(data, L, w, h, hist, hi, lo);
+  const total = exposureCounts(data, L, w, h, hist, hi, lo, HIST_STEP);
   const sampled = Math.ceil(h / HIST_STEP) * w;
   const percentile = (p: number) => {
     for (let acc = 0, v = 0; v < 256; v++) {

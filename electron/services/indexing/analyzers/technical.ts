@@ -1,8 +1,9 @@
 // The technical analyzer: focus (a 16 × 16 focus map, the sharpest region, motion blur), exposure
 // (clipped highlights and blocked shadows per channel, mean and median luminance) and sensor noise,
 // measured on a working-size raster from the indexer's one decode. The maths, and how each measure
-// becomes a 0…1 score, is in ./technical-measures.ts; the table in db/technical.ts; the signals
-// (@focus, @exposure, @clean) in signals/technical.ts; how often they are right in docs/judgement.md.
+// becomes a 0…1 score, is in ./technical-measures.ts (exposure: ./technical-exposure.ts); the table
+// in db/technical.ts; the signals (@focus, @exposure, @clean) in signals/technical.ts; how often
+// they are right in docs/judgement.md.
 //
 // Working size: 1200 px on the long side. The cost is the decode (docs/performance.md): a JPEG is
 // decoded with shrink-on-load at 1/2, 1/4 or 1/8 scale, and sharp only uses 1/4 for a 6000 px
