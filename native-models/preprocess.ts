@@ -101,7 +101,15 @@ export async function decodeImage(input: ImageInput, req: DecodeRequest): Promis
 
   return guard(async () => {
     let src = await orientedRgb(input, info, maxPixels);
-    if (tw !== width || th !== height) src = src.resize(tw, th, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false });
+    // JPEG shrink-on-load: sharp decodes at 1/2, 1/4 or 1/8 scale and resizes the rest. With
+    // fastShrinkOnLoad off it leaves at least a factor 2 to the resize (closer to PIL, which the CLIP
+    // pixels follow), so a 6000 px photo going to 1200 px would be decoded at 1/2 (3000 px: 4× the
+    // pixels to colour-convert and resize). When a working raster sets the size, on: it is then
+    // decoded at 1/4 (1500 px, the scale the CLIP intermediate alone decodes at) and resized by
+    // 1.25. (sharp still halves a factor k when the shrink is under k + 1, for libjpeg's rounding:
+    // a 1500 px raster of a 6000 px photo, a shrink of 4, decodes at 1/2 either way.)
+    const workingOnTop = tw > (wantMid ? size(midScale)[0] : 0);
+    if (tw !== width || th !== height) src = src.resize(tw, th, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: workingOnTop });
     const top = await src.raw().toBuffer();
     /** `top` reduced to w×h (itself when that is its size). */
     const reduce = async (w: number, h: number): Promise<Buffer> =>

@@ -1,9 +1,11 @@
 // Child process: end-to-end indexing of a photo folder into a fresh library, alone in its process.
-//   --model DIR --photos DIR [--direct --batch N --decode N --threads N]
+//   --model DIR --photos DIR [--direct --batch N --decode N --threads N --clip-only]
 // Without --direct it is exactly what the app does: Library.open + addRoot + index (default
-// batch size, decode concurrency and threads). With --direct, indexLibrary is called with the
-// given settings (the sweep that chooses those defaults). Either way the model is wrapped to time
-// its calls, which tells how long the encoder was busy while decodes ran beside it.
+// batch size, decode concurrency and threads, every default analyzer). With --direct, indexLibrary
+// is called with the given settings (the sweep that chooses those defaults); --clip-only runs the
+// CLIP embedder alone (the baseline the other analyzers' cost is measured against). Either way the
+// model is wrapped to time its calls, which tells how long the encoder was busy while decodes ran
+// beside it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel } from '../../native-models/types.ts';
 import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
+import { ClipAnalyzer } from '../../electron/services/indexing/analyzers/index.ts';
 import { Library } from '../../electron/services/library.ts';
 import type { IndexProgress, IndexSummary } from '../../common/types.ts';
 import { cpuSeconds, log, reply, rmrf, round } from './util.ts';
@@ -25,11 +28,14 @@ const { values: a } = parseArgs({
     batch: { type: 'string' },
     decode: { type: 'string' },
     threads: { type: 'string' },
+    'clip-only': { type: 'boolean', default: false },
   },
 });
 
 export interface IndexRun {
   mode: 'library' | 'direct';
+  /** Which analyzers ran: 'all' (the defaults) or 'clip' (the embedder alone). */
+  analyzers: 'all' | 'clip';
   batch: number | null;
   decode: number | null;
   threads: number | null;
@@ -39,6 +45,8 @@ export interface IndexRun {
   imgPerSec: number;
   /** CPU seconds / wall seconds during the run (2.0 = both cores busy throughout). */
   coresBusy: number;
+  /** CPU time of the process per indexed photo (every thread: libvips, ONNX Runtime, JS). */
+  cpuMsPerPhoto: number;
   /** Share of the wall time the encoder was running. */
   encoderBusy: number;
   encodeCalls: number;
@@ -78,13 +86,15 @@ const onProgress = (p: IndexProgress) => {
 let summary: IndexSummary;
 let cpu0: number;
 try {
-  if (a.direct) {
+  if (a.direct || a['clip-only']) {
     const db = openDatabase(path.join(tmp, 'library.db'));
     const model = await openClipModel(info, { threads: a.threads ? Number(a.threads) : undefined });
     cpu0 = cpuSeconds();
+    const timedModel = timed(model, busy);
     summary = await indexLibrary({
       db,
-      model: timed(model, busy),
+      model: timedModel,
+      analyzers: a['clip-only'] ? [new ClipAnalyzer(timedModel)] : undefined,
       roots: [photos],
       thumbsDir: path.join(tmp, 'thumbs'),
       batchSize: a.batch ? Number(a.batch) : undefined,
@@ -105,7 +115,8 @@ try {
   }
   const cpu = cpuSeconds() - cpu0;
   const result: IndexRun = {
-    mode: a.direct ? 'direct' : 'library',
+    mode: a.direct || a['clip-only'] ? 'direct' : 'library',
+    analyzers: a['clip-only'] ? 'clip' : 'all',
     batch: a.batch ? Number(a.batch) : null,
     decode: a.decode ? Number(a.decode) : null,
     threads: a.threads ? Number(a.threads) : null,
@@ -114,6 +125,7 @@ try {
     seconds: round(summary.seconds, 2),
     imgPerSec: round(summary.indexed / summary.seconds, 2),
     coresBusy: round(cpu / summary.seconds, 2),
+    cpuMsPerPhoto: round((cpu * 1000) / Math.max(1, summary.indexed), 1),
     encoderBusy: round(busy.ms / 1000 / summary.seconds, 2),
     encodeCalls: busy.calls,
     rssMb: Math.round(process.memoryUsage().rss / 1e6),

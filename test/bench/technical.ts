@@ -3,7 +3,7 @@
 // ONNX Runtime threads included, process.cpuUsage), so a busy shared machine slows the wall clock
 // but not the comparison:
 //   clip-only  = decode (CLIP input + thumbnail) + the image encoder's share of a batch of 8
-//   with tech  = decode with the 1500 px working raster as well + the analyzer + the same encoder share
+//   with tech  = decode with the analyzer's working raster as well + the analyzer + the same encoder share
 // Part of `npm run bench` (run.ts, step 2b); alone: npx tsx test/bench/technical.ts [photos] [working side]
 import sharp from 'sharp';
 import { decodeImage } from '../../native-models/preprocess.ts';

@@ -185,6 +185,7 @@ export const CROSS_SETS: { signal: CrossFigure['signal']; against: string[] }[] 
   { signal: 'clean', against: ['noise σ8'] },
   { signal: 'clean', against: ['noise σ3'] },
   { signal: 'exposure', against: ['−2 EV', '+2 EV'] },
+  { signal: 'exposure', against: ['−1 EV', '+1 EV'] },
 ];
 
 /** Original vs its own degraded copy: the share where the original scores strictly higher. */

@@ -19,36 +19,60 @@
 //   motion     = 1 − (weakest direction's V/D) / (strongest's) over that region: motion blur
 //                smears one direction only (0 = no directional loss).
 // Exposure — per channel, the fraction of pixels at ≥ 250 (clipped highlights) and ≤ 5 (blocked
-// shadows); mean and median luminance (Rec. 709 luma of the sRGB values, 0…255).
+// shadows); mean, median and 99th percentile of luminance (Rec. 709 luma of the sRGB values, 0…255)
+// — counted and scored in ./technical-exposure.ts.
 // Noise — Immerkær's estimator ("Fast noise variance estimation", CVIU 1996): the luminance
 // convolved with the Laplacian-difference mask [1 −2 1; −2 4 −2; 1 −2 1] (which cancels any plane and
 // most smooth shading), σ = √(π/2) / 6 · mean |response|, taken per tile of a 32 × 32 grid; the
 // photo's noise is the 10th percentile of its tiles that are neither blocked nor clipped (its
 // flattest regions: texture raises a tile's estimate, never lowers it). In 8-bit levels at the
-// working size (downscaling averages sensor noise: a 6000 px photo measured at 1500 px shows about
-// a quarter of its 100 % noise).
+// working size (downscaling averages sensor noise: a 6000 px photo measured at 1200 px shows about
+// a fifth of its 100 % noise).
+//
+// Cost (docs/performance.md): one pass makes the luminance plane (reused between photos); the
+// focus map's sums read every STEP-th row and column, the noise estimate every NOISE_STEP-th row,
+// the histograms every HIST_STEP-th row; only the sharpest region's four directions read every
+// pixel of their tiles (that value is the score). About 20 ms of CPU for a 1200 × 800 raster.
 //
 // Scores on 0…1 (higher = better), each a fixed documented function of the measures above:
 //   focus    = clamp((sharpness − 0.20) / 0.65) · (1 − 0.5 · motion); NaN ("can't tell") when no
 //              tile has enough detail (a smooth gradient, fog, a blank wall)
 //              (0.20: about the V/D of a σ = 4 working-pixel blur; 0.85: crisp, in-focus detail;
 //              real photos' values are in docs/judgement.md)
-//   exposure = exp(−(clippedHigh / 0.04 + blockedLow / 0.10 + (max(0, 235 − p99) / 60)²
-//                    + (max(0, |median − 118| − 70) / 50)²))
-//              clippedHigh/blockedLow: the mean over R, G, B of the clipped/blocked fractions (4 %
-//              blown or 10 % blocked each cost a factor e); p99: the 99th percentile of luminance —
-//              an exposure that leaves the top of the range empty (p99 at 175, as −1 EV does to a
-//              photo that used it) costs a factor e; the median costs only beyond 48…188, so a
-//              bright beach or a dark stage that clips nothing is not "badly exposed"
+//   exposure = exp(−(headroom² + max(0, clippedHigh − 0.02) / 0.05 + blockedLow / 0.5))
+//              headroom: the stops of range left unused at the top, max(0, log2(lin(245) / lin(p99)))
+//              with lin the sRGB curve in linear light and p99 the 99th percentile of luminance —
+//              a photo whose brightest tones sit 1 EV below white costs a factor e, 2 EV e⁴;
+//              clippedHigh/blockedLow: the mean over R, G, B of the clipped/blocked fractions —
+//              the first 2 % of blown pixels are free (speculars, the sun, a lamp), then each 5 %
+//              more costs a factor e; blocked shadows cost little (half the frame black: e⁻¹), since
+//              dark backgrounds are usually meant and underexposure shows as headroom.
+//              The constants were chosen on the judgement photos (docs/judgement.md: a plateau of
+//              nearby values gives the same figures within 2 pairs of 120)
 //   clean    = 1 / (1 + (noiseSigma / 1.5)²)  (σ 0.5 levels → 0.90, 1.5 → 0.5, 3 → 0.2)
 import type { Raster } from '../../../../native-models/preprocess.ts';
+import { exposureCounts, exposureScore } from './technical-exposure.ts';
+
+export { exposureScore, headroomEv } from './technical-exposure.ts';
 
 export const FOCUS_GRID = 16;
 export const NOISE_GRID = 32;
 /** Re-blur length (pixels along a direction). */
 const REBLUR = 9;
-/** Line subsampling of the whole-raster sums (focus map, noise, histograms). */
-const STEP = 2;
+/** Line subsampling of the focus sums (every STEP-th row and column), the noise estimate and the histograms. */
+const STEP = 4;
+const NOISE_STEP = 4;
+const HIST_STEP = 4;
+
+/**
+ * The luminance plane, reused from one photo to the next (6 MB at 1500 px: allocating and zeroing
+ * it per photo cost as much as filling it). measureTechnical is synchronous, so one buffer is safe.
+ */
+let scratch = new Float32Array(0);
+function lumaScratch(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  return scratch.subarray(0, n);
+}
 
 export interface TechnicalMeasures {
   /** Size of the raster measured. */
@@ -79,12 +103,6 @@ export const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
 export function focusScore(sharpness: number, motion: number): number {
   if (!Number.isFinite(sharpness)) return NaN; // no tile with enough detail to tell: no value, not "blurry"
   return clamp01((sharpness - 0.2) / 0.65) * (1 - 0.5 * clamp01(motion));
-}
-
-export function exposureScore(clippedHigh: number, blockedLow: number, median: number, p99: number): number {
-  const headroom = Math.max(0, 235 - p99) / 60;
-  const off = Math.max(0, Math.abs(median - 118) - 70) / 50;
-  return Math.exp(-(clippedHigh / 0.04 + blockedLow / 0.1 + headroom * headroom + off * off));
 }
 
 export function cleanScore(noiseSigma: number): number {
@@ -156,71 +174,86 @@ function edgesOf(t: Int32Array, g: number): Int32Array {
 
 /**
  * reblurDirection's horizontal and vertical passes over the whole raster, in one row-major sweep
- * each, over every STEP-th line only (every other row for the horizontal sums, every other column
- * for the vertical): a tile at 1500 px is ~90 × 70 pixels, so its sums barely change, and this hot
- * loop of the analyzer costs half.
+ * each, over every STEP-th line only (every STEP-th row for the horizontal sums, every STEP-th
+ * column for the vertical): a tile at 1200 px is ~75 × 50 pixels, so ~13 lines of it in each
+ * direction still give its sums thousands of terms, and this hot loop costs 1/STEP of a full pass.
+ * The re-blur is a running window sum (no per-line prefix array); N counts the terms per tile.
  */
-function reblurRowsAndColumns(L: Float32Array, w: number, h: number, tx: Int32Array, ty: Int32Array, D: Float64Array, V: Float64Array): void {
+function reblurRowsAndColumns(
+  L: Float32Array, w: number, h: number, tx: Int32Array, ty: Int32Array, D: Float64Array, V: Float64Array, N: Float64Array,
+): void {
   const r = (REBLUR - 1) >> 1;
   const G = FOCUS_GRID;
   const xe = edgesOf(tx, G);
-  // Horizontal: a prefix sum per row gives the re-blurred row.
-  const P = new Float64Array(w + 1);
+  // Horizontal: the re-blurred row B (window [x − r, x + r] clipped to the row) from a running sum,
+  // then the sums per tile segment.
   const B = new Float32Array(w);
   for (let y = 0; y < h; y += STEP) {
     const base = y * w;
-    for (let x = 0; x < w; x++) P[x + 1] = P[x] + L[base + x];
+    let sum = 0;
+    for (let x = 0; x < r && x < w; x++) sum += L[base + x];
     for (let x = 0; x < w; x++) {
-      const lo = x - r < 0 ? 0 : x - r;
-      const hi = x + r + 1 > w ? w : x + r + 1;
-      B[x] = (P[hi] - P[lo]) / (hi - lo);
+      if (x + r < w) sum += L[base + x + r];
+      if (x - r - 1 >= 0) sum -= L[base + x - r - 1];
+      B[x] = sum / ((x + r < w ? x + r + 1 : w) - (x - r > 0 ? x - r : 0));
     }
     const row = ty[y] * G;
     for (let c = 0; c < G; c++) {
       let d = 0;
       let v = 0;
-      for (let x = Math.max(1, xe[c]); x < xe[c + 1]; x++) {
+      const start = xe[c] < 1 ? 1 : xe[c];
+      const end = xe[c + 1];
+      for (let x = start; x < end; x++) {
         const dl = Math.abs(L[base + x] - L[base + x - 1]);
         const db = Math.abs(B[x] - B[x - 1]);
         d += dl;
         if (dl > db) v += dl - db;
       }
-      D[row + c] += d;
-      V[row + c] += v;
+      const k = row + c;
+      D[k] += d;
+      V[k] += v;
+      N[k] += end - start;
     }
   }
-  // Vertical: running column sums over the rows [lo, hi) of the window.
-  const S = new Float64Array(w);
-  const prevB = new Float32Array(w);
+  // Vertical: running column sums over the rows [lo, hi) of the window, every STEP-th column.
+  const cols = Math.ceil(w / STEP);
+  const S = new Float64Array(cols);
+  const prev = new Float64Array(cols);
   let lo = 0;
   let hi = Math.min(h, r + 1);
-  for (let yy = 0; yy < hi; yy++) for (let x = 0; x < w; x++) S[x] += L[yy * w + x];
-  for (let x = 0; x < w; x++) prevB[x] = S[x] / (hi - lo);
+  for (let yy = 0; yy < hi; yy++) for (let j = 0, a = yy * w; j < cols; j++) S[j] += L[a + j * STEP];
+  for (let j = 0; j < cols; j++) prev[j] = S[j] / (hi - lo);
+  const colTile = new Int32Array(cols);
+  for (let j = 0; j < cols; j++) colTile[j] = tx[j * STEP];
+  const ce = edgesOf(colTile, G);
   for (let y = 1; y < h; y++) {
     const nlo = y - r < 0 ? 0 : y - r;
     const nhi = y + r + 1 > h ? h : y + r + 1;
-    // Only the columns the sums below read (every STEP-th).
-    if (nhi > hi) for (let x = 0, a = hi * w; x < w; x += STEP) S[x] += L[a + x];
-    if (nlo > lo) for (let x = 0, a = lo * w; x < w; x += STEP) S[x] -= L[a + x];
+    if (nhi > hi) for (let j = 0, a = hi * w; j < cols; j++) S[j] += L[a + j * STEP];
+    if (nlo > lo) for (let j = 0, a = lo * w; j < cols; j++) S[j] -= L[a + j * STEP];
     lo = nlo;
     hi = nhi;
-    const n = hi - lo;
+    const inv = 1 / (hi - lo);
     const base = y * w;
     const up = base - w;
     const row = ty[y] * G;
     for (let c = 0; c < G; c++) {
       let d = 0;
       let v = 0;
-      for (let x = xe[c] + (xe[c] & 1); x < xe[c + 1]; x += STEP) {
-        const b = S[x] / n;
+      const end = ce[c + 1];
+      for (let j = ce[c]; j < end; j++) {
+        const x = j * STEP;
+        const b = S[j] * inv;
         const dl = Math.abs(L[base + x] - L[up + x]);
-        const db = Math.abs(b - prevB[x]);
-        prevB[x] = b;
+        const db = Math.abs(b - prev[j]);
+        prev[j] = b;
         d += dl;
         if (dl > db) v += dl - db;
       }
-      D[row + c] += d;
-      V[row + c] += v;
+      const k = row + c;
+      D[k] += d;
+      V[k] += v;
+      N[k] += end - ce[c];
     }
   }
 }
@@ -247,11 +280,8 @@ function measureFocus(L: Float32Array, w: number, h: number, noiseSigma: number)
   // estimate, only over the sharpest region below: they would double the cost for the map).
   const D = new Float64Array(tiles);
   const V = new Float64Array(tiles);
-  reblurRowsAndColumns(L, w, h, tx, ty, D, V);
-  const pixels = new Float64Array(tiles);
-  const xe = edgesOf(tx, G);
-  const ye = edgesOf(ty, G);
-  for (let t = 0; t < tiles; t++) pixels[t] = (xe[(t % G) + 1] - xe[t % G]) * (ye[Math.floor(t / G) + 1] - ye[Math.floor(t / G)]);
+  const N = new Float64Array(tiles);
+  reblurRowsAndColumns(L, w, h, tx, ty, D, V, N);
 
   // A tile tells something when its neighbour-to-neighbour variation (mean |ΔL|) clearly exceeds
   // what the noise alone gives (i.i.d. noise σ: E|ΔL| = 2σ/√π ≈ 1.13σ).
@@ -260,7 +290,7 @@ function measureFocus(L: Float32Array, w: number, h: number, noiseSigma: number)
   const focusMap = new Float32Array(tiles).fill(NaN);
   const textured: number[] = [];
   for (let t = 0; t < tiles; t++) {
-    if (pixels[t] === 0 || (STEP * D[t]) / (2 * pixels[t]) < minVariation) continue;
+    if (N[t] === 0 || D[t] / N[t] < minVariation) continue;
     focusMap[t] = V[t] / D[t];
     textured.push(t);
   }
@@ -299,27 +329,39 @@ function measureFocus(L: Float32Array, w: number, h: number, noiseSigma: number)
   return { focusMap, sharpness: weakest, motion: strongest > 0 ? 1 - weakest / strongest : 0 };
 }
 
-/** Immerkær σ per tile of a NOISE_GRID² grid; the 10th percentile of usable tiles. */
+/**
+ * Immerkær σ per tile of a NOISE_GRID² grid over every NOISE_STEP-th row (a tile at 1200 px is
+ * ~37 × 25 pixels: 6 rows of it, ~220 terms, put its σ within ~5 %); the 10th percentile of usable tiles.
+ */
 function measureNoise(L: Float32Array, w: number, h: number): number {
   if (w < 3 || h < 3) return NaN;
   const G = NOISE_GRID;
-  const tx = tileOf(w, G);
   const ty = tileOf(h, G);
+  const xe = edgesOf(tileOf(w, G), G);
   const sum = new Float64Array(G * G);
   const count = new Float64Array(G * G);
   const bright = new Float64Array(G * G);
-  for (let y = 1; y < h - 1; y += STEP) {
-    const a = (y - 1) * w;
+  for (let y = 1; y < h - 1; y += NOISE_STEP) {
     const b = y * w;
-    const c = (y + 1) * w;
+    const a = b - w;
+    const c = b + w;
     const row = ty[y] * G;
-    for (let x = 1; x < w - 1; x++) {
-      const m =
-        L[a + x - 1] - 2 * L[a + x] + L[a + x + 1] - 2 * L[b + x - 1] + 4 * L[b + x] - 2 * L[b + x + 1] + L[c + x - 1] - 2 * L[c + x] + L[c + x + 1];
-      const t = row + tx[x];
-      sum[t] += m < 0 ? -m : m;
-      count[t]++;
-      bright[t] += L[b + x];
+    for (let t = 0; t < G; t++) {
+      const x0 = xe[t] < 1 ? 1 : xe[t];
+      const x1 = xe[t + 1] > w - 1 ? w - 1 : xe[t + 1];
+      let s = 0;
+      let l = 0;
+      for (let x = x0; x < x1; x++) {
+        const m =
+          L[a + x - 1] - 2 * L[a + x] + L[a + x + 1] - 2 * (L[b + x - 1] - 2 * L[b + x] + L[b + x + 1]) + L[c + x - 1] - 2 * L[c + x] + L[c + x + 1];
+        s += m < 0 ? -m : m;
+        l += L[b + x];
+      }
+      if (x1 > x0) {
+        sum[row + t] += s;
+        count[row + t] += x1 - x0;
+        bright[row + t] += l;
+      }
     }
   }
   const sigmas: number[] = [];
@@ -335,43 +377,23 @@ function measureNoise(L: Float32Array, w: number, h: number): number {
   return sigmas[Math.floor(sigmas.length * 0.1)];
 }
 
+/** Rec. 709 luma of n RGB pixels into L (a small function of its own: V8 optimises it as a unit). */
+function lumaOf(data: Uint8Array, L: Float32Array, n: number): void {
+  for (let i = 0, s = 0; i < n; i++, s += 3) L[i] = 0.2126 * data[s] + 0.7152 * data[s + 1] + 0.0722 * data[s + 2];
+}
+
 /** Everything the technical analyzer stores about one raster. */
 export function measureTechnical(r: Raster): TechnicalMeasures {
   const { width: w, height: h, data } = r;
   const n = w * h;
-  const L = new Float32Array(n);
-  // Per channel: ≥ 250 clipped, ≤ 5 blocked. One pass for luma, clipping and the luma histogram.
-  const chR = new Uint32Array(256);
-  const chG = new Uint32Array(256);
-  const chB = new Uint32Array(256);
+  const L = lumaScratch(n);
+  lumaOf(data, L, n);
+  // Per channel: ≥ 250 clipped, ≤ 5 blocked; the luma histogram. Over every HIST_STEP-th row.
   const hist = new Uint32Array(256);
-  let total = 0;
-  let sampled = 0;
-  for (let y = 0; y < h; y++) {
-    const counted = y % STEP === 0; // histograms over every STEP-th row
-    for (let i = y * w, s = i * 3, end = i + w; i < end; i++, s += 3) {
-      const R = data[s];
-      const G_ = data[s + 1];
-      const B_ = data[s + 2];
-      const v = 0.2126 * R + 0.7152 * G_ + 0.0722 * B_;
-      L[i] = v;
-      if (counted) {
-        total += v;
-        hist[(v + 0.5) | 0]++;
-        chR[R]++;
-        chG[G_]++;
-        chB[B_]++;
-      }
-    }
-    if (counted) sampled += w;
-  }
-  const count = (ch: Uint32Array, a: number, b: number) => {
-    let k = 0;
-    for (let v = a; v <= b; v++) k += ch[v];
-    return k;
-  };
-  const hi = [chR, chG, chB].map((ch) => count(ch, 250, 255));
-  const lo = [chR, chG, chB].map((ch) => count(ch, 0, 5));
+  const hi = [0, 0, 0];
+  const lo = [0, 0, 0];
+  const total = exposureCounts(data, L, w, h, hist, hi, lo, HIST_STEP);
+  const sampled = Math.ceil(h / HIST_STEP) * w;
   const percentile = (p: number) => {
     for (let acc = 0, v = 0; v < 256; v++) {
       acc += hist[v];
@@ -399,7 +421,7 @@ export function measureTechnical(r: Raster): TechnicalMeasures {
     lumaMean: sampled ? total / sampled : NaN,
     lumaMedian: median,
     focus: focusScore(sharpness, motion),
-    exposure: exposureScore(mean3(clippedHigh), mean3(blockedLow), median, p99),
+    exposure: exposureScore(mean3(clippedHigh), mean3(blockedLow), p99),
     lumaP99: p99,
     clean: cleanScore(noiseSigma),
   };

@@ -1,26 +1,32 @@
 // The technical analyzer: focus (a 16 × 16 focus map, the sharpest region, motion blur), exposure
 // (clipped highlights and blocked shadows per channel, mean and median luminance) and sensor noise,
 // measured on a working-size raster from the indexer's one decode. The maths, and how each measure
-// becomes a 0…1 score, is in ./technical-measures.ts; the table in db/technical.ts; the signals
-// (@focus, @exposure, @clean) in signals/technical.ts; how often they are right in docs/judgement.md.
+// becomes a 0…1 score, is in ./technical-measures.ts (exposure: ./technical-exposure.ts); the table
+// in db/technical.ts; the signals (@focus, @exposure, @clean) in signals/technical.ts; how often
+// they are right in docs/judgement.md.
 //
-// Working size: 1500 px on the long side. Measured (docs/judgement.md, "Working size"): at 1024 px
-// a σ = 1 working-pixel blur of a 24 MP frame (σ ≈ 4 px at 100 %) is missed more often, while
-// 2048 px costs a larger JPEG shrink-on-load step (a 6000 px JPEG decodes at 1/2 instead of 1/4
-// scale) and about twice the analysis time for little gain; 1500 px decodes at the same 1/4 scale
-// the CLIP/thumbnail intermediate is cut from, so the raster adds almost nothing to the decode.
+// Working size: 1200 px on the long side. The cost is the decode (docs/performance.md): a JPEG is
+// decoded with shrink-on-load at 1/2, 1/4 or 1/8 scale, and sharp only uses 1/4 for a 6000 px
+// (24 MP) photo when the target is at most 1200 px (a shrink of 5 or more; a whole 4, as 1500 px
+// would be, falls back to 1/2). At 1200 px the raster rides on the 1/4-scale decode the CLIP
+// intermediate already uses (+1–4 ms of CPU); at 1500 px it costs a 1/2-scale decode (+25–35 ms,
+// more than the whole analysis). What 1500 px saw better, measured (docs/judgement.md, "Working
+// size"): a slight σ 1 blur across different photos (AUC 0.81 vs 0.80) and added noise across
+// photos (σ 8: 0.986 vs 0.971); own-copy orderings are the same. Another analyzer asking a
+// different size costs no second decode: the indexer asks decodeImage for every size at once and
+// the smaller rasters are resized in memory from the largest.
 import type { DB } from '../../../../db/database.ts';
 import { ensureTechnicalSchema, storeTechnical } from '../../../../db/technical.ts';
 import type { Analyzer, AnalyzerInput } from './analyzer.ts';
 import { measureTechnical, type TechnicalMeasures } from './technical-measures.ts';
 
-export const TECHNICAL_WORKING_SIDE = 1500;
+export const TECHNICAL_WORKING_SIDE = 1200;
 
 export class TechnicalAnalyzer implements Analyzer<TechnicalMeasures> {
   readonly id = 'technical';
   readonly label = 'Focus & exposure';
   /** Raise when a measure or its mapping to 0…1 changes. */
-  readonly version = 1;
+  readonly version = 2;
   readonly needs: { working: { longSide: number } };
   readonly batchSize = 8;
 

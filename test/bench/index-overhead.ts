@@ -1,0 +1,79 @@
+// What the analyzers beside CLIP cost in real indexing (issue 11: "all analyzers together at most
+// +30 % CPU per photo over CLIP-only"): the same photos indexed into fresh libraries, each run in a
+// child process (index-child.ts, indexLibrary direct, default batch/decode/threads), alternately
+// with every default analyzer and with the CLIP embedder alone. CPU time per photo (the child's
+// process.cpuUsage: libvips, ONNX Runtime and JS threads) is the comparison, since other work on a
+// shared machine slows the wall clock but barely the CPU a photo takes; img/s is reported beside it.
+// Medians over the repeats. Part of `npm run bench` (run.ts, step 3b); alone:
+//   npx tsx test/bench/index-overhead.ts [photos = 48] [repeats = 3]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IndexRun } from './index-child.ts';
+import { CACHE, log, median, ROOT, rmrf, round, runChild } from './util.ts';
+
+export interface IndexOverhead {
+  photos: number;
+  repeats: number;
+  cores: number;
+  /** Load average (1 min) before the first and after the last run. */
+  loadBefore: number;
+  loadAfter: number;
+  allImgPerSec: number;
+  clipImgPerSec: number;
+  allCpuMsPerPhoto: number;
+  clipCpuMsPerPhoto: number;
+  /** allCpuMsPerPhoto / clipCpuMsPerPhoto − 1. */
+  cpuOverhead: number;
+  runs: { analyzers: string; imgPerSec: number; cpuMsPerPhoto: number }[];
+}
+
+export async function measureIndexOverhead(modelDir: string, files: string[], repeats = 3): Promise<IndexOverhead> {
+  // A folder of the chosen photos (hard links: no copy, same files to the decoder).
+  const dir = path.join(CACHE, 'bench-index-overhead');
+  rmrf(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of files) fs.linkSync(f, path.join(dir, path.basename(f)));
+  const child = path.join(ROOT, 'test/bench/index-child.ts');
+  const loadBefore = os.loadavg()[0];
+  const all: IndexRun[] = [];
+  const clip: IndexRun[] = [];
+  try {
+    for (let i = 0; i < repeats; i++) {
+      // Alternated, so a change in the machine's load hits both alike.
+      for (const clipOnly of i % 2 ? [true, false] : [false, true]) {
+        const r = await runChild<IndexRun>(child, ['--model', modelDir, '--photos', dir, '--direct', ...(clipOnly ? ['--clip-only'] : [])]);
+        (clipOnly ? clip : all).push(r);
+        log(`index-overhead: ${clipOnly ? 'CLIP only' : 'all analyzers'} ${r.imgPerSec} img/s, ${r.cpuMsPerPhoto} CPU ms per photo (load ${os.loadavg()[0].toFixed(1)})`);
+      }
+    }
+  } finally {
+    rmrf(dir);
+  }
+  const m = (runs: IndexRun[], k: 'imgPerSec' | 'cpuMsPerPhoto') => round(median(runs.map((r) => r[k])), 2);
+  const allCpu = m(all, 'cpuMsPerPhoto');
+  const clipCpu = m(clip, 'cpuMsPerPhoto');
+  return {
+    photos: files.length,
+    repeats,
+    cores: os.availableParallelism(),
+    loadBefore: round(loadBefore, 2),
+    loadAfter: round(os.loadavg()[0], 2),
+    allImgPerSec: m(all, 'imgPerSec'),
+    clipImgPerSec: m(clip, 'imgPerSec'),
+    allCpuMsPerPhoto: allCpu,
+    clipCpuMsPerPhoto: clipCpu,
+    cpuOverhead: round(allCpu / clipCpu - 1, 3),
+    runs: [...all, ...clip].map((r) => ({ analyzers: r.analyzers, imgPerSec: r.imgPerSec, cpuMsPerPhoto: r.cpuMsPerPhoto })),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { ensureBenchModel } = await import('./model.ts');
+  const { ensureBenchPhotos } = await import('./photos.ts');
+  const n = Number(process.argv[2] ?? 48);
+  const modelDir = await ensureBenchModel();
+  const set = await ensureBenchPhotos(n);
+  log(`index-overhead: ${n} × 24 MP photos from ${set.source}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}…`);
+  console.log(JSON.stringify(await measureIndexOverhead(modelDir, set.files.slice(0, n), Number(process.argv[3] ?? 3))));
+}
