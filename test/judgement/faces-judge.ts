@@ -66,7 +66,7 @@ export function readSources(dir = FACES_DIR): Map<string, Source> {
   return out;
 }
 
-/** Every labelled photo through the real decode (1500 px working raster) and FacesAnalyzer. */
+/** Every labelled photo through the real decode (the analyzers' working raster, 1200 px) and FacesAnalyzer. */
 export async function measureFacesDir(dir = FACES_DIR, log: (s: string) => void = () => {}): Promise<PhotoOutcome[]> {
   const sources = readSources(dir);
   const analyzer = new FacesAnalyzer();

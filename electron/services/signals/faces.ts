@@ -25,7 +25,7 @@ export const FACE_SIGNALS: Record<FaceScore, { label: string; description: strin
   },
   'face-focus': {
     label: 'face focus (faces)',
-    description: 'How sharp the sharpest face is, measured on the eyes at 1500 px; no value for frames without a face.',
+    description: 'How sharp the sharpest face is, measured on the eyes at 1200 px; no value for frames without a face.',
   },
 };
 

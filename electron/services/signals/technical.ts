@@ -1,5 +1,5 @@
 // @focus, @exposure, @clean: the technical analyzer's scores (indexing/analyzers/technical.ts) as
-// signals, each 0…1, higher = better. They are measured from the pixels at 1500 px, not from the
+// signals, each 0…1, higher = better. They are measured from the pixels at 1200 px, not from the
 // CLIP embedding: a photo the analyzer has not measured yet (indexed before it existed, until the
 // next `cull index` backfills it) has no value (NaN: it ranks nowhere, explain shows no value).
 // How often they are right, measured on real photos: docs/judgement.md.
@@ -10,7 +10,7 @@ import { UNIT_RANGE, type RowScores, type Signal, type SignalContext } from './s
 export const TECHNICAL_SIGNALS: Record<TechnicalScore, { label: string; description: string }> = {
   focus: {
     label: 'focus (measured)',
-    description: 'How sharp the sharpest region is, with motion blur, measured at 1500 px (run cull index to measure new photos).',
+    description: 'How sharp the sharpest region is, with motion blur, measured at 1200 px (run cull index to measure new photos).',
   },
   exposure: {
     label: 'exposure (measured)',

@@ -1,5 +1,5 @@
 // The faces analyzer: faces, eye states and face focus (face-measures.ts) from the face model
-// (native-models/faces.ts), on the same working raster as the technical analyzer (1500 px long
+// (native-models/faces.ts), on the same working raster as the technical analyzer (1200 px long
 // side: one decode serves both). BlazeFace first looks at a small copy of the frame (it sees
 // 256 × 256 anyway); only a frame where it finds a face gets the full pass, whose face mesh and iris
 // model crop each face from the working raster (native-models/faces.ts). At most MAX_FACES faces per photo (the largest); a photo with none is
