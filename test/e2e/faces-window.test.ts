@@ -49,7 +49,9 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
   /** The overlay's rectangle against the rectangle the photo is drawn in (object-fit: contain). */
   function alignment(): Promise<{ overlay: DOMRect; image: { x: number; y: number; width: number; height: number } }> {
     return page.evaluate(() => {
-      const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] img.full')!;
+      // The layer drawn for the zoom shown: the screen-sized rendition at fit, the full preview at 100 %.
+      const zoom = document.querySelector('[data-testid="loupe"]')!.getAttribute('data-zoom');
+      const img = document.querySelector<HTMLImageElement>(`[data-testid="loupe"] img.preview.${zoom === '100' ? 'full' : 'fit'}`)!;
       const r = img.getBoundingClientRect();
       const k = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
       const w = img.naturalWidth * k;
