@@ -131,7 +131,7 @@ export class Library {
     try {
       // The image session is only needed to index: opening a library to score skips its ~1.3 s load.
       const clip = await openClipModel(info, { threads: opts.threads, lazyVision: true });
-      const matrix = EmbeddingMatrix.load(db, info.id, { deferSnapshot: true });
+      const matrix = await EmbeddingMatrix.loadAsync(db, info.id, { deferSnapshot: true });
       return new Library(db, { clip, matrix, source: opts.modelSource ?? { kind: 'folder', path: info.dir } }, thumbs);
     } catch (err) {
       db.close();

@@ -126,6 +126,12 @@ export class RowStore {
     return this.kernels.ingest(this.stageAt, this.dim, this.tmpAt, row, this.scalesAt + r * 4) === 1;
   }
 
+  /** Rows from r on, as made elsewhere in this store's format (raw row bytes; one scale per row for 'i8'). */
+  setRawRows(r: number, rows: Uint8Array, scales: Float32Array | null): void {
+    new Uint8Array(this.buffer, this.rowsAt + r * this.rowBytes, rows.length).set(rows);
+    if (scales) this.scales.set(scales, r);
+  }
+
   /** Row r as float32 (dequantised for 'i8'). */
   getRow(r: number, out = new Float32Array(this.dim)): Float32Array {
     if (this.format === 'f32') {
