@@ -260,6 +260,22 @@ export class Library {
     return this.ctx.scorer.score(toQuery(this.ctx, query), { filter: opts.filter, paths: opts.paths, minScore: opts.minScore, ...parseTop(opts.top) });
   }
 
+  /**
+   * Opens the text encoder's session ahead of the first search: the window asks once the library
+   * is open and it is idle, so the first search does not wait ~1 s for it (its load holds this
+   * thread meanwhile, hence not at open, when the first photos are being served).
+   */
+  async prepareSearch(): Promise<{ textSessionOpen: boolean }> {
+    const clip = this.need('Search').clip;
+    await clip.prepareText?.();
+    return { textSessionOpen: this.textSessionOpen };
+  }
+
+  /** Whether a search can encode its text at once (the text session is open). */
+  get textSessionOpen(): boolean {
+    return this.loaded?.clip.textReady === true;
+  }
+
   async search(text: string, opts: ListOptions = {}): Promise<ScoredPhoto[]> {
     this.syncMatrix();
     return this.ctx.scorer.search(text, { filter: opts.filter, paths: opts.paths, ...parseTop(opts.top ?? 100) });
