@@ -56,7 +56,7 @@ if (first.length !== Math.min(100, photos)) throw new Error(`first score returne
 if (a['open-only']) {
   await lib.close();
   rmrf(tmp);
-  reply({ photos, openMs: Math.round(t2 - t0), openParts: { libraryOpen: Math.round(t1 - t0), firstScore: Math.round(t2 - t1) }, rssMb: rssOpen, peakRssMb: peakOpen, loadedFrom: lib.matrix.loadedFrom });
+  reply({ photos, openMs: Math.round(t2 - t0), openParts: { libraryOpen: Math.round(t1 - t0), firstScore: Math.round(t2 - t1) }, rssMb: rssOpen, peakRssMb: peakOpen, loadedFrom: lib.matrix.loadedFrom, readers: lib.matrix.lastLoad?.readers ?? 0 });
   process.exit(0);
 }
 
@@ -143,6 +143,7 @@ reply({
   rssWithTextMb: rssText,
   scoreMs: round(median(scoreMs), 1),
   scoreMinMs: round(Math.min(...scoreMs), 1),
+  scoreThreads: lib.matrix.scoreThreads,
   textSessionOpenMs: Math.round(textOpenMs),
   firstSearchMs: round(firstSearchMs, 1),
   searchNewTextMs: round(median(searchNewMs), 1),

@@ -1,7 +1,7 @@
 // The library's image embeddings in memory, loaded once per library and model. Every attribute
 // score and search is a matrix-vector product over them, run by the SIMD kernels of row-store.ts
 // (1M × 512 in ~30 ms as int8, ~70 ms as float32, against ~500 ms for a JavaScript loop).
-// Why one file of ~660 lines: the row storage, the int8 shadow and the refresh/reconcile logic share
+// Why one file of ~680 lines: the row storage, the int8 shadow and the refresh/reconcile logic share
 // the same private buffers and invariants (row order, id index, shadow in step); splitting them would
 // expose those buffers to each other.
 //
@@ -313,6 +313,12 @@ export class EmbeddingMatrix {
     if (!this.wantsShadow()) return;
     this.buildShadow();
     while (this.shadow && this.shadowBuilt < this.length) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Threads a fast scoring pass over every row runs on (dot-pool.ts; 1 below PARALLEL_DOT_MIN_ROWS rows). */
+  get scoreThreads(): number {
+    const store = this.wantsShadow() && this.shadow ? this.shadow : this.store;
+    return store.threadsFor(this.length);
   }
 
   /** Float32 rows of a size where the int8 shadow pays (and its SIMD kernel applies). */

@@ -160,9 +160,10 @@ function dotF32Body(): Code {
   ]; // prettier-ignore
 }
 
-export function rowKernelBytes(): Uint8Array<ArrayBuffer> {
+/** `shared`: over an imported shared memory (scoring passes split across threads, dot-pool.ts). */
+export function rowKernelBytes(shared = false): Uint8Array<ArrayBuffer> {
   const i = T.i32;
-  return wasmModule([funcType([i, i, i, i, i, i, T.f32]), funcType([i, i, i, i, i]), funcType([i, i, i, i, i], [i])], { imported: true, pages: 1 }, [
+  return wasmModule([funcType([i, i, i, i, i, i, T.f32]), funcType([i, i, i, i, i]), funcType([i, i, i, i, i], [i])], { imported: true, pages: 1, shared }, [
     { name: 'dot_i8', type: 0, locals: [[4, T.i32], [2, T.v128]], code: dotI8Body() },
     { name: 'dot_f32', type: 1, locals: [[4, T.i32], [2, T.v128]], code: dotF32Body() },
     { name: 'ingest', type: 2, locals: [[3, T.i32], [5, T.v128], [2, T.f32]], code: ingestBody() },
@@ -175,16 +176,21 @@ export interface RowKernels {
   ingest(src: number, dim: number, dst: number, codes: number, scalePtr: number): number;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 
-/** The kernel module, or null where WebAssembly SIMD is unavailable (or CULL_NO_SIMD is set). */
-export function rowKernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/**
+ * The kernel module, or null where WebAssembly SIMD is unavailable (or CULL_NO_SIMD is set).
+ * `shared`: the variant over a shared memory, null also where shared memory is unavailable.
+ */
+export function rowKernelModule(shared = false): WebAssembly.Module | null {
+  if (!compiled.has(shared)) {
+    let module: WebAssembly.Module | null = null;
     try {
-      compiled = process.env.CULL_NO_SIMD ? null : new WebAssembly.Module(rowKernelBytes());
+      if (!process.env.CULL_NO_SIMD) module = new WebAssembly.Module(rowKernelBytes(shared));
     } catch {
-      compiled = null;
+      module = null;
     }
+    compiled.set(shared, module);
   }
-  return compiled;
+  return compiled.get(shared)!;
 }
