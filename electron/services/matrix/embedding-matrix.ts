@@ -572,6 +572,8 @@ export class EmbeddingMatrix {
       let r = 0;
       const read = forEachEmbeddingBlock(db, this.modelId, { onStart: (expected, dim) => this.reset(dim, expected) }, (block) => {
         const bytes = this.dim * 2;
+        this.length = r;
+        this.ensureCapacity(r + block.count); // more rows than counted: a write since, or a damaged index
         for (let k = 0; k < block.count; k++, r++) {
           this.idBuf[r] = block.ids[k];
           this.indexedAt[r] = block.indexedAt[k];
