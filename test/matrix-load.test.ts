@@ -31,7 +31,7 @@ function fill(n: number, special = true): void {
   const emb = db.prepare('INSERT INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
-      const id = 1 + i * 3 + (i > n / 2 ? 5000 : 0);
+      const id = 1 + i * 3 + (i > n / 2 ? 10_000 : 0); // a gap: a whole block without photos
       photo.run(id, `/p/${id}.jpg`, '/p', `fp${id}`, 1_700_000_000_000 + i * 7, special && i === 10 ? 'missing' : 'ok');
       const v = special && i === 20 ? new Float32Array(DIM) : vector(rand);
       emb.run(id, 'm', special && i === 30 ? encodeF16(new Float32Array(DIM + 16)) : encodeF16(v));
@@ -78,7 +78,7 @@ describe('matrix load from the database', () => {
     const m = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'f32' });
     expect(m.length).toBe(2998); // one photo missing, one BLOB of a foreign size
     expectSame(m, 1e-6);
-    const span = 1 + 2999 * 3 + 5000;
+    const span = 1 + 2999 * 3 + 10_000;
     expect(m.lastLoad).toMatchObject({ rows: 2998, readers: 1 });
     expect(m.lastLoad!.statements).toBeLessThanOrEqual(Math.ceil(span / BLOCK_IDS));
   });

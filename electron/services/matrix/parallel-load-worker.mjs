@@ -1,18 +1,19 @@
 // One reader of a parallel matrix load (parallel-load.ts): opens the library read-only on its own
 // connection, runs the block statement that db/features.ts defines (embeddingBlockSql) over its
-// range of photo ids, and turns each block's float16 BLOBs into matrix rows with the row store's own
-// ingest kernel (the compiled module arrives in workerData), so reading AND converting run on every
-// core. Plain JavaScript so that it loads as a worker under Node, tsx, vitest and (bundled by
-// build/build-electron.ts) Electron alike.
+// share of the blocks of photo ids (every `stride`-th from `first`), and turns each block's float16
+// BLOBs into matrix rows with the row store's own ingest kernel (the compiled module arrives in
+// workerData), so reading AND converting run on every core. Plain JavaScript so that it loads as a
+// worker under Node, tsx, vitest and (bundled by build/build-electron.ts) Electron alike.
 //
-// Messages: { block: { count, ids, indexedAt, rows, scales, refused } } per non-empty block (typed
-// arrays transferred, never copied; `refused` holds the rows the kernel leaves to the caller's plain
-// path, with their BLOBs), then { done: { rows, sums } } (sums: the `extra` aggregates added up, for
-// the caller's consistency check), or { error }.
+// Messages: { block: { index, count, ids, indexedAt, rows, scales, refused } } per block with rows
+// (typed arrays transferred, never copied; `refused` holds the rows the kernel leaves to the
+// caller's plain path, with their BLOBs), { empty: index } per block without, then
+// { done: { rows, sums } } (sums: the `extra` aggregates added up, for the caller's consistency
+// check), or { error }.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const { file, sql, modelId, dim, format, from, to, step, module } = workerData;
+const { file, sql, modelId, dim, format, lo, hi, step, first, stride, module } = workerData;
 const rowBytes = format === 'f32' ? dim * 4 : dim;
 const blobBytes = dim * 2;
 
@@ -37,10 +38,15 @@ try {
   const sums = [];
   let rows = 0;
   db.exec('BEGIN'); // one snapshot for the whole range
-  for (let at = from; at < to; at += step) {
-    const r = stmt.get(modelId, at, Math.min(to, at + step), blobBytes);
+  // Blocks first, first + stride, …: block b holds photo ids lo + b·step … lo + (b + 1)·step − 1.
+  for (let index = first; lo + index * step <= hi; index += stride) {
+    const at = lo + index * step;
+    const r = stmt.get(modelId, at, Math.min(hi + 1, at + step), blobBytes);
     const count = r[0];
-    if (!count) continue;
+    if (!count) {
+      parentPort.postMessage({ empty: index });
+      continue;
+    }
     const ids = Int32Array.from(JSON.parse(`[${r[1]}]`));
     const indexedAt = Float64Array.from(JSON.parse(`[${r[2]}]`));
     const vecs = r[3];
@@ -58,7 +64,7 @@ try {
     rows += count;
     const transfer = [ids.buffer, indexedAt.buffer, out.buffer];
     if (scales) transfer.push(scales.buffer);
-    parentPort.postMessage({ block: { count, ids, indexedAt, rows: out, scales, refused } }, transfer);
+    parentPort.postMessage({ block: { index, count, ids, indexedAt, rows: out, scales, refused } }, transfer);
   }
   db.exec('COMMIT');
   parentPort.postMessage({ done: { rows, sums } });

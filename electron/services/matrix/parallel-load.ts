@@ -2,10 +2,10 @@
 //
 // Why: read on one thread, a 1M-photo library costs ~2 s of CPU in SQLite and better-sqlite3 and
 // ~0.7 s converting float16 BLOBs to int8 rows: far over the 2 s an open may take. Here the photo
-// ids are split into one contiguous range per core; a worker per range (parallel-load-worker.mjs)
-// reads its range in blocks on its own read-only connection and converts them with the row
-// kernels, and the rows come back as transferred buffers that the matrix copies into place, range
-// after range, so rows stay in photo-id order.
+// ids are cut into blocks of BLOCK_IDS dealt out in turn to one worker per core
+// (parallel-load-worker.mjs), which reads them on its own read-only connection and converts them
+// with the row kernels; the rows come back as transferred buffers that the matrix copies into
+// place block after block, so rows stay in photo-id order.
 //
 // Each worker reads its own snapshot of the database, so the result may mix states if something
 // wrote meanwhile: the caller checks the rows' sums against the library inside its own read
@@ -53,7 +53,9 @@ export interface ParallelLoad {
 }
 
 interface Reply {
-  block?: LoadedBlock;
+  block?: LoadedBlock & { index: number };
+  /** A block with no rows (a gap in the photo ids). */
+  empty?: number;
   done?: { rows: number; sums: number[] };
   error?: string;
 }
@@ -66,48 +68,47 @@ interface Reply {
 export async function readRowsParallel(opts: ParallelLoad, visit: (block: LoadedBlock) => void): Promise<{ rows: number; sums: number[] }> {
   const module = rowKernelModule();
   if (!module) throw new Error('WebAssembly SIMD is not available');
-  const span = opts.hi - opts.lo + 1;
-  // Whole blocks per reader, so every statement covers BLOCK_IDS ids as on one thread.
-  const perReader = Math.ceil(span / opts.readers / BLOCK_IDS) * BLOCK_IDS;
-  const ranges: [number, number][] = [];
-  for (let from = opts.lo; from <= opts.hi; from += perReader) ranges.push([from, Math.min(opts.hi + 1, from + perReader)]);
-  if (!ranges.length) return { rows: 0, sums: opts.sums.map(() => 0) };
+  // Blocks of BLOCK_IDS photo ids (one statement each, as on one thread), dealt out in turn:
+  // reader i reads blocks i, i + readers, … so all readers move through the ids together and
+  // few blocks ever wait here for the one before them.
+  const blocks = Math.max(0, Math.ceil((opts.hi - opts.lo + 1) / BLOCK_IDS));
+  const readers = Math.min(opts.readers, blocks);
+  if (!blocks) return { rows: 0, sums: opts.sums.map(() => 0) };
   const sql = embeddingBlockSql(opts.sums);
   const workers: Worker[] = [];
-  // Blocks of a range wait here until every range before it has been handed over.
-  const queued: LoadedBlock[][] = ranges.map(() => []);
-  const finished = ranges.map(() => false);
-  let next = 0; // the range whose blocks go straight to `visit`
+  const arrived = new Map<number, LoadedBlock | null>(); // block index → rows (null: none in it)
+  const finished = new Array<boolean>(readers).fill(false);
+  let next = 0; // the block `visit` gets next
   let rows = 0;
   const sums = opts.sums.map(() => 0);
   try {
     await new Promise<void>((resolve, reject) => {
       const advance = () => {
-        while (next < ranges.length && finished[next]) {
-          next++;
-          if (next < ranges.length) for (const b of queued[next].splice(0)) visit(b);
+        for (; arrived.has(next); next++) {
+          const b = arrived.get(next)!;
+          arrived.delete(next);
+          if (b) visit(b);
         }
-        if (next === ranges.length) resolve();
+        if (next === blocks && finished.every(Boolean)) resolve();
       };
-      ranges.forEach(([from, to], i) => {
+      for (let i = 0; i < readers; i++) {
         const w = new Worker(WORKER_URL, {
           // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
           execArgv: [],
-          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, from, to, step: BLOCK_IDS, module },
+          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module },
         });
         workers.push(w);
         w.on('message', (m: Reply) => {
           try {
             if (m.error) throw new Error(m.error);
-            if (m.block) {
-              if (i === next) visit(m.block);
-              else queued[i].push(m.block);
-            } else if (m.done) {
+            if (m.block) arrived.set(m.block.index, m.block);
+            else if (m.empty !== undefined) arrived.set(m.empty, null);
+            else if (m.done) {
               rows += m.done.rows;
               m.done.sums.forEach((v, j) => (sums[j] += v));
               finished[i] = true;
-              advance();
             }
+            advance();
           } catch (err) {
             reject(err);
           }
@@ -116,7 +117,7 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
         w.on('exit', (code) => {
           if (!finished[i]) reject(new Error(`matrix reader ${i} stopped (exit code ${code})`));
         });
-      });
+      }
     });
   } finally {
     for (const w of workers) void w.terminate();
