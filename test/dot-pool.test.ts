@@ -49,3 +49,20 @@ describe.skipIf(!multiCore)('scoring passes over every core', () => {
     });
   }
 });
+
+describe.skipIf(!multiCore)('a released store', () => {
+  it('runs its passes on the calling thread once released, with the same dots', async () => {
+    const rows = PARALLEL_DOT_MIN_ROWS;
+    const store = new RowStore('i8', DIM, rows);
+    const rand = prng(5);
+    for (let r = 0; r < rows; r++) store.setRow(r, Float32Array.from({ length: DIM }, () => rand() - 0.5));
+    const d = new Float32Array(DIM).fill(0.1);
+    expect(store.threadsFor(rows)).toBe(dotPool()!.threads);
+    const before = store.dot(d, rows);
+    store.release();
+    expect(store.threadsFor(rows)).toBe(1);
+    const passes = dotPool()!.stats.passes;
+    expect(store.dot(d, rows)).toEqual(before);
+    expect(dotPool()!.stats.passes).toBe(passes); // not through the pool
+  });
+});

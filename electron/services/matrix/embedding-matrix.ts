@@ -327,6 +327,7 @@ export class EmbeddingMatrix {
   }
 
   private dropShadow(): void {
+    this.shadow?.release();
     this.shadow = null;
     this.shadowBuilt = 0;
   }
@@ -651,6 +652,7 @@ export class EmbeddingMatrix {
     this.length = 0;
     this.idBuf = new Int32Array(capacity);
     this.indexedAt = new Float64Array(capacity);
+    this.store.release();
     this.store = new RowStore(format, dim, capacity);
     this.index = null;
     this.pathList = null;

@@ -188,6 +188,16 @@ export class RowStore {
    */
   static passes: 'auto' | 'one-thread' | 'helpers-only' = 'auto';
 
+  /**
+   * Lets the pool's helper threads forget this store's memory now (a store being replaced: 0.5 GB
+   * at 1M) rather than when it is collected. The store keeps working, on the calling thread.
+   */
+  release(): void {
+    if (!this.poolId) return;
+    dotPool()?.unregister(this.poolId);
+    this.poolId = 0;
+  }
+
   /** Threads a pass over `rows` rows runs on (1: this thread alone). */
   threadsFor(rows: number): number {
     return this.poolId && rows >= PARALLEL_DOT_MIN_ROWS ? (dotPool()?.threads ?? 1) : 1;
