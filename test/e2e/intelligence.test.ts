@@ -4,7 +4,8 @@
 // expand / collapse, "keep the best" by key against the database and undone; taste fitted from
 // decisions made with keys, its agreement shown, a named model created, ranked by, refitted
 // automatically; the loupe's explain bars against Library.explainAll; best-of-groups export into a
-// folder the export creates. Screenshots go to test-output/screenshots/ (stacks, taste, explain).
+// folder the export creates; the text encoder opened ahead of the first search once the window is
+// idle. Screenshots go to test-output/screenshots/ (stacks, taste, explain).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
+import { resetTextFeatureStats, textFeatureStats } from '../../db/features.ts';
 import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makeBursts } from './helpers.ts';
@@ -30,6 +32,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   let page: Page;
   let db: Database.Database;
   const pageErrors: string[] = [];
+  let textAhead: { open: boolean; encodedBefore: number } | null = null;
 
   const flagOf = (id: number) => (db.prepare('SELECT flag FROM photos WHERE id = ?').get(id) as { flag: number }).flag;
   const flags = (ids: number[]) => ids.map(flagOf);
@@ -61,7 +64,12 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
     browser = await launchChromium();
     page = await openPage(browser, pageErrors);
+    resetTextFeatureStats();
     await page.goto(server.url);
+    // Once the library is open and the window idle, the window has the text encoder opened ahead
+    // of the first search (Library.prepareSearch), before anything was encoded.
+    for (const until = Date.now() + 60_000; !library.textSessionOpen && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+    textAhead = { open: library.textSessionOpen, encodedBefore: textFeatureStats.calls };
     // Index the shoot through the window, as a user would.
     await page.fill('#folder-input', photosDir);
     await page.press('#folder-input', 'Enter');
@@ -75,6 +83,10 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   beforeEach(() => backToGrid(page));
 
   afterAll(() => closeAll({ browser, server, db, library, tmp }));
+
+  it('opens the text encoder once the window is idle after opening the library, before any search', () => {
+    expect(textAhead).toEqual({ open: true, encodedBefore: 0 });
+  });
 
   it('folds bursts into stacks, as many as Library.groups finds at the slider’s strictness', async () => {
     await page.click('#stacks-toggle');
