@@ -62,19 +62,23 @@ function ingestBody(): Code {
     ...lanes(SUM, op.f32add), ...op.set(S),
     ...lanes(MAX, op.f32max), ...op.set(M),
     ...op.get(S), ...op.f32const(0), ...op.f32gt, ...op.eqz, ...op.ifVoid, ...op.i32(0), ...op.ret, ...op.end,
-    // pass 2: scale to unit length (W = splat 1/‖x‖), and track the new max
-    ...op.f32const(F32_ONE), ...op.get(S), ...op.f32sqrt, ...op.f32div, ...op.set(S),
-    ...op.get(M), ...op.get(S), ...op.f32mul, ...op.set(M),
+    ...op.f32const(F32_ONE), ...op.get(S), ...op.f32sqrt, ...op.f32div, ...op.set(S), // S = 1/‖x‖
+    ...op.get(DST), ...op.get(DIM), ...op.i32(2), ...op.shl, ...op.add, ...op.set(END),
+    // float32 rows, pass 2: scale to unit length (W = splat 1/‖x‖), done
+    ...op.get(CODES), ...op.eqz, ...op.ifVoid,
     ...op.get(S), ...op.f32x4Splat, ...op.set(W),
-    ...op.get(DST), ...op.set(Q), ...op.get(DST), ...op.get(DIM), ...op.i32(2), ...op.shl, ...op.add, ...op.set(END),
+    ...op.get(DST), ...op.set(Q),
     ...op.loop,
     ...op.get(Q), ...op.get(Q), ...op.v128load(0), ...op.get(W), ...op.f32x4Mul, ...op.v128store(0),
     ...op.get(Q), ...op.i32(16), ...op.add, ...op.set(Q),
     ...op.get(Q), ...op.get(END), ...op.ltU, ...op.brIf(0),
     ...op.end,
-    ...op.get(CODES), ...op.eqz, ...op.ifVoid, ...op.i32(1), ...op.ret, ...op.end,
-    // pass 3: int8 codes round(x · 127 / max), 16 per step (narrowing saturates, |code| ≤ 127 anyway)
-    ...op.get(SCALEP), ...op.get(M), ...op.f32const(F32_127), ...op.f32div, ...op.f32store(),
+    ...op.i32(1), ...op.ret,
+    ...op.end,
+    // int8 rows, pass 2: codes round(x · 127 / max) of the row as decoded (those of x/‖x‖ are the
+    // same: the norm cancels), 16 per step (narrowing saturates, |code| ≤ 127 anyway); the scale of
+    // the unit-length row is max·(1/‖x‖)/127. No scaling pass: ~⅕ less time a row.
+    ...op.get(SCALEP), ...op.get(M), ...op.get(S), ...op.f32mul, ...op.f32const(F32_127), ...op.f32div, ...op.f32store(),
     ...op.f32const(F32_127), ...op.get(M), ...op.f32div, ...op.f32x4Splat, ...op.set(W),
     ...op.get(DST), ...op.set(P), ...op.get(CODES), ...op.set(Q),
     ...op.loop,
