@@ -158,6 +158,8 @@ export const API_METHODS = {
   /** `paths: false`: results with empty paths (the window has its photo records). */
   score: sig<(query: string | AttributeQuery, opts?: ScoreOptions) => Promise<ScoredPhoto[]>>(),
   search: sig<(text: string, opts?: ScoreOptions) => Promise<ScoredPhoto[]>>(),
+  /** Opens the text encoder ahead of the first search (the window calls it once idle after opening the library). */
+  prepareSearch: sig<() => Promise<{ textSessionOpen: boolean }>>(),
   explain: sig<(photoId: number, query: string | AttributeQuery) => Promise<Record<string, number>>>(),
   /** Every preset's (and taste model's) score for one photo. */
   explainAll: sig<(photoId: number) => Promise<PhotoExplanation>>(),

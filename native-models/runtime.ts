@@ -78,6 +78,7 @@ class OnnxClipModel implements ClipModel {
   private textSession: Promise<ort.InferenceSession> | null = null;
   private visionSession: Promise<ort.InferenceSession> | null;
   private tokenizer: ClipTokenizer | null = null;
+  textReady = false;
 
   constructor(
     readonly info: ModelInfo,
@@ -140,9 +141,15 @@ class OnnxClipModel implements ClipModel {
     return l2normalizeRows(result, dim);
   }
 
+  async prepareText(): Promise<void> {
+    await this.text();
+    this.tokenizer ??= ClipTokenizer.fromFile(this.info.tokenizerFile);
+  }
+
   async dispose(): Promise<void> {
     const [vision, text] = [this.visionSession, this.textSession];
     this.visionSession = this.textSession = null;
+    this.textReady = false;
     if (vision) await (await vision.catch(() => null))?.release();
     if (text) await (await text.catch(() => null))?.release();
   }
@@ -159,8 +166,12 @@ class OnnxClipModel implements ClipModel {
   /** The text session is created on first use: indexing photos never needs it. */
   private text(): Promise<ort.InferenceSession> {
     if (!this.textSession) {
-      this.textSession = createSession(this.info.textFile, this.threads);
-      this.textSession.catch(() => (this.textSession = null)); // allow a retry after a failure
+      const session = createSession(this.info.textFile, this.threads);
+      this.textSession = session;
+      session.then(
+        () => (this.textReady = this.textSession === session),
+        () => (this.textSession = null), // allow a retry after a failure
+      );
     }
     return this.textSession;
   }

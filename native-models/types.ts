@@ -35,6 +35,10 @@ export interface ClipModel {
   embedImages(pixels: Float32Array, count: number): Promise<Float32Array>;
   /** Returns texts.length × dim L2-normalised rows. */
   embedTexts(texts: string[]): Promise<Float32Array>;
+  /** Opens the text session (and tokenizer) now rather than at the first embedTexts; idempotent. */
+  prepareText?(): Promise<void>;
+  /** True once the text session is open (a search then encodes its text without waiting for it). */
+  readonly textReady?: boolean;
   dispose(): Promise<void>;
 }
 

@@ -142,7 +142,7 @@ export class Library {
     try {
       // The image session is only needed to index: opening a library to score skips its ~1.3 s load.
       const clip = await openClipModel(info, { threads: opts.threads, lazyVision: true });
-      const matrix = EmbeddingMatrix.load(db, info.id, { deferSnapshot: true });
+      const matrix = await EmbeddingMatrix.loadAsync(db, info.id, { deferSnapshot: true });
       return new Library(db, { clip, matrix, source: opts.modelSource ?? { kind: 'folder', path: info.dir } }, thumbs);
     } catch (err) {
       db.close();
@@ -267,6 +267,22 @@ export class Library {
   async score(query: string | AttributeQuery, opts: ListOptions & { minScore?: number } = {}): Promise<ScoredPhoto[]> {
     this.syncMatrix();
     return this.ctx.scorer.score(toQuery(this.ctx, query), { filter: opts.filter, paths: opts.paths, minScore: opts.minScore, ...parseTop(opts.top) });
+  }
+
+  /**
+   * Opens the text encoder's session ahead of the first search: the window asks once the library
+   * is open and it is idle, so the first search does not wait ~1 s for it (its load holds this
+   * thread meanwhile, hence not at open, when the first photos are being served).
+   */
+  async prepareSearch(): Promise<{ textSessionOpen: boolean }> {
+    const clip = this.need('Search').clip;
+    await clip.prepareText?.();
+    return { textSessionOpen: this.textSessionOpen };
+  }
+
+  /** Whether a search can encode its text at once (the text session is open). */
+  get textSessionOpen(): boolean {
+    return this.loaded?.clip.textReady === true;
   }
 
   async search(text: string, opts: ListOptions = {}): Promise<ScoredPhoto[]> {

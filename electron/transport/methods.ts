@@ -149,6 +149,7 @@ export const METHODS: { readonly [K in ApiMethodName]: MethodSpec<K> } = {
     validate: async ([text, opts], ctx) => [checkString(text, 'text', { nonEmpty: true }), await checkScoreOptions(opts, ctx)],
     run: (lib, [text, opts]) => lib.search(text, opts),
   },
+  prepareSearch: { arity: 0, run: (lib) => lib.prepareSearch() },
   explain: {
     arity: 2,
     validate: ([id, query]) => [checkId(id, 'photoId'), checkQuery(query)],

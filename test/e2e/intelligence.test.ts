@@ -4,7 +4,8 @@
 // expand / collapse, "keep the best" by key against the database and undone; taste fitted from
 // decisions made with keys, its agreement shown, a named model created, ranked by, refitted
 // automatically; the loupe's explain bars against Library.explainAll; best-of-groups export into a
-// folder the export creates. Screenshots go to test-output/screenshots/ (stacks, taste, explain).
+// folder the export creates; the text encoder opened ahead of the first search once the window is
+// idle. Screenshots go to test-output/screenshots/ (stacks, taste, explain).
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import { flawWeight, frameFlaws, judgedFrames } from '../../electron/services/culling/flaws.ts';
+import { resetTextFeatureStats, textFeatureStats } from '../../db/features.ts';
 import type { RunningServer } from '../../electron/transport/index.ts';
 import { chromiumStatus, backToGrid, closeAll, openApp, pageTools, prepareApp, makeBursts } from './helpers.ts';
 
@@ -29,6 +31,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   let page: Page;
   let db: Database.Database;
   const pageErrors: string[] = [];
+  let textAhead: { open: boolean; encodedBefore: number } | null = null;
 
   const flagOf = (id: number) => (db.prepare('SELECT flag FROM photos WHERE id = ?').get(id) as { flag: number }).flag;
   const flags = (ids: number[]) => ids.map(flagOf);
@@ -50,7 +53,12 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     const shoot = folder.made;
     expect(shoot.bursts.flat().length + shoot.singles.length).toBe(PHOTOS);
     library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
+    resetTextFeatureStats();
     ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
+    // Once the library is open and the window idle, the window has the text encoder opened ahead
+    // of the first search (Library.prepareSearch), before anything was encoded.
+    for (const until = Date.now() + 60_000; !library.textSessionOpen && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+    textAhead = { open: library.textSessionOpen, encodedBefore: textFeatureStats.calls };
     // Index the shoot through the window, as a user would.
     await page.fill('#folder-input', photosDir);
     await page.press('#folder-input', 'Enter');
@@ -63,6 +71,10 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   beforeEach(() => backToGrid(page));
 
   afterAll(() => closeAll({ browser, server, db, library, tmp }));
+
+  it('opens the text encoder once the window is idle after opening the library, before any search', () => {
+    expect(textAhead).toEqual({ open: true, encodedBefore: 0 });
+  });
 
   it('folds bursts into stacks, as many as Library.groups finds at the slider’s strictness', async () => {
     await page.click('#stacks-toggle');

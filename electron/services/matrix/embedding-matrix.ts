@@ -1,7 +1,7 @@
 // The library's image embeddings in memory, loaded once per library and model. Every attribute
 // score and search is a matrix-vector product over them, run by the SIMD kernels of row-store.ts
 // (1M × 512 in ~30 ms as int8, ~70 ms as float32, against ~500 ms for a JavaScript loop).
-// Why one file of ~580 lines: the row storage, the int8 shadow and the refresh/reconcile logic share
+// Why one file of ~680 lines: the row storage, the int8 shadow and the refresh/reconcile logic share
 // the same private buffers and invariants (row order, id index, shadow in step); splitting them would
 // expose those buffers to each other.
 //
@@ -15,7 +15,8 @@
 // Paths are not held in memory (1M paths cost ~0.5 s to read and ~80 MB): `pathsOf` reads the
 // few a page of results needs, always current even after a move.
 import type { DB } from '../../../db/database.ts';
-import { forEachEmbedding } from '../../../db/features.ts';
+import fs from 'node:fs';
+import { embeddingShape, forEachEmbedding, forEachEmbeddingBlock, photoIdRange } from '../../../db/features.ts';
 import { decodeF16Into } from '../../../db/vectors.ts';
 import {
   CHECKSUM_SQL,
@@ -28,6 +29,7 @@ import {
   writeSnapshotAsync,
   type LibraryStamp,
 } from './matrix-snapshot.ts';
+import { PARALLEL_MIN_ROWS, parallelReaders, readRowsParallel } from './parallel-load.ts';
 import { RowStore, simdAvailable, type RowFormat } from './row-store.ts';
 
 /** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
@@ -53,6 +55,14 @@ export interface LoadOptions {
    * first scores are not held up by ~1.5 s of writing at 1M). `flush()` waits for the write.
    */
   deferSnapshot?: boolean;
+  /**
+   * loadAsync only: readers of a parallel load from the database (default: one per core, at most
+   * 8; below 2 it loads on this thread) and the size from which it applies (PARALLEL_MIN_ROWS).
+   */
+  readers?: number;
+  parallelMinRows?: number;
+  /** loadAsync only (tests): called once this connection's view of the library is fixed, before the readers start. */
+  onReading?: () => void;
 }
 
 export interface RefreshResult {
@@ -88,6 +98,11 @@ export class EmbeddingMatrix {
    * stale snapshot reconciled with the database, reading only the changed rows) or 'database'.
    */
   loadedFrom: 'snapshot' | 'snapshot+database' | 'database' | 'memory' = 'memory';
+  /**
+   * How the last load from the database read its rows: `statements` results crossed into
+   * JavaScript for `rows` rows (blocks of rows, not one result per row; see forEachEmbeddingBlock).
+   */
+  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean } | null = null;
   private readonly snapshotFile: string | null;
   private deferSnapshot = false;
   /** Bumped whenever rows change in place: a deferred snapshot write of an older state gives up. */
@@ -115,6 +130,11 @@ export class EmbeddingMatrix {
   /** Photo id per row. */
   get ids(): Int32Array {
     return this.idBuf.subarray(0, this.length);
+  }
+
+  /** photos.indexed_at per row (what refresh and reconcile compare). */
+  get indexedTimes(): Float64Array {
+    return this.indexedAt.subarray(0, this.length);
   }
 
   get format(): RowFormat {
@@ -153,6 +173,73 @@ export class EmbeddingMatrix {
     m.deferSnapshot = opts.deferSnapshot ?? false;
     m.reload(db);
     return m;
+  }
+
+  /**
+   * As `load`, but a large library without a usable snapshot is read from the database on every
+   * core (parallel-load.ts) instead of on this thread. The app and the CLI open libraries this way.
+   */
+  static async loadAsync(db: DB, modelId: string, opts: LoadOptions = {}): Promise<EmbeddingMatrix> {
+    const m = new EmbeddingMatrix(modelId, db, opts.format ?? 'auto', opts.snapshot ?? true);
+    m.deferSnapshot = opts.deferSnapshot ?? false;
+    // A snapshot on disk is tried first, on this thread (fresh: ~0.3 s at 1M; damaged: read from SQLite here).
+    if ((m.snapshotFile && fs.existsSync(m.snapshotFile)) || !(await m.loadParallel(db, opts))) m.reload(db);
+    return m;
+  }
+
+  /**
+   * The database load on every core. Returns false, having loaded nothing usable, where it does not
+   * apply (one core, a small or in-memory library, no SIMD) or fails: the caller loads on one thread.
+   */
+  private async loadParallel(db: DB, opts: LoadOptions): Promise<boolean> {
+    const readers = opts.readers ?? parallelReaders();
+    if (readers < 2 || !db.name || db.memory || db.name === ':memory:' || db.inTransaction || !simdAvailable()) return false;
+    const { dim, count } = embeddingShape(db, this.modelId);
+    if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
+    const { lo, hi } = photoIdRange(db);
+    this.reset(dim, count + Math.max(1024, count >> 5));
+    this.version++;
+    let r = 0;
+    let statements = 0;
+    const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
+    const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums }, (block) => {
+      this.ensureCapacity(r + block.count);
+      this.idBuf.set(block.ids, r);
+      this.indexedAt.set(block.indexedAt, r);
+      this.store.setRawRows(r, block.rows, block.scales);
+      for (const { k, blob } of block.refused) this.storeRowF16(r + k, blob);
+      r += block.count;
+      this.length = r; // what ensureCapacity keeps
+      statements++;
+    });
+    // One read transaction from here on: the library's stamp (taken while the readers read), the
+    // check of their rows against it and any reconciling all see the same state. The readers each
+    // saw their own snapshot: their rows stand when their sums match the stamp (nothing was written
+    // in between), else they are reconciled by id, as a stale snapshot is.
+    // (The readers start first, so their start-up overlaps the stamp; a test's onReading hook
+    // writes before they start, so they surely see the write.)
+    let reading = opts.onReading ? null : read();
+    reading?.catch(() => {}); // awaited below; a failure before then must not surface as unhandled
+    db.exec('BEGIN');
+    try {
+      const stamp = libraryStamp(db, this.modelId);
+      if (opts.onReading) {
+        opts.onReading();
+        reading = read();
+      }
+      const done = await reading!;
+      this.lastLoad = { rows: r, statements, readers, reconciled: false };
+      const same = stamp[0] === done.rows && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
+      if (!same && !this.reconcile(db)) return false;
+      this.lastLoad.reconciled = !same;
+      this.loadedFrom = 'database';
+      if (stamp[4] >= SNAPSHOT_MIN_ROWS) this.saveSnapshot(db, stamp);
+      return true;
+    } catch {
+      return false; // a reader failed: the caller loads on this thread
+    } finally {
+      db.exec('COMMIT');
+    }
   }
 
   /** Built from rows already in memory (tests, benchmarks); exact float32 unless asked otherwise. */
@@ -228,12 +315,19 @@ export class EmbeddingMatrix {
     while (this.shadow && this.shadowBuilt < this.length) await new Promise((r) => setTimeout(r, 5));
   }
 
+  /** Threads a fast scoring pass over every row runs on (dot-pool.ts; 1 below PARALLEL_DOT_MIN_ROWS rows). */
+  get scoreThreads(): number {
+    const store = this.wantsShadow() && this.shadow ? this.shadow : this.store;
+    return store.threadsFor(this.length);
+  }
+
   /** Float32 rows of a size where the int8 shadow pays (and its SIMD kernel applies). */
   private wantsShadow(): boolean {
     return this.store.format === 'f32' && this.length >= FAST_SHADOW_MIN_ROWS && simdAvailable() && this.dim % 16 === 0;
   }
 
   private dropShadow(): void {
+    this.shadow?.release();
     this.shadow = null;
     this.shadowBuilt = 0;
   }
@@ -475,14 +569,20 @@ export class EmbeddingMatrix {
           return;
         }
       }
+      // The whole library: blocks of rows concatenated by SQLite (forEachEmbeddingBlock's header).
       let r = 0;
-      forEachEmbedding(db, this.modelId, { decode: false, onStart: (expected, dim) => this.reset(dim, expected) }, (row) => {
-        this.idBuf[r] = row.id;
-        this.indexedAt[r] = row.indexedAt;
-        this.setRowF16(r, row.blob);
-        r++;
+      const read = forEachEmbeddingBlock(db, this.modelId, { onStart: (expected, dim) => this.reset(dim, expected) }, (block) => {
+        const bytes = this.dim * 2;
+        this.length = r;
+        this.ensureCapacity(r + block.count); // more rows than counted: a write since, or a damaged index
+        for (let k = 0; k < block.count; k++, r++) {
+          this.idBuf[r] = block.ids[k];
+          this.indexedAt[r] = block.indexedAt[k];
+          this.storeRowF16(r, block.vecs.subarray(k * bytes, (k + 1) * bytes));
+        }
       });
       this.length = r;
+      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false };
       this.loadedFrom = 'database';
       if (stamp) this.saveSnapshot(db, stamp);
     })();
@@ -552,6 +652,7 @@ export class EmbeddingMatrix {
     this.length = 0;
     this.idBuf = new Int32Array(capacity);
     this.indexedAt = new Float64Array(capacity);
+    this.store.release();
     this.store = new RowStore(format, dim, capacity);
     this.index = null;
     this.pathList = null;
@@ -561,20 +662,24 @@ export class EmbeddingMatrix {
   /** Appends an empty row, growing the buffers geometrically so refreshes stay amortised O(new rows). */
   private appendRow(id: number): number {
     const r = this.length;
-    if (r >= this.idBuf.length) {
-      const cap = Math.max(16, Math.ceil(this.idBuf.length * 1.5));
-      const ids = new Int32Array(cap);
-      ids.set(this.idBuf.subarray(0, r));
-      const at = new Float64Array(cap);
-      at.set(this.indexedAt.subarray(0, r));
-      this.idBuf = ids;
-      this.indexedAt = at;
-      this.store.grow(cap);
-      this.shadow?.grow(cap);
-    }
+    this.ensureCapacity(r + 1);
     this.idBuf[r] = id;
     this.length = r + 1;
     this.index?.set(id, r);
     return r;
+  }
+
+  /** Room for `rows` rows, growing geometrically (the first `length` rows are kept). */
+  private ensureCapacity(rows: number): void {
+    if (rows <= this.idBuf.length) return;
+    const cap = Math.max(16, rows, Math.ceil(this.idBuf.length * 1.5));
+    const ids = new Int32Array(cap);
+    ids.set(this.idBuf.subarray(0, this.length));
+    const at = new Float64Array(cap);
+    at.set(this.indexedAt.subarray(0, this.length));
+    this.idBuf = ids;
+    this.indexedAt = at;
+    this.store.grow(cap);
+    this.shadow?.grow(cap);
   }
 }

@@ -13,6 +13,7 @@
 // The kernels themselves are in wasm/row-kernels.ts.
 
 import { dot } from './dot.ts';
+import { dotPool, PARALLEL_DOT_MIN_ROWS } from './dot-pool.ts';
 import { rowKernelModule, type RowKernels } from './wasm/row-kernels.ts';
 
 export type RowFormat = 'f32' | 'i8';
@@ -40,6 +41,8 @@ export class RowStore {
   private tmpAt = 0;
   private readonly rowBytes: number;
   private readonly simd: boolean;
+  /** Set when the rows sit in shared memory known to the dot pool: passes are split over the cores. */
+  private poolId = 0;
   capacity = 0;
 
   constructor(
@@ -126,6 +129,12 @@ export class RowStore {
     return this.kernels.ingest(this.stageAt, this.dim, this.tmpAt, row, this.scalesAt + r * 4) === 1;
   }
 
+  /** Rows from r on, as made elsewhere in this store's format (raw row bytes; one scale per row for 'i8'). */
+  setRawRows(r: number, rows: Uint8Array, scales: Float32Array | null): void {
+    new Uint8Array(this.buffer, this.rowsAt + r * this.rowBytes, rows.length).set(rows);
+    if (scales) this.scales.set(scales, r);
+  }
+
   /** Row r as float32 (dequantised for 'i8'). */
   getRow(r: number, out = new Float32Array(this.dim)): Float32Array {
     if (this.format === 'f32') {
@@ -152,16 +161,54 @@ export class RowStore {
     if (rows > this.capacity) throw new Error(`${rows} rows asked of a store of ${this.capacity}.`);
     if (rows === 0) return out;
     if (!this.simd || !this.kernels) return this.format === 'f32' ? this.dotF32Js(direction, rows, out) : this.dotI8Js(direction, rows, out);
+    let scale = 0;
     if (this.format === 'f32') {
       new Float32Array(this.buffer, this.dirAt, dim).set(direction);
+    } else {
+      const q = quantiseDirection(direction);
+      new Int16Array(this.buffer, this.dirAt, dim).set(q.codes);
+      scale = q.scale;
+    }
+    const pool = this.poolId && rows >= PARALLEL_DOT_MIN_ROWS && RowStore.passes !== 'one-thread' ? dotPool() : null;
+    if (pool) {
+      const pass = { format: this.format, memoryId: this.poolId, kernels: this.kernels, mat: this.rowsAt, rows, dim, dir: this.dirAt, scales: this.scalesAt, out: this.outAt, dscale: scale };
+      pool.run(pass, RowStore.passes === 'helpers-only');
+    } else if (this.format === 'f32') {
       this.kernels.dot_f32(this.rowsAt, rows, dim, this.dirAt, this.outAt);
     } else {
-      const { codes, scale } = quantiseDirection(direction);
-      new Int16Array(this.buffer, this.dirAt, dim).set(codes);
       this.kernels.dot_i8(this.rowsAt, rows, dim, this.dirAt, this.scalesAt, this.outAt, scale);
     }
     out.set(new Float32Array(this.buffer, this.outAt, rows));
     return out;
+  }
+
+  /**
+   * Tests: 'one-thread' runs every pass on the calling thread; 'helpers-only' leaves every chunk of
+   * a split pass to the helper threads (so their path surely runs).
+   */
+  static passes: 'auto' | 'one-thread' | 'helpers-only' = 'auto';
+
+  /**
+   * Lets the pool's helper threads forget this store's memory now (a store being replaced: 0.5 GB
+   * at 1M) rather than when it is collected. The store keeps working, on the calling thread.
+   */
+  release(): void {
+    if (!this.poolId) return;
+    dotPool()?.unregister(this.poolId);
+    this.poolId = 0;
+  }
+
+  /** Threads a pass over `rows` rows runs on (1: this thread alone). */
+  threadsFor(rows: number): number {
+    return this.poolId && rows >= PARALLEL_DOT_MIN_ROWS ? (dotPool()?.threads ?? 1) : 1;
+  }
+
+  /** Resolves once the helper threads can take this store's passes (tests). */
+  async poolReady(): Promise<boolean> {
+    const pool = dotPool();
+    if (!this.poolId || !pool) return false;
+    await pool.registered(this.poolId);
+    return true;
   }
 
   dotRow(r: number, direction: ArrayLike<number>): number {
@@ -188,10 +235,16 @@ export class RowStore {
     const bytes = this.tmpAt + dim * 4 + 16;
     this.capacity = capacity;
     if (this.simd) {
-      this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
-      this.buffer = this.memory.buffer;
-      const instance = new WebAssembly.Instance(rowKernelModule()!, { env: { mem: this.memory } });
+      // Stores large enough for split passes live in shared memory (fixed size: a grow allocates
+      // anew, as for any store), known to the pool's helper threads.
+      const pool = capacity >= PARALLEL_DOT_MIN_ROWS ? dotPool() : null;
+      const pages = Math.ceil(bytes / PAGE);
+      this.memory = pool ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : new WebAssembly.Memory({ initial: pages });
+      this.buffer = this.memory.buffer as ArrayBuffer;
+      const instance = new WebAssembly.Instance(rowKernelModule(Boolean(pool))!, { env: { mem: this.memory } });
       this.kernels = instance.exports as unknown as RowKernels;
+      if (this.poolId) dotPool()?.unregister(this.poolId);
+      this.poolId = pool ? pool.register(this.memory, this) : 0;
     } else {
       this.buffer = new ArrayBuffer(bytes);
     }

@@ -39,6 +39,18 @@ class Library {
     this.roots = roots;
     this.presets = presets;
     await this.loadPhotos();
+    this.prepareSearchWhenIdle();
+  }
+
+  /**
+   * Once the grid is up and the window idle, the main process opens the text encoder, so the first
+   * search does not wait ~1 s for it. Not sooner: its load holds the main process meanwhile, and the
+   * first thumbnails come first. A failure is left for the first search to report.
+   */
+  private prepareSearchWhenIdle(): void {
+    const run = () => void session.api.prepareSearch().catch(() => {});
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 3000 });
+    else setTimeout(run, 500);
   }
 
   async reload(): Promise<void> {

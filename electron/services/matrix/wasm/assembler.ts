@@ -143,12 +143,16 @@ export interface WasmFunction {
   code: Code;
 }
 
-/** The memory: the module's own (exported as `mem`) or imported from `env.mem`; at least `pages` 64 KiB pages. */
-export type WasmMemory = { own: true; pages: number } | { imported: true; pages: number };
+/**
+ * The memory: the module's own (exported as `mem`) or imported from `env.mem`; at least `pages` 64 KiB
+ * pages. `shared`: an imported shared memory (threads proposal), which must then declare a maximum
+ * (the whole 4 GiB of a 32-bit memory: any shared memory fits).
+ */
+export type WasmMemory = { own: true; pages: number } | { imported: true; pages: number; shared?: boolean };
 
 /** A module of exported functions over one memory. */
 export function wasmModule(types: number[][], memory: WasmMemory, functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
-  const limits = [0x00, ...uleb(memory.pages)];
+  const limits = 'shared' in memory && memory.shared ? [0x03, ...uleb(memory.pages), ...uleb(65536)] : [0x00, ...uleb(memory.pages)];
   const body = (f: WasmFunction) => {
     const b = [...vec(f.locals.map(([count, type]) => [...uleb(count), type])), ...f.code.flat(), ...op.end];
     return [...uleb(b.length), ...b];

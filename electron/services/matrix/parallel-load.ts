@@ -1,0 +1,126 @@
+// A large library's embeddings read from its database on every core (a cold open: no snapshot).
+//
+// Why: read on one thread, a 1M-photo library costs ~2 s of CPU in SQLite and better-sqlite3 and
+// ~0.7 s converting float16 BLOBs to int8 rows: far over the 2 s an open may take. Here the photo
+// ids are cut into blocks of BLOCK_IDS dealt out in turn to one worker per core
+// (parallel-load-worker.mjs), which reads them on its own read-only connection and converts them
+// with the row kernels; the rows come back as transferred buffers that the matrix copies into
+// place block after block, so rows stay in photo-id order.
+//
+// Each worker reads its own snapshot of the database, so the result may mix states if something
+// wrote meanwhile: the caller checks the rows' sums against the library inside its own read
+// transaction and reconciles by id when they differ (embedding-matrix.ts).
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { BLOCK_IDS, embeddingBlockSql } from '../../../db/features.ts';
+import { rowKernelModule } from './wasm/row-kernels.ts';
+import type { RowFormat } from './row-store.ts';
+
+const WORKER_URL = new URL('./parallel-load-worker.mjs', import.meta.url);
+
+/** From this many embeddings on, a load from the database uses the parallel readers (when there are ≥ 2 cores). */
+export const PARALLEL_MIN_ROWS = 50_000;
+
+/** Readers a parallel load starts: one per core, at most 8 (beyond that SQLite's page reads contend). */
+export function parallelReaders(): number {
+  return Math.min(8, os.availableParallelism());
+}
+
+/** Rows of one block as a worker made them (see parallel-load-worker.mjs). */
+export interface LoadedBlock {
+  count: number;
+  ids: Int32Array;
+  indexedAt: Float64Array;
+  /** `count` rows in the store's format, back to back. */
+  rows: Uint8Array;
+  /** One scale per row ('i8'), else null. */
+  scales: Float32Array | null;
+  /** Rows the kernel left to the plain path (inf/NaN or all zeros), with their float16 BLOBs. */
+  refused: { k: number; blob: Uint8Array }[];
+}
+
+export interface ParallelLoad {
+  file: string;
+  modelId: string;
+  dim: number;
+  format: RowFormat;
+  /** The photo ids to read: lo ≤ id ≤ hi. */
+  lo: number;
+  hi: number;
+  readers: number;
+  /** Aggregates over every row read (SQL over photos p), summed across blocks and readers. */
+  sums: readonly string[];
+}
+
+interface Reply {
+  block?: LoadedBlock & { index: number };
+  /** A block with no rows (a gap in the photo ids). */
+  empty?: number;
+  done?: { rows: number; sums: number[] };
+  error?: string;
+}
+
+/**
+ * Reads every embedding of `opts.modelId` (as forEachEmbeddingBlock does) with `opts.readers`
+ * workers; `visit` gets the blocks in photo-id order. Resolves with the rows and the `sums`, or
+ * rejects (every worker stopped) on the first failure: the caller then loads on one thread.
+ */
+export async function readRowsParallel(opts: ParallelLoad, visit: (block: LoadedBlock) => void): Promise<{ rows: number; sums: number[] }> {
+  const module = rowKernelModule();
+  if (!module) throw new Error('WebAssembly SIMD is not available');
+  // Blocks of BLOCK_IDS photo ids (one statement each, as on one thread), dealt out in turn:
+  // reader i reads blocks i, i + readers, … so all readers move through the ids together and
+  // few blocks ever wait here for the one before them.
+  const blocks = Math.max(0, Math.ceil((opts.hi - opts.lo + 1) / BLOCK_IDS));
+  const readers = Math.min(opts.readers, blocks);
+  if (!blocks) return { rows: 0, sums: opts.sums.map(() => 0) };
+  const sql = embeddingBlockSql(opts.sums);
+  const workers: Worker[] = [];
+  const arrived = new Map<number, LoadedBlock | null>(); // block index → rows (null: none in it)
+  const finished = new Array<boolean>(readers).fill(false);
+  let next = 0; // the block `visit` gets next
+  let rows = 0;
+  const sums = opts.sums.map(() => 0);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const advance = () => {
+        for (; arrived.has(next); next++) {
+          const b = arrived.get(next)!;
+          arrived.delete(next);
+          if (b) visit(b);
+        }
+        if (next === blocks && finished.every(Boolean)) resolve();
+      };
+      for (let i = 0; i < readers; i++) {
+        const w = new Worker(WORKER_URL, {
+          // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
+          execArgv: [],
+          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module },
+        });
+        workers.push(w);
+        w.on('message', (m: Reply) => {
+          try {
+            if (m.error) throw new Error(m.error);
+            if (m.block) arrived.set(m.block.index, m.block);
+            else if (m.empty !== undefined) arrived.set(m.empty, null);
+            else if (m.done) {
+              rows += m.done.rows;
+              m.done.sums.forEach((v, j) => (sums[j] += v));
+              finished[i] = true;
+            }
+            advance();
+          } catch (err) {
+            reject(err);
+          }
+        });
+        w.on('error', reject);
+        w.on('exit', (code) => {
+          if (!finished[i]) reject(new Error(`matrix reader ${i} stopped (exit code ${code})`));
+        });
+      }
+    });
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+  return { rows, sums };
+}

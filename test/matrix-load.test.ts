@@ -1,0 +1,153 @@
+// The embedding matrix loaded from the database without a snapshot: in blocks of rows on one thread
+// (forEachEmbeddingBlock) and on several worker threads (loadAsync, parallel-load.ts), against the
+// row-by-row reader (loadEmbeddingMatrix), on a real SQLite file.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type DB } from '../db/database.ts';
+import { BLOCK_IDS, loadEmbeddingMatrix } from '../db/features.ts';
+import { encodeF16 } from '../db/vectors.ts';
+import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
+import { prng } from '../electron/services/matrix/prng.ts';
+
+const DIM = 32;
+let tmp: string;
+let file: string;
+let db: DB;
+
+function vector(rand: () => number): Float32Array {
+  return Float32Array.from({ length: DIM }, () => rand() * 2 - 1);
+}
+
+/**
+ * `n` photos with ids spread over several blocks (gaps, so some blocks are sparse), indexed at
+ * different times; a few special rows: a photo gone missing, an all-zero embedding (the kernel's
+ * refusal: plain path), a BLOB of a foreign size, and an embedding of another model.
+ */
+function fill(n: number, special = true): void {
+  const rand = prng(7);
+  const photo = db.prepare('INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at, status) VALUES (?, ?, ?, 1, 0, ?, ?, ?)');
+  const emb = db.prepare('INSERT INTO embeddings (photo_id, model_id, vec) VALUES (?, ?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const id = 1 + i * 3 + (i > n / 2 ? 10_000 : 0); // a gap: a whole block without photos
+      photo.run(id, `/p/${id}.jpg`, '/p', `fp${id}`, 1_700_000_000_000 + i * 7, special && i === 10 ? 'missing' : 'ok');
+      const v = special && i === 20 ? new Float32Array(DIM) : vector(rand);
+      emb.run(id, 'm', special && i === 30 ? encodeF16(new Float32Array(DIM + 16)) : encodeF16(v));
+      if (i % 100 === 0) emb.run(id, 'other', encodeF16(vector(rand)));
+    }
+  })();
+}
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-matrix-load-'));
+  file = path.join(tmp, 'library.db');
+  db = openDatabase(file);
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** What the row-by-row reader makes of the library (minus the foreign-size BLOB, which both skip). */
+function reference(): { ids: number[]; at: number[]; rows: Float32Array } {
+  const m = loadEmbeddingMatrix(db, 'm');
+  return { ids: Array.from(m.ids), at: Array.from(m.indexedAt), rows: m.matrix };
+}
+
+/** id → [indexed_at, ...row] of every row, in id order. */
+function byId(m: EmbeddingMatrix): [number, number[]][] {
+  return Array.from(m.ids, (id, r) => [id, [m.indexedTimes[r], ...m.row(r)]] as [number, number[]]).sort((a, b) => a[0] - b[0]);
+}
+
+function expectSame(m: EmbeddingMatrix, tolerance: number): void {
+  const want = reference();
+  expect(Array.from(m.ids)).toEqual(want.ids);
+  expect(Array.from(m.indexedTimes)).toEqual(want.at);
+  const got = m.data;
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.rows[i]));
+  expect(worst).toBeLessThanOrEqual(tolerance);
+}
+
+describe('matrix load from the database', () => {
+  it('reads the rows in blocks, not one statement result per row, and holds what the row reader holds', () => {
+    fill(3000);
+    const m = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'f32' });
+    expect(m.length).toBe(2998); // one photo missing, one BLOB of a foreign size
+    expectSame(m, 1e-6);
+    const span = 1 + 2999 * 3 + 10_000;
+    expect(m.lastLoad).toMatchObject({ rows: 2998, readers: 1 });
+    expect(m.lastLoad!.statements).toBeLessThanOrEqual(Math.ceil(span / BLOCK_IDS));
+  });
+
+  for (const format of ['f32', 'i8'] as const) {
+    it(`loads on two worker threads with the same ids, times and ${format} rows as on one`, async () => {
+      fill(3000);
+      const one = EmbeddingMatrix.load(db, 'm', { snapshot: false, format });
+      const two = await EmbeddingMatrix.loadAsync(db, 'm', { snapshot: false, format, readers: 2, parallelMinRows: 1 });
+      // The photo whose BLOB has a foreign size is an ok photo without a row: the rows' sums differ
+      // from the library's, so they were checked by id against it (and found right).
+      expect(two.lastLoad).toMatchObject({ rows: 2998, readers: 2, reconciled: true });
+      expect(two.loadedFrom).toBe('database');
+      expect(Array.from(two.ids)).toEqual(Array.from(one.ids));
+      expect(Array.from(two.indexedTimes)).toEqual(Array.from(one.indexedTimes));
+      expect(two.data).toEqual(one.data); // the same kernel on every thread: identical bytes
+      if (format === 'f32') expectSame(two, 1e-6);
+      // The all-zero row (refused by the kernel) went through the plain path: zeros, not garbage.
+      const zero = two.indexOf(1 + 20 * 3);
+      expect(Array.from(two.row(zero))).toEqual(new Array(DIM).fill(0));
+    });
+  }
+
+  it('keeps the readers\' rows as they are when their sums match the library', async () => {
+    fill(3000, false);
+    const m = await EmbeddingMatrix.loadAsync(db, 'm', { snapshot: false, format: 'i8', readers: 2, parallelMinRows: 1 });
+    expect(m.lastLoad).toMatchObject({ rows: 3000, readers: 2, reconciled: false });
+    expect(byId(m)).toEqual(byId(EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'i8' })));
+  });
+
+  it('matches its own view of the library when another process writes while the readers read', async () => {
+    fill(3000, false);
+    const before = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'f32' });
+    const other = openDatabase(file);
+    let wrote = false;
+    const m = await EmbeddingMatrix.loadAsync(db, 'm', {
+      snapshot: false,
+      format: 'f32',
+      readers: 2,
+      parallelMinRows: 1,
+      // After this connection's view is fixed: 50 photos go missing, one is re-indexed, one is new.
+      onReading: () => {
+        other.transaction(() => {
+          other.prepare("UPDATE photos SET status = 'missing' WHERE id IN (SELECT id FROM photos ORDER BY id LIMIT 50 OFFSET 100)").run();
+          other.prepare('UPDATE photos SET indexed_at = indexed_at + 1 WHERE id = 4').run();
+          other.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at) VALUES (99999, '/p/new.jpg', '/p', 1, 0, 'new', 1)").run();
+          other.prepare("INSERT INTO embeddings (photo_id, model_id, vec) VALUES (99999, 'm', ?)").run(encodeF16(new Float32Array(DIM).fill(1)));
+        })();
+        wrote = true;
+      },
+    });
+    other.close();
+    expect(wrote).toBe(true);
+    expect(m.lastLoad).toMatchObject({ readers: 2, reconciled: true }); // the readers saw the write
+    // Whatever each reader saw, the rows are the library as this connection saw it: before the write
+    // (rows a reader missed are appended by the reconciling, so compare by photo id).
+    expect(byId(m)).toEqual(byId(before));
+    // And the next refresh brings the write in.
+    const r = m.refresh(db);
+    expect(m.length).toBe(before.length - 50 + 1);
+    expect(r.added + r.updated).toBeGreaterThanOrEqual(2);
+  });
+
+  it('falls back to one thread for a small library, and loads an empty one', async () => {
+    const empty = await EmbeddingMatrix.loadAsync(db, 'm', { snapshot: false, readers: 2, parallelMinRows: 1 });
+    expect(empty.length).toBe(0);
+    fill(100);
+    const small = await EmbeddingMatrix.loadAsync(db, 'm', { snapshot: false, readers: 2 });
+    expect(small.lastLoad).toMatchObject({ readers: 1, rows: 98 });
+    expectSame(small, 1e-6);
+  });
+});
