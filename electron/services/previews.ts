@@ -5,7 +5,10 @@
 //    TIFF: native-models decodeImage, EXIF orientation applied, encoded at quality 92);
 //  - a screen-sized rendition of that full preview for the fit view (`fit`: the long side wanted, in
 //    device pixels), decoded by sharp with JPEG shrink-on-load at 1/2, 1/4 or 1/8 scale — a fraction
-//    of the cost of decoding all 24 MP, in the browser or here.
+//    of the cost of decoding all 24 MP, in the browser or here. Most fit views never get here: the
+//    standard preview written at index time (indexing/standard-preview.ts) is served instead when it
+//    is large enough (electron/transport/images.ts); renditions are for larger screens, photos
+//    indexed before it existed and wide-gamut photos.
 // Everything made here (embedded previews, decoded JPEGs, renditions) is kept in one memory cache,
 // bounded in bytes, least recently used out first, keyed by file, size and modification time (a
 // changed file is made again). Memory, not disk: a RAW's preview costs a read by offset (ms) and a
