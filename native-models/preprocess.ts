@@ -57,6 +57,11 @@ export interface DecodeResult {
   pixels: Float32Array | null; // when `clip` was asked
   thumbnail: Buffer | null; // when `thumbnail` was not false and `clip` or the thumbnail was asked
   working: Raster[]; // one per `working` entry, in that order
+  /**
+   * The ICC profile the file embeds, and whether the rasters' pixels were converted from it to sRGB
+   * (sharp does) or are still in it (libheif-js decodes HEVC without converting); null: none.
+   */
+  profile: { icc: Buffer; converted: boolean } | null;
 }
 
 /**
@@ -136,7 +141,8 @@ export async function decodeImage(input: ImageInput, req: DecodeRequest): Promis
       if (spec) pixels = clipPixels(fromMid(), iw, ih, width, height, spec);
     }
     const [p, t, w] = await Promise.all([pixels, thumbnail, working]);
-    return { width, height, pixels: p, thumbnail: t, working: w };
+    const profile = info.icc ? { icc: info.icc, converted: !info.raw } : null;
+    return { width, height, pixels: p, thumbnail: t, working: w, profile };
   });
 }
 
@@ -149,6 +155,7 @@ interface Probe {
   width: number; // oriented
   height: number;
   hasAlpha: boolean;
+  icc?: Buffer;
   /** HEIF that sharp cannot decode (HEVC): already decoded by libheif-js, oriented RGB. */
   raw?: HeifRaster;
 }
@@ -179,7 +186,7 @@ async function probe(input: ImageInput, maxPixels: number): Promise<Probe> {
   if (width * height > maxPixels) {
     throw new ImageDecodeError('too-large', `image too large (${width} × ${height} pixels, limit ${formatPixels(maxPixels)})`);
   }
-  return { width, height, hasAlpha: meta.hasAlpha === true };
+  return { width, height, hasAlpha: meta.hasAlpha === true, icc: meta.icc };
 }
 
 /** HEIC/HEIF with HEVC: the pixel limit from the header when sharp could read it, then the decode (which checks it again). */
@@ -189,7 +196,7 @@ async function heifProbe(input: ImageInput, maxPixels: number, meta: Metadata | 
   }
   const bytes = typeof input === 'string' ? await guard(() => fs.readFile(input)) : input;
   const raw = await decodeHeif(bytes, maxPixels);
-  return { width: raw.width, height: raw.height, hasAlpha: false, raw };
+  return { width: raw.width, height: raw.height, hasAlpha: false, raw, icc: meta?.icc };
 }
 
 /** Above this many pixels, alpha is stripped by a streamed pipeline instead of in memory (see orientedRgb). */

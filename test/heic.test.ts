@@ -207,6 +207,7 @@ describe.skipIf(missing !== null)('HEIC made with heif-enc', () => {
       const lib = {
         imagePath: async () => portrait.path,
         thumbPath: async () => path.join(thumbsDir, portrait.thumb!),
+        standardPreviewPath: async () => null, // the rendition from the original (test/standard-preview.test.ts: the other way)
         isInsideLibrary: async () => true,
       } as unknown as LibraryApi;
       const found = await lookupImage(lib, 'image', String(portrait.id));

@@ -68,7 +68,7 @@ describe('loupe previews', () => {
     const thumb = path.join(tmp, 'thumb.jpg');
     fs.writeFileSync(thumb, await imageBuffer({ width: 512, height: 384 }));
     const lib = (inside: boolean) =>
-      ({ imagePath: async () => file, thumbPath: async () => thumb, isInsideLibrary: async (p: string) => inside || p === thumb }) as unknown as LibraryApi;
+      ({ imagePath: async () => file, thumbPath: async () => thumb, standardPreviewPath: async () => null, isInsideLibrary: async (p: string) => inside || p === thumb }) as unknown as LibraryApi;
     for (const fit of ['abc', '0', '99999', '-5', '1e3', '']) {
       expect(await lookupImage(lib(true), 'image', '1', fit), fit).toMatchObject({ ok: false, status: 400 });
     }

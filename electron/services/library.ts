@@ -44,6 +44,7 @@ import { photoProblems } from './culling/flaws.ts';
 import { bestOfGroupIds, findBursts, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
+import { standardPreviewBeside } from './indexing/standard-preview.ts';
 import { thumbnailPath } from './indexing/thumbnails.ts';
 import { fsPath, insideAny, realRoots } from './indexing/walk.ts';
 import { EmbeddingMatrix } from './matrix/embedding-matrix.ts';
@@ -452,6 +453,13 @@ export class Library {
   async thumbPath(id: number): Promise<string | null> {
     const p = getPhoto(this.db, id);
     return p?.thumb ? realFile(thumbnailPath(this.thumbsDir, p.thumb)) : null;
+  }
+
+  /** Where the standard preview written at index time is, when its photo has one (the file may not exist). */
+  async standardPreviewPath(id: number): Promise<string | null> {
+    const p = getPhoto(this.db, id);
+    const name = p?.status === 'ok' && p.thumb ? standardPreviewBeside(p.thumb) : null;
+    return name ? realFile(thumbnailPath(this.thumbsDir, name)) : null;
   }
 
   /** The original's real path (the loupe's full preview is made from it: services/previews.ts). */

@@ -5,7 +5,10 @@
 //    TIFF: native-models decodeImage, EXIF orientation applied, encoded at quality 92);
 //  - a screen-sized rendition of that full preview for the fit view (`fit`: the long side wanted, in
 //    device pixels), decoded by sharp with JPEG shrink-on-load at 1/2, 1/4 or 1/8 scale — a fraction
-//    of the cost of decoding all 24 MP, in the browser or here.
+//    of the cost of decoding all 24 MP, in the browser or here. Most fit views never get here: the
+//    standard preview written at index time (indexing/standard-preview.ts) is served instead when it
+//    is large enough (electron/transport/images.ts); renditions are for larger screens, photos
+//    indexed before it existed and wide-gamut photos.
 // Everything made here (embedded previews, decoded JPEGs, renditions) is kept in one memory cache,
 // bounded in bytes, least recently used out first, keyed by file, size and modification time (a
 // changed file is made again). Memory, not disk: a RAW's preview costs a read by offset (ms) and a
@@ -21,6 +24,7 @@ import { readHead } from '../../native-models/heif.ts';
 import { decodeImage } from '../../native-models/preprocess.ts';
 import { readMetadata } from './indexing/metadata.ts';
 import { extractRawPreviewFromFile, RAW_HEAD_BYTES, tiffSensorSize } from './indexing/raw-preview.ts';
+import { rasterJpeg } from './indexing/standard-preview.ts';
 import { isRawFile } from './indexing/walk.ts';
 
 type PreviewSource = Exclude<PreviewInfo['source'], 'thumbnail'>;
@@ -129,30 +133,10 @@ async function makeFull(file: string, tag: string): Promise<Full> {
   const long = 1 << 30; // a working raster of the photo's own size: one full decode, oriented RGB
   const d = await decodeImage(file, { thumbnail: false, working: [long] });
   const r = d.working[0];
-  const jpeg = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toBuffer();
-  // The container's colour profile (an iPhone's Display P3), which sharp reads even where libheif-js decoded the pixels.
-  // Only an RGB profile describes these pixels (a CMYK TIFF was converted to RGB by libvips).
-  const icc = (await sharp(file).metadata().catch(() => null))?.icc;
-  const bytes = icc?.toString('latin1', 16, 20) === 'RGB ' ? withIccProfile(jpeg, icc) : jpeg;
+  // In the colour profile its pixels are in: a HEIC's container profile (an iPhone's Display P3), which
+  // sharp reads even where libheif-js decoded the pixels; sRGB where sharp converted them (a TIFF).
+  const bytes = (await rasterJpeg(r, d.profile, { quality: 92, chroma: '4:4:4' }))!;
   return { info: { source: 'decoded', width: r.width, height: r.height, sensor: null }, image: { bytes, contentType: 'image/jpeg', tag }, alpha: false, animated: false };
-}
-
-/** Inserts an ICC profile into a JPEG as APP2 ICC_PROFILE segments after SOI (no re-encode). */
-export function withIccProfile(jpeg: Buffer, icc: Buffer): Buffer {
-  const CHUNK = 65_519; // 65535 - 2 (length) - 12 ("ICC_PROFILE\0") - 2 (sequence, count)
-  const count = Math.ceil(icc.length / CHUNK);
-  if (count === 0 || count > 255) return jpeg;
-  const segments = Array.from({ length: count }, (_, i) => {
-    const part = icc.subarray(i * CHUNK, (i + 1) * CHUNK);
-    const head = Buffer.alloc(18);
-    head.writeUInt16BE(0xffe2, 0);
-    head.writeUInt16BE(2 + 14 + part.length, 2);
-    head.write('ICC_PROFILE\0', 4, 'latin1');
-    head[16] = i + 1;
-    head[17] = count;
-    return Buffer.concat([head, part]);
-  });
-  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
 }
 
 async function identity(file: string): Promise<string> {
@@ -162,6 +146,15 @@ async function identity(file: string): Promise<string> {
 
 function full(file: string, id: string): Promise<Full> {
   return cached(`${file}\0${id}`, () => makeFull(file, id), (f) => f.image.bytes?.length ?? 0);
+}
+
+/**
+ * Whether the standard preview `file` (written at index time: indexing/standard-preview.ts) is
+ * large enough for a fit view of `fit` device pixels; its long side is read from its header.
+ */
+export async function standardPreviewFits(file: string, fit: number): Promise<boolean> {
+  const { width, height } = await header(file);
+  return Math.max(width, height) >= fit;
 }
 
 /** What the full preview of `file` is and its size (made once, then from the cache). */

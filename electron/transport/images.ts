@@ -3,11 +3,12 @@
 // the file it answers with must be inside the library (a root or the thumbnail cache) and a regular
 // file, or nothing is served. From a checked original, electron/services/previews.ts makes the
 // loupe's full preview (the original as is, a RAW's embedded JPEG, a decoded HEIC) or its
-// screen-sized rendition; when it cannot, the thumbnail stands in.
+// screen-sized rendition — for a fit view the standard preview written at index time, when it is
+// large enough, is served instead of making one; when it cannot, the thumbnail stands in.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApiError } from '../../common/api-types.ts';
-import { FIT_MAX, FIT_MIN, previewImage } from '../services/previews.ts';
+import { FIT_MAX, FIT_MIN, previewImage, standardPreviewFits } from '../services/previews.ts';
 import { parseIdSegment } from './validate.ts';
 import type { LibraryApi } from './methods.ts';
 
@@ -59,6 +60,10 @@ export async function lookupImage(lib: LibraryApi | null, kind: ImageKind, idSeg
     const original = await lib.imagePath(id);
     const ok = original ? await checked(lib, id, original) : null;
     if (ok && 'ok' in ok) return ok; // refused: never fall back to the thumbnail of a photo pointing outside
+    if (ok && fit !== undefined) {
+      const std = await standardPreview(lib, id, fit);
+      if (std) return std;
+    }
     if (ok) {
       const shown = await previewImage(ok.file, fit).catch(() => null); // unreadable: the thumbnail stands in
       if (shown?.file !== undefined) return { ok: true, file: shown.file, contentType: shown.contentType, size: ok.st.size, etag: `"${shown.tag}"` };
@@ -70,6 +75,14 @@ export async function lookupImage(lib: LibraryApi | null, kind: ImageKind, idSeg
   const ok = await checked(lib, id, thumb);
   if ('ok' in ok) return ok;
   return { ok: true, file: ok.file, contentType: 'image/jpeg', size: ok.st.size, etag: `"${tagOf(ok.st)}"` };
+}
+
+/** The standard preview written at index time, when there is one at least `fit` pixels on the long side. */
+async function standardPreview(lib: LibraryApi, id: number, fit: number): Promise<Extract<ImageLookup, { ok: true }> | null> {
+  const file = await lib.standardPreviewPath(id);
+  const ok = file ? await checked(lib, id, file) : null;
+  if (!ok || 'ok' in ok || !(await standardPreviewFits(ok.file, fit).catch(() => false))) return null; // none, or too small: made on demand
+  return { ok: true, file: ok.file, contentType: 'image/jpeg', size: ok.st.size, etag: `"std-${tagOf(ok.st)}"` };
 }
 
 /** Headers for an image response (no-cache + ETag: a re-index can replace a thumbnail under the same id). */

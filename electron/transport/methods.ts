@@ -59,6 +59,7 @@ export interface LibraryApi
   ): Promise<ExportSummary>;
   thumbPath(id: number): Promise<string | null>;
   imagePath(id: number): Promise<string | null>;
+  standardPreviewPath(id: number): Promise<string | null>;
   isInsideLibrary(absPath: string): Promise<boolean>;
   close(): Promise<void>;
 }

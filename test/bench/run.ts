@@ -164,6 +164,7 @@ if (!skip.has('loupe')) {
   log('loupe: cold renditions of 24 MP JPEGs and RAW embedded previews…');
   loupe = await measureLoupe(photoSet.files);
   log(`loupe: fit 1024 ${loupe.fit1024Ms} ms, fit 1792 ${loupe.fit1792Ms} ms, RAW full ${loupe.rawFullMs} ms, RAW fit 1024 ${loupe.rawFit1024Ms} ms`);
+  log(`standard preview: ${loupe.stdPreviewMs} ms (${loupe.stdPreviewCpuMs} ms CPU) and ${loupe.stdPreviewBytes} bytes per photo`);
 }
 
 // --- 6. a new antonym pair through the text tower ---------------------------------------------------
@@ -265,6 +266,9 @@ const result = {
   loupe_fit1792_24mp_ms: loupe?.fit1792Ms ?? null,
   loupe_raw_full_ms: loupe?.rawFullMs ?? null,
   loupe_raw_fit_ms: loupe?.rawFit1024Ms ?? null,
+  std_preview_ms_per_photo: loupe?.stdPreviewMs ?? null,
+  std_preview_cpu_ms_per_photo: loupe?.stdPreviewCpuMs ?? null,
+  std_preview_bytes_per_photo: loupe?.stdPreviewBytes ?? null,
   technical_ms_per_photo: technical?.technicalMsPerPhoto ?? null,
   technical_cpu_overhead: technical?.overhead ?? null,
   faces_ms_per_photo: faces?.noFacesMsPerPhoto ?? null,
@@ -312,6 +316,7 @@ add('decode 24 MP → tensor + thumb (1 core)', decodeMs, ' ms', '', null);
 add('decode 12 MP HEIC → tensor + thumb', result.heic_decode_ms, ' ms', heic.generated ? `WebAssembly ${heic.generated.wasmMs} ms in a worker; main thread busy ${result.heic_main_thread_ms} ms` : '', null);
 add('decode real iPhone HEIC (12 MP grid)', result.heic_iphone_decode_ms, ' ms', heic.iphone ? `${heic.iphone.file}, WebAssembly ${heic.iphone.wasmMs} ms, main thread busy ${heic.iphone.mainThreadMs} ms` : '', null);
 add('loupe: 24 MP JPEG → fit rendition, cold', result.loupe_fit_24mp_ms, ' ms', `fit 1024 (1280×720 window; 1/4-scale decode); fit 1792: ${result.loupe_fit1792_24mp_ms ?? '–'} ms`, null);
+add('standard preview at index time (encode + write, per photo)', result.std_preview_ms_per_photo, ' ms', `${result.std_preview_cpu_ms_per_photo ?? '–'} ms CPU, ${result.std_preview_bytes_per_photo ?? '–'} bytes on disk`, null);
 add('loupe: RAW embedded 24 MP preview, cold', result.loupe_raw_full_ms, ' ms', `served as its own bytes; its fit 1024 rendition ${result.loupe_raw_fit_ms ?? '–'} ms`, null);
 add('technical analyzer (working raster + analysis, CPU)', result.technical_ms_per_photo, ' ms', `CLIP + technical ≤ +30 % CPU of CLIP-only (+${technical ? (technical.overhead * 100).toFixed(1) : '–'} %)`, technical ? technical.overhead <= 0.3 : null);
 add('faces analyzer, photos without / with faces (CPU)', faces ? `${faces.noFacesMsPerPhoto} / ${faces.withFacesMsPerPhoto ?? '–'}` : null, ' ms', faces ? `${faces.facesPerPhoto ?? '–'} faces per photo with faces (../shared/faces), ${faces.msPerFace ?? '–'} ms per extra face; part of the +30 % CPU budget` : '', null);

@@ -37,6 +37,7 @@ import { extractRawPreviewFromFile } from './raw-preview.ts';
 import { embeddedDecisions, readSidecars, recordEmbedded } from './outside.ts';
 import { embeddedXmp, type XmpDecisions } from '../culling/xmp.ts';
 import { sweepThumbnailTemps, THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
+import { standardPreviewName, writeStandardPreview } from './standard-preview.ts';
 import type { IndexProgress, IndexSummary } from '../../../common/types.ts';
 import { Mailbox, ProgressReporter, Semaphore } from './pipeline.ts';
 import { describeFsError, fsPath, isGoneError, isRawFile, OUTSIDE_LINK, walkPhotos, type WalkFile } from './walk.ts';
@@ -462,6 +463,10 @@ async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Pr
   const sides = [...new Set(running.flatMap((a) => (a.needs.working ? [a.needs.working.longSide] : [])))];
   const decoded = await decodeImage(image, { clip, thumbSize: THUMB_SIZE, thumbnail: full, working: sides });
   const thumb = full ? await writeThumbnail(thumbsDir, job.fingerprint, decoded.thumbnail!) : null;
+  // The loupe's fit view, from the raster already decoded (also on a backfill: photos indexed before it existed).
+  if (full || !fs.existsSync(path.join(thumbsDir, standardPreviewName(job.fingerprint)))) {
+    await writeStandardPreview(thumbsDir, job.fingerprint, decoded.working, decoded, decoded.profile);
+  }
   const working = new Map(sides.map((side, i) => [side, decoded.working[i]]));
   const outside = full ? await embeddedDecisions(embeddedXmp(content)) : null;
   return { job, id: job.photoId, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working, outside };

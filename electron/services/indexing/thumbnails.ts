@@ -1,4 +1,4 @@
-// Thumbnail cache: one JPEG per photo content, named by its fingerprint, so a renamed or moved
+// Thumbnail cache: one JPEG per photo content (and its standard preview: standard-preview.ts), named by its fingerprint, so a renamed or moved
 // photo keeps its thumbnail and duplicates share one. Written to a temp file then renamed, so a
 // crash never leaves a half-written thumbnail under the final name.
 import { randomBytes } from 'node:crypto';
@@ -17,8 +17,8 @@ export function thumbnailPath(thumbsDir: string, name: string): string {
   return path.join(thumbsDir, name);
 }
 
-export async function writeThumbnail(thumbsDir: string, fingerprint: string, jpeg: Uint8Array): Promise<string> {
-  const name = thumbFileName(fingerprint);
+/** Writes a photo's thumbnail (or, given `name`, another file of the cache: its standard preview). */
+export async function writeThumbnail(thumbsDir: string, fingerprint: string, jpeg: Uint8Array, name = thumbFileName(fingerprint)): Promise<string> {
   const final = thumbnailPath(thumbsDir, name);
   const temp = path.join(thumbsDir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   await fs.promises.mkdir(thumbsDir, { recursive: true });
