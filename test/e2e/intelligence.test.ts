@@ -261,10 +261,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     expect(await bars.locator('[data-section="active"] li[data-attribute="Taste: Client A"] .lab .mono').innerText()).toBe(taste['Client A'].toFixed(2));
     // The total is the taste score: the ranking is by that model alone.
     expect(await bars.locator('.total strong').innerText()).toBe(taste['Client A'].toFixed(2));
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('[data-testid="loupe"] .stage img');
-      return !!img && img.complete && img.naturalWidth > 0 && img.classList.contains('loaded');
-    });
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${first}"][data-full="1"]`); // the photo's own preview on screen, not the thumbnail
     await screenshot('loupe-explain.png');
     await page.keyboard.press('Escape');
     await page.waitForSelector('.grid');
