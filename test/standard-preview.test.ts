@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TECHNICAL_WORKING_SIDE } from '../electron/services/indexing/analyzers/technical.ts';
 import { Library } from '../electron/services/library.ts';
 import { lookupImage } from '../electron/transport/images.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
@@ -16,6 +17,9 @@ let tmp: string;
 let library: Library;
 const ids: Record<string, number> = {};
 const thumbs = () => path.join(tmp, 'thumbs');
+// The standard preview is the working raster's size (the technical analyzer's): a 3000×4000 portrait gives W×H.
+const H = TECHNICAL_WORKING_SIDE;
+const W = Math.round((H * 3) / 4);
 const stdFiles = () => fs.readdirSync(thumbs()).filter((n) => n.endsWith('.std.jpg'));
 
 beforeAll(async () => {
@@ -38,26 +42,26 @@ afterAll(async () => {
 });
 
 describe('standard previews', () => {
-  it('are written at index time beside the thumbnail: upright, 1500 px on the long side, the photo in its colours', async () => {
+  it('are written at index time beside the thumbnail: upright, the working size on the long side, the photo in its colours', async () => {
     expect(stdFiles()).toHaveLength(1); // the small photo needs none; the Display P3 one keeps its on-demand rendition
     const file = (await library.standardPreviewPath(ids['portrait.jpg']))!;
     expect(fs.realpathSync(path.dirname(file))).toBe(fs.realpathSync(thumbs()));
     const m = await sharp(file).metadata();
-    expect([m.format, m.width, m.height, m.orientation]).toEqual(['jpeg', 1125, 1500, undefined]);
+    expect([m.format, m.width, m.height, m.orientation]).toEqual(['jpeg', W, H, undefined]);
     // The same picture as the original turned upright (not a sideways or blank one): mean colours agree.
-    const original = await sharp(path.join(tmp, 'photos', 'portrait.jpg')).autoOrient().resize(1125, 1500).stats();
+    const original = await sharp(path.join(tmp, 'photos', 'portrait.jpg')).autoOrient().resize(W, H).stats();
     const std = await sharp(file).stats();
     for (let c = 0; c < 3; c++) expect(Math.abs(std.channels[c].mean - original.channels[c].mean)).toBeLessThan(3);
     // Its top rows are the original's top rows once upright (orientation 6 rotates the stored left column to the top).
-    const top = (img: Sharp) => img.extract({ left: 0, top: 0, width: 1125, height: 100 }).stats();
-    const [a, b] = await Promise.all([top(sharp(file)), top(sharp(path.join(tmp, 'photos', 'portrait.jpg')).autoOrient().resize(1125, 1500))]);
+    const top = (img: Sharp) => img.extract({ left: 0, top: 0, width: W, height: 100 }).stats();
+    const [a, b] = await Promise.all([top(sharp(file)), top(sharp(path.join(tmp, 'photos', 'portrait.jpg')).autoOrient().resize(W, H))]);
     expect(Math.abs(a.channels[0].mean - b.channels[0].mean)).toBeLessThan(4);
   });
 
   it('serves a fit view it can fill from that file, and a larger fit, the small photo and the wide-gamut one as before', async () => {
     const id = ids['portrait.jpg'];
     const file = (await library.standardPreviewPath(id))!;
-    const fit = await lookupImage(library, 'image', String(id), '1400');
+    const fit = await lookupImage(library, 'image', String(id), String(H - 100));
     expect(fit.ok && fit.file).toBe(file);
     expect(fit.ok && fit.size).toBe(fs.statSync(file).size);
     // Bigger than the preview (a high-DPI screen): the rendition made from the original, 2000 px.

@@ -16,9 +16,9 @@ import { tempDir } from '../helpers/fixtures.ts';
 
 /** How many arguments each method takes (a new method must be added here, and so reviewed). */
 const ARITY: Record<string, number> = {
-  modelStatus: 0, downloadModel: 0, cancelDownload: 0, stats: 0, roots: 0, cancelIndex: 0, presets: 0, tasteModels: 0, cancelExport: 0, problems: 0,
+  modelStatus: 0, downloadModel: 0, cancelDownload: 0, stats: 0, roots: 0, cancelIndex: 0, presets: 0, tasteModels: 0, cancelExport: 0, problems: 0, prepareSearch: 0,
   addRoot: 1, removeRoot: 1, index: 1, parseQuery: 1, explainAll: 1, focusMap: 1, photoFaces: 1, groups: 1, rejectGroupCandidates: 1, bestOfGroupIds: 1,
-  fitTaste: 1, deleteTaste: 1, photos: 1, photo: 1, restoreCulling: 1, exportPhotos: 1,
+  fitTaste: 1, deleteTaste: 1, photos: 1, photo: 1, restoreCulling: 1, exportPhotos: 1, previewInfo: 1,
   score: 2, search: 2, explain: 2, maybeRefitTaste: 2, setCulling: 2,
 };
 
