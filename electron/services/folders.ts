@@ -77,3 +77,20 @@ export function checkAllowedFolder(dir: string, what: string, advice: string): v
   const reason = forbiddenFolderReason(dir);
   if (reason) throw new UserError(`${what} ${reason}.`, 'invalid-argument', { hint: advice });
 }
+
+/**
+ * A folder the photographer asks to add to the library, resolved: it must exist, be a folder and
+ * be allowed (checkAllowedFolder); else a UserError saying which and what to do.
+ */
+export function checkLibraryFolder(dir: string): string {
+  const abs = path.resolve(dir);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw new UserError(`Folder not found: ${abs}. Check the path and try again.`);
+  }
+  if (!stat.isDirectory()) throw new UserError(`${abs} is a file, not a folder: add the folder that holds your photos.`);
+  checkAllowedFolder(abs, 'The folder', 'Add the folder that holds your photos, e.g. ~/Pictures.');
+  return abs;
+}

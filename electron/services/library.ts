@@ -1,11 +1,10 @@
 // The one facade every front end uses (cull CLI, Electron IPC, the local HTTP server): opens a
 // library (database, CLIP model, in-memory embedding matrix) and hands each request to the service
-// that owns it — indexing, signals and scoring, stacks, taste, culling, export. It orchestrates
+// that owns it — indexing, signals and scoring, stacks, taste, culling, export, the files the UI
+// may show (photo-files.ts); its option shapes are in library-options.ts. It orchestrates
 // only: no SQL, no scoring rules. Opened with `catalog: true` it loads no model at all: culling,
 // stats, photo lists and export by rating/flag work; what needs the model throws 'no-model'.
-import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { GroupsOptions, PresetInfo, PreviousCulling } from '../../common/api-types.ts';
 import { NotFoundError, UserError } from '../../common/errors.ts';
 import { parseTop, topCount } from '../../common/top.ts';
@@ -39,68 +38,23 @@ import { openClipModel } from '../../native-models/runtime.ts';
 import type { ClipModel, ModelInfo } from '../../native-models/types.ts';
 import { toQuery, type LibraryContext } from './context.ts';
 import { exportPhotos, type ExportResult } from './culling/export.ts';
-import { checkAllowedFolder } from './folders.ts';
+import { checkLibraryFolder } from './folders.ts';
 import { photoProblems } from './culling/flaws.ts';
 import { bestOfGroupIds, findBursts, findGroups, rejectGroupCandidates } from './culling/group-service.ts';
 import type { LibraryPhotoGroup } from './culling/groups.ts';
 import { indexLibrary } from './indexing/indexer.ts';
-import { standardPreviewBeside } from './indexing/standard-preview.ts';
-import { thumbnailPath } from './indexing/thumbnails.ts';
-import { fsPath, insideAny, realRoots } from './indexing/walk.ts';
 import { EmbeddingMatrix } from './matrix/embedding-matrix.ts';
 import { MatrixSync } from './matrix/matrix-sync.ts';
-import { previewInfo } from './previews.ts';
+import { imagePathOf, isInsideLibrary, previewInfoOf, standardPreviewPathOf, thumbPathOf } from './photo-files.ts';
 import { PRESETS } from './signals/presets.ts';
 import { listSignals } from './signals/registry.ts';
 import { Scorer } from './signals/scoring.ts';
 import { DEFAULT_TASTE, fitTaste, maybeRefitTaste, tasteScoresOf } from './signals/taste.ts';
 
-export interface LibraryOptions {
-  dbPath: string;
-  /** A loaded model folder, or its path (`modelDir`). */
-  model?: ModelInfo;
-  modelDir?: string;
-  quantized?: boolean;
-  /** Where the model was loaded from, remembered when the library is indexed (default: its folder). */
-  modelSource?: ModelSource;
-  /** Open without a model: no model is loaded or needed; methods that need one throw 'no-model'. */
-  catalog?: boolean;
-  /** Thumbnail cache (default: "thumbs" beside the database). */
-  thumbsDir?: string;
-  threads?: number;
-}
+import type { ExportSelection, LibraryOptions, ListOptions, ModelChange } from './library-options.ts';
 
-export interface ListOptions {
-  filter?: PhotoFilter;
-  /** A count, or a share of the matching photos such as "10%". */
-  top?: number | string;
-  /** false: results without paths (the window has its photo records; saves time and bytes at 100k). */
-  paths?: boolean;
-}
-
-export interface ExportSelection {
-  /** Rank by this query; without it, photos keep capture order. */
-  by?: string | AttributeQuery;
-  top?: number | string;
-  minScore?: number;
-  filter?: PhotoFilter;
-  to: string;
-  mode: 'copy' | 'link';
-  xmp?: boolean;
-  embedXmp?: boolean;
-  xmpTarget?: ExportOptions['xmpTarget'];
-  report?: string;
-  onProgress?: (done: number, total: number, current?: string) => void;
-  signal?: AbortSignal;
-}
-
-/** Opened with another model than the one the library was indexed with: its photos get embedded again. */
-export interface ModelChange {
-  from: RememberedModel;
-  to: ModelInfo;
-  /** Photos on disk without an embedding from the new model: what `index` will embed. */
-  toEmbed: number;
-}
+export type { ExportSelection, LibraryOptions, ListOptions, ModelChange } from './library-options.ts';
+export { realFile } from './photo-files.ts';
 
 type Loaded = { clip: ClipModel; matrix: EmbeddingMatrix; ctx: LibraryContext; source: ModelSource };
 
@@ -205,16 +159,7 @@ export class Library {
   }
 
   async addRoot(dir: string): Promise<string[]> {
-    const abs = path.resolve(dir);
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(abs);
-    } catch {
-      throw new UserError(`Folder not found: ${abs}. Check the path and try again.`);
-    }
-    if (!stat.isDirectory()) throw new UserError(`${abs} is a file, not a folder: add the folder that holds your photos.`);
-    checkAllowedFolder(abs, 'The folder', 'Add the folder that holds your photos, e.g. ~/Pictures.');
-    return addRoot(this.db, abs);
+    return addRoot(this.db, checkLibraryFolder(dir));
   }
 
   async removeRoot(dir: string): Promise<string[]> {
@@ -450,51 +395,28 @@ export class Library {
 
   // --- files the UI may show -----------------------------------------------------------------
 
-  async thumbPath(id: number): Promise<string | null> {
-    const p = getPhoto(this.db, id);
-    return p?.thumb ? realFile(thumbnailPath(this.thumbsDir, p.thumb)) : null;
+  thumbPath(id: number): Promise<string | null> {
+    return thumbPathOf(this.db, this.thumbsDir, id);
   }
 
   /** Where the standard preview written at index time is, when its photo has one (the file may not exist). */
-  async standardPreviewPath(id: number): Promise<string | null> {
-    const p = getPhoto(this.db, id);
-    const name = p?.status === 'ok' && p.thumb ? standardPreviewBeside(p.thumb) : null;
-    return name ? realFile(thumbnailPath(this.thumbsDir, name)) : null;
+  standardPreviewPath(id: number): Promise<string | null> {
+    return standardPreviewPathOf(this.db, this.thumbsDir, id);
   }
 
   /** The original's real path (the loupe's full preview is made from it: services/previews.ts). */
-  async imagePath(id: number): Promise<string | null> {
-    const p = getPhoto(this.db, id);
-    if (!p || p.status !== 'ok') return null;
-    const onDisk = fsPath(p.path);
-    // The real file (links resolved): isInsideLibrary then judges, and the transport reads, that file.
-    return typeof onDisk === 'string' ? realFile(onDisk) : null; // a non-UTF-8 name: the thumbnail stands in
+  imagePath(id: number): Promise<string | null> {
+    return imagePathOf(this.db, id);
   }
 
-  /**
-   * What the loupe's full preview of photo `id` is (`/image/<id>`): made from the original when it
-   * lies in the library, else — or when it cannot be read — the thumbnail; null for no such photo.
-   */
-  async previewInfo(id: number): Promise<PreviewInfo | null> {
-    const file = await this.imagePath(id);
-    if (file && (await this.isInsideLibrary(file))) {
-      const info = await previewInfo(file).catch(() => null);
-      if (info) return info;
-    }
-    const thumb = await this.thumbPath(id);
-    const meta = thumb ? await sharp(thumb).metadata().catch(() => null) : null;
-    return meta?.width && meta.height ? { source: 'thumbnail', width: meta.width, height: meta.height, sensor: null } : null;
+  /** What the loupe's full preview of photo `id` is: the original's, else the thumbnail's (photo-files.ts). */
+  previewInfo(id: number): Promise<PreviewInfo | null> {
+    return previewInfoOf(this.db, this.thumbsDir, id);
   }
 
-  /**
-   * True when `absPath` lies in a library folder or the thumbnail folder, links resolved on both
-   * sides: a photo replaced by a link to a private file, or a folder link leading elsewhere, is
-   * outside. The transports serve the real path (`realFile`), so what was checked is what is read.
-   */
-  async isInsideLibrary(absPath: string): Promise<boolean> {
-    const target = await realFile(absPath);
-    const dirs = await realRoots([this.thumbsDir, ...listRoots(this.db)]);
-    return dirs.some((d) => target !== d && insideAny(target, [d]));
+  /** True when `absPath` lies in a library folder or the thumbnail folder, links resolved (photo-files.ts). */
+  isInsideLibrary(absPath: string): Promise<boolean> {
+    return isInsideLibrary(this.db, this.thumbsDir, absPath);
   }
 
   async close(): Promise<void> {
@@ -502,10 +424,4 @@ export class Library {
     await this.loaded?.clip.dispose();
     this.db.close();
   }
-}
-
-/** The real path of a file (links resolved); a path that does not exist is returned resolved, as it is. */
-export async function realFile(absPath: string): Promise<string> {
-  const p = path.resolve(absPath);
-  return fs.promises.realpath(p).catch(() => p);
 }
