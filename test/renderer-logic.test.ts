@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributeQuery, PhotoRecord, ScoredPhoto } from '../common/types.ts';
 import { chipsFromQuery, clampWeight, combineChips, describeChips, describeTerm, isSignalTerm, markPresets, mergeChips, tasteChip } from '../renderer/src/lib/attributes.ts';
-import { explainRows } from '../renderer/src/lib/explain.ts';
+import { explainRows, noValue } from '../renderer/src/lib/explain.ts';
 import { buildStackView, groupIndexOf, nextStackIndex } from '../renderer/src/lib/stacks.ts';
 import { tasteLabel, tasteNameOf, tasteQuality, tasteQuery, tasteSignal } from '../renderer/src/lib/taste.ts';
 import { describeRule, selectForExport } from '../renderer/src/lib/export-selection.ts';
@@ -672,5 +672,13 @@ describe('what the loupe says it shows', () => {
 
   it('asks for renditions in steps of 256 device pixels', () => {
     expect([fitBucket(0), fitBucket(NaN), fitBucket(100), fitBucket(940), fitBucket(1024), fitBucket(1025), fitBucket(99999)]).toEqual([0, 0, 256, 1024, 1024, 1280, 8192]);
+  });
+});
+
+describe('a signal without a value in the score bars', () => {
+  it('says "no face" for a face signal of a photo the faces analyzer has seen, else "not measured yet"', () => {
+    expect(noValue('face focus (faces)', true)).toBe('no face');
+    expect(noValue('face focus (faces)', false)).toBe('not measured yet');
+    expect(noValue('focus (measured)', true)).toBe('not measured yet');
   });
 });

@@ -37,3 +37,11 @@ export function explainRows(chips: AttributeChip[], parts: Record<string, number
   }
   return rows;
 }
+
+/**
+ * What the score bars say for a signal without a value: a face signal of a photo the faces analyzer
+ * has seen had no face to measure ("no face"); anything else is waiting for its analyzer.
+ */
+export function noValue(label: string, facesAnalyzed: boolean): string {
+  return facesAnalyzed && /\(faces\)$/.test(label) ? 'no face' : 'not measured yet';
+}
