@@ -118,7 +118,7 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
 
     // 100 %: the overlay is the image's size in device pixels and moves with it when panned.
     await page.keyboard.press('z');
-    await page.waitForSelector('[data-testid="loupe"][data-zoom="100"]');
+    await page.waitForSelector('[data-testid="loupe"][data-zoom="100"][data-full="1"]'); // the full preview decoded, not just asked for
     await expectAligned();
     const natural = await page.$eval('[data-testid="loupe"] img.full', (img) => (img as HTMLImageElement).naturalWidth / window.devicePixelRatio);
     expect(Math.abs((await alignment()).overlay.width - natural)).toBeLessThan(1);
