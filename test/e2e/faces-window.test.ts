@@ -62,6 +62,12 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
   }
 
   async function expectAligned(): Promise<void> {
+    // The layer for this zoom is decoded (a full-screen stage asks for a larger rendition, loaded anew).
+    await page.waitForFunction(() => {
+      const zoom = document.querySelector('[data-testid="loupe"]')?.getAttribute('data-zoom');
+      const img = document.querySelector<HTMLImageElement>(`[data-testid="loupe"] img.preview.${zoom === '100' ? 'full' : 'fit'}`);
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
     const { overlay, image } = await alignment();
     expect(Math.abs(overlay.x - image.x)).toBeLessThan(1);
     expect(Math.abs(overlay.y - image.y)).toBeLessThan(1);
