@@ -200,6 +200,17 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
 /** Long side of the copy the face detector first looks at (it sees 256 × 256 anyway). */
 const GATE_SIDE = 320;
 
+/**
+ * BlazeFace's confidence on the small copy for a frame to get the full pass. At 0.25 (below the full
+ * pass's 0.3) about half of the bench's 24 MP photos without people passed — a texture scoring
+ * 0.3–0.5 — and paid the full pass (~90 ms) for the mesh to reject it. At 0.5 the faces judgement
+ * (test/judgement/faces.ts on ../shared/faces) is the same face for face, and a photo without
+ * faces costs ~62 instead of ~98 ms CPU on average (docs/performance.md, "The faces analyzer").
+ * A frame whose only face scores under 0.5 on the copy is no longer analysed: such faces are
+ * small or unclear, which the eye rules mostly answer "can't tell" anyway.
+ */
+const GATE_CONFIDENCE = 0.5;
+
 async function downscale(r: Raster, side: number): Promise<Raster> {
   const { data, info } = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } })
     .resize(side, side, { fit: 'inside' })
@@ -209,8 +220,8 @@ async function downscale(r: Raster, side: number): Promise<Raster> {
 }
 
 /**
- * Human's settings: face detector, mesh and iris only. `full` false: the detector alone, a little
- * more permissive (the gate must not drop a face the full pass would keep). cacheSensitivity 0 and
+ * Human's settings: face detector, mesh and iris only. `full` false: the detector alone, as the
+ * gate, at GATE_CONFIDENCE. cacheSensitivity 0 and
  * no skipped frames: Human is built for video and may reuse the previous frame's faces when a
  * frame looks alike — the next photo of a burst, exactly where the eyes differ.
  */
@@ -223,7 +234,7 @@ function config(full: boolean) {
     face: {
       enabled: true,
       // rotation: the mesh is fitted to the face turned upright (a tilted head's lids measured along the eye).
-      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : 0.25, iouThreshold: 0.1, return: false, ...noSkip },
+      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : GATE_CONFIDENCE, iouThreshold: 0.1, return: false, ...noSkip },
       mesh: { enabled: full, modelPath: 'facemesh.json', ...noSkip },
       iris: { enabled: full, modelPath: 'iris.json', ...noSkip },
       emotion: off, description: off, antispoof: off, liveness: off, attention: off, gear: off,
