@@ -202,10 +202,10 @@ const GATE_SIDE = 320;
 
 /**
  * BlazeFace's confidence on the small copy for a frame to get the full pass. At 0.25 (below the full
- * pass's 0.3) about half of the bench's 24 MP photos without people passed — a texture scoring
+ * pass's 0.3) 21 of the bench's 48 photos without people passed — a texture, most scoring
  * 0.3–0.5 — and paid the full pass (~90 ms) for the mesh to reject it. At 0.5 the faces judgement
  * (test/judgement/faces.ts on ../shared/faces) is the same face for face, and a photo without
- * faces costs ~62 instead of ~98 ms CPU on average (docs/performance.md, "The faces analyzer").
+ * faces costs 67 instead of 94.5 ms CPU on average over those 48 (docs/performance.md, "The faces analyzer").
  * A frame whose only face scores under 0.5 on the copy is no longer analysed: such faces are
  * small or unclear, which the eye rules mostly answer "can't tell" anyway.
  */

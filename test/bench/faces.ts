@@ -17,6 +17,8 @@ export const SHARED_FACES = path.resolve(ROOT, '../shared/faces');
 export interface FacesCost {
   /** Median CPU ms per photo, photos without faces (24 MP bench photos). */
   noFacesMsPerPhoto: number;
+  /** Mean CPU ms per photo without faces: what indexing pays (a frame that passes the gate costs the full pass). */
+  noFacesMeanMsPerPhoto: number;
   noFacesPhotos: number;
   /** Faces found in the "without faces" set (a real shoot may have some). */
   facesFoundInNoFaces: number;
@@ -74,6 +76,7 @@ export async function measureFacesCost(noFaceFiles: string[], faceFiles = facePh
   }
   return {
     noFacesMsPerPhoto: round(median(none.ms), 1),
+    noFacesMeanMsPerPhoto: round(none.ms.reduce((a, b) => a + b, 0) / none.ms.length, 1),
     noFacesPhotos: none.ms.length,
     facesFoundInNoFaces: none.faces.reduce((a, b) => a + b, 0),
     withFacesMsPerPhoto: withFaces ? round(median(withFaces.ms), 1) : null,
