@@ -18,26 +18,19 @@ import { Library } from '../electron/services/library.ts';
 import { describeFaces, eyesOpenScore } from '../electron/services/signals/faces.ts';
 import type { FaceRow } from '../db/faces.ts';
 import { defaultFaceModelDirs, FACE_MODEL_FILES, FaceModelError, openFaceModel, readVerifiedModelFiles } from '../native-models/faces.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
 import { decodeImage } from '../native-models/preprocess.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { imageBuffer, tempDir, writePhotoSet } from './helpers/fixtures.ts';
+import { imageBuffer, writePhotoSet } from './helpers/fixtures.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
 let tmp: string;
 let model: ClipModel;
 
 beforeAll(async () => {
-  tmp = tempDir('cull-faces-');
-  await makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 7 });
-  model = await openClipModel(loadModelFolder(path.join(tmp, 'model')), { threads: 1 });
+  ({ tmp, model } = await openTinyModel('cull-faces-', 7));
 });
 
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => closeTinyModel({ tmp, model }));
 
 describe('the face model files', () => {
   it('are the pinned ones', () => {
