@@ -10,7 +10,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { AppServices } from './services/app-services.ts';
 import { startServer } from './transport/server.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The repository root: this file is electron/serve.ts, run by tsx from source (`npm run serve`).
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_PORT = 5178;
 
 function parsePort(v: string): number {
