@@ -30,12 +30,36 @@ function parsePositiveInt(v: string): number {
 function buildRenderer(): Promise<void> {
   const require = createRequire(path.join(ROOT, 'package.json'));
   const viteBin = path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
-  console.log('dist/renderer is missing: building the renderer (vite build)…');
+  console.log('dist/renderer is missing or older than its sources: building the renderer (vite build)…');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [viteBin, 'build'], { cwd: ROOT, stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with code ${code}`))));
   });
+}
+
+/** Newest modification time (ms) of the files under `p` (a file or a folder), 0 if it is missing. */
+function newest(p: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.mtimeMs;
+  return fs.readdirSync(p).reduce((m, name) => Math.max(m, newest(path.join(p, name))), st.mtimeMs);
+}
+
+/**
+ * Whether the built page is missing or older than its sources (the renderer, the shared types it
+ * imports, the Vite config): after a `git pull` an old build would show yesterday's window — the
+ * desktop app's `npm start` always builds, so `npm run serve` must not lag behind it either.
+ */
+function builtBefore(indexHtml: string): boolean {
+  const built = newest(indexHtml);
+  if (!built) return true;
+  const sources = ['renderer', 'common', 'vite.config.ts', 'package.json'].map((f) => newest(path.join(ROOT, f)));
+  return Math.max(...sources) > built;
 }
 
 async function main(): Promise<void> {
@@ -55,7 +79,7 @@ async function main(): Promise<void> {
 
   const staticDir = path.resolve(opts.static);
   const defaultStatic = staticDir === path.join(ROOT, 'dist', 'renderer');
-  if (defaultStatic && (opts.rebuild || !fs.existsSync(path.join(staticDir, 'index.html')))) await buildRenderer();
+  if (defaultStatic && (opts.rebuild || builtBefore(path.join(staticDir, 'index.html')))) await buildRenderer();
   if (!fs.existsSync(path.join(staticDir, 'index.html'))) throw new Error(`No index.html in ${staticDir}.`);
 
   const services = new AppServices({ db: opts.db, model: opts.model, quantized: opts.quantized, threads: opts.threads, log: (l) => console.log(l) });

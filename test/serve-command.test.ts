@@ -23,20 +23,18 @@ describe('npm run serve', () => {
     expect(shown?.[1]).toBe(path.join(REPO_DIR, 'dist', 'renderer'));
   });
 
-  it('opens the library and serves the page at the URL it prints, with its token', async () => {
-    const site = path.join(tmp, 'site');
-    fs.mkdirSync(site);
-    fs.writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>Cull</title><p>served</p>');
-    const model = path.join(tmp, 'model');
-    await makeTestModel({ out: model, size: 'tiny', seed: 1 });
-    const child = spawn(process.execPath, [...SERVE, '--port', '0', '--db', path.join(tmp, 'lib.db'), '--model', model, '--static', site], {
-      cwd: REPO_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** Starts serve with `args`; resolves with the URL it prints and all it printed by then. */
+  async function startServe(args: string[]): Promise<{ url: string; out: string; stop: () => Promise<void> }> {
+    const child = spawn(process.execPath, [...SERVE, '--port', '0', ...args], { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const stop = async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    };
     try {
-      let out = '';
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no URL within 60 s:\n${out}`)), 60_000);
+        const timer = setTimeout(() => reject(new Error(`no URL within 150 s:\n${out}`)), 150_000);
         const take = (b: Buffer) => {
           out += b.toString();
           const m = /(http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(out);
@@ -49,13 +47,45 @@ describe('npm run serve', () => {
         child.stderr.on('data', take);
         child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
       });
-      expect(out).toMatch(/test model with random weights/);
-      const res = await fetch(url);
+      return { url, out, stop };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+
+  async function tinyModel(): Promise<string> {
+    const model = path.join(tmp, 'model');
+    if (!fs.existsSync(model)) await makeTestModel({ out: model, size: 'tiny', seed: 1 });
+    return model;
+  }
+
+  it('opens the library and serves the page at the URL it prints, with its token', async () => {
+    const site = path.join(tmp, 'site');
+    fs.mkdirSync(site);
+    fs.writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>Cull</title><p>served</p>');
+    const s = await startServe(['--db', path.join(tmp, 'lib.db'), '--model', await tinyModel(), '--static', site]);
+    try {
+      expect(s.out).toMatch(/test model with random weights/);
+      const res = await fetch(s.url);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('<p>served</p>');
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await s.stop();
     }
   }, 90_000);
+
+  it('rebuilds a page older than the renderer sources (after a pull, never yesterday\'s window)', async () => {
+    const index = path.join(REPO_DIR, 'dist', 'renderer', 'index.html');
+    if (fs.existsSync(index)) fs.utimesSync(index, new Date('2000-01-01'), new Date('2000-01-01'));
+    const s = await startServe(['--db', path.join(tmp, 'lib2.db'), '--model', await tinyModel()]);
+    try {
+      expect(s.out).toMatch(/building the renderer/);
+      expect(fs.statSync(index).mtimeMs).toBeGreaterThan(fs.statSync(path.join(REPO_DIR, 'renderer', 'src')).mtimeMs);
+      const page = await (await fetch(s.url)).text();
+      expect(page).toContain('<div id="app">');
+    } finally {
+      await s.stop();
+    }
+  }, 240_000);
 });
