@@ -6,9 +6,9 @@
 // same face's cheek (the mesh's cheek point): its flatness is the spread of the eye patch's
 // luminance (10th to 90th percentile) over the cheek's median luminance. Measured on
 // ../shared/faces (docs/judgement.md, "Covered eyes"): unmodified eyes 0.24 and up for the more
-// detailed eye of a face (0.26 for shut ones: the lash line), painted lenses mostly under 0.1,
-// painted hands 0.06–0.5. Covered: both eyes flatter than COVER_FLAT — one covered eye is left to
-// the wink rule (an eye hidden). The threshold was chosen on those photos with lenses and hands
+// detailed eye of a face (0.26 for shut ones: the lash line), under painted lenses median 0.05,
+// under painted hands median 0.24 with a long tail. Covered: both eyes flatter than COVER_FLAT —
+// one covered eye is left to the wink rule (an eye hidden). The threshold was chosen on those photos with lenses and hands
 // painted at measure time (test/judgement/occlude.ts); a pure function of the raster and the
 // mesh, no I/O. Where the mesh, guessing, puts the eyes off the cover (on a lens's rim, or on the
 // mouth of a face whose top is hidden), the patch sees detail and the rule does not fire.
