@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { eyeCover, eyesCovered, COVER_FLAT } from '../electron/services/indexing/analyzers/eye-cover.ts';
 import { EYES_COVERED, measureFaces } from '../electron/services/indexing/analyzers/face-measures.ts';
+import { describeFaces } from '../electron/services/signals/faces.ts';
 import type { RawFace } from '../native-models/faces.ts';
 import type { Raster } from '../native-models/preprocess.ts';
 import { occlude } from './judgement/occlude.ts';
@@ -70,6 +71,8 @@ describe('eyes covered', () => {
       const flat = eyeCover(covered, mesh(0.08))!;
       expect(flat.every((e) => e.flat < COVER_FLAT), cover).toBe(true);
       expect(verdict(covered, 0.08), cover).toMatchObject({ state: 'unknown', reason: EYES_COVERED });
+      // What explain and the loupe's "why" say about it.
+      expect(describeFaces(true, measureFaces([raw(0.08)], covered, 1))).toMatch(/^1 face: eyes covered \(sunglasses or a hand\?\)/);
     }
   });
 

@@ -76,14 +76,16 @@ describe.skipIf(!present)('faces on ../shared/faces', () => {
       const sizes = p.faces.map((x) => x.px);
       expect(sizes, p.file).toEqual([...sizes].sort((a, b) => b - a)); // largest first
     }
-    // Smile: the photos noted laughing or smiling score higher than the other open/ photos (their
-    // most smiling face; measured 0.80 against 0.31 on average, docs/judgement.md).
+    // Smile (the set is not labelled for smiles, only a few notes say "laughing" / "smiling"):
+    // each of those photos has a smiling face, and on average they score above the other open/
+    // photos (many of which smile too). Measured: 0.44–0.99, mean 0.79 against 0.53.
     const maxSmile = (p: (typeof all)[number]) => Math.max(0, ...p.faces.map((x) => x.smile ?? 0));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const laughing = all.filter((p) => /laugh|smil/i.test(p.note) && p.faces.length);
     const others = all.filter((p) => p.label === 'open' && !/laugh|smil/i.test(p.note) && p.faces.length);
     expect(laughing.length).toBeGreaterThanOrEqual(5);
-    expect(mean(laughing.map(maxSmile))).toBeGreaterThan(mean(others.map(maxSmile)) + 0.2);
+    for (const p of laughing) expect(maxSmile(p), p.file).toBeGreaterThanOrEqual(0.35);
+    expect(mean(laughing.map(maxSmile))).toBeGreaterThan(mean(others.map(maxSmile)) + 0.1);
     // The smile rule that was not adopted stays not adopted for a reason: at every threshold it loses blinks.
     for (const r of smileFigures(all).rules) expect(r.closedFlagged, `smile ≥ ${r.minSmile}`).toBeLessThan(f.closed.flagged);
   }, 600_000);
