@@ -19,7 +19,7 @@ export const COVER_FLAT = 0.2;
 type Pt = [number, number, number];
 
 /** Each eye's corners (MediaPipe mesh indices) and the cheek point below it. */
-const EYE_CHEEK = [
+export const EYE_CHEEK = [
   { corners: [33, 133], cheek: 205 }, // the eye on the photo's left (the person's right)
   { corners: [362, 263], cheek: 425 },
 ] as const;
