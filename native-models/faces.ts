@@ -1,8 +1,8 @@
 // The face model: @vladmandic/human's BlazeFace detector, face mesh (468 points), iris model
 // (which refines the eyelid contours) and emotion classifier (its 'happy' class: the smile
 // estimate), run by TensorFlow.js on its WebAssembly backend — no native download at install, no
-// network at run time. What it returns is raw geometry in the raster's
-// pixels; what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
+// network at run time. What it returns is raw geometry in the raster's pixels (and the smile);
+// what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
 //
 // Integrity: every model file is read once, checked against the SHA-256 pinned below, and served
 // to TensorFlow.js from those very bytes (a load router for the models folder's paths), so what
@@ -53,9 +53,9 @@ export interface RawFace {
   /** 478 [x, y, z] points: the 468 mesh points (eyelids refined by the iris model) and 10 iris points. */
   mesh: [number, number, number][];
   /**
-   * Smile estimate 0..1: the emotion model's 'happy' probability for the face (null: not run). A
-   * facial-expression classifier, not a mouth measure: a broad laugh scores near 1, a closed-lip
-   * smile anywhere from 0.2 to 0.9, and a grimace may score as happy.
+   * Smile estimate 0..0.99: the emotion model's 'happy' probability for the face, truncated by
+   * Human to two decimals (null: not run). A facial-expression classifier on a 64 × 64 grey crop,
+   * not a mouth measure (docs/judgement.md, "Smile and laughing squints").
    */
   smile: number | null;
   /** Head rotation in radians (yaw: left/right, pitch: up/down, roll: tilt). */
@@ -234,8 +234,8 @@ async function downscale(r: Raster, side: number): Promise<Raster> {
 }
 
 /**
- * Human's settings: face detector, mesh, iris and emotion (the smile) only. `full` false: the detector alone, as the
- * gate, at GATE_CONFIDENCE. cacheSensitivity 0 and
+ * Human's settings: face detector, mesh, iris and emotion (the smile) only. `full` false: the
+ * detector alone, as the gate, at GATE_CONFIDENCE. cacheSensitivity 0 and
  * no skipped frames: Human is built for video and may reuse the previous frame's faces when a
  * frame looks alike — the next photo of a burst, exactly where the eyes differ.
  */
