@@ -1,7 +1,8 @@
-// The face model: @vladmandic/human's BlazeFace detector, face mesh (468 points) and iris model
-// (which refines the eyelid contours), run by TensorFlow.js on its WebAssembly backend — no native
-// download at install, no network at run time. What it returns is raw geometry in the raster's
-// pixels; what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
+// The face model: @vladmandic/human's BlazeFace detector, face mesh (468 points), iris model
+// (which refines the eyelid contours) and emotion classifier (its 'happy' class: the smile
+// estimate), run by TensorFlow.js on its WebAssembly backend — no native download at install, no
+// network at run time. What it returns is raw geometry in the raster's pixels (and the smile);
+// what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
 //
 // Integrity: every model file is read once, checked against the SHA-256 pinned below, and served
 // to TensorFlow.js from those very bytes (a load router for the models folder's paths), so what
@@ -27,7 +28,14 @@ export const FACE_MODEL_FILES: Readonly<Record<string, string>> = {
   'facemesh.bin': '3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b',
   'iris.json': '49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465',
   'iris.bin': 'd7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71',
+  // Oarriaga's face_classification emotion CNN (MIT; trained on FER-2013), 64 × 64 grey face crop
+  // → 7 classes; only its 'happy' class is used, as the smile estimate.
+  'emotion.json': '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2',
+  'emotion.bin': '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987',
 };
+
+/** The models loaded (each a .json and its .bin in FACE_MODEL_FILES). */
+const MODEL_NAMES = ['blazeface', 'facemesh', 'iris', 'emotion'];
 
 /**
  * At most this many faces per photo: BlazeFace looks at a 256 × 256 view of the whole frame, so a
@@ -44,6 +52,12 @@ export interface RawFace {
   meshScore: number;
   /** 478 [x, y, z] points: the 468 mesh points (eyelids refined by the iris model) and 10 iris points. */
   mesh: [number, number, number][];
+  /**
+   * Smile estimate 0..0.99: the emotion model's 'happy' probability for the face, truncated by
+   * Human to two decimals (null: not run). A facial-expression classifier on a 64 × 64 grey crop,
+   * not a mouth measure (docs/judgement.md, "Smile and laughing squints").
+   */
+  smile: number | null;
   /** Head rotation in radians (yaw: left/right, pitch: up/down, roll: tilt). */
   yaw: number;
   pitch: number;
@@ -149,7 +163,7 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
   const files = readVerifiedModelFiles(modelsDir);
   tfReady ??= initTf();
   const tf = await tfReady;
-  for (const name of ['blazeface', 'facemesh', 'iris']) {
+  for (const name of MODEL_NAMES) {
     served.set(path.join(modelsDir, name + '.json'), { json: files.get(name + '.json')!, files });
   }
   const { Human } = require(path.join(path.dirname(require.resolve('@vladmandic/human')), 'human.node-wasm.js'));
@@ -164,7 +178,7 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
     warmup: 'none',
   });
   await human.load();
-  for (const name of ['blazeface', 'facemesh', 'iris']) {
+  for (const name of MODEL_NAMES) {
     if (!human.models?.models?.[name]) throw new FaceModelError(`The face model ${name} did not load from ${modelsDir}: reinstall Cull.`, name);
   }
   const run = async (r: Raster, full: boolean): Promise<HumanFace[]> => {
@@ -220,8 +234,8 @@ async function downscale(r: Raster, side: number): Promise<Raster> {
 }
 
 /**
- * Human's settings: face detector, mesh and iris only. `full` false: the detector alone, as the
- * gate, at GATE_CONFIDENCE. cacheSensitivity 0 and
+ * Human's settings: face detector, mesh, iris and emotion (the smile) only. `full` false: the
+ * detector alone, as the gate, at GATE_CONFIDENCE. cacheSensitivity 0 and
  * no skipped frames: Human is built for video and may reuse the previous frame's faces when a
  * frame looks alike — the next photo of a burst, exactly where the eyes differ.
  */
@@ -237,7 +251,9 @@ function config(full: boolean) {
       detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : GATE_CONFIDENCE, iouThreshold: 0.1, return: false, ...noSkip },
       mesh: { enabled: full, modelPath: 'facemesh.json', ...noSkip },
       iris: { enabled: full, modelPath: 'iris.json', ...noSkip },
-      emotion: off, description: off, antispoof: off, liveness: off, attention: off, gear: off,
+      // The smile estimate (RawFace.smile); minConfidence 0 so that every class's score is returned.
+      emotion: { enabled: full, modelPath: 'emotion.json', minConfidence: 0, ...noSkip },
+      description: off, antispoof: off, liveness: off, attention: off, gear: off,
     },
     body: off, hand: off, object: off, gesture: off, segmentation: off,
   };
@@ -250,6 +266,7 @@ interface HumanFace {
   score: number;
   mesh: [number, number, number][];
   rotation?: { angle?: { yaw: number; pitch: number; roll: number } } | null;
+  emotion?: { score: number; emotion: string }[];
 }
 
 function toRaw(f: HumanFace): RawFace {
@@ -260,6 +277,7 @@ function toRaw(f: HumanFace): RawFace {
     boxScore: f.boxScore ?? f.score,
     meshScore: f.faceScore ?? f.score,
     mesh: f.mesh ?? [],
+    smile: f.emotion ? (f.emotion.find((e) => e.emotion === 'happy')?.score ?? 0) : null,
     yaw: a?.yaw ?? 0,
     pitch: a?.pitch ?? 0,
     roll: a?.roll ?? 0,

@@ -1,5 +1,5 @@
 // `cull faces PHOTO`: the faces the faces analyzer found in one photo (box, eye state and why,
-// eyelid openings, face focus), and the faces lines `cull explain` adds. Registered on the main
+// eyelid openings, face focus, smile), and the faces lines `cull explain` adds. Registered on the main
 // program by electron/cli.ts; the library opening and the table/JSON printing are cli.ts's.
 import type { Command } from 'commander';
 import type { PhotoFaces } from '../../common/types.ts';
@@ -19,6 +19,7 @@ export function facesTable(faces: FaceRow[]): string {
     { header: 'eyes', value: (f) => (f.eyes.state === 'unknown' ? "can't tell" : f.eyes.state) },
     { header: 'opening L/R', value: (f) => `${num(f.eyes.left)} / ${num(f.eyes.right)}` },
     { header: 'focus', value: (f) => num(f.sharpness), align: 'right' },
+    { header: 'smile', value: (f) => num(f.smile), align: 'right' },
     { header: 'conf.', value: (f) => num(f.confidence), align: 'right' },
     { header: 'why', value: (f) => f.eyes.reason ?? '' },
   ]);
@@ -33,7 +34,7 @@ export function facesLines(result: PhotoFaces & { faces: FaceRow[] }): string[] 
 export function registerFacesCommands(program: Command, withLibrary: WithLibrary, print: Print): void {
   program
     .command('faces')
-    .description('the faces found in one photo: where, eyes open / closed / can\'t tell (and why), face focus')
+    .description('the faces found in one photo: where, eyes open / closed / can\'t tell (and why), face focus, smile')
     .argument('<photo>', 'path, file name or #id')
     .action(async (ref: string) => {
       await withLibrary(async (lib) => {

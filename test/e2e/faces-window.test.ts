@@ -93,7 +93,7 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
     withLibraryFile(dbPath, (db) => {
       writeTechnical(db, ids[SOFT], 0.2);
       writeTechnical(db, ids[SHARP], 0.9);
-      writeFaces(db, ids[BLINK], [{ box: faceA, state: 'open' }, { box: faceB, state: 'closed' }]);
+      writeFaces(db, ids[BLINK], [{ box: faceA, state: 'open', smile: 0.87 }, { box: faceB, state: 'closed' }]);
       writeFaces(db, ids[OPEN], [{ box: { ...faceA, x: 0.21 }, state: 'open' }]);
     });
     server = await startServer({ library, port: 0, staticDir: outDir });
@@ -198,6 +198,9 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
     );
     for (const s of scale) expect(s).toBeCloseTo(1, 2);
     expect(await page.innerText('[data-testid="face-crop"][data-state="closed"] figcaption')).toMatch(/eyes closed/);
+    // The smile estimate where the analyzer gave one, nothing where it did not.
+    expect(await page.innerText('[data-testid="face-crop"][data-state="open"] [data-testid="face-smile"]')).toBe('smile 0.87');
+    expect(await page.locator('[data-testid="face-crop"][data-state="closed"] [data-testid="face-smile"]').count()).toBe(0);
     await pageTools(page).screenshot('faces-view.png');
     await page.keyboard.press('f'); // back to the loupe
     await page.waitForSelector('[data-testid="loupe"]');

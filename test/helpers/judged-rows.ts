@@ -62,6 +62,7 @@ export interface TestFace {
   state: EyeState;
   reason?: string;
   sharpness?: number | null;
+  smile?: number | null;
 }
 
 /** Stores `faces` as the faces analyzer's result for `photoId` (an empty list: analysed, no face). */
@@ -74,7 +75,7 @@ export function writeFaces(db: DB, photoId: number, faces: TestFace[], version =
     confidence: 0.95,
     eyes: { state: f.state, left: opening[f.state], right: opening[f.state], ...(f.reason ? { reason: f.reason } : {}) },
     sharpness: f.sharpness ?? 0.8,
-    smile: null,
+    smile: f.smile ?? null,
     px: Math.round(Math.max(f.box.w, f.box.h) * 1000),
   }));
   db.transaction(() => {

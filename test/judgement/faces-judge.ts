@@ -17,11 +17,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { PhotoFace } from '../../common/types.ts';
-import { openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
+import type { EyeState, PhotoFace } from '../../common/types.ts';
+import { eyeCover, eyesCovered, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, eyeOpening, eyeState, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { faceFocusScore } from '../../electron/services/signals/faces.ts';
-import { decodeImage } from '../../native-models/preprocess.ts';
+import { openFaceModel, type RawFace } from '../../native-models/faces.ts';
+import { decodeImage, type Raster } from '../../native-models/preprocess.ts';
+import { occlude, type Cover } from './occlude.ts';
 
 export const FACES_DIR = path.resolve(import.meta.dirname, '../../../shared/faces');
 
@@ -172,4 +175,111 @@ export async function faceFocusPairs(dir = FACES_DIR, sigma = 2): Promise<{ pair
     else wrong.push(`open/${name} (${fa.toFixed(2)} vs ${fb.toFixed(2)} blurred)`);
   }
   return { pairs, right, wrong, noValue };
+}
+
+/** One face of the covered-eyes measure: its verdict unmodified and with its eyes covered, without and with the cover rule. */
+export interface CoveredFace {
+  file: string;
+  label: Label;
+  px: number;
+  cover: Cover;
+  /** Unmodified photo: the eye state without and with the cover rule, and the cover measures. */
+  plain: { before: EyeState; after: EyeState; reason?: string; measures: [EyeCover, EyeCover] | null };
+  /** Eyes covered: null when the detector no longer finds the face (nothing is said about its eyes). */
+  covered: { before: EyeState; after: EyeState; reason?: string; measures: [EyeCover, EyeCover] | null } | null;
+}
+
+const iou = (a: RawFace['box'], b: RawFace['box']) => {
+  const w = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)), h = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  return (w * h) / (a.w * a.h + b.w * b.h - w * h || 1);
+};
+
+function verdicts(f: RawFace, raster: Raster) {
+  const size = Math.max(f.box.w, f.box.h);
+  const l = eyeOpening(f.mesh, 'left'), r = eyeOpening(f.mesh, 'right');
+  const measures = eyeCover(raster, f.mesh);
+  const after = eyeState(f, size, l, r, eyesCovered(measures));
+  return { before: eyeState(f, size, l, r).state, after: after.state, ...(after.reason ? { reason: after.reason } : {}), measures };
+}
+
+/**
+ * Covered eyes (sunglasses, a hand: test/judgement/occlude.ts) painted over every face of the
+ * open/ and closed/ photos that the eye rule speaks for (≥ MIN_FACE_PX, mesh found), analysed again.
+ */
+export async function coveredFaces(dir = FACES_DIR, log: (s: string) => void = () => {}): Promise<CoveredFace[]> {
+  const model = await openFaceModel();
+  const side = new FacesAnalyzer().needs.working.longSide;
+  const out: CoveredFace[] = [];
+  for (const label of ['closed', 'open'] as Label[]) {
+    for (const name of fs.readdirSync(path.join(dir, label)).sort()) {
+      const file = `${label}/${name}`;
+      const d = await decodeImage(path.join(dir, file), { working: [side], thumbnail: false });
+      const w = d.working[0];
+      const faces = (await model.detect(w)).filter((f) => f.mesh.length >= 468 && Math.max(f.box.w, f.box.h) >= MIN_FACE_PX);
+      if (!faces.length) continue;
+      for (const cover of ['sunglasses', 'hand'] as Cover[]) {
+        const painted = occlude(w, faces.map((f) => f.mesh), cover);
+        const again = await model.detect(painted);
+        for (const f of faces) {
+          const match = again.filter((g) => iou(f.box, g.box) >= 0.3).sort((a, b) => iou(f.box, b.box) - iou(f.box, a.box))[0];
+          out.push({ file, label, px: Math.round(Math.max(f.box.w, f.box.h)), cover, plain: verdicts(f, w), covered: match ? verdicts(match, painted) : null });
+        }
+      }
+      log(`${file}: ${faces.length} faces covered`);
+    }
+  }
+  return out;
+}
+
+export interface CoveredFigures {
+  cover: Cover;
+  faces: number;
+  notFound: number;
+  /** Covered faces called closed (or open) without the cover rule, and with it. */
+  closedBefore: number;
+  closedAfter: number;
+  openBefore: number;
+  openAfter: number;
+  saidCovered: number;
+}
+
+export function coveredFigures(all: CoveredFace[]): { byCover: CoveredFigures[]; plain: { faces: number; changed: string[] } } {
+  const byCover = (['sunglasses', 'hand'] as Cover[]).map((cover) => {
+    const xs = all.filter((x) => x.cover === cover);
+    const found = xs.filter((x) => x.covered !== null);
+    const n = (pred: (c: NonNullable<CoveredFace['covered']>) => boolean) => found.filter((x) => pred(x.covered!)).length;
+    return {
+      cover, faces: xs.length, notFound: xs.length - found.length,
+      closedBefore: n((c) => c.before === 'closed'), closedAfter: n((c) => c.after === 'closed'),
+      openBefore: n((c) => c.before === 'open'), openAfter: n((c) => c.after === 'open'),
+      saidCovered: n((c) => c.reason === EYES_COVERED),
+    };
+  });
+  // The unmodified faces once (each appears under both covers).
+  const plain = all.filter((x) => x.cover === 'sunglasses');
+  return { byCover, plain: { faces: plain.length, changed: plain.filter((x) => x.plain.before !== x.plain.after).map((x) => `${x.file} (${x.px} px): ${x.plain.before} → ${x.plain.after}`) } };
+}
+
+/**
+ * Does the smile estimate separate a laughing squint from a blink? The laughing / squinting /
+ * grimacing hard photos (SOURCES.tsv notes) against the closed/ photos, and what the candidate
+ * rule "a face read as closed with smile ≥ S is 'can't tell (laughing?)'" would do at each S:
+ * closed/ photos still flagged, and hard no-blink photos still wrongly flagged.
+ */
+export function smileFigures(all: PhotoOutcome[]) {
+  const laughing = all.filter((p) => p.label === 'hard' && /laugh|squint|grimac/i.test(p.note));
+  const closedFaces = all.filter((p) => p.label === 'closed').flatMap((p) => p.faces.filter((f) => f.eyes.state === 'closed'));
+  const flaggedWith = (p: PhotoOutcome, s: number) => p.faces.some((f) => f.eyes.state === 'closed' && !((f.smile ?? 0) >= s));
+  const rules = [0.3, 0.5, 0.7, 0.9].map((s) => ({
+    minSmile: s,
+    closedFlagged: all.filter((p) => p.label === 'closed' && flaggedWith(p, s)).length,
+    closedPhotos: all.filter((p) => p.label === 'closed').length,
+    hardWronglyClosed: all.filter((p) => p.expect === 'not-closed' && flaggedWith(p, s)).length,
+    openFlagged: all.filter((p) => p.label === 'open' && flaggedWith(p, s)).length,
+  }));
+  return {
+    laughing: laughing.map((p) => ({ file: p.file, note: p.note, faces: p.faces.map((f) => ({ state: f.eyes.state, left: f.eyes.left, right: f.eyes.right, smile: f.smile })) })),
+    closedSmiles: closedFaces.map((f) => f.smile ?? NaN).sort((a, b) => a - b),
+    rules,
+  };
 }

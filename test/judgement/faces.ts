@@ -9,7 +9,7 @@
 // The photos' licences allow measuring, not shipping: the report names files, it copies none.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FACES_DIR, faceFigures, faceFocusPairs, measureFacesDir, type PhotoOutcome } from './faces-judge.ts';
+import { coveredFaces, coveredFigures, FACES_DIR, faceFigures, faceFocusPairs, measureFacesDir, smileFigures, type PhotoOutcome } from './faces-judge.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' } } });
 const dir = positionals[0] ?? FACES_DIR;
@@ -21,6 +21,9 @@ const all = await measureFacesDir(dir, (s) => console.error(s));
 if (args.json) fs.writeFileSync(args.json, JSON.stringify(all, null, 1));
 const f = faceFigures(all);
 const focus = { 1: await faceFocusPairs(dir, 1), 2: await faceFocusPairs(dir, 2) };
+const smile = smileFigures(all);
+const covered = coveredFigures(await coveredFaces(dir, (s) => console.error(s)));
+const fix2 = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(2));
 
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(0)} %` : '–');
 const states = (p: PhotoOutcome) =>
@@ -61,6 +64,27 @@ out.push(
   'Hard cases:',
   '',
   ...all.filter((p) => p.label === 'hard').map((p) => `- ${p.file} (${p.note}; expected ${p.expect}): ${states(p)}`),
+  '',
+  'Smile (the emotion model\'s "happy") against blinks: the laughing / squinting / grimacing hard photos, face by face (state [left/right opening] smile):',
+  '',
+  ...smile.laughing.map((p) => `- ${p.file} (${p.note}): ${p.faces.map((f) => `${f.state} [${f.left ?? '–'}/${f.right ?? '–'}] smile ${fix2(f.smile)}`).join('; ')}`),
+  '',
+  `Smiles of the faces read as closed in closed/ photos (${smile.closedSmiles.length}): ${smile.closedSmiles.map(fix2).join(' ')}`,
+  '',
+  'Candidate rule "a face read as closed with smile ≥ S is can\'t tell (laughing?)":',
+  '',
+  '| S | closed/ photos flagged | hard no-blink photos wrongly flagged | open/ photos flagged |',
+  '|---|---|---|---|',
+  `| (no rule) | ${f.closed.flagged} / ${f.closed.photos} | ${f.hard.wronglyClosed.length} / ${f.hard.notClosedPhotos} | ${f.open.flagged} / ${f.open.photos} |`,
+  ...smile.rules.map((r) => `| ${r.minSmile} | ${r.closedFlagged} / ${r.closedPhotos} | ${r.hardWronglyClosed} / ${f.hard.notClosedPhotos} | ${r.openFlagged} / ${f.open.photos} |`),
+  '',
+  'Covered eyes (painted at measure time over every face ≥ 80 px with a mesh, of the open/ and closed/ photos; test/judgement/occlude.ts), before and after the "eyes covered" rule:',
+  '',
+  '| cover | faces | face no longer found | called closed before → after | called open before → after | "eyes covered" |',
+  '|---|---|---|---|---|---|',
+  ...covered.byCover.map((c) => `| ${c.cover} | ${c.faces} | ${c.notFound} | ${c.closedBefore} → ${c.closedAfter} | ${c.openBefore} → ${c.openAfter} | ${c.saidCovered} |`),
+  '',
+  `Unmodified faces whose verdict the rule changes: ${covered.plain.changed.length} of ${covered.plain.faces}${covered.plain.changed.length ? ': ' + covered.plain.changed.join('; ') : ''}.`,
   '',
   `Time per photo (analyzer only, after the decode): median ${median(all.map((p) => p.ms)).toFixed(0)} ms; with more than one face: median ${median(all.filter((p) => p.faces.length > 1).map((p) => p.ms)).toFixed(0)} ms.`,
 );

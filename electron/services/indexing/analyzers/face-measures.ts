@@ -15,6 +15,7 @@
 //   - the head is turned away (|yaw| > MAX_YAW: a profile, one eye hidden or foreshortened) or bowed
 //     or thrown back (|pitch| > MAX_PITCH: lids seen edge-on, a look down reads as closed);
 //   - the mesh is unsure (meshScore < MIN_MESH: covered, blurred or not quite a face);
+//   - the eyes are covered (sunglasses, a hand: eye-cover.ts — the mesh draws lids it cannot see);
 //   - one eye clearly open and the other clearly shut (a wink, or an eye hidden by hair or a hand:
 //     below WINK_SHUT and at least WINK_OPEN), or the mean between the closed and the open
 //     thresholds (a laughing squint, half-closed lids).
@@ -28,6 +29,7 @@
 import type { PhotoFace } from '../../../../common/types.ts';
 import type { RawFace } from '../../../../native-models/faces.ts';
 import { luminance, type Raster } from './analyzer.ts';
+import { eyeCover, eyesCovered } from './eye-cover.ts';
 import { clamp01, focusScore, windowSharpness } from './technical-measures.ts';
 
 /** Faces smaller than this (box side, working pixels) get "unknown" (docs/judgement.md: where eye state stops being reliable). */
@@ -66,11 +68,21 @@ export interface EyeVerdict {
   reason?: string;
 }
 
-/** The eye state rule above, from a face's geometry and its two openings. */
-export function eyeState(face: Pick<RawFace, 'yaw' | 'pitch' | 'meshScore'>, sizePx: number, left: number | null, right: number | null): EyeVerdict {
+/** The reason given for covered eyes (explain: "can't tell: eyes covered …"). */
+export const EYES_COVERED = 'eyes covered (sunglasses or a hand?)';
+
+/** The eye state rule above, from a face's geometry, its two openings and whether its eyes look covered (eye-cover.ts). */
+export function eyeState(
+  face: Pick<RawFace, 'yaw' | 'pitch' | 'meshScore'>,
+  sizePx: number,
+  left: number | null,
+  right: number | null,
+  covered = false,
+): EyeVerdict {
   if (sizePx < MIN_FACE_PX) return { state: 'unknown', reason: 'face too small to tell' };
   if (Math.abs(face.yaw) > MAX_YAW) return { state: 'unknown', reason: 'face turned away (profile)' };
   if (Math.abs(face.pitch) > MAX_PITCH) return { state: 'unknown', reason: 'head bowed or tilted back' };
+  if (covered) return { state: 'unknown', reason: EYES_COVERED };
   if (face.meshScore < MIN_MESH) return { state: 'unknown', reason: 'face unclear or partly hidden' };
   if (left === null || right === null) return { state: 'unknown', reason: 'eyes not found' };
   return openingState(left, right);
@@ -126,7 +138,7 @@ export function measureFaces(raw: RawFace[], raster: Raster, scale: number): (Ph
     const sizePx = Math.max(f.box.w, f.box.h);
     const left = eyeOpening(f.mesh, 'left');
     const right = eyeOpening(f.mesh, 'right');
-    const verdict = eyeState(f, sizePx, left, right);
+    const verdict = eyeState(f, sizePx, left, right, eyesCovered(eyeCover(raster, f.mesh)));
     const s = sizePx >= MIN_FACE_PX / 2 ? eyeSharpness(raster, f.mesh) : NaN;
     const sharp = focusScore(s, 0);
     return {
@@ -135,7 +147,7 @@ export function measureFaces(raw: RawFace[], raster: Raster, scale: number): (Ph
       confidence: clamp01(f.boxScore),
       eyes: { state: verdict.state, left: round(left), right: round(right), ...(verdict.reason ? { reason: verdict.reason } : {}) },
       sharpness: Number.isFinite(sharp) ? sharp : null,
-      smile: null,
+      smile: f.smile === null ? null : round(clamp01(f.smile)),
       px: Math.round(sizePx * scale),
     };
   });

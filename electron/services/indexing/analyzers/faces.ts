@@ -19,8 +19,11 @@ import { TECHNICAL_WORKING_SIDE } from './technical.ts';
 export class FacesAnalyzer implements Analyzer<FaceRow[]> {
   readonly id = 'faces';
   readonly label = 'Faces';
-  /** Raise when the model, the eye rule or a stored measure changes. */
-  readonly version = 1;
+  /**
+   * Raise when the model, the eye rule or a stored measure changes (a library analysed by an older
+   * version gets this one by the ledger's backfill). 2: the smile estimate and "eyes covered".
+   */
+  readonly version = 2;
   readonly needs: { working: { longSide: number } };
   readonly batchSize = 8;
   private model: Promise<FaceModel> | null = null;

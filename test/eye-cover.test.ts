@@ -1,0 +1,97 @@
+// "Eyes covered" (electron/services/indexing/analyzers/eye-cover.ts) on generated rasters, through
+// measureFaces as the analyzer calls it: a drawn face whose mesh says the lids are shut is 'closed'
+// while the raster shows a lash line, and "can't tell: eyes covered" once sunglasses or a skin patch
+// (test/judgement/occlude.ts, as the judgement paints them on real faces) hide the eyes; open eyes
+// stay open. Without the rule, the covered faces come out 'closed' (the mesh's lids are a guess).
+// Real faces: test/faces-judgement.test.ts.
+import { describe, expect, it } from 'vitest';
+import { eyeCover, eyesCovered, COVER_FLAT } from '../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, measureFaces } from '../electron/services/indexing/analyzers/face-measures.ts';
+import { describeFaces } from '../electron/services/signals/faces.ts';
+import type { RawFace } from '../native-models/faces.ts';
+import type { Raster } from '../native-models/preprocess.ts';
+import { occlude } from './judgement/occlude.ts';
+
+const W = 400, H = 400, EYE_W = 40;
+const EYE_X = [140, 260], EYE_Y = 170;
+
+/** A face mesh (478 points) with the eye corners, lids (opening × eye width apart) and cheek points set. */
+function mesh(opening: number): [number, number, number][] {
+  const m: [number, number, number][] = Array.from({ length: 478 }, () => [200, 220, 0]);
+  const eyes = [
+    { cx: EYE_X[0], corners: [33, 133], upper: [160, 159, 158], lower: [144, 145, 153], cheek: 205 },
+    { cx: EYE_X[1], corners: [362, 263], upper: [385, 386, 387], lower: [380, 374, 373], cheek: 425 },
+  ];
+  for (const e of eyes) {
+    m[e.corners[0]] = [e.cx - EYE_W / 2, EYE_Y, 0];
+    m[e.corners[1]] = [e.cx + EYE_W / 2, EYE_Y, 0];
+    [-10, 0, 10].forEach((dx, k) => {
+      m[e.upper[k]] = [e.cx + dx, EYE_Y - (opening * EYE_W) / 2, 0];
+      m[e.lower[k]] = [e.cx + dx, EYE_Y + (opening * EYE_W) / 2, 0];
+    });
+    m[e.cheek] = [e.cx, EYE_Y + 55, 0];
+  }
+  return m;
+}
+
+/** Skin with a little deterministic grain, and each eye drawn open (white, iris) or shut (a lash line). */
+function face(eyes: 'open' | 'shut'): Raster {
+  const data = Buffer.alloc(W * H * 3);
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 10;
+  for (let i = 0; i < W * H; i++) {
+    const g = rnd();
+    data[i * 3] = 200 + g, data[i * 3 + 1] = 160 + g, data[i * 3 + 2] = 140 + g;
+  }
+  const put = (x: number, y: number, rgb: number[]) => rgb.forEach((v, k) => (data[(y * W + x) * 3 + k] = v));
+  for (const cx of EYE_X) {
+    for (let y = EYE_Y - 12; y <= EYE_Y + 12; y++) {
+      for (let x = cx - EYE_W / 2; x <= cx + EYE_W / 2; x++) {
+        const dx = (x - cx) / (EYE_W / 2), dy = y - EYE_Y;
+        if (eyes === 'open' && dx * dx + (dy / 8) ** 2 <= 1) put(x, y, Math.hypot(x - cx, dy) <= 7 ? [70, 45, 30] : [235, 235, 230]);
+        // Shut: the lashes, a dark band a few pixels thick along the closed lids, curving down a little.
+        if (eyes === 'shut' && Math.abs(dx) <= 1 && Math.abs(dy - 3 * (1 - dx * dx)) <= 2.5) put(x, y, [60, 40, 35]);
+      }
+    }
+  }
+  return { data, width: W, height: H, channels: 3 };
+}
+
+const raw = (opening: number): RawFace => ({
+  box: { x: 80, y: 90, w: 240, h: 260 }, boxScore: 0.95, meshScore: 0.95, mesh: mesh(opening), smile: 0.1, yaw: 0, pitch: 0, roll: 0,
+});
+const verdict = (r: Raster, opening: number) => measureFaces([raw(opening)], r, 1)[0].eyes;
+
+describe('eyes covered', () => {
+  it('shut eyes with lashes are closed; behind sunglasses or a hand they are "can\'t tell: eyes covered"', () => {
+    const shut = face('shut');
+    expect(verdict(shut, 0.08)).toEqual({ state: 'closed', left: 0.08, right: 0.08 });
+    for (const cover of ['sunglasses', 'hand'] as const) {
+      const covered = occlude(shut, [mesh(0.08)], cover);
+      const flat = eyeCover(covered, mesh(0.08))!;
+      expect(flat.every((e) => e.flat < COVER_FLAT), cover).toBe(true);
+      expect(verdict(covered, 0.08), cover).toMatchObject({ state: 'unknown', reason: EYES_COVERED });
+      // What explain and the loupe's "why" say about it.
+      expect(describeFaces(true, measureFaces([raw(0.08)], covered, 1))).toMatch(/^1 face: eyes covered \(sunglasses or a hand\?\)/);
+    }
+  });
+
+  it('open eyes stay open and are not called covered; one covered eye alone is not "eyes covered"', () => {
+    const open = face('open');
+    expect(verdict(open, 0.35)).toMatchObject({ state: 'open' });
+    expect(eyesCovered(eyeCover(open, mesh(0.35)))).toBe(false);
+    const m = mesh(0.35);
+    // Sunglasses, then the photo's right half restored: one lens over one eye, the other eye seen.
+    const oneLens = occlude(open, [m], 'sunglasses');
+    for (let y = 0; y < H; y++) open.data.copy(oneLens.data, (y * W + W / 2) * 3, (y * W + W / 2) * 3, (y + 1) * W * 3);
+    const [left, right] = eyeCover(oneLens, m)!;
+    expect(left.flat).toBeLessThan(COVER_FLAT);
+    expect(right.flat).toBeGreaterThan(COVER_FLAT);
+    expect(eyesCovered([left, right])).toBe(false);
+  });
+
+  it('no mesh, no measure', () => {
+    expect(eyeCover(face('open'), [])).toBeNull();
+    expect(eyesCovered(null)).toBe(false);
+  });
+});
