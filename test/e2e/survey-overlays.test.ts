@@ -19,13 +19,11 @@ import { backToGrid, chromiumStatus, closeAll, makePhotos, openApp, pageTools, p
 const chromium = chromiumStatus();
 const LANDSCAPES = 4;
 
-/** A portrait frame (480×720), captured after the generated landscapes. */
-async function makePortrait(dir: string): Promise<void> {
-  const base = await sharp({ create: { width: 480, height: 720, channels: 3, background: '#5a7a9a', noise: { type: 'gaussian', mean: 110, sigma: 35 } } })
-    .blur(1.2)
-    .png()
-    .toBuffer();
-  await sharp(base)
+/** A portrait frame (480×720) cut from a generated landscape, captured after the landscapes. */
+async function makePortrait(dir: string, from: string): Promise<void> {
+  await sharp(from)
+    .extract({ left: 260, top: 0, width: 320, height: 480 })
+    .resize(480, 720)
     .withExif({ IFD0: { Make: 'Cull', Model: 'Synthetic Camera' }, IFD2: { DateTimeOriginal: '2030:01:01 12:00:00' } })
     .jpeg({ quality: 86 })
     .toFile(path.join(dir, 'DSC_9001.jpg'));
@@ -90,6 +88,16 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
 
   /** Every cell's focus map covers exactly its drawn photo, and its face boxes sit where the rows say. */
   async function expectCellsAligned(): Promise<void> {
+    // The overlay measures its box once laid out (a resize observer): after a zoom, a frame later.
+    const off = async () => {
+      let worst = 0;
+      for (const c of await cellBoxes()) {
+        if (!c.overlay) return Infinity;
+        for (const k of ['x', 'y', 'width', 'height'] as const) worst = Math.max(worst, Math.abs(c.overlay[k] - c.image[k]));
+      }
+      return worst;
+    };
+    await expect.poll(off, { timeout: 5000 }).toBeLessThan(1);
     const cells = await cellBoxes();
     expect(cells.map((c) => c.id)).toEqual([ids[SOFT], ids[SHARP]]);
     for (const c of cells) {
@@ -105,8 +113,8 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
   beforeAll(async () => {
     const app = await prepareApp('cull-e2e-survey-', async (dir) => {
       const photos = path.join(dir, 'Photos');
-      await makePhotos(photos, LANDSCAPES);
-      await makePortrait(photos);
+      const made = await makePhotos(photos, LANDSCAPES);
+      await makePortrait(photos, made[0].file);
       return photos;
     });
     tmp = app.tmp;
