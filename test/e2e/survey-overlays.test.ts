@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Library } from '../../electron/services/library.ts';
 import type { RunningServer } from '../../electron/transport/index.ts';
 import { withLibraryFile, writeFaces, writeTechnical } from '../helpers/judged-rows.ts';
-import { backToGrid, chromiumStatus, closeAll, makePhotos, openApp, pageTools, prepareApp } from './helpers.ts';
+import { backToGrid, chromiumStatus, closeAll, focusNth as focusTile, makePhotos, openApp, pageTools, prepareApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const LANDSCAPES = 4;
@@ -48,11 +48,7 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
   const faceA = { x: 0.2, y: 0.25, w: 0.16, h: 0.3 };
   const faceB = { x: 0.6, y: 0.3, w: 0.14, h: 0.26 };
 
-  async function focusNth(i: number): Promise<void> {
-    await page.keyboard.press('Home');
-    for (let k = 0; k < i; k++) await page.keyboard.press('ArrowRight');
-    await page.waitForSelector(`.tile.focused[data-id="${ids[i]}"]`);
-  }
+  const focusNth = (i: number) => focusTile(page, ids, i);
 
   /** In each survey cell: the rectangle its photo is drawn in (object-fit: contain), its overlay's and its face boxes'. */
   function cellBoxes(): Promise<{ id: number; image: Box; overlay: Box | null; faces: Box[]; natural: number }[]> {
