@@ -193,9 +193,12 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
         const w = img.naturalWidth * k;
         const h = img.naturalHeight * k;
         const photo = { left: r.x + (r.width - w) / 2, top: r.y + (r.height - h) / 2, right: r.x + (r.width + w) / 2, bottom: r.y + (r.height + h) / 2 };
+        // Visible: a box of its own, not clipped by the tools' strip.
+        const strip = document.querySelector('[data-testid="loupe-tools"]')!.getBoundingClientRect();
         const tools = ['focus-map-toggle', 'face-boxes-toggle', 'faces-view-open', 'zoom-badge'].map((t) => {
           const b = document.querySelector(`[data-testid="${t}"]`)!.getBoundingClientRect();
-          return { t, left: b.left, top: b.top, right: b.right, bottom: b.bottom, visible: b.width > 0 && b.height > 0 };
+          const visible = b.width > 0 && b.height > 0 && b.left >= strip.left - 0.5 && b.right <= strip.right + 0.5 && b.top >= strip.top - 0.5 && b.bottom <= strip.bottom + 0.5;
+          return { t, left: b.left, top: b.top, right: b.right, bottom: b.bottom, visible };
         });
         return { photo, tools };
       });
