@@ -1,8 +1,10 @@
-// CLIP inference with onnxruntime-node: image and text towers, L2-normalised embeddings.
+// CLIP inference with onnxruntime-node: image and text towers, L2-normalised embeddings. The image
+// session runs on the calling thread (indexing's); the text tower and its tokenizer live in a worker
+// thread (text-session.ts), so loading them never stalls a process that serves the window.
 import fs from 'node:fs';
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { ClipTokenizer } from './tokenizer.ts';
+import { TextSession, type Int64Feed } from './text-session.ts';
 import type { ClipModel, ModelInfo } from './types.ts';
 
 /** Texts encoded per text-model run; prompts are short, so this bounds memory, not speed. */
@@ -36,22 +38,37 @@ export function l2normalizeRows(arr: Float32Array, dim: number): Float32Array {
   return arr;
 }
 
+/** Both towers' session options. */
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    // No busy-waiting between parallel sections: while indexing, photo decodes share the cores
+    // with inference, and a spinning thread only takes time from them (same inference speed alone).
+    extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } },
+  };
+}
+
 async function createSession(file: string, threads: number): Promise<ort.InferenceSession> {
   if (!fs.existsSync(file)) throw new Error(`ONNX model file not found: ${file}`);
   try {
-    return await ort.InferenceSession.create(file, {
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      enableCpuMemArena: true,
-      enableMemPattern: true,
-      // No busy-waiting between parallel sections: while indexing, photo decodes share the cores
-      // with inference, and a spinning thread only takes time from them (same inference speed alone).
-      extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } },
-    });
+    return await ort.InferenceSession.create(file, sessionOptions(threads));
   } catch (err) {
     throw new Error(`Could not load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function checkOutput(outputNames: readonly string[], name: string, file: string): void {
+  if (!outputNames.includes(name)) throw new Error(`ONNX model ${file} has no output "${name}" (outputs: ${outputNames.join(', ')})`);
+}
+
+function checkShape(dims: readonly number[], name: string, rows: number, dim: number, file: string): void {
+  if (dims.length !== 2 || dims[0] !== rows || dims[1] !== dim) {
+    throw new Error(`ONNX model ${file} returned ${name} of shape [${dims.join(', ')}], expected [${rows}, ${dim}]`);
   }
 }
 
@@ -59,15 +76,11 @@ async function createSession(file: string, threads: number): Promise<ort.Inferen
 async function runEmbeddings(
   session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, name: string, rows: number, dim: number, file: string,
 ): Promise<Float32Array> {
-  if (!session.outputNames.includes(name)) {
-    throw new Error(`ONNX model ${file} has no output "${name}" (outputs: ${session.outputNames.join(', ')})`);
-  }
+  checkOutput(session.outputNames, name, file);
   const result = await session.run(feeds, [name]);
   const out = result[name];
   try {
-    if (out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== dim) {
-      throw new Error(`ONNX model ${file} returned ${name} of shape [${out.dims.join(', ')}], expected [${rows}, ${dim}]`);
-    }
+    checkShape(out.dims, name, rows, dim, file);
     return Float32Array.from(out.data as Float32Array);
   } finally {
     out.dispose();
@@ -75,9 +88,8 @@ async function runEmbeddings(
 }
 
 class OnnxClipModel implements ClipModel {
-  private textSession: Promise<ort.InferenceSession> | null = null;
+  private textSession: Promise<TextSession> | null = null;
   private visionSession: Promise<ort.InferenceSession> | null;
-  private tokenizer: ClipTokenizer | null = null;
   textReady = false;
 
   constructor(
@@ -114,8 +126,7 @@ class OnnxClipModel implements ClipModel {
     const result = new Float32Array(texts.length * dim);
     if (texts.length === 0) return result;
     const session = await this.text();
-    const tokenizer = (this.tokenizer ??= ClipTokenizer.fromFile(this.info.tokenizerFile));
-    const encoded = texts.map((text, index) => ({ index, ids: tokenizer.encode(text) }));
+    const encoded = (await session.encode(texts)).map((ids, index) => ({ index, ids }));
 
     // Sorting by length keeps padding minimal. Padding with the end token changes nothing:
     // the causal mask hides later positions and pooling takes the FIRST end token (ArgMax).
@@ -124,7 +135,7 @@ class OnnxClipModel implements ClipModel {
     for (let start = 0; start < encoded.length; start += perRun) {
       const batch = encoded.slice(start, start + perRun);
       const len = batch[batch.length - 1].ids.length;
-      const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.endTokenId));
+      const ids = new BigInt64Array(batch.length * len).fill(BigInt(session.endTokenId));
       const mask = new BigInt64Array(batch.length * len);
       batch.forEach((e, row) => {
         e.ids.forEach((id, j) => {
@@ -132,10 +143,12 @@ class OnnxClipModel implements ClipModel {
           mask[row * len + j] = 1n;
         });
       });
-      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch.length, len]) };
+      const feeds: Record<string, Int64Feed> = { input_ids: { data: ids, dims: [batch.length, len] } };
       // Real exports may also take a padding mask; ours rely on the causal mask alone.
-      if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', mask, [batch.length, len]);
-      const out = await runEmbeddings(session, feeds, 'text_embeds', batch.length, dim, textFile);
+      if (session.inputNames.includes('attention_mask')) feeds.attention_mask = { data: mask, dims: [batch.length, len] };
+      checkOutput(session.outputNames, 'text_embeds', textFile);
+      const { data: out, dims } = await session.run(feeds, 'text_embeds');
+      checkShape(dims, 'text_embeds', batch.length, dim, textFile);
       batch.forEach((e, row) => result.set(out.subarray(row * dim, (row + 1) * dim), e.index * dim));
     }
     return l2normalizeRows(result, dim);
@@ -143,7 +156,6 @@ class OnnxClipModel implements ClipModel {
 
   async prepareText(): Promise<void> {
     await this.text();
-    this.tokenizer ??= ClipTokenizer.fromFile(this.info.tokenizerFile);
   }
 
   async dispose(): Promise<void> {
@@ -163,10 +175,10 @@ class OnnxClipModel implements ClipModel {
     return this.visionSession;
   }
 
-  /** The text session is created on first use: indexing photos never needs it. */
-  private text(): Promise<ort.InferenceSession> {
+  /** The text session (and tokenizer, in their worker) is created on first use: indexing photos never needs it. */
+  private text(): Promise<TextSession> {
     if (!this.textSession) {
-      const session = createSession(this.info.textFile, this.threads);
+      const session = TextSession.open(this.info.textFile, this.info.tokenizerFile, sessionOptions(this.threads));
       this.textSession = session;
       session.then(
         () => (this.textReady = this.textSession === session),

@@ -24,6 +24,8 @@ import type { GroupsRun } from './groups-adapter.ts';
 import type { IndexRun } from './index-child.ts';
 import { measureHeic, type HeicRun } from './heic.ts';
 import { measureLoupe, type LoupeRun } from './loupe.ts';
+import { measureTextStall, type TextStall } from './text-stall.ts';
+import { measureServeStall, type ServeStall } from './serve-stall.ts';
 import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
 import { ensureBenchPhotos } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
@@ -167,6 +169,20 @@ if (!skip.has('loupe')) {
   log(`standard preview: ${loupe.stdPreviewMs} ms (${loupe.stdPreviewCpuMs} ms CPU) and ${loupe.stdPreviewBytes} bytes per photo`);
 }
 
+// --- 5d. the first explainAll's text work, and the main thread meanwhile ----------------------------
+let textStall: TextStall | null = null;
+if (!skip.has('stall')) {
+  log('text stall: the text tower opened and the presets\' prompts encoded cold, main thread watched…');
+  textStall = await measureTextStall(modelDir);
+  log(`text stall: cold ${textStall.coldMs} ms, longest main-thread stall ${textStall.stallMs} ms (worst ${textStall.stallMaxMs} ms)`);
+}
+let serveStall: ServeStall | null = null;
+if (!skip.has('serve')) {
+  log('serve stall: the loupe\'s photos asked from the real server while the session\'s first explainAll runs…');
+  serveStall = await measureServeStall(modelDir, photoSet.files.slice(0, 6));
+  log(`serve stall: a photo alone ${serveStall.aloneMs} ms; worst during the first explainAll ${serveStall.duringMs} ms (worst run ${serveStall.duringMaxMs} ms; explainAll ${serveStall.explainMs} ms)`);
+}
+
 // --- 6. a new antonym pair through the text tower ---------------------------------------------------
 log('text: new antonym pairs → cached features (full-size text tower, session open)…');
 const textModel: ClipModel = await openClipModel(info);
@@ -287,6 +303,10 @@ const result = {
   peer_transformersjs_img_per_s: peer?.imgPerSec ?? null,
   index_peer_ratio: index && peer ? round(index.imgPerSec / peer.imgPerSec, 2) : null,
   text_pair_ms: round(median(textMs), 1),
+  text_cold_ms: textStall?.coldMs ?? null,
+  text_cold_main_stall_ms: textStall?.stallMs ?? null,
+  photo_alone_ms: serveStall?.aloneMs ?? null,
+  photo_during_first_explain_ms: serveStall?.duringMs ?? null,
   score_100k_ms: l100?.scoreMs ?? null,
   score_100k_min_ms: l100?.scoreMinMs ?? null,
   score_threads: l100?.scoreThreads ?? l1m?.scoreThreads ?? null,
@@ -325,6 +345,8 @@ add('index, every analyzer (48 photos, median of 3)', result.index_all_img_per_s
 add('index end-to-end', result.index_img_per_s, ' img/s', `≥ 0.9 × bound ${bound.toFixed(2)} (ratio ${result.index_ratio ?? '–'})`, result.index_ratio !== null && result.index_ratio >= 0.9);
 add('peer transformers.js', result.peer_transformersjs_img_per_s, ' img/s', `index/peer ≥ 1.5 (ratio ${result.index_peer_ratio ?? '–'})`, result.index_peer_ratio !== null && result.index_peer_ratio >= 1.5);
 add('new antonym pair → features', result.text_pair_ms, ' ms', '≤ 60 ms', result.text_pair_ms <= 60);
+add('loupe photo while the first explainAll runs (worst)', result.photo_during_first_explain_ms, ' ms', serveStall ? `alone ${serveStall.aloneMs} ms; real server, ${serveStall.photos} bench photos at fit 1024, asked every 25 ms; worst run ${serveStall.duringMaxMs} ms; explainAll ${serveStall.explainMs} ms` : '', null);
+add('first explainAll\'s text work: main thread stalled', result.text_cold_main_stall_ms, ' ms', textStall ? `text tower opened + ${textStall.prompts} preset prompts encoded in ${textStall.coldMs} ms, in a worker thread; worst of ${textStall.runs} runs ${textStall.stallMaxMs} ms` : '', null);
 add('score 100k (cached attribute, top 100)', result.score_100k_ms, ' ms', `≤ 12 ms (${result.score_threads ?? '–'} of ${machine.cores} cores; min ${result.score_100k_min_ms ?? '–'} ms)`, result.score_100k_ms !== null && result.score_100k_ms <= 12);
 add('score 1M (cached attribute, top 100)', result.score_1m_ms, ' ms', '≤ 200 ms', result.score_1m_ms !== null && result.score_1m_ms <= 200);
 add('RSS with 1M library loaded', result.rss_1m_mb, ' MB', '≤ 1500 MB', result.rss_1m_mb !== null && result.rss_1m_mb <= 1500);

@@ -15,7 +15,7 @@ import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { withLibraryFile, writeFaces, writeTechnical } from '../helpers/judged-rows.ts';
-import { backToGrid, buildRenderer, chromiumStatus, closeAll, launchChromium, makePhotos, openPage, pageTools } from './helpers.ts';
+import { backToGrid, buildRenderer, chromiumStatus, closeAll, focusNth as focusTile, launchChromium, makePhotos, openPage, pageTools } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const COUNT = 8;
@@ -39,12 +39,7 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
   const faceA = { x: 0.2, y: 0.25, w: 0.16, h: 0.3 };
   const faceB = { x: 0.6, y: 0.3, w: 0.14, h: 0.26 };
 
-  /** Keyboard to the i-th photo of the grid. */
-  async function focusNth(i: number): Promise<void> {
-    await page.keyboard.press('Home');
-    for (let k = 0; k < i; k++) await page.keyboard.press('ArrowRight');
-    await page.waitForSelector(`.tile.focused[data-id="${ids[i]}"]`);
-  }
+  const focusNth = (i: number) => focusTile(page, ids, i);
 
   /** The overlay's rectangle against the rectangle the photo is drawn in (object-fit: contain). */
   function alignment(): Promise<{ overlay: DOMRect; image: { x: number; y: number; width: number; height: number } }> {

@@ -73,6 +73,13 @@ export async function backToGrid(page: Page | undefined): Promise<void> {
   }
 }
 
+/** Keyboard to the `i`-th photo of the grid (Home, then → `i` times), whose id is `ids[i]`. */
+export async function focusNth(page: Page, ids: number[], i: number): Promise<void> {
+  await page.keyboard.press('Home');
+  for (let k = 0; k < i; k++) await page.keyboard.press('ArrowRight');
+  await page.waitForSelector(`.tile.focused[data-id="${ids[i]}"]`);
+}
+
 /** Closes whatever a browser test got to open, last opened first, and removes its temp folder. */
 export async function closeAll(parts: {
   browser?: Browser;

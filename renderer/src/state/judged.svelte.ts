@@ -1,6 +1,7 @@
 // Owns what the analyzers judged, as the window needs it: which photos are out of focus or have
 // closed eyes (the "Out of focus" / "Closed eyes" filters: the library decides, api.problems), and
-// one photo's focus map and faces (api.focusMap, api.photoFaces) for the loupe and the faces view.
+// one photo's focus map and faces (api.focusMap, api.photoFaces) for the loupe, the survey's cells and
+// the faces view.
 // Re-read when the library changes (indexing measures new photos) and each time a filter is turned on.
 import type { FocusMapInfo, PhotoFaces, PhotoProblems } from '../../../common/types.ts';
 import type { IssueFilter, IssueSets } from '../lib/sort-filter.ts';

@@ -58,9 +58,9 @@ class Views {
     writeFlag('cull.autoAdvance', on);
   }
 
-  /** M: the focus map over the photo in the loupe; remembered. */
+  /** M: the focus map over the photo in the loupe and over each frame of a survey; remembered. */
   focusMap = $state(readFlag('cull.focusMap'));
-  /** B: face boxes with eye state over the photo in the loupe (on unless turned off); remembered. */
+  /** B: face boxes with eye state over the photo in the loupe and the survey (on unless turned off); remembered. */
   faceBoxes = $state(readFlag('cull.faceBoxes', true));
   /** The faces view's frames (F): a survey's or a stack's, or [] to follow the focused photo. */
   facesIds = $state.raw<number[]>([]);
