@@ -2,7 +2,9 @@
 // store reports a failed call here; a cancelled operation is not an error and makes no toast.
 import { toUiError, type UiError } from '../lib/format.ts';
 
-export interface Toast extends UiError {
+export interface Toast extends Omit<UiError, 'code'> {
+  /** An error's code, or 'notice' for a note of what an action did. */
+  code: UiError['code'] | 'notice';
   id: number;
   /** 'notice': what an action just did (not an error), with an optional button (Undo). */
   kind?: 'notice';
@@ -24,7 +26,7 @@ class Toasts {
   /** Says what an action did ("Rejected 12 · Undo"); gone after 12 s or when replaced by the next. */
   notice(message: string, hint = '', action?: Toast['action']): void {
     const id = ++this.seq;
-    this.list = [...this.list.filter((t) => t.kind !== 'notice').slice(-3), { code: 'notice', message, hint, id, kind: 'notice', action } as Toast];
+    this.list = [...this.list.filter((t) => t.kind !== 'notice').slice(-3), { code: 'notice', message, hint, id, kind: 'notice', action } satisfies Toast];
     setTimeout(() => this.dismiss(id), 12_000);
   }
 

@@ -139,7 +139,9 @@ class Views {
   toggleFullscreen(): void {
     if (this.view !== 'loupe') {
       this.openLoupe();
-      if (this.view === 'loupe') this.fullscreen = true;
+      // (openLoupe may refuse — no photo — so ask again; the cast undoes TypeScript's narrowing,
+      // which does not know the call changed this.view.)
+      if ((this.view as View) === 'loupe') this.fullscreen = true;
       return;
     }
     this.fullscreen = !this.fullscreen;
