@@ -1,6 +1,7 @@
 // The setup many Node tests share: a temp folder with the tiny generated CLIP model made in it and
 // opened once for the whole file (one ONNX session, one thread), then disposed and the folder removed.
-// Its scores mean nothing (random weights); it exercises the real pipeline.
+// Its scores mean nothing (random weights); it exercises the real pipeline. Also the model wrapped to
+// count the images it embeds, for the "nothing embedded again" checks of the analyzers' backfill.
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadModelFolder } from '../../native-models/folder.ts';
@@ -28,4 +29,24 @@ export async function openTinyModel(prefix: string, seed: number): Promise<TinyM
 export async function closeTinyModel(t: { tmp?: string; model?: ClipModel }): Promise<void> {
   await t.model?.dispose();
   if (t.tmp) fs.rmSync(t.tmp, { recursive: true, force: true });
+}
+
+/**
+ * `model` counting the images it embeds in `embedded` (set it back to 0 between runs). Disposing it
+ * does nothing: the model stays with whoever opened it.
+ */
+export function countingModel(model: ClipModel): { embedded: number; model: ClipModel } {
+  const spy = {
+    embedded: 0,
+    model: {
+      info: model.info,
+      embedTexts: (t: string[]) => model.embedTexts(t),
+      dispose: async () => {},
+      embedImages: async (pixels: Float32Array, n: number) => {
+        spy.embedded += n;
+        return model.embedImages(pixels, n);
+      },
+    } as ClipModel,
+  };
+  return spy;
 }
