@@ -12,13 +12,11 @@ import { luminance } from '../electron/services/indexing/analyzers/analyzer.ts';
 import { ClipAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress } from '../common/types.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
 import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
-import { openClipModel } from '../native-models/runtime.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { REPO_DIR, tempDir, writeImage, writePhotoSet } from './helpers/fixtures.ts';
+import { REPO_DIR, writeImage, writePhotoSet } from './helpers/fixtures.ts';
 import { LUMA_SIDE, LumaAnalyzer } from './helpers/luma-analyzer.ts';
-import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
+import { closeTinyModel, countingModel, openTinyModel } from './helpers/tiny-model.ts';
 import { killOnceStored } from './helpers/kill-child.ts';
 
 let tmp: string;
@@ -27,23 +25,6 @@ let model: ClipModel;
 
 beforeAll(async () => ({ tmp, modelDir, model } = await openTinyModel('cull-analyzers-', 3)));
 afterAll(() => closeTinyModel({ tmp, model }));
-
-/** The model, counting the images it embeds. */
-function spyModel() {
-  const spy = {
-    embedded: 0,
-    model: {
-      info: model.info,
-      embedTexts: (t: string[]) => model.embedTexts(t),
-      dispose: async () => {},
-      embedImages: async (pixels: Float32Array, n: number) => {
-        spy.embedded += n;
-        return model.embedImages(pixels, n);
-      },
-    } as ClipModel,
-  };
-  return spy;
-}
 
 interface Library {
   db: DB;
@@ -71,7 +52,7 @@ function library(name: string, root: string): Library {
     run: async ({ luma, ...extra } = {}) => {
       lib.decoded = [];
       lib.progress = [];
-      const spy = spyModel();
+      const spy = countingModel(model);
       const analyzers = luma ? [new ClipAnalyzer(spy.model), luma] : undefined; // undefined: the default list
       try {
         return await indexLibrary({
@@ -285,7 +266,7 @@ await model.dispose();
     const done = new Set((db.prepare("SELECT p.path FROM analyses a JOIN photos p ON p.id = a.photo_id WHERE a.analyzer = 'test-luma'").pluck().all() as string[]));
 
     const decoded: string[] = [];
-    const spy = spyModel();
+    const spy = countingModel(model);
     const luma = new LumaAnalyzer(1);
     const summary = await indexLibrary({ db, model: spy.model, analyzers: [new ClipAnalyzer(spy.model), luma], roots: [root], thumbsDir: lib.thumbsDir, onDecode: (p) => decoded.push(p) });
     expect(summary).toMatchObject({ indexed: files.length - before, skipped: before, failed: 0 });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +7,10 @@ import { indexLibrary } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress, IndexSummary } from '../common/types.ts';
 import { fsPath } from '../electron/services/indexing/walk.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { badFiles, bmffRawWithJpegs, imageBuffer, REPO_DIR, tempDir, writeImage, writeIndexScript, type BadFile } from './helpers/fixtures.ts';
+import { badFiles, bmffRawWithJpegs, imageBuffer, tempDir, writeImage, writeIndexScript, type BadFile } from './helpers/fixtures.ts';
+import { isRoot, runAsNobody } from './helpers/nobody.ts';
 import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
-const isRoot = process.getuid?.() === 0;
 
 let tmp: string;
 let modelDir: string;
@@ -123,13 +122,7 @@ describe('bad input', () => {
         for (const p of [dir, photos, path.join(photos, 'readable.jpg')]) fs.chmodSync(p, p === dir ? 0o777 : 0o755);
         for (const p of [tmp, modelDir, path.join(modelDir, 'onnx')]) fs.chmodSync(p, 0o755); // let nobody read the model
         const script = writeIndexScript(dir);
-        const child = spawnSync(process.execPath, ['--import', 'tsx', script, dbPath, modelDir, path.join(dir, 'thumbs'), '0', photos], {
-          cwd: REPO_DIR,
-          uid: 65534,
-          gid: 65534,
-          env: { ...process.env, HOME: dir },
-          encoding: 'utf8',
-        });
+        const child = runAsNobody(script, [dbPath, modelDir, path.join(dir, 'thumbs'), '0', photos], dir);
         expect(child.stderr).toBe('');
         expect(child.status).toBe(0);
         result = JSON.parse(child.stdout);

@@ -13,12 +13,10 @@ import { indexLibrary } from '../electron/services/indexing/indexer.ts';
 import { readMetadata } from '../electron/services/indexing/metadata.ts';
 import { extractRawPreview, MIN_PREVIEW_SIDE, NO_PREVIEW } from '../electron/services/indexing/raw-preview.ts';
 import { isPhotoFile } from '../electron/services/indexing/walk.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
 import { decodeImage } from '../native-models/preprocess.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { REPO_DIR, tempDir } from './helpers/fixtures.ts';
+import { REPO_DIR } from './helpers/fixtures.ts';
+import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
 
 const CAMERA_FILES = process.env.CULL_CAMERA_FILES ?? path.resolve(REPO_DIR, '..', 'shared', 'camera-files');
 const present = fs.existsSync(path.join(CAMERA_FILES, 'SOURCES.tsv'));
@@ -44,14 +42,9 @@ let tmp: string;
 let model: ClipModel;
 beforeAll(async () => {
   if (!present) return;
-  tmp = tempDir('cull-camera-files-');
-  await makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 3 });
-  model = await openClipModel(loadModelFolder(path.join(tmp, 'model')), { threads: 1 });
+  ({ tmp, model } = await openTinyModel('cull-camera-files-', 3));
 }, 60_000);
-afterAll(async () => {
-  await model?.dispose();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => closeTinyModel({ tmp, model }));
 
 /** Indexes copies of `files` (in a temporary folder) with the real indexer; rows by file name. */
 async function indexCopies(name: string, files: string[]): Promise<Map<string, PhotoRow>> {

@@ -21,7 +21,7 @@ import { defaultFaceModelDirs, FACE_MODEL_FILES, FaceModelError, openFaceModel, 
 import { decodeImage } from '../native-models/preprocess.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { imageBuffer, writePhotoSet } from './helpers/fixtures.ts';
-import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
+import { closeTinyModel, countingModel, openTinyModel } from './helpers/tiny-model.ts';
 
 let tmp: string;
 let model: ClipModel;
@@ -114,16 +114,9 @@ describe('a library indexed before the faces analyzer', () => {
     const dbPath = path.join(tmp, 'library.db');
     const thumbsDir = path.join(tmp, 'thumbs');
     const db = openDatabase(dbPath);
-    let embedded = 0;
-    const spy = {
-      ...model,
-      info: model.info,
-      embedTexts: (t: string[]) => model.embedTexts(t),
-      dispose: async () => {},
-      embedImages: async (p: Float32Array, n: number) => ((embedded += n), model.embedImages(p, n)),
-    } as ClipModel;
-    await indexLibrary({ db, model: spy, analyzers: [new ClipAnalyzer(spy), new TechnicalAnalyzer()], roots: [root], thumbsDir });
-    expect(embedded).toBe(files.length);
+    const spy = countingModel(model);
+    await indexLibrary({ db, model: spy.model, analyzers: [new ClipAnalyzer(spy.model), new TechnicalAnalyzer()], roots: [root], thumbsDir });
+    expect(spy.embedded).toBe(files.length);
 
     const lib = await Library.open({ dbPath, model: model.info, threads: 1, thumbsDir });
     try {
@@ -133,11 +126,11 @@ describe('a library indexed before the faces analyzer', () => {
       expect((await lib.explainAll(id))['eyes open (faces)']).toBeNaN();
 
       // The next index (the default analyzers) runs only the faces analyzer, with progress.
-      embedded = 0;
+      spy.embedded = 0;
       const progress: IndexProgress[] = [];
-      const summary = await indexLibrary({ db, model: spy, roots: [root], thumbsDir, onProgress: (p) => progress.push(p) });
+      const summary = await indexLibrary({ db, model: spy.model, roots: [root], thumbsDir, onProgress: (p) => progress.push(p) });
       expect(summary).toMatchObject({ failed: 0, cancelled: false });
-      expect(embedded).toBe(0);
+      expect(spy.embedded).toBe(0);
       const last = progress.at(-1)!.analyzers!.find((a) => a.label === 'Faces')!;
       expect(last).toMatchObject({ done: files.length, total: files.length });
 

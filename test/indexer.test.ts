@@ -9,8 +9,8 @@ import { indexLibrary, type IndexOptions } from '../electron/services/indexing/i
 import { cameraName, parseExifDate, readMetadata } from '../electron/services/indexing/metadata.ts';
 import type { IndexProgress } from '../common/types.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { imageBuffer, tempDir, tiffRaw, writeImage, writeIndexScript, writePhotoSet } from './helpers/fixtures.ts';
-import { closeTinyModel, openTinyModel } from './helpers/tiny-model.ts';
+import { imageBuffer, tiffRaw, writeImage, writeIndexScript, writePhotoSet } from './helpers/fixtures.ts';
+import { closeTinyModel, hookedModel, openTinyModel } from './helpers/tiny-model.ts';
 import { killOnceStored } from './helpers/kill-child.ts';
 
 let tmp: string;
@@ -218,16 +218,7 @@ describe('cancelling and resuming', () => {
     const lib = library('resume-lib', root);
     const abort = new AbortController();
     // Abort while the first batch is being embedded: that batch is still stored, nothing after it.
-    const aborting: ClipModel = {
-      info: model.info,
-      embedTexts: (texts) => model.embedTexts(texts),
-      dispose: async () => {},
-      embedImages: async (pixels, n) => {
-        const out = await model.embedImages(pixels, n);
-        abort.abort();
-        return out;
-      },
-    };
+    const aborting = hookedModel(model, { after: () => abort.abort() });
     const first = await lib.run({ batchSize: 8, signal: abort.signal, model: aborting });
     expect(first.cancelled).toBe(true);
     expect(first.indexed).toBe(8);
@@ -283,15 +274,11 @@ describe('model failures', () => {
     await writePhotoSet(root, 20, { seed: 7000 });
     const lib = library('model-error-lib', root);
     let calls = 0;
-    const flaky: ClipModel = {
-      info: model.info,
-      embedTexts: (texts) => model.embedTexts(texts),
-      dispose: async () => {},
-      embedImages: async (pixels, n) => {
+    const flaky = hookedModel(model, {
+      before: () => {
         if (++calls === 2) throw new Error('onnxruntime exploded');
-        return model.embedImages(pixels, n);
       },
-    };
+    });
     await expect(lib.run({ model: flaky, batchSize: 8 })).rejects.toThrow('onnxruntime exploded');
     expect(embeddingCount(lib.db)).toBe(8);
     // The photos decoded by then stay listed (not failed): the next run embeds them.

@@ -1,7 +1,6 @@
 // @focus, @exposure, @clean as signals, and the backfill that brings them to a library indexed
 // before the technical analyzer existed: the next index runs just that analyzer (nothing is
 // embedded again), and until then the photos have no value and rank nowhere.
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/database.ts';
@@ -9,25 +8,18 @@ import { technicalCount, technicalOf } from '../db/technical.ts';
 import { ClipAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary } from '../electron/services/indexing/indexer.ts';
 import { Library } from '../electron/services/library.ts';
-import { loadModelFolder } from '../native-models/folder.ts';
-import { openClipModel } from '../native-models/runtime.ts';
-import { makeTestModel } from '../native-models/testmodel/index.ts';
 import type { ClipModel } from '../native-models/types.ts';
-import { tempDir, writePhotoSet } from './helpers/fixtures.ts';
+import { writePhotoSet } from './helpers/fixtures.ts';
+import { closeTinyModel, countingModel, openTinyModel } from './helpers/tiny-model.ts';
 
 let tmp: string;
 let model: ClipModel;
 
 beforeAll(async () => {
-  tmp = tempDir('cull-technical-');
-  await makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 5 });
-  model = await openClipModel(loadModelFolder(path.join(tmp, 'model')), { threads: 1 });
+  ({ tmp, model } = await openTinyModel('cull-technical-', 5));
 });
 
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => closeTinyModel({ tmp, model }));
 
 describe('a library indexed before the technical analyzer', () => {
   it('has no @focus values until the next index backfills them, without embedding anything again', async () => {
@@ -35,17 +27,10 @@ describe('a library indexed before the technical analyzer', () => {
     const files = await writePhotoSet(root, 6, { seed: 40, size: 400 });
     const dbPath = path.join(tmp, 'library.db');
     const db = openDatabase(dbPath);
-    let embedded = 0;
-    const spy = {
-      ...model,
-      info: model.info,
-      embedTexts: (t: string[]) => model.embedTexts(t),
-      dispose: async () => {},
-      embedImages: async (p: Float32Array, n: number) => ((embedded += n), model.embedImages(p, n)),
-    } as ClipModel;
+    const spy = countingModel(model);
     const thumbsDir = path.join(tmp, 'thumbs');
-    await indexLibrary({ db, model: spy, analyzers: [new ClipAnalyzer(spy)], roots: [root], thumbsDir });
-    expect(embedded).toBe(files.length);
+    await indexLibrary({ db, model: spy.model, analyzers: [new ClipAnalyzer(spy.model)], roots: [root], thumbsDir });
+    expect(spy.embedded).toBe(files.length);
     expect(technicalCount(db)).toBe(0);
 
     const lib = await Library.open({ dbPath, model: model.info, threads: 1, thumbsDir });
@@ -57,10 +42,10 @@ describe('a library indexed before the technical analyzer', () => {
       expect(before['focus (measured)']).toBeNaN();
 
       // The next index (the default analyzers: CLIP and technical) runs only the technical analyzer.
-      embedded = 0;
-      const summary = await indexLibrary({ db, model: spy, roots: [root], thumbsDir });
+      spy.embedded = 0;
+      const summary = await indexLibrary({ db, model: spy.model, roots: [root], thumbsDir });
       expect(summary).toMatchObject({ failed: 0, cancelled: false });
-      expect(embedded).toBe(0);
+      expect(spy.embedded).toBe(0);
       expect(technicalCount(db)).toBe(files.length);
       const row = technicalOf(db, id)!;
       expect(row.focusMap.length).toBe(256);

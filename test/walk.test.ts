@@ -1,14 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintBuffer, fingerprintFile } from '../electron/services/indexing/fingerprint.ts';
 import { fsPath, isPhotoFile, isRawFile, nameFromBytes, OUTSIDE_LINK, walkPhotos, type WalkItem } from '../electron/services/indexing/walk.ts';
-import { tempDir } from './helpers/fixtures.ts';
-
-const REPO = path.resolve(import.meta.dirname, '..');
-const isRoot = process.getuid?.() === 0;
+import { REPO_DIR as REPO, tempDir } from './helpers/fixtures.ts';
+import { isRoot, runAsNobody } from './helpers/nobody.ts';
 
 async function collect(roots: string[], onItem?: (item: WalkItem) => void): Promise<WalkItem[]> {
   const items: WalkItem[] = [];
@@ -168,13 +165,7 @@ describe('walkPhotos', () => {
         );
         fs.chmodSync(script, 0o644);
         console.log('running as root: walking as uid 65534 (nobody) so the chmod 000 folder is really unreadable');
-        const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
-          cwd: REPO,
-          uid: 65534,
-          gid: 65534,
-          env: { ...process.env, HOME: root },
-          encoding: 'utf8',
-        });
+        const child = runAsNobody(script, [], root);
         expect(child.stderr).toBe('');
         items = JSON.parse(child.stdout);
       }

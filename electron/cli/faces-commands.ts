@@ -1,12 +1,12 @@
 // `cull faces PHOTO`: the faces the faces analyzer found in one photo (box, eye state and why,
 // eyelid openings, face focus, smile), and the faces lines `cull explain` adds. Registered on the main
-// program by electron/cli.ts; the library opening and the table/JSON printing are cli.ts's.
+// program by electron/cli.ts; the library opening and the table/JSON printing are cli/context.ts's.
 import type { Command } from 'commander';
 import type { PhotoFaces } from '../../common/types.ts';
 import type { FaceRow } from '../../db/faces.ts';
 import { describeFaces } from '../services/signals/faces.ts';
 import { table, terminalSafe } from './format.ts';
-import type { Print, WithLibrary } from './intelligence-commands.ts';
+import type { Cli } from './context.ts';
 
 const num = (x: number | null, digits = 2) => (x === null ? '–' : x.toFixed(digits));
 const pct = (x: number) => `${Math.round(x * 100)}`;
@@ -31,7 +31,7 @@ export function facesLines(result: PhotoFaces & { faces: FaceRow[] }): string[] 
   return result.faces.length ? [words, facesTable(result.faces)] : [words];
 }
 
-export function registerFacesCommands(program: Command, withLibrary: WithLibrary, print: Print): void {
+export function registerFacesCommands(program: Command, { withLibrary, print }: Cli): void {
   program
     .command('faces')
     .description('the faces found in one photo: where, eyes open / closed / can\'t tell (and why), face focus, smile')

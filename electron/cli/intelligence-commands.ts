@@ -1,17 +1,14 @@
 // `cull groups` (bursts and near-duplicates, keep the best) and `cull taste` (a model of your own
 // picks and rejects). Registered on the main program by electron/cli.ts; the library opening
-// and the table/JSON printing are main.ts's, passed in.
+// and the table/JSON printing are cli/context.ts's, passed in.
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import type { TasteModelInfo } from '../../db/taste.ts';
 import { DEFAULT_STRICTNESS, groupingThresholds, type LibraryPhotoGroup } from '../services/culling/groups.ts';
-import type { Library } from '../services/library.ts';
 import { DEFAULT_TASTE, FEW_TASTE_DECISIONS, describeTaste } from '../services/signals/taste.ts';
 import type { PhotoFilter } from '../../common/types.ts';
+import type { Cli } from './context.ts';
 import { table } from './format.ts';
-
-export type WithLibrary = <T>(fn: (lib: Library) => Promise<T>, opts?: { catalog?: boolean }) => Promise<T>;
-export type Print = (json: unknown, human: () => string) => void;
 
 function parseStrictness(v: string): number {
   const n = Number(v);
@@ -70,7 +67,7 @@ function tasteTable(models: TasteModelInfo[]): string {
 }
 
 /** Adds `groups` and `taste` (fit, list, delete) to `program`. */
-export function registerIntelligenceCommands(program: Command, withLibrary: WithLibrary, print: Print): void {
+export function registerIntelligenceCommands(program: Command, { withLibrary, print }: Cli): void {
   const def = groupingThresholds(DEFAULT_STRICTNESS);
   program
     .command('groups')

@@ -5,28 +5,22 @@
 // test-output/screenshots/.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import type { RunningServer } from '../../electron/transport/index.ts';
-import { chromiumStatus, backToGrid, closeAll, openApp, pageTools, prepareApp, makePhotos, writeBrokenPhoto } from './helpers.ts';
+import type { Library } from '../../electron/services/library.ts';
+import { chromiumStatus, backToGrid, closeAll, pageTools, prepareApp, makePhotos, startApp, writeBrokenPhoto, type RunningApp } from './helpers.ts';
 
 const PHOTOS = 30;
 const chromium = chromiumStatus();
 
 describe.skipIf(!chromium.available)('Cull in Chromium (real server, real library)', () => {
-  let tmp: string;
-  let photosDir: string;
-  let dbPath: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
-  let db: Database.Database;
+  let library: Library;
+  let photosDir: string;
   const pageErrors: string[] = [];
 
-  const row = (id: number) => db.prepare('SELECT rating, flag, label FROM photos WHERE id = ?').get(id) as { rating: number; flag: number; label: string | null };
+  const row = (id: number) => app.db.prepare('SELECT rating, flag, label FROM photos WHERE id = ?').get(id) as { rating: number; flag: number; label: string | null };
   /** Tiles currently in the DOM, in DOM order: [id, index]. */
   const tiles = () => page.$$eval('.grid .tile', (els) => els.map((e) => [Number((e as HTMLElement).dataset.id), Number((e as HTMLElement).dataset.index)] as const));
   const tileIds = async () => (await tiles()).map(([id]) => id);
@@ -38,18 +32,17 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
 
   beforeAll(async () => {
     const folder = await prepareApp('cull-e2e-', (dir) => makePhotos(path.join(dir, 'Photos', 'Iceland 2024'), PHOTOS));
-    ({ tmp, dbPath } = folder);
-    photosDir = path.join(tmp, 'Photos', 'Iceland 2024');
+    photosDir = path.join(folder.tmp, 'Photos', 'Iceland 2024');
     writeBrokenPhoto(photosDir);
     // Lightroom's sidecar for the last photo: read at index, shown in its tile's tooltip and the loupe (issue #12).
     fs.copyFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'xmp', 'lightroom.xmp'), path.join(photosDir, 'day 2', `DSC_${1000 + PHOTOS}.xmp`));
-    library = await Library.open({ dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
+    app = await startApp(folder, pageErrors);
+    ({ page, library } = app);
   });
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, db, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('opens on an empty library with the random-weights warning', async () => {
     await page.waitForSelector('#folder-input');
@@ -269,7 +262,7 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     await page.waitForSelector('[data-testid="loupe"][data-full="1"]'); // the photo's own preview decoded and shown
     await screenshot('loupe.png');
     // The last photo's decisions came from Lightroom's sidecar: its source is shown, in the loupe and the tile's tooltip.
-    const last = String((db.prepare("SELECT id FROM photos WHERE path LIKE '%DSC_1030.jpg'").get() as { id: number }).id);
+    const last = String((app.db.prepare("SELECT id FROM photos WHERE path LIKE '%DSC_1030.jpg'").get() as { id: number }).id);
     for (let i = 0; i <= PHOTOS && (await page.locator('[data-testid="loupe"]').getAttribute('data-id')) !== last; i++) {
       await page.keyboard.press('ArrowRight');
       await page.waitForTimeout(30);
@@ -318,7 +311,7 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
 
   it('exports the top 5 of the current order with a CSV report', async () => {
     const top5 = (await tileIds()).slice(0, 5);
-    const dest = path.join(tmp, 'export', 'selects');
+    const dest = path.join(app.tmp, 'export', 'selects');
     fs.mkdirSync(dest, { recursive: true }); // the server exports into an existing folder
     await page.click('.toolbar button.export');
     const dialog = page.locator('[data-testid="export-dialog"]');

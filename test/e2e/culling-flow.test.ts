@@ -6,27 +6,22 @@
 // automatic, and undo after a reload of the window. The messages of item 14 (a folder that does not
 // exist, ~, K outside a stack, the taste panel's error) are test/e2e/messages.test.ts.
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import type { RunningServer } from '../../electron/transport/index.ts';
-import { chromiumStatus, backToGrid, closeAll, makeBursts, openApp, prepareApp } from './helpers.ts';
+import type { Library } from '../../electron/services/library.ts';
+import { chromiumStatus, backToGrid, closeAll, makeBursts, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const frames = (s: number) => (s === 0 ? 26 : 4); // one long burst (K asks first), two short ones
 const PHOTOS = 26 + 4 + 4 + 3;
 
 describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, real library)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
-  let db: Database.Database;
+  let library: Library;
   const pageErrors: string[] = [];
 
-  const row = (id: number) => db.prepare('SELECT flag, rating, label, flag_source AS source FROM photos WHERE id = ?').get(id) as { flag: number; rating: number; label: string | null; source: string | null };
+  const row = (id: number) => app.db.prepare('SELECT flag, rating, label, flag_source AS source FROM photos WHERE id = ?').get(id) as { flag: number; rating: number; label: string | null; source: string | null };
   const flagOf = (id: number) => row(id).flag;
   const loupeId = async () => Number(await page.getAttribute('[data-testid="loupe"]', 'data-id'));
   const focusedTile = async () => Number(await page.getAttribute('.grid .tile.focused', 'data-id'));
@@ -35,20 +30,20 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
 
   beforeAll(async () => {
     const folder = await prepareApp('cull-e2e-flow-', (dir) => makeBursts(path.join(dir, 'Photos', 'Wedding'), { scenes: 3, frames, singles: 3 }));
-    tmp = folder.tmp;
-    const photosDir = path.join(tmp, 'Photos', 'Wedding');
-    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photosDir);
-    await library.index(undefined);
-    byDate = (await library.photos()).sort((a, b) => a.takenAt! - b.takenAt! || a.name.localeCompare(b.name)).map((p) => p.id);
-    expect(byDate).toHaveLength(PHOTOS);
-    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
+    app = await startApp(folder, pageErrors, {
+      roots: [path.join(folder.tmp, 'Photos', 'Wedding')],
+      setup: async (library) => {
+        byDate = (await library.photos()).sort((a, b) => a.takenAt! - b.takenAt! || a.name.localeCompare(b.name)).map((p) => p.id);
+        expect(byDate).toHaveLength(PHOTOS);
+      },
+    });
+    ({ page, library } = app);
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
   });
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, db, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('P and X in "Unflagged" move the focus to the next remaining photo and keep the loupe open', async () => {
     await page.getByRole('radio', { name: 'Unflagged' }).click();
@@ -97,7 +92,7 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     // The window has recorded the label in its undo history (saved as each edit lands) before it closes.
     await expect.poll(() => page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('cull.undo:') && localStorage.getItem(k)!.includes('"red"')))).toBe(true);
     // Remembered across a reload of the window.
-    await page.goto(server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
+    await page.goto(app.server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
     expect(await page.locator('#auto-advance').getAttribute('aria-pressed')).toBe('true');
     await page.click('#auto-advance'); // off, with the mouse this time
@@ -145,7 +140,7 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await expect(library.fitTaste()).rejects.toThrow();
 
     // The window reloads: Ctrl+Z still undoes the stack.
-    await page.goto(server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
+    await page.goto(app.server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
     await page.waitForSelector(`.grid[data-count] .tile`);
     await page.keyboard.press('Control+z');
     await expect.poll(() => others.map(flagOf)).toEqual(others.map(() => 0));
@@ -192,7 +187,7 @@ describe.skipIf(!chromium.available)('Culling flow in Chromium (real server, rea
     await page.fill('#folder-input', '');
 
     // From a fresh page: one Tab reaches "Skip to the photos", Enter gives the photos the keyboard.
-    await page.goto(server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
+    await page.goto(app.server.url); // the window opened again (a bare reload asks for the printed URL: the token is kept in memory only)
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent ?? '')).toBe('Skip to the photos');

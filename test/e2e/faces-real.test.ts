@@ -5,14 +5,11 @@
 // photos the library judged so, the loupe draws as many boxes as the library found faces, with the
 // same eye states, and the faces view (F) shows each at 100 %.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { ROOT, buildRenderer, chromiumStatus, closeAll, launchChromium, openPage } from './helpers.ts';
+import type { Library } from '../../electron/services/library.ts';
+import { ROOT, chromiumStatus, closeAll, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const FACES = path.resolve(ROOT, '..', 'shared', 'faces');
 const PICKED = [
@@ -28,35 +25,31 @@ if (!present) console.warn(`[e2e] faces on real photos skipped: ../shared/faces 
 const chromium = present ? chromiumStatus() : { available: false };
 
 describe.skipIf(!present || !chromium.available)('Closed eyes and the faces view on real face photos (../shared/faces)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
+  let library: Library;
   const pageErrors: string[] = [];
   let closedIds: number[] = [];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-real-faces-'));
-    const photosDir = path.join(tmp, 'Faces');
-    fs.mkdirSync(photosDir);
-    // Into a temp folder for the run only (never into the repository); names keep their label.
-    for (const f of PICKED) fs.copyFileSync(path.join(FACES, f), path.join(photosDir, f.replace('/', '__')));
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 })]);
-    library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photosDir);
-    await library.index(undefined);
-    closedIds = (await library.problems()).closedEyes;
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    const folder = await prepareApp('cull-e2e-real-faces-', async (tmp) => {
+      const photosDir = path.join(tmp, 'Faces');
+      fs.mkdirSync(photosDir);
+      // Into a temp folder for the run only (never into the repository); names keep their label.
+      for (const f of PICKED) fs.copyFileSync(path.join(FACES, f), path.join(photosDir, f.replace('/', '__')));
+      return photosDir;
+    });
+    app = await startApp(folder, pageErrors, {
+      roots: [folder.made],
+      setup: async (library) => {
+        closedIds = (await library.problems()).closedEyes;
+      },
+    });
+    ({ page, library } = app);
     await page.waitForSelector(`.grid[data-count="${PICKED.length}"] .tile`);
   }, 600_000);
 
-  afterAll(() => closeAll({ browser, server, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('finds closed eyes in at least one labelled closed photo and none in the open ones', async () => {
     const names = await Promise.all(closedIds.map(async (id) => (await library.photo(id))!.name));

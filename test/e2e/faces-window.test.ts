@@ -6,27 +6,20 @@
 // against frame in a survey. No real face is committed: face rows (and two technical rows, so that
 // the photos' focus is known) are written into the server's library file through db/faces.ts and
 // db/technical.ts (test/helpers/judged-rows.ts), as the analyzers would store them.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
+import type { Library } from '../../electron/services/library.ts';
 import { withLibraryFile, writeFaces, writeTechnical } from '../helpers/judged-rows.ts';
-import { backToGrid, buildRenderer, chromiumStatus, closeAll, focusNth as focusTile, launchChromium, makePhotos, openPage, pageTools } from './helpers.ts';
+import { backToGrid, chromiumStatus, closeAll, focusNth as focusTile, makePhotos, pageTools, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const COUNT = 8;
 
 describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, real server, real library)', () => {
-  let tmp: string;
-  let dbPath: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
+  let library: Library;
   const pageErrors: string[] = [];
   /** Photo ids in the grid's order (capture time). */
   let ids: number[] = [];
@@ -73,34 +66,28 @@ describe.skipIf(!chromium.available)('Focus and faces in the window (Chromium, r
   const gridIds = () => page.$$eval('.grid .tile', (tiles) => tiles.map((t) => Number(t.getAttribute('data-id'))).sort((a, b) => a - b));
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-faces-'));
-    const photosDir = path.join(tmp, 'Photos');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, COUNT)]);
-    dbPath = path.join(tmp, 'library.db');
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photosDir);
-    await library.index(undefined);
-    const photos = await library.photos();
-    expect(photos).toHaveLength(COUNT);
-    ids = photos.sort((a, b) => a.takenAt! - b.takenAt!).map((p) => p.id);
-    withLibraryFile(dbPath, (db) => {
-      writeTechnical(db, ids[SOFT], 0.2);
-      writeTechnical(db, ids[SHARP], 0.9);
-      writeFaces(db, ids[BLINK], [{ box: faceA, state: 'open', smile: 0.87 }, { box: faceB, state: 'closed' }]);
-      writeFaces(db, ids[OPEN], [{ box: { ...faceA, x: 0.21 }, state: 'open' }]);
+    const folder = await prepareApp('cull-e2e-faces-', (tmp) => makePhotos(path.join(tmp, 'Photos'), COUNT));
+    app = await startApp(folder, pageErrors, {
+      roots: [path.join(folder.tmp, 'Photos')],
+      setup: async (library) => {
+        const photos = await library.photos();
+        expect(photos).toHaveLength(COUNT);
+        ids = photos.sort((a, b) => a.takenAt! - b.takenAt!).map((p) => p.id);
+        withLibraryFile(folder.dbPath, (db) => {
+          writeTechnical(db, ids[SOFT], 0.2);
+          writeTechnical(db, ids[SHARP], 0.9);
+          writeFaces(db, ids[BLINK], [{ box: faceA, state: 'open', smile: 0.87 }, { box: faceB, state: 'closed' }]);
+          writeFaces(db, ids[OPEN], [{ box: { ...faceA, x: 0.21 }, state: 'open' }]);
+        });
+      },
     });
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    ({ page, library } = app);
     await page.waitForSelector(`.grid[data-count="${COUNT}"] .tile`);
   }, 240_000);
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('toggles the focus map with M or its button, on the photo at fit, at 100 % while panning, and full screen', async () => {
     await focusNth(SOFT);

@@ -1,5 +1,7 @@
 // Helpers for the browser end-to-end tests: Debian's Chromium through playwright-core (nothing is
-// downloaded at test time), a renderer build into a temp folder, and generated "photos".
+// downloaded at test time), a renderer build into a temp folder, generated "photos", and the start
+// every test shares — prepareApp (temp folder, renderer, tiny model, the test's photos), then
+// startApp (the real Library, server, Chromium and page, as one RunningApp that closeAll closes).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +10,7 @@ import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Library } from '../../electron/services/library.ts';
+import { Library } from '../../electron/services/library.ts';
 import { startServer, type RunningServer } from '../../electron/transport/index.ts';
 import { makeTestModel } from '../../native-models/testmodel/index.ts';
 
@@ -45,11 +47,15 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * A 1280×800 page of `browser` that records into `errors` what a user would notice as broken:
+ * A page of `browser` (1280×800 unless `viewport` says otherwise) that records into `errors` what a user would notice as broken:
  * uncaught exceptions, console errors and (unless `httpErrors` is false) HTTP responses ≥ 400.
  */
-export async function openPage(browser: Browser, errors: string[], opts: { timeout?: number; httpErrors?: boolean } = {}): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+export async function openPage(
+  browser: Browser,
+  errors: string[],
+  opts: { timeout?: number; httpErrors?: boolean; viewport?: { width: number; height: number } } = {},
+): Promise<Page> {
+  const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
   page.setDefaultTimeout(opts.timeout ?? 20_000);
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   if (opts.httpErrors === false) return page;
@@ -87,7 +93,7 @@ export async function closeAll(parts: {
   db?: { close(): unknown };
   library?: { close(): Promise<void> };
   tmp?: string;
-}): Promise<void> {
+} = {}): Promise<void> {
   await parts.browser?.close();
   await parts.server?.close();
   parts.db?.close();
@@ -117,22 +123,54 @@ export async function prepareApp<T>(prefix: string, more: (tmp: string) => Promi
   return { tmp, outDir, modelDir, dbPath: path.join(tmp, 'library.db'), made };
 }
 
+/** What a browser test holds while it runs; `closeAll(app)` closes all of it and removes `tmp`. */
+export interface RunningApp {
+  tmp: string;
+  library: Library;
+  server: RunningServer;
+  /** A read-only view of the library's database, to check what the window wrote. */
+  db: Database.Database;
+  browser: Browser;
+  page: Page;
+}
+
+export interface StartOptions {
+  /** Folders added to the library and indexed before the window opens. */
+  roots?: string[];
+  /** Run on the open library after `roots` are indexed, before the server starts (rows written, checks). */
+  setup?: (library: Library) => Promise<void> | void;
+  /** The page's default timeout (openPage: 20 s). */
+  timeout?: number;
+  /** false: HTTP responses ≥ 400 are not page errors (see openPage). */
+  httpErrors?: boolean;
+  viewport?: { width: number; height: number };
+  /** false: the page stays blank, for a test that listens to the page before it loads the app. */
+  goto?: boolean;
+}
+
 /**
- * The real server over `library` serving the built renderer, a read-only view of its database,
- * Chromium, and a page (recording into `pageErrors`, see openPage) on the server's URL.
+ * The rest of the start: the real Library on `folder`'s database and model (thumbnails in
+ * tmp/thumbs), `roots` indexed, `setup`, then the real server serving the built renderer, a
+ * read-only view of the database, Chromium, and a page (recording into `pageErrors`, see openPage)
+ * on the server's URL. What was opened before a failure is closed (the temp folder too).
  */
-export async function openApp(
-  library: Library,
-  folder: { outDir: string; dbPath: string },
-  pageErrors: string[],
-  opts: { httpErrors?: boolean } = {},
-): Promise<{ server: RunningServer; db: Database.Database; browser: Browser; page: Page }> {
-  const server = await startServer({ library, port: 0, staticDir: folder.outDir });
-  const db = new Database(folder.dbPath, { readonly: true, fileMustExist: true });
-  const browser = await launchChromium();
-  const page = await openPage(browser, pageErrors, opts);
-  await page.goto(server.url);
-  return { server, db, browser, page };
+export async function startApp(folder: AppFolder<unknown>, pageErrors: string[], opts: StartOptions = {}): Promise<RunningApp> {
+  const parts: Partial<RunningApp> = { tmp: folder.tmp };
+  try {
+    const library = (parts.library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(folder.tmp, 'thumbs') }));
+    for (const root of opts.roots ?? []) await library.addRoot(root);
+    if (opts.roots?.length) await library.index(undefined);
+    await opts.setup?.(library);
+    const server = (parts.server = await startServer({ library, port: 0, staticDir: folder.outDir }));
+    parts.db = new Database(folder.dbPath, { readonly: true, fileMustExist: true });
+    const browser = (parts.browser = await launchChromium());
+    const page = (parts.page = await openPage(browser, pageErrors, opts));
+    if (opts.goto !== false) await page.goto(server.url);
+    return parts as RunningApp;
+  } catch (err) {
+    await closeAll(parts);
+    throw err;
+  }
 }
 
 /** What the browser tests do to a page again and again: screenshots, waiting for thumbnails, sliders. */

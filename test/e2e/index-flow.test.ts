@@ -9,15 +9,11 @@
 // under load; the window reloads about once a second, so several states are seen on any machine
 // slower than ~3 s for the run).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { backToGrid, buildRenderer, chromiumStatus, closeAll, launchChromium, makeBursts, makePhotos, openPage, pageTools } from './helpers.ts';
+import type { Library } from '../../electron/services/library.ts';
+import { backToGrid, chromiumStatus, closeAll, makeBursts, makePhotos, pageTools, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const PHOTOS = 130;
@@ -35,53 +31,43 @@ interface Sample {
 }
 
 describe.skipIf(!chromium.available)('Indexing flow in Chromium (real server, real library)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
-  let db: Database.Database;
+  let library: Library;
   const pageErrors: string[] = [];
   const dirs = { shoot: '', later: '', queued: '', stopped: '' };
   const counts = { later: 0, queued: 0, stopped: 0 };
 
-  const embeddedCount = () => db.prepare("SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE p.status = 'ok'").pluck().get() as number;
-  const photoCount = () => db.prepare("SELECT COUNT(*) FROM photos WHERE status = 'ok'").pluck().get() as number;
+  const embeddedCount = () => app.db.prepare("SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE p.status = 'ok'").pluck().get() as number;
+  const photoCount = () => app.db.prepare("SELECT COUNT(*) FROM photos WHERE status = 'ok'").pluck().get() as number;
   const samples = () => page.evaluate(() => (window as unknown as { __samples: Sample[] }).__samples);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-index-'));
-    dirs.shoot = path.join(tmp, 'Photos', 'Shoot');
-    dirs.later = path.join(tmp, 'Photos', 'Later');
-    dirs.queued = path.join(tmp, 'Photos', 'Queued');
-    dirs.stopped = path.join(tmp, 'Photos', 'Stopped');
-    fs.mkdirSync(dirs.shoot, { recursive: true });
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    const dbPath = path.join(tmp, 'library.db');
-    const [, , , later, queued, stopped] = await Promise.all([
-      buildRenderer(outDir),
-      makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }),
-      makePhotos(dirs.shoot, PHOTOS),
-      makeBursts(dirs.later, { scenes: 5, frames: () => 8, singles: 4, seedOffset: 11 }),
-      makeBursts(dirs.queued, { scenes: 3, frames: () => 4, singles: 2, seedOffset: 23 }),
-      makeBursts(dirs.stopped, { scenes: 8, frames: () => 8, singles: 6, seedOffset: 37 }),
-    ]);
+    const folder = await prepareApp('cull-e2e-index-', (tmp) => {
+      dirs.shoot = path.join(tmp, 'Photos', 'Shoot');
+      dirs.later = path.join(tmp, 'Photos', 'Later');
+      dirs.queued = path.join(tmp, 'Photos', 'Queued');
+      dirs.stopped = path.join(tmp, 'Photos', 'Stopped');
+      fs.mkdirSync(dirs.shoot, { recursive: true });
+      return Promise.all([
+        makePhotos(dirs.shoot, PHOTOS),
+        makeBursts(dirs.later, { scenes: 5, frames: () => 8, singles: 4, seedOffset: 11 }),
+        makeBursts(dirs.queued, { scenes: 3, frames: () => 4, singles: 2, seedOffset: 23 }),
+        makeBursts(dirs.stopped, { scenes: 8, frames: () => 8, singles: 6, seedOffset: 37 }),
+      ]);
+    });
+    const [, later, queued, stopped] = folder.made;
     counts.later = later.bursts.flat().length + later.singles.length;
     counts.queued = queued.bursts.flat().length + queued.singles.length;
     counts.stopped = stopped.bursts.flat().length + stopped.singles.length;
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    app = await startApp(folder, pageErrors);
+    ({ page, library } = app);
     await page.waitForSelector('#folder-input');
   });
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, db, library, tmp }));
+  afterAll(() => closeAll(app));
 
   /** Starts sampling what the window shows (cleared on each call). */
   async function record(): Promise<void> {
@@ -205,7 +191,7 @@ describe.skipIf(!chromium.available)('Indexing flow in Chromium (real server, re
     const listed = photoCount();
     expect(listed).toBeGreaterThan(before);
     expect(listed).toBeLessThan(before + counts.stopped);
-    const unscored = db.prepare("SELECT p.id FROM photos p WHERE p.status = 'ok' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id) ORDER BY p.id").pluck().all() as number[];
+    const unscored = app.db.prepare("SELECT p.id FROM photos p WHERE p.status = 'ok' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id) ORDER BY p.id").pluck().all() as number[];
     expect(unscored.length).toBeGreaterThan(0);
     expect(unscored.length).toBe(listed - embeddedCount());
     await expect.poll(() => page.locator('.grid .tile [data-state="unscored"]').count(), { timeout: 20_000 }).toBe(unscored.length);

@@ -8,14 +8,12 @@
 // idle. Screenshots go to test-output/screenshots/ (stacks, taste, explain).
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
+import type { Library } from '../../electron/services/library.ts';
 import { flawWeight, frameFlaws, judgedFrames } from '../../electron/services/culling/flaws.ts';
 import { resetTextFeatureStats, textFeatureStats } from '../../db/features.ts';
-import type { RunningServer } from '../../electron/transport/index.ts';
-import { chromiumStatus, backToGrid, closeAll, openApp, pageTools, prepareApp, makeBursts } from './helpers.ts';
+import { chromiumStatus, backToGrid, closeAll, pageTools, prepareApp, makeBursts, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const SCENES = 6;
@@ -23,17 +21,14 @@ const frames = (s: number) => 3 + (s % 3); // 3, 4, 5, 3, 4, 5 frames
 const PHOTOS = Array.from({ length: SCENES }, (_, s) => frames(s)).reduce((a, b) => a + b, 0) + 4;
 
 describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real server, real library)', () => {
-  let tmp: string;
-  let photosDir: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
-  let db: Database.Database;
+  let library: Library;
+  let photosDir: string;
   const pageErrors: string[] = [];
   let textAhead: { open: boolean; encodedBefore: number } | null = null;
 
-  const flagOf = (id: number) => (db.prepare('SELECT flag FROM photos WHERE id = ?').get(id) as { flag: number }).flag;
+  const flagOf = (id: number) => (app.db.prepare('SELECT flag FROM photos WHERE id = ?').get(id) as { flag: number }).flag;
   const flags = (ids: number[]) => ids.map(flagOf);
   const tileIds = () => page.$$eval('.grid .tile', (els) => els.map((e) => Number((e as HTMLElement).dataset.id)));
   const gridCount = async () => Number(await page.getAttribute('.grid', 'data-count'));
@@ -48,13 +43,11 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
 
   beforeAll(async () => {
     const folder = await prepareApp('cull-e2e-intel-', (dir) => makeBursts(path.join(dir, 'Photos', 'Lofoten 2024'), { scenes: SCENES, frames, singles: 4 }));
-    tmp = folder.tmp;
-    photosDir = path.join(tmp, 'Photos', 'Lofoten 2024');
+    photosDir = path.join(folder.tmp, 'Photos', 'Lofoten 2024');
     const shoot = folder.made;
     expect(shoot.bursts.flat().length + shoot.singles.length).toBe(PHOTOS);
-    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    resetTextFeatureStats();
-    ({ server, db, browser, page } = await openApp(library, folder, pageErrors));
+    app = await startApp(folder, pageErrors, { setup: () => resetTextFeatureStats() });
+    ({ page, library } = app);
     // Once the library is open and the window idle, the window has the text encoder opened ahead
     // of the first search (Library.prepareSearch), before anything was encoded.
     for (const until = Date.now() + 60_000; !library.textSessionOpen && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
@@ -70,7 +63,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, db, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('opens the text encoder once the window is idle after opening the library, before any search', () => {
     expect(textAhead).toEqual({ open: true, encodedBefore: 0 });
@@ -170,7 +163,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
       await page.keyboard.press(i % 3 === 0 ? 'x' : i % 3 === 1 ? 'p' : String(1 + (i % 5)));
       await page.keyboard.press('ArrowRight');
     }
-    await expect.poll(() => (db.prepare('SELECT count(*) AS n FROM photos WHERE flag != 0 OR rating > 0').get() as { n: number }).n).toBe(12);
+    await expect.poll(() => (app.db.prepare('SELECT count(*) AS n FROM photos WHERE flag != 0 OR rating > 0').get() as { n: number }).n).toBe(12);
     await page.waitForSelector('[data-testid="taste-examples"]:has-text("12 decisions so far")');
 
     await page.click('#taste-fit');
@@ -233,7 +226,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await screenshot('taste.png');
 
     // Ten more decisions: the current model refits itself (maybeRefitTaste).
-    const undecided = db.prepare('SELECT id FROM photos WHERE flag = 0 AND rating = 0 ORDER BY id').pluck().all() as number[];
+    const undecided = app.db.prepare('SELECT id FROM photos WHERE flag = 0 AND rating = 0 ORDER BY id').pluck().all() as number[];
     for (const [i, id] of undecided.slice(0, 10).entries()) {
       await page.click(`.tile[data-id="${id}"]`);
       await page.keyboard.press(i % 2 ? 'p' : 'x');
@@ -281,7 +274,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
   it('exports the best of each group into a folder it creates', async () => {
     await page.click('.chip[data-attribute="Taste: Client A"] button.x'); // capture order again
     await page.waitForSelector('.chip', { state: 'detached' });
-    const dest = path.join(tmp, 'export', 'best of'); // export/ exists, "best of" does not
+    const dest = path.join(app.tmp, 'export', 'best of'); // export/ exists, "best of" does not
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     await page.click('.toolbar button.export');
     const dialog = page.locator('[data-testid="export-dialog"]');
@@ -290,7 +283,7 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     expect(await page.isChecked('#export-create')).toBe(true);
     // The strictness the stacks used last (100), whether stacks are on or not.
     const expected = await library.bestOfGroupIds({ strictness: 100 });
-    const rejectedNow = (db.prepare('SELECT id FROM photos WHERE flag = -1').pluck().all() as number[]);
+    const rejectedNow = (app.db.prepare('SELECT id FROM photos WHERE flag = -1').pluck().all() as number[]);
     expect(rejectedNow.length).toBeGreaterThan(0);
     for (const id of rejectedNow) expect(expected).not.toContain(id);
     expect(expected.length).toBeLessThan(PHOTOS - rejectedNow.length); // the groups' others are left out
@@ -309,11 +302,11 @@ describe.skipIf(!chromium.available)('Culling intelligence in Chromium (real ser
     await page.click('.toolbar button.export');
     await dialog.waitFor();
     await page.check('input[type="radio"][value="all"]');
-    await page.fill('#export-to', path.join(tmp, 'nowhere', 'deeper'));
+    await page.fill('#export-to', path.join(app.tmp, 'nowhere', 'deeper'));
     await page.click('#export-start');
     await page.waitForSelector('.error-box');
     expect(await page.locator('.error-box').innerText()).toMatch(/Cull creates only the last folder of the destination: create .*nowhere first/);
-    expect(fs.existsSync(path.join(tmp, 'nowhere'))).toBe(false);
+    expect(fs.existsSync(path.join(app.tmp, 'nowhere'))).toBe(false);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
   });

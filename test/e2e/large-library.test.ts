@@ -6,54 +6,41 @@
 // to the database, and a photo without a thumbnail shows a placeholder instead of an error. The
 // times it prints are information for people, not assertions (speed belongs in `npm run bench`).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { Library } from '../../electron/services/library.ts';
+import type { Library } from '../../electron/services/library.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { ensureSyntheticLibrary } from '../bench/synthetic-library.ts';
-import { SCREENSHOTS, buildRenderer, chromiumStatus, closeAll, launchChromium, openPage } from './helpers.ts';
+import { SCREENSHOTS, chromiumStatus, closeAll, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const N = 100_000;
 const chromium = chromiumStatus();
 
 describe.skipIf(!chromium.available)('a 100 000-photo library in Chromium', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
-  let db: Database.Database;
+  let library: Library;
   const pageErrors: string[] = [];
   const tiles = () => page.$$eval('.grid .tile', (els) => els.map((e) => [Number((e as HTMLElement).dataset.id), Number((e as HTMLElement).dataset.index)] as const));
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-100k-'));
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 })]);
-    const info = loadModelFolder(modelDir);
+    const folder = await prepareApp('cull-e2e-100k-', async () => undefined);
+    const info = loadModelFolder(folder.modelDir);
     // Built once into .cache/bench-libs (~6 s) and copied, so this test's culling never touches the cache.
     const source = await ensureSyntheticLibrary({ n: N, modelId: info.id, dim: info.dim });
-    const dbPath = path.join(tmp, 'library.db');
-    fs.copyFileSync(source, dbPath);
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    browser = await launchChromium();
-    // Page errors only: the synthetic photos have no thumbnails, so their 404s are expected.
-    page = await openPage(browser, pageErrors, { timeout: 60_000, httpErrors: false });
+    fs.copyFileSync(source, folder.dbPath);
+    // Page errors only: the synthetic photos have no thumbnails, so their 404s are expected. The
+    // first test loads the page, timing it.
+    app = await startApp(folder, pageErrors, { timeout: 60_000, httpErrors: false, goto: false });
+    ({ page, library } = app);
   }, 300_000);
 
-  afterAll(() => closeAll({ browser, server, db, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('opens with every photo counted and only the rows in view rendered', async () => {
     const t0 = performance.now();
-    await page.goto(server.url);
+    await page.goto(app.server.url);
     await page.waitForSelector(`.grid[data-count="${N}"] .tile`);
     console.log(`[100k] window to first tiles: ${Math.round(performance.now() - t0)} ms`);
     expect(await page.locator('[data-stat="photos"]').innerText()).toMatch(/^100[,. ]?000$/);
@@ -94,7 +81,7 @@ describe.skipIf(!chromium.available)('a 100 000-photo library in Chromium', () =
     const last = (await tiles()).find(([, i]) => i === N - 1)!;
     await page.click(`.grid .tile[data-index="${N - 1}"]`);
     await page.keyboard.press('P');
-    await expect.poll(() => (db.prepare('SELECT flag FROM photos WHERE id = ?').pluck().get(last[0]) as number), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => (app.db.prepare('SELECT flag FROM photos WHERE id = ?').pluck().get(last[0]) as number), { timeout: 10_000 }).toBe(1);
     await page.keyboard.press('Home');
     await page.waitForSelector('.grid .tile[data-index="0"]');
   });

@@ -5,15 +5,12 @@
 // (figures recorded in docs/performance.md); click-to-zoom at the clicked point, zoom kept from
 // frame to frame, 100 % = one image pixel per device pixel, the arrows inside the photo's area.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, backToGrid, closeAll, launchChromium, openPage, pageTools, makePhotos, type GeneratedPhoto } from './helpers.ts';
+import type { Library } from '../../electron/services/library.ts';
+import { chromiumStatus, backToGrid, closeAll, pageTools, makePhotos, prepareApp, startApp, type GeneratedPhoto, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const SMALL = 10;
@@ -114,39 +111,35 @@ function timeKey(page: Page, key: string, want: number): Promise<KeyTiming> {
 }
 
 describe.skipIf(!chromium.available)('The loupe in Chromium (real server, real library)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
+  let library: Library;
   const pageErrors: string[] = [];
   let bigIds: number[] = [];
   const loupeId = async () => Number(await page.getAttribute('[data-testid="loupe"]', 'data-id'));
   const fullShown = () => page.waitForSelector('[data-testid="loupe"][data-full="1"]');
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-loupe-'));
-    const photosDir = path.join(tmp, 'Photos', 'Wedding');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makePhotos(photosDir, SMALL).then(addCaptureSettings), makeBigPhotos(path.join(photosDir, 'ceremony'))]);
-    library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photosDir);
-    await library.index(undefined);
-    const photos = await library.photos();
-    expect(photos).toHaveLength(SMALL + BIG);
-    bigIds = photos.filter((p) => p.name.startsWith('IMG_51')).sort((a, b) => a.name.localeCompare(b.name)).map((p) => p.id);
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.setViewportSize({ width: 1280, height: 720 });
-    await page.goto(server.url);
+    const folder = await prepareApp('cull-e2e-loupe-', (tmp) => {
+      const photosDir = path.join(tmp, 'Photos', 'Wedding');
+      return Promise.all([makePhotos(photosDir, SMALL).then(addCaptureSettings), makeBigPhotos(path.join(photosDir, 'ceremony'))]);
+    });
+    app = await startApp(folder, pageErrors, {
+      roots: [path.join(folder.tmp, 'Photos', 'Wedding')],
+      setup: async (library) => {
+        const photos = await library.photos();
+        expect(photos).toHaveLength(SMALL + BIG);
+        bigIds = photos.filter((p) => p.name.startsWith('IMG_51')).sort((a, b) => a.name.localeCompare(b.name)).map((p) => p.id);
+      },
+      viewport: { width: 1280, height: 720 },
+    });
+    ({ page, library } = app);
     await page.waitForSelector(`.grid[data-count="${SMALL + BIG}"] .tile`);
   }, 240_000);
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('fills most of a 1280×720 window full-screen (L), hides the panels with Tab, and shows a filmstrip', async () => {
     await page.keyboard.press('Home');
@@ -277,9 +270,9 @@ describe.skipIf(!chromium.available)('The loupe in Chromium (real server, real l
     await page.waitForSelector('[data-testid="loupe"][data-zoom="fit"]');
 
     // On a high-DPI screen (devicePixelRatio 2) 100 % is half as many CSS pixels.
-    const hidpi = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 2 });
+    const hidpi = await app.browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 2 });
     try {
-      await hidpi.goto(server.url);
+      await hidpi.goto(app.server.url);
       await hidpi.waitForSelector('.grid .tile');
       await hidpi.keyboard.press('End');
       await hidpi.keyboard.press('Enter');

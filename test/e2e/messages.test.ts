@@ -8,12 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import type { RunningServer } from '../../electron/transport/index.ts';
-import { backToGrid, chromiumStatus, closeAll, makeBursts, openApp, prepareApp } from './helpers.ts';
+import { backToGrid, chromiumStatus, closeAll, makeBursts, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const PHOTOS = 2 * 3 + 2;
@@ -41,12 +38,10 @@ function expectPlainWords(e: { message: string; hint: string }, named?: string):
 }
 
 describe.skipIf(!chromium.available)('Messages in the window (real server, real library)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
-  let db: Database.Database;
+  /** The test's temp folder, and HOME while it runs. */
+  let tmp: string;
   let home: string | undefined;
   let singles: string[] = [];
   const pageErrors: string[] = [];
@@ -57,12 +52,9 @@ describe.skipIf(!chromium.available)('Messages in the window (real server, real 
     tmp = folder.tmp;
     home = process.env.HOME;
     process.env.HOME = tmp; // the server runs in this process: ~ is tmp here
-    const photosDir = path.join(tmp, 'Pictures');
     singles = folder.made.singles;
-    library = await Library.open({ dbPath: folder.dbPath, modelDir: folder.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photosDir);
-    await library.index(undefined);
-    ({ server, db, browser, page } = await openApp(library, folder, pageErrors, { httpErrors: false })); // refused calls are the point here
+    app = await startApp(folder, pageErrors, { roots: [path.join(tmp, 'Pictures')], httpErrors: false }); // refused calls are the point here
+    page = app.page;
     await page.waitForSelector(`.grid[data-count="${PHOTOS}"] .tile`);
   });
 
@@ -71,7 +63,7 @@ describe.skipIf(!chromium.available)('Messages in the window (real server, real 
   afterAll(async () => {
     for (const m of mounts.reverse()) tryRun('umount', [m], 'unmounting');
     process.env.HOME = home;
-    await closeAll({ browser, server, db, library, tmp });
+    await closeAll(app);
   });
 
   /** The last error toast: its message and hint. */
@@ -150,7 +142,7 @@ describe.skipIf(!chromium.available)('Messages in the window (real server, real 
   });
 
   it('K and S outside a stack say why nothing happened and what to press instead', async () => {
-    const single = (db.prepare('SELECT id FROM photos WHERE path = ?').pluck().get(singles[0]) as number);
+    const single = (app.db.prepare('SELECT id FROM photos WHERE path = ?').pluck().get(singles[0]) as number);
     await page.click(`.tile[data-id="${single}"]`);
     await page.keyboard.press('k');
     const off = await lastToast();
@@ -176,12 +168,12 @@ describe.skipIf(!chromium.available)('Messages in the window (real server, real 
     const error = page.locator('[data-testid="taste-error"]');
     await error.waitFor();
     expect(await error.innerText()).not.toMatch(/options\.|Check what you typed/);
-    const id = (db.prepare('SELECT id FROM photos ORDER BY id LIMIT 1').pluck().get() as number);
+    const id = (app.db.prepare('SELECT id FROM photos ORDER BY id LIMIT 1').pluck().get() as number);
     await page.click(`.tile[data-id="${id}"]`);
     await page.keyboard.press('p');
     await error.waitFor({ state: 'detached' });
     await page.keyboard.press('Control+z');
-    await expect.poll(() => db.prepare('SELECT flag FROM photos WHERE id = ?').pluck().get(id)).toBe(0);
+    await expect.poll(() => app.db.prepare('SELECT flag FROM photos WHERE id = ?').pluck().get(id)).toBe(0);
   });
 
   it('export: a missing, unusable or forbidden destination and a bad report, each named with what to do', async () => {
@@ -264,12 +256,12 @@ describe.skipIf(!chromium.available)('Messages in the window (real server, real 
 
   it('export: a missing original and a damaged JPEG are named in the summary with what to do', async () => {
     const [gone, damaged] = singles;
-    const goneId = db.prepare('SELECT id FROM photos WHERE path = ?').pluck().get(gone) as number;
-    const damagedId = db.prepare('SELECT id FROM photos WHERE path = ?').pluck().get(damaged) as number;
+    const goneId = app.db.prepare('SELECT id FROM photos WHERE path = ?').pluck().get(gone) as number;
+    const damagedId = app.db.prepare('SELECT id FROM photos WHERE path = ?').pluck().get(damaged) as number;
     // A pick: the copy would carry it in its own XMP, which a damaged JPEG cannot take.
     await page.click(`.tile[data-id="${damagedId}"]`);
     await page.keyboard.press('p');
-    await expect.poll(() => db.prepare('SELECT flag FROM photos WHERE id = ?').pluck().get(damagedId)).toBe(1);
+    await expect.poll(() => app.db.prepare('SELECT flag FROM photos WHERE id = ?').pluck().get(damagedId)).toBe(1);
     const aside = `${gone}.aside`;
     fs.renameSync(gone, aside);
     // Damaged after indexing, size and time kept: a JPEG segment that runs past the end of the file.

@@ -8,17 +8,14 @@
 // walked through at 100 % the same way (read in place, never copied).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
+import type { Library } from '../../electron/services/library.ts';
 import { imageBuffer, REPO_DIR, tiffRaw } from '../helpers/fixtures.ts';
 import { heifEnc, heifEncMissing } from '../helpers/heif.ts';
-import { buildRenderer, chromiumStatus, closeAll, launchChromium, openPage } from './helpers.ts';
+import { chromiumStatus, closeAll, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const exiftool = (() => {
@@ -114,46 +111,37 @@ function sampleDiff(samples: number[], ref: { pixels: Buffer; width: number; hei
 }
 
 describe.skipIf(!chromium.available || !exiftool)('The loupe shows a RAW embedded preview at 100 % (Chromium, real server)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
+  let library: Library;
   const pageErrors: string[] = [];
   const files: Record<string, string> = {};
   const N = 12;
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-raw-'));
-    const dir = path.join(tmp, 'Photos', 'RAW');
-    fs.mkdirSync(dir, { recursive: true });
-    const small = await imageBuffer({ width: 160, height: 120, seed: 3 });
-    files.landscape = path.join(dir, 'DSC_0001.dng');
-    fs.writeFileSync(files.landscape, tiffRaw({ small, large: await detailed(3000, 2000, 1), make: 'Canon', model: 'Canon EOS 6D', sensor: { width: 6000, height: 4000, preview: { width: 3000, height: 2000 } } }));
-    files.portrait = path.join(dir, 'DSC_0002.dng');
-    fs.writeFileSync(files.portrait, tiffRaw({ small, large: await detailed(1800, 1200, 2), orientation: 6, sensor: { width: 1800, height: 1200, preview: { width: 1800, height: 1200 } } }));
-    if (!heifMissing) {
-      const png = path.join(tmp, 'heic-source.png');
-      await sharp(await detailed(1600, 1200, 3)).png().toFile(png);
-      files.heic = path.join(dir, 'IMG_0003.heic');
-      heifEnc(png, files.heic, ['-q', '92']);
-    } else console.warn(`[e2e] raw-loupe: the HEIC part is skipped: ${heifMissing}`);
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 })]);
-    library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(dir);
-    if (realRaw) await library.addRoot(CAMERA_RAW); // read in place: indexing writes only to the library and its thumbnails
-    await library.index(undefined);
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors, { timeout: 60_000 });
-    await page.setViewportSize({ width: 1280, height: 720 });
-    await page.goto(server.url);
+    const folder = await prepareApp('cull-e2e-raw-', async (tmp) => {
+      const dir = path.join(tmp, 'Photos', 'RAW');
+      fs.mkdirSync(dir, { recursive: true });
+      const small = await imageBuffer({ width: 160, height: 120, seed: 3 });
+      files.landscape = path.join(dir, 'DSC_0001.dng');
+      fs.writeFileSync(files.landscape, tiffRaw({ small, large: await detailed(3000, 2000, 1), make: 'Canon', model: 'Canon EOS 6D', sensor: { width: 6000, height: 4000, preview: { width: 3000, height: 2000 } } }));
+      files.portrait = path.join(dir, 'DSC_0002.dng');
+      fs.writeFileSync(files.portrait, tiffRaw({ small, large: await detailed(1800, 1200, 2), orientation: 6, sensor: { width: 1800, height: 1200, preview: { width: 1800, height: 1200 } } }));
+      if (!heifMissing) {
+        const png = path.join(tmp, 'heic-source.png');
+        await sharp(await detailed(1600, 1200, 3)).png().toFile(png);
+        files.heic = path.join(dir, 'IMG_0003.heic');
+        heifEnc(png, files.heic, ['-q', '92']);
+      } else console.warn(`[e2e] raw-loupe: the HEIC part is skipped: ${heifMissing}`);
+      return dir;
+    });
+    // The real RAW files are read in place: indexing writes only to the library and its thumbnails.
+    app = await startApp(folder, pageErrors, { roots: realRaw ? [folder.made, CAMERA_RAW] : [folder.made], timeout: 60_000, viewport: { width: 1280, height: 720 } });
+    ({ page, library } = app);
     await page.waitForSelector('.grid .tile');
   }, 300_000);
 
-  afterAll(() => closeAll({ browser, server, library, tmp }));
+  afterAll(() => closeAll(app));
 
   /** Opens the loupe on photo `id` at 100 % and waits for its full preview. */
   async function open100(id: number): Promise<void> {
@@ -189,7 +177,7 @@ describe.skipIf(!chromium.available || !exiftool)('The loupe shows a RAW embedde
       expect(seen.devicePixelsWide, name).toBeCloseTo(ref.width, 0); // 100 % = one preview pixel per device pixel
       const diff = sampleDiff(seen.samples, ref, N);
       // The thumbnail scaled up would not pass: the same check against it is far off.
-      const thumb = await sharp(path.join(tmp, 'thumbs', (await library.photo(id))!.thumb!)).resize(ref.width, ref.height, { fit: 'fill' }).raw().toBuffer();
+      const thumb = await sharp(path.join(app.tmp, 'thumbs', (await library.photo(id))!.thumb!)).resize(ref.width, ref.height, { fit: 'fill' }).raw().toBuffer();
       const thumbDiff = sampleDiff(seen.samples, { pixels: thumb, width: ref.width, height: ref.height }, N);
       console.log(`[e2e] ${path.basename(file)} at 100 %: ${seen.width}×${seen.height}, mean |Δ| ${diff.toFixed(2)} against ExifTool's preview decoded by sharp (${thumbDiff.toFixed(1)} against the thumbnail enlarged)`);
       expect(diff, name).toBeLessThan(1.5);
@@ -205,7 +193,7 @@ describe.skipIf(!chromium.available || !exiftool)('The loupe shows a RAW embedde
     await open100(id);
     const seen = await loupePixels(page, N);
     expect({ source: seen.source, width: seen.width, height: seen.height }).toEqual({ source: 'decoded', width: 1600, height: 1200 });
-    const src = await sharp(path.join(tmp, 'heic-source.png')).removeAlpha().raw().toBuffer();
+    const src = await sharp(path.join(app.tmp, 'heic-source.png')).removeAlpha().raw().toBuffer();
     const diff = sampleDiff(seen.samples, { pixels: src, width: 1600, height: 1200 }, N);
     console.log(`[e2e] HEIC at 100 %: ${seen.width}×${seen.height}, mean |Δ| ${diff.toFixed(2)} against the picture it was encoded from`);
     expect(diff).toBeLessThan(8);

@@ -4,56 +4,44 @@
 // it): the stack shows another frame on top — also past a frame the real technical analyzer
 // measured as soft — the stack bar says why, K keeps that frame and rejects the blinked one, and F
 // shows the stack's faces frame against frame.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
+import type { Library } from '../../electron/services/library.ts';
 import type { LibraryPhotoGroup } from '../../electron/services/culling/groups.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import { withLibraryFile, writeFaces } from '../helpers/judged-rows.ts';
-import { buildRenderer, chromiumStatus, closeAll, launchChromium, makeBursts, openPage } from './helpers.ts';
+import { chromiumStatus, closeAll, makeBursts, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 
 describe.skipIf(!chromium.available)('A stack passes over a blinked frame (Chromium, real server, real library)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
+  let library: Library;
   const pageErrors: string[] = [];
   let before: LibraryPhotoGroup;
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-stack-best-'));
-    const photosDir = path.join(tmp, 'Photos');
-    const modelDir = path.join(tmp, 'model');
-    const outDir = path.join(tmp, 'renderer');
-    const dbPath = path.join(tmp, 'library.db');
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: modelDir, size: 'tiny', seed: 1 }), makeBursts(photosDir, { scenes: 2, frames: () => 4, singles: 1 })]);
-    library = await Library.open({ dbPath, modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photosDir);
-    await library.index(undefined);
-    const groups = await library.groups();
-    before = groups.reduce((m, g) => (g.ids.length > m.ids.length ? g : m));
-    expect(before.ids.length).toBeGreaterThan(2);
-    expect(before.why).toEqual([]);
-    const face = { x: 0.4, y: 0.3, w: 0.15, h: 0.25 };
-    withLibraryFile(dbPath, (db) => {
-      writeFaces(db, before.ids[0], [{ box: face, state: 'closed' }]);
-      for (const id of before.ids.slice(1)) writeFaces(db, id, [{ box: face, state: 'open' }]);
+    const folder = await prepareApp('cull-e2e-stack-best-', (tmp) => makeBursts(path.join(tmp, 'Photos'), { scenes: 2, frames: () => 4, singles: 1 }));
+    app = await startApp(folder, pageErrors, {
+      roots: [path.join(folder.tmp, 'Photos')],
+      setup: async (library) => {
+        const groups = await library.groups();
+        before = groups.reduce((m, g) => (g.ids.length > m.ids.length ? g : m));
+        expect(before.ids.length).toBeGreaterThan(2);
+        expect(before.why).toEqual([]);
+        const face = { x: 0.4, y: 0.3, w: 0.15, h: 0.25 };
+        withLibraryFile(folder.dbPath, (db) => {
+          writeFaces(db, before.ids[0], [{ box: face, state: 'closed' }]);
+          for (const id of before.ids.slice(1)) writeFaces(db, id, [{ box: face, state: 'open' }]);
+        });
+      },
     });
-    server = await startServer({ library, port: 0, staticDir: outDir });
-    browser = await launchChromium();
-    page = await openPage(browser, pageErrors);
-    await page.goto(server.url);
+    ({ page, library } = app);
     await page.waitForSelector('.grid[data-count] .tile');
   }, 240_000);
 
-  afterAll(() => closeAll({ browser, server, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('proposes the best eyes-open frame, says why, keeps it with K, and shows the faces frame against frame', async () => {
     const blinked = before.ids[0];

@@ -6,15 +6,12 @@
 // and full screen, at three window sizes. Focus and face rows are written into the server's
 // library file through db/ (test/helpers/judged-rows.ts), as the analyzers would store them: no
 // real face is committed. Screenshots (generated photos only) go to test-output/screenshots.
-import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import type { RunningServer } from '../../electron/transport/index.ts';
 import { withLibraryFile, writeFaces, writeTechnical } from '../helpers/judged-rows.ts';
-import { backToGrid, chromiumStatus, closeAll, focusNth as focusTile, makePhotos, openApp, pageTools, prepareApp } from './helpers.ts';
+import { backToGrid, chromiumStatus, closeAll, focusNth as focusTile, makePhotos, pageTools, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 const LANDSCAPES = 4;
@@ -32,10 +29,7 @@ async function makePortrait(dir: string, from: string): Promise<void> {
 type Box = { x: number; y: number; width: number; height: number };
 
 describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chromium, real server, real library)', () => {
-  let tmp: string;
-  let library: Library;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: RunningApp;
   let page: Page;
   const pageErrors: string[] = [];
   /** Photo ids in the grid's order (capture time): the landscapes, then the portrait. */
@@ -107,32 +101,33 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
   }
 
   beforeAll(async () => {
-    const app = await prepareApp('cull-e2e-survey-', async (dir) => {
+    const folder = await prepareApp('cull-e2e-survey-', async (dir) => {
       const photos = path.join(dir, 'Photos');
       const made = await makePhotos(photos, LANDSCAPES);
       await makePortrait(photos, made[0].file);
       return photos;
     });
-    tmp = app.tmp;
-    library = await Library.open({ dbPath: app.dbPath, modelDir: app.modelDir, thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(app.made);
-    await library.index(undefined);
-    const photos = await library.photos();
-    expect(photos).toHaveLength(LANDSCAPES + 1);
-    ids = photos.sort((a, b) => a.takenAt! - b.takenAt!).map((p) => p.id);
-    withLibraryFile(app.dbPath, (db) => {
-      writeTechnical(db, ids[SOFT], 0.2);
-      writeTechnical(db, ids[SHARP], 0.9);
-      writeFaces(db, ids[SOFT], [{ box: faceA, state: 'open' }]);
-      writeFaces(db, ids[SHARP], [{ box: faceA, state: 'open' }, { box: faceB, state: 'closed' }]);
+    app = await startApp(folder, pageErrors, {
+      roots: [folder.made],
+      setup: async (library) => {
+        const photos = await library.photos();
+        expect(photos).toHaveLength(LANDSCAPES + 1);
+        ids = photos.sort((a, b) => a.takenAt! - b.takenAt!).map((p) => p.id);
+        withLibraryFile(folder.dbPath, (db) => {
+          writeTechnical(db, ids[SOFT], 0.2);
+          writeTechnical(db, ids[SHARP], 0.9);
+          writeFaces(db, ids[SOFT], [{ box: faceA, state: 'open' }]);
+          writeFaces(db, ids[SHARP], [{ box: faceA, state: 'open' }, { box: faceB, state: 'closed' }]);
+        });
+      },
     });
-    ({ server, browser, page } = await openApp(library, app, pageErrors));
+    page = app.page;
     await page.waitForSelector(`.grid[data-count="${LANDSCAPES + 1}"] .tile`);
   }, 240_000);
 
   beforeEach(() => backToGrid(page));
 
-  afterAll(() => closeAll({ browser, server, library, tmp }));
+  afterAll(() => closeAll(app));
 
   it('draws each survey cell\'s own focus map (M) and face boxes (B) on its photo, at fit and at 100 % while panning', async () => {
     await focusNth(SOFT);

@@ -5,16 +5,12 @@
 // follows a link to a second loopback server that records every request it receives, and the test
 // tries each value it saw against the Cull API. Also: no token in the address bar, history,
 // cookies, storage or image URLs once the page has loaded, and the WebSocket works without it.
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Library } from '../../electron/services/library.ts';
-import { startServer, type RunningServer } from '../../electron/transport/index.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
-import { buildRenderer, chromiumStatus, closeAll, launchChromium, makePhotos, openPage } from './helpers.ts';
+import type { RunningServer } from '../../electron/transport/index.ts';
+import { chromiumStatus, closeAll, makePhotos, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
 
@@ -24,27 +20,20 @@ interface Seen {
 }
 
 describe.skipIf(!chromium.available)('the token stays with the Cull server (Chromium)', () => {
-  let tmp: string;
-  let library: Library;
+  let app: RunningApp;
+  let page: Page;
   let server: RunningServer;
   let other: http.Server;
   let otherPort: number;
-  let browser: Browser;
-  let page: Page;
   const seen: Seen[] = [];
   const sockets: { url: string; error: boolean; frames: number }[] = [];
   const errors: string[] = [];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cull-e2e-token-'));
-    const photos = path.join(tmp, 'photos');
-    const outDir = path.join(tmp, 'renderer');
-    fs.mkdirSync(photos, { recursive: true });
-    await Promise.all([buildRenderer(outDir), makeTestModel({ out: path.join(tmp, 'model'), size: 'tiny', seed: 1 }), makePhotos(photos, 4)]);
-    library = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir: path.join(tmp, 'model'), thumbsDir: path.join(tmp, 'thumbs') });
-    await library.addRoot(photos);
-    await library.index(undefined);
-    server = await startServer({ library, port: 0, staticDir: outDir });
+    const folder = await prepareApp('cull-e2e-token-', (tmp) => makePhotos(path.join(tmp, 'photos'), 4));
+    // The page stays blank until the first test loads it: the WebSocket listener below comes first.
+    app = await startApp(folder, errors, { roots: [path.join(folder.tmp, 'photos')], httpErrors: false, goto: false });
+    ({ page, server } = app);
 
     // Another service on 127.0.0.1 (a different port): records everything Chromium sends it.
     other = http.createServer((req, res) => {
@@ -61,8 +50,6 @@ describe.skipIf(!chromium.available)('the token stays with the Cull server (Chro
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
     otherPort = (other.address() as { port: number }).port;
 
-    browser = await launchChromium();
-    page = await openPage(browser, errors, { httpErrors: false });
     page.on('websocket', (ws) => {
       const entry = { url: ws.url(), error: false, frames: 0 };
       sockets.push(entry);
@@ -73,7 +60,7 @@ describe.skipIf(!chromium.available)('the token stays with the Cull server (Chro
 
   afterAll(async () => {
     await new Promise<void>((r) => (other ? other.close(() => r()) : r()));
-    await closeAll({ browser, server, library, tmp });
+    await closeAll(app);
   });
 
   it('loads the library with the token taken out of the address bar, history, cookies, storage and image URLs', async () => {

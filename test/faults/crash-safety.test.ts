@@ -11,9 +11,9 @@ import { decodeF16 } from '../../db/vectors.ts';
 import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
 import { LABELS, type CullingChange } from '../../common/types.ts';
 import type { ClipModel } from '../../native-models/types.ts';
-import { prng, tempDir, writeImage, writeIndexScript, writePhotoSet } from '../helpers/fixtures.ts';
+import { prng, writeImage, writeIndexScript, writePhotoSet } from '../helpers/fixtures.ts';
 import { checkInvariants, cullingOf, HEALTHY, HEALTHY_MID_RUN, LISTED_AHEAD_MAX, spawnTsx, type CullingState } from './library-invariants.ts';
-import { closeTinyModel, openTinyModel } from '../helpers/tiny-model.ts';
+import { closeTinyModel, hookedModel, openTinyModel } from '../helpers/tiny-model.ts';
 
 const PHOTOS = 300;
 const KILLS = 10;
@@ -72,16 +72,11 @@ describe('crash safety of indexing', () => {
       const db = openDatabase(dbPath);
       const stop = new AbortController();
       let embedded = 0;
-      const stopping: ClipModel = {
-        info: model.info,
-        embedTexts: (t) => model.embedTexts(t),
-        dispose: async () => {},
-        embedImages: async (pixels, n) => {
-          const out = await model.embedImages(pixels, n);
+      const stopping = hookedModel(model, {
+        after: (n) => {
           if ((embedded += n) >= 48) stop.abort();
-          return out;
         },
-      };
+      });
       await indexLibrary({ db, model: stopping, roots: [root], thumbsDir, batchSize: 8, signal: stop.signal });
       const ids = db.prepare('SELECT id FROM photos ORDER BY path').pluck().all() as number[];
       expect(db.prepare('SELECT COUNT(*) FROM embeddings').pluck().get()).toBe(48);

@@ -15,27 +15,19 @@ import { decodeF16 } from '../../db/vectors.ts';
 import { fingerprintFile } from '../../electron/services/indexing/fingerprint.ts';
 import { indexLibrary } from '../../electron/services/indexing/indexer.ts';
 import { LABELS, type IndexSummary } from '../../common/types.ts';
-import { loadModelFolder } from '../../native-models/folder.ts';
-import { openClipModel } from '../../native-models/runtime.ts';
-import { makeTestModel } from '../../native-models/testmodel/index.ts';
 import type { ClipModel } from '../../native-models/types.ts';
-import { imageBuffer, tempDir, writePhotoSet } from '../helpers/fixtures.ts';
+import { imageBuffer, writePhotoSet } from '../helpers/fixtures.ts';
 import { checkInvariants, cullingOf, HEALTHY } from './library-invariants.ts';
+import { closeTinyModel, openTinyModel } from '../helpers/tiny-model.ts';
 
 let tmp: string;
 let model: ClipModel;
 
 beforeAll(async () => {
-  tmp = tempDir('cull-changing-');
-  const modelDir = path.join(tmp, 'model');
-  await makeTestModel({ out: modelDir, size: 'tiny', seed: 22 });
-  model = await openClipModel(loadModelFolder(modelDir), { threads: 1 });
+  ({ tmp, model } = await openTinyModel('cull-changing-', 22));
 });
 
-afterAll(async () => {
-  await model?.dispose();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => closeTinyModel({ tmp, model }));
 
 const TEXT = Buffer.from('Shopping list: milk, eggs, a new memory card.\n'.repeat(30));
 const rowAt = (db: DB, p: string) => db.prepare('SELECT * FROM photos WHERE path = ?').get(p) as PhotoRow | undefined;

@@ -18,8 +18,9 @@
 // (decoded again, the row and thumbnail left as they are); everything else already stored (same
 // size + mtime, and every analyzer done) is skipped.
 //
-// (~540 lines: the pipeline's classify, decode, analyze and store steps share the run's state and
-// its crash-safety rules; its plumbing is already in pipeline.ts and the analyzers in analyzers/.)
+// (~400 lines: the pipeline's classify, analyze and store steps share the run's state and its
+// crash-safety rules. What stands alone is beside it: the plumbing in pipeline.ts, the decode step
+// in decode-job.ts, move recognition in move-finder.ts, the analyzers in analyzers/.)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,20 +28,17 @@ import sharp from 'sharp';
 import type { DB } from '../../../db/database.ts';
 import { analysisLedger } from '../../../db/analyses.ts';
 import { photoQueries, type PhotoQueries, type PhotoRow } from '../../../db/photos.ts';
-import { decodeImage, type Raster } from '../../../native-models/preprocess.ts';
 import type { ClipModel, PreprocessSpec } from '../../../native-models/types.ts';
 import type { Analyzer, AnalyzerInput } from './analyzers/analyzer.ts';
 import { defaultAnalyzers } from './analyzers/index.ts';
 import { fingerprintFile } from './fingerprint.ts';
-import { hasMetadata, readMetadata, sniffImageType, type PhotoMetadata } from './metadata.ts';
-import { extractRawPreviewFromFile } from './raw-preview.ts';
-import { embeddedDecisions, readSidecars, recordEmbedded } from './outside.ts';
-import { embeddedXmp, type XmpDecisions } from '../culling/xmp.ts';
-import { sweepThumbnailTemps, THUMB_SIZE, writeThumbnail } from './thumbnails.ts';
-import { standardPreviewName, writeStandardPreview } from './standard-preview.ts';
+import { readSidecars, recordEmbedded } from './outside.ts';
+import { sweepThumbnailTemps } from './thumbnails.ts';
 import type { IndexProgress, IndexSummary } from '../../../common/types.ts';
 import { Mailbox, ProgressReporter, Semaphore } from './pipeline.ts';
-import { describeFsError, fsPath, isGoneError, isRawFile, OUTSIDE_LINK, walkPhotos, type WalkFile } from './walk.ts';
+import { decodeJob, type Decoded, type Job } from './decode-job.ts';
+import { MoveFinder } from './move-finder.ts';
+import { describeFsError, fsPath, isGoneError, OUTSIDE_LINK, walkPhotos, type WalkFile } from './walk.ts';
 
 export interface IndexOptions {
   db: DB;
@@ -70,29 +68,6 @@ export interface IndexOptions {
 
 /** Analyzers are sets of bits (bit k = analyzers[k]) in the per-file bookkeeping. */
 const MAX_ANALYZERS = 30;
-
-interface Job {
-  file: WalkFile;
-  fingerprint: string;
-  contentChanged: boolean; // the row held other content before: its old embeddings are stale
-  /** null: store the photo's row and thumbnail (new, changed or incomplete); else a backfill of this row. */
-  photoId: number | null;
-  run: number; // the analyzers to run (bits)
-  expected: number; // the analyzers the plan counted this file in, for progress (bits)
-}
-
-interface Decoded {
-  job: Job;
-  /** The photo's row: set once it is stored (listPhoto for a new or changed photo; the backfilled row's id otherwise). */
-  id: number | null;
-  meta: PhotoMetadata | null; // read for rows to store (and RAW orientation)
-  width: number;
-  height: number;
-  thumb: string | null;
-  pixels: Float32Array | null;
-  working: Map<number, Raster>; // by long side asked for
-  outside: XmpDecisions | null; // rating/label/pick in the photo's embedded XMP (rows to store)
-}
 
 export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
   const started = Date.now();
@@ -354,122 +329,6 @@ function checkAnalyzers(analyzers: Analyzer[]): void {
 /** Same size and mtime as the row, and the row's content was read (a row without fingerprint is a file we could not read). */
 function unchanged(row: PhotoRow, file: WalkFile): boolean {
   return row.size === file.size && row.mtime_ms === file.mtimeMs && row.fingerprint !== '';
-}
-
-/**
- * Finds the row a new file was renamed or moved from: a row with the same content whose file is
- * gone ('missing', or 'ok' under a folder not walked now and no longer on disk).
- *
- * Near-linear in the number of files, however many share one content (10,000 identical files used
- * to take 169 s: every lookup fetched every earlier copy and checked each on disk). A missing row is
- * looked up only while one with that content is known to exist (counted once per run, one indexed
- * row per lookup); 'ok' rows are checked once per content per run, skipping the files this run
- * walked (they are there), and a content that has no gone row is remembered as such.
- */
-class MoveFinder {
-  private readonly missing: Map<string, number>;
-  private readonly noneGone = new Set<string>();
-  constructor(
-    private readonly q: PhotoQueries,
-    private readonly present: Set<string>,
-  ) {
-    this.missing = q.missingFingerprints();
-  }
-
-  /** A walked file is about to be marked missing (it vanished mid-run): its row may be a move's source. */
-  vanishing(filePath: string): void {
-    const fp = this.q.byPath(filePath)?.fingerprint;
-    if (fp) this.missing.set(fp, (this.missing.get(fp) ?? 0) + 1);
-  }
-
-  async find(fingerprint: string): Promise<PhotoRow | null> {
-    if (this.missing.get(fingerprint)) {
-      const row = this.q.missingByFingerprint(fingerprint);
-      if (row) {
-        this.missing.set(fingerprint, this.missing.get(fingerprint)! - 1);
-        return row;
-      }
-      this.missing.delete(fingerprint);
-    }
-    if (this.noneGone.has(fingerprint)) return null;
-    for (const row of this.q.byFingerprint(fingerprint)) {
-      if (row.status !== 'ok' || this.present.has(row.path)) continue;
-      const exists = await fs.promises.access(fsPath(row.path)).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) return row;
-    }
-    this.noneGone.add(fingerprint);
-    return null;
-  }
-}
-
-const selected = (set: number, analyzers: Analyzer[]) => analyzers.filter((_, k) => set & (1 << k));
-
-/**
- * What is read of a file before anything else: its type (magic bytes), its metadata (EXIF sits at
- * the start) and, for a RAW, its structure. Nothing more is read before the type and size are known.
- */
-export const HEAD_BYTES = 1 << 20;
-/** Photos up to this size are read into memory; larger ones are decoded by sharp from the file (its pixel limit bounds the decode). */
-export const IN_MEMORY_BYTES = 64 << 20;
-/** No JPEG, PNG, WebP, GIF, HEIC or AVIF photo is this large: such a file is refused before it is read. */
-export const MAX_COMPRESSED_BYTES = 1 << 30;
-
-async function readHead(file: string | Buffer): Promise<{ head: Buffer; size: number }> {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
-    let done = 0;
-    while (done < head.length) {
-      const { bytesRead } = await fh.read(head, done, head.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return { head: head.subarray(0, done), size };
-  } finally {
-    await fh.close();
-  }
-}
-
-const mb = (bytes: number) => `${Math.round(bytes / (1 << 20))} MB`;
-
-async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: string): Promise<Decoded> {
-  // Memory per decode is bounded whatever the file's size: the head, then either the whole file
-  // (up to IN_MEMORY_BYTES), sharp reading the file itself, or a RAW's preview read by offset.
-  const file = fsPath(job.file.path);
-  const { head, size } = await readHead(file);
-  if (size === 0) throw new Error('empty file (0 bytes)');
-  const raw = isRawFile(job.file.path);
-  const type = sniffImageType(head);
-  if (!raw && type === null) throw new Error('not an image (unrecognised file content)');
-  if (!raw && type !== 'tiff' && size > MAX_COMPRESSED_BYTES) {
-    throw new Error(`too large for a ${type} photo (${mb(size)}; the limit is ${mb(MAX_COMPRESSED_BYTES)}), not read`);
-  }
-  const full = job.photoId === null; // a backfill leaves the row (metadata, thumbnail) as it is
-  const whole = !raw && (size <= head.length || size <= IN_MEMORY_BYTES || typeof file !== 'string');
-  const content = whole ? (size <= head.length ? head : await fs.promises.readFile(file)) : head;
-  let meta = full || raw ? await readMetadata(content, !whole && typeof file === 'string' ? file : undefined) : null;
-  let image: Buffer | string = whole ? content : (file as string);
-  if (raw) {
-    image = await extractRawPreviewFromFile(file, { orientation: meta!.orientation, head });
-    if (full && !hasMetadata(meta!)) meta = await readMetadata(image);
-  }
-  // Everything the job's analyzers need, from this one decode.
-  const running = selected(job.run, analyzers);
-  const clip = running.find((a) => a.needs.clip)?.needs.clip;
-  const sides = [...new Set(running.flatMap((a) => (a.needs.working ? [a.needs.working.longSide] : [])))];
-  const decoded = await decodeImage(image, { clip, thumbSize: THUMB_SIZE, thumbnail: full, working: sides });
-  const thumb = full ? await writeThumbnail(thumbsDir, job.fingerprint, decoded.thumbnail!) : null;
-  // The loupe's fit view, from the raster already decoded (also on a backfill: photos indexed before it existed).
-  if (full || !fs.existsSync(path.join(thumbsDir, standardPreviewName(job.fingerprint)))) {
-    await writeStandardPreview(thumbsDir, job.fingerprint, decoded.working, decoded, decoded.profile);
-  }
-  const working = new Map(sides.map((side, i) => [side, decoded.working[i]]));
-  const outside = full ? await embeddedDecisions(embeddedXmp(content)) : null;
-  return { job, id: job.photoId, meta, width: decoded.width, height: decoded.height, thumb, pixels: decoded.pixels, working, outside };
 }
 
 /** Each analyzer over the photos of the batch that need it, in parts of its batch size; results[k][i] for analyzers[k], batch[i]. */
