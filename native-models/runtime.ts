@@ -36,20 +36,25 @@ export function l2normalizeRows(arr: Float32Array, dim: number): Float32Array {
   return arr;
 }
 
+/** Cull's onnxruntime session settings (CLIP here, the face gate in face-gate.ts). */
+export function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    // No busy-waiting between parallel sections: while indexing, photo decodes share the cores
+    // with inference, and a spinning thread only takes time from them (same inference speed alone).
+    extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } },
+  };
+}
+
 async function createSession(file: string, threads: number): Promise<ort.InferenceSession> {
   if (!fs.existsSync(file)) throw new Error(`ONNX model file not found: ${file}`);
   try {
-    return await ort.InferenceSession.create(file, {
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      enableCpuMemArena: true,
-      enableMemPattern: true,
-      // No busy-waiting between parallel sections: while indexing, photo decodes share the cores
-      // with inference, and a spinning thread only takes time from them (same inference speed alone).
-      extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } },
-    });
+    return await ort.InferenceSession.create(file, sessionOptions(threads));
   } catch (err) {
     throw new Error(`Could not load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
   }
