@@ -2,6 +2,8 @@
 // (which refines the eyelid contours), run by TensorFlow.js on its WebAssembly backend — no native
 // download at install, no network at run time. What it returns is raw geometry in the raster's
 // pixels; what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
+// Each frame is first asked "any face?" by the gate (face-gate.ts: the same BlazeFace converted to
+// ONNX, on onnxruntime, giving Human's verdict); only a frame it passes gets the full tfjs pass.
 //
 // Integrity: every model file is read once, checked against the SHA-256 pinned below, and served
 // to TensorFlow.js from those very bytes (a load router for the models folder's paths), so what
