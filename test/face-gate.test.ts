@@ -38,7 +38,7 @@ function diff(a: Float32Array, b: Float32Array): { delta: number; scale: number 
   return { delta, scale };
 }
 
-const raw = async (img: sharp.Sharp): Promise<Raster> => {
+const raw = async (img: ReturnType<typeof sharp>): Promise<Raster> => {
   const { data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3 };
 };
@@ -127,6 +127,28 @@ describe('the face gate', () => {
     }
     expect(verdicts).toContain(true);
     expect(verdicts).toContain(false);
+  }, 120_000);
+
+  it('rounds the score as Human does: a best score above the threshold that rounds to it or below is no face', async () => {
+    // Threshold just above a frame's best score rounded down to 0.01: the raw score is above it,
+    // Human's rounded face.score is not, so Human reports nothing — and so must the gate.
+    let edges = 0;
+    for (const [i, r] of (await generatedFrames()).entries()) {
+      const [c384, c512] = await ref.blazeFace(r);
+      const best = Math.max(...[...c384, ...c512].map((x) => 1 / (1 + Math.exp(-x))));
+      const rounded = Math.round(100 * best) / 100;
+      if (best - rounded < 0.001) continue; // rounds up or too close to call in float32
+      const minConfidence = rounded + 0.0002;
+      const gate = await openFaceGate(files, { minConfidence, maxDetected: MAX_FACES, iouThreshold: 0.1 });
+      try {
+        expect(await ref.humanGate(r, minConfidence), `frame ${i}: Human at ${minConfidence}`).toBe(false);
+        expect((await gate.check(r)).passes, `frame ${i}: best ${best.toFixed(4)} at ${minConfidence}`).toBe(false);
+        edges++;
+      } finally {
+        await gate.release();
+      }
+    }
+    expect(edges, 'frames whose best score rounds down').toBeGreaterThan(1);
   }, 120_000);
 });
 
