@@ -3,6 +3,8 @@
 // estimate), run by TensorFlow.js on its WebAssembly backend — no native download at install, no
 // network at run time. What it returns is raw geometry in the raster's pixels (and the smile);
 // what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
+// Each frame is first asked "any face?" by the gate (face-gate.ts: the same BlazeFace converted to
+// ONNX, on onnxruntime, giving Human's verdict); only a frame it passes gets the full tfjs pass.
 //
 // Integrity: every model file is read once, checked against the SHA-256 pinned below, and served
 // to TensorFlow.js from those very bytes (a load router for the models folder's paths), so what
@@ -16,6 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../common/errors.ts';
+import { openFaceGate } from './face-gate.ts';
 import type { Raster } from './preprocess.ts';
 
 const require = createRequire(import.meta.url);
@@ -161,6 +164,7 @@ export function openFaceModel(dirs: { models: string; wasm: string } = defaultFa
 
 async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
   const files = readVerifiedModelFiles(modelsDir);
+  const gate = await openFaceGate(files, { minConfidence: GATE_CONFIDENCE, maxDetected: MAX_FACES, iouThreshold: IOU_THRESHOLD });
   tfReady ??= initTf();
   const tf = await tfReady;
   for (const name of MODEL_NAMES) {
@@ -193,11 +197,13 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
   const detectOne = async (r: Raster): Promise<RawFace[]> => {
     // BlazeFace sees the frame at 256 × 256 whatever it is given; handing it the 1500 px raster
     // adds an int32 tensor, a cast and a resize of 1.5 M pixels. So first the detector alone on a
-    // small copy (libvips, antialiased); only a frame where it finds a face pays for the full pass
-    // (detector again, then the mesh and the iris model cropped from the working raster).
+    // small copy (libvips, antialiased), on onnxruntime (face-gate.ts: the same answer as Human's
+    // detector with config(false), at a fraction of tfjs's cost); only a frame where it finds a face
+    // pays for the full pass (detector again, then the mesh and the iris model cropped from the
+    // working raster).
     if (Math.max(r.width, r.height) > GATE_SIDE) {
       const small = await downscale(r, GATE_SIDE);
-      if (!(await run(small, false)).length) return [];
+      if (!(await gate.check(small)).passes) return [];
     }
     return (await run(r, true)).map(toRaw);
   };
@@ -212,7 +218,7 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
 }
 
 /** Long side of the copy the face detector first looks at (it sees 256 × 256 anyway). */
-const GATE_SIDE = 320;
+export const GATE_SIDE = 320;
 
 /**
  * BlazeFace's confidence on the small copy for a frame to get the full pass. At 0.25 (below the full
@@ -223,9 +229,11 @@ const GATE_SIDE = 320;
  * A frame whose only face scores under 0.5 on the copy is no longer analysed: such faces are
  * small or unclear, which the eye rules mostly answer "can't tell" anyway.
  */
-const GATE_CONFIDENCE = 0.5;
+export const GATE_CONFIDENCE = 0.5;
+/** Human's non-max suppression overlap for BlazeFace's boxes (the gate reproduces it). */
+const IOU_THRESHOLD = 0.1;
 
-async function downscale(r: Raster, side: number): Promise<Raster> {
+export async function downscale(r: Raster, side: number): Promise<Raster> {
   const { data, info } = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } })
     .resize(side, side, { fit: 'inside' })
     .raw()
@@ -235,11 +243,11 @@ async function downscale(r: Raster, side: number): Promise<Raster> {
 
 /**
  * Human's settings: face detector, mesh, iris and emotion (the smile) only. `full` false: the
- * detector alone, as the gate, at GATE_CONFIDENCE. cacheSensitivity 0 and
+ * detector alone at GATE_CONFIDENCE, what the ONNX gate reproduces (tests run both). cacheSensitivity 0 and
  * no skipped frames: Human is built for video and may reuse the previous frame's faces when a
  * frame looks alike — the next photo of a burst, exactly where the eyes differ.
  */
-function config(full: boolean) {
+export function config(full: boolean) {
   const off = { enabled: false };
   const noSkip = { skipFrames: 0, skipTime: 0 };
   return {
@@ -248,7 +256,7 @@ function config(full: boolean) {
     face: {
       enabled: true,
       // rotation: the mesh is fitted to the face turned upright (a tilted head's lids measured along the eye).
-      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : GATE_CONFIDENCE, iouThreshold: 0.1, return: false, ...noSkip },
+      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : GATE_CONFIDENCE, iouThreshold: IOU_THRESHOLD, return: false, ...noSkip },
       mesh: { enabled: full, modelPath: 'facemesh.json', ...noSkip },
       iris: { enabled: full, modelPath: 'iris.json', ...noSkip },
       // The smile estimate (RawFace.smile); minConfidence 0 so that every class's score is returned.

@@ -38,8 +38,8 @@ export function l2normalizeRows(arr: Float32Array, dim: number): Float32Array {
   return arr;
 }
 
-/** Both towers' session options. */
-function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+/** Cull's onnxruntime session settings (CLIP here, the face gate in face-gate.ts). */
+export function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',

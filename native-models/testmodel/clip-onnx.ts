@@ -1,6 +1,6 @@
 // CLIP vision and text towers as ONNX graphs, laid out like Hugging Face's
 // CLIPVisionModelWithProjection / CLIPTextModelWithProjection exports, with seeded random weights.
-import { GraphBuilder } from './onnx-graph.ts';
+import { GraphBuilder } from '../onnx-graph.ts';
 import { fillNormal } from './prng.ts';
 
 export interface TowerDims {

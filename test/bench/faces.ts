@@ -1,8 +1,9 @@
 // What the faces analyzer costs per photo (issue 11): CPU ms of this process (process.cpuUsage:
-// tfjs's WebAssembly runs on this thread) for FacesAnalyzer.analyze on the indexer's 1500 px working
-// raster — the raster itself is shared with the technical analyzer and counted in
-// technical_ms_per_photo. Two sets:
-//   without faces: the bench's 24 MP photos (BlazeFace on the frame, no mesh when it finds none);
+// tfjs's WebAssembly runs on this thread, the gate's onnxruntime session in this process) for
+// FacesAnalyzer.analyze on the indexer's working raster — the raster itself is shared with the
+// technical analyzer and counted in technical_ms_per_photo. Two sets:
+//   without faces: the bench's 24 MP photos (the gate's BlazeFace on a 320 px copy; the full pass
+//                  only where it finds a face);
 //   with faces:    the full photos of ../shared/faces (open/ and closed/, not the tight crops; one
 //                  to nine faces each), skipped when ../shared is absent.
 // Part of `npm run bench` (run.ts, step 2c); alone: npx tsx test/bench/faces.ts [photos]

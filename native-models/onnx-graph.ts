@@ -1,4 +1,6 @@
-// A minimal ONNX graph builder over the protobufjs classes of `onnx-proto`.
+// A minimal ONNX graph builder over the protobufjs classes of `onnx-proto`: the generated test
+// models (testmodel/) and the face detector converted from TensorFlow.js (tfjs-to-onnx.ts) are
+// built with it, in memory, then handed to onnxruntime as bytes.
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 
@@ -47,15 +49,19 @@ export class GraphBuilder {
   private readonly outputs: Onnx.IValueInfoProto[] = [];
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  constructor(
+    private readonly name: string,
+    private readonly producer = 'cull-testmodel',
+  ) {}
 
   input(name: string, dtype: DType, shape: Dim[]): string {
     this.inputs.push(valueInfo(name, dtype, shape));
     return name;
   }
 
-  output(name: string, dtype: DType, shape: Dim[]): void {
-    this.outputs.push(valueInfo(name, dtype, shape));
+  /** Declares a graph output; `shape` null: left for onnxruntime to infer. */
+  output(name: string, dtype: DType, shape: Dim[] | null): void {
+    this.outputs.push(shape ? valueInfo(name, dtype, shape) : { name, type: { tensorType: { elemType: DTYPE_CODE[dtype] } } });
   }
 
   /** Adds a constant tensor (weight) and returns its name. */
@@ -95,7 +101,7 @@ export class GraphBuilder {
   encode(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      producerName: 'cull-testmodel',
+      producerName: this.producer,
       opsetImport: [{ domain: '', version: OPSET }],
       graph: {
         name: this.name,
