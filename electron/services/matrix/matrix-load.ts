@@ -81,9 +81,10 @@ export abstract class MatrixRows {
   loadedFrom: 'snapshot' | 'snapshot+database' | 'database' | 'memory' = 'memory';
   /**
    * How the last load from the database read its rows: `statements` results crossed into
-   * JavaScript for `rows` rows (blocks of rows, not one result per row; see forEachEmbeddingBlock).
+   * JavaScript for `rows` rows (blocks of rows, not one result per row; see forEachEmbeddingBlock);
+   * `inPlace` of them written straight into the rows' memory by the parallel readers.
    */
-  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean } | null = null;
+  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean; inPlace: number } | null = null;
   protected readonly snapshotFile: string | null;
   protected deferSnapshot = false;
   /** Bumped whenever rows change in place: a deferred snapshot write of an older state gives up. */
@@ -127,16 +128,21 @@ export abstract class MatrixRows {
     const { dim, count } = embeddingShape(db, this.modelId);
     if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
     const { lo, hi } = photoIdRange(db);
-    this.reset(dim, count + Math.max(1024, count >> 5));
+    // Rows in shared memory: the readers write them in place (parallel-load.ts).
+    this.reset(dim, count + Math.max(1024, count >> 5), undefined, true);
     this.version++;
     let r = 0;
     let statements = 0;
+    let inPlace = 0;
     const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
-    const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums }, (block) => {
-      this.ensureCapacity(r + block.count);
+    const target = this.store.loadTarget();
+    const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums, target }, (block) => {
+      if (block.at >= 0 && block.at !== r) throw new Error(`rows of photos from ${block.ids[0]} were written at row ${block.at}, not ${r}`);
+      this.ensureCapacity(r + block.count); // a block written in place fits: no growing then
       this.idBuf.set(block.ids, r);
       this.indexedAt.set(block.indexedAt, r);
-      this.store.setRawRows(r, block.rows, block.scales);
+      if (block.rows) this.store.setRawRows(r, block.rows, block.scales);
+      else inPlace += block.count;
       for (const { k, blob } of block.refused) this.storeRowF16(r + k, blob);
       r += block.count;
       this.length = r; // what ensureCapacity keeps
@@ -158,7 +164,7 @@ export abstract class MatrixRows {
         reading = read();
       }
       const done = await reading!;
-      this.lastLoad = { rows: r, statements, readers, reconciled: false };
+      this.lastLoad = { rows: r, statements, readers, reconciled: false, inPlace };
       const same = stamp[0] === done.rows && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
       if (!same && !this.reconcile(db)) return false;
       this.lastLoad.reconciled = !same;
@@ -315,7 +321,7 @@ export abstract class MatrixRows {
         }
       });
       this.length = r;
-      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false };
+      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false, inPlace: 0 };
       this.loadedFrom = 'database';
       if (stamp) this.saveSnapshot(db, stamp);
     })();
@@ -386,13 +392,13 @@ export abstract class MatrixRows {
   }
 
   /** Empty matrix of `dim` columns with room for `capacity` rows. */
-  protected reset(dim: number, capacity: number, format = this.pickFormat(capacity, dim)): void {
+  protected reset(dim: number, capacity: number, format = this.pickFormat(capacity, dim), shared = false): void {
     this.dim = dim;
     this.length = 0;
     this.idBuf = new Int32Array(capacity);
     this.indexedAt = new Float64Array(capacity);
     this.store.release();
-    this.store = new RowStore(format, dim, capacity);
+    this.store = new RowStore(format, dim, capacity, shared);
     this.index = null;
     this.pathList = null;
     this.dropShadow();

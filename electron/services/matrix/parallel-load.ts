@@ -4,8 +4,11 @@
 // ~0.7 s converting float16 BLOBs to int8 rows: far over the 2 s an open may take. Here the photo
 // ids are cut into blocks of BLOCK_IDS dealt out in turn to one worker per core
 // (parallel-load-worker.mjs), which reads them on its own read-only connection and converts them
-// with the row kernels; the rows come back as transferred buffers that the matrix copies into
-// place block after block, so rows stay in photo-id order.
+// with the row kernels. Rows stay in photo-id order: where the matrix's rows are in shared memory
+// (`target`), each reader writes its blocks' rows straight into place (a block starts after the
+// rows of every block before it: the readers share each block's count as soon as they know it);
+// otherwise the rows come back as transferred buffers that the matrix copies into place block after
+// block. Either way ids and times come back by message, block by block, in order.
 //
 // Each worker reads its own snapshot of the database, so the result may mix states if something
 // wrote meanwhile: the caller checks the rows' sums against the library inside its own read
@@ -14,7 +17,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BLOCK_IDS, embeddingBlockSql } from '../../../db/features.ts';
 import { rowKernelModule } from './wasm/row-kernels.ts';
-import type { RowFormat } from './row-store.ts';
+import type { RowFormat, RowTarget } from './row-store.ts';
 
 const WORKER_URL = new URL('./parallel-load-worker.mjs', import.meta.url);
 
@@ -31,9 +34,11 @@ export interface LoadedBlock {
   count: number;
   ids: Int32Array;
   indexedAt: Float64Array;
-  /** `count` rows in the store's format, back to back. */
-  rows: Uint8Array;
-  /** One scale per row ('i8'), else null. */
+  /** The row the reader wrote the block's rows at in the target (rows and scales then null), or −1. */
+  at: number;
+  /** `count` rows in the store's format, back to back (when not written in place). */
+  rows: Uint8Array | null;
+  /** One scale per row ('i8', when not written in place), else null. */
   scales: Float32Array | null;
   /** Rows the kernel left to the plain path (inf/NaN or all zeros), with their float16 BLOBs. */
   refused: { k: number; blob: Uint8Array }[];
@@ -50,6 +55,8 @@ export interface ParallelLoad {
   readers: number;
   /** Aggregates over every row read (SQL over photos p), summed across blocks and readers. */
   sums: readonly string[];
+  /** Shared rows the readers write in place, from row 0 (null: every block's rows come by message). */
+  target: RowTarget | null;
 }
 
 interface Reply {
@@ -75,6 +82,9 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
   const readers = Math.min(opts.readers, blocks);
   if (!blocks) return { rows: 0, sums: opts.sums.map(() => 0) };
   const sql = embeddingBlockSql(opts.sums);
+  // [stop flag, count of block 0, count of block 1, …] (−1: not read yet): see the worker's header.
+  const counts = opts.target ? new SharedArrayBuffer((blocks + 1) * 4) : null;
+  if (counts) new Int32Array(counts).fill(-1, 1);
   const workers: Worker[] = [];
   const arrived = new Map<number, LoadedBlock | null>(); // block index → rows (null: none in it)
   const finished = new Array<boolean>(readers).fill(false);
@@ -95,7 +105,7 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
         const w = new Worker(WORKER_URL, {
           // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
           execArgv: [],
-          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module },
+          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module, target: opts.target, counts },
         });
         workers.push(w);
         w.on('message', (m: Reply) => {
@@ -120,6 +130,12 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
       }
     });
   } finally {
+    if (counts) {
+      // A reader waiting for a count that will never come (another one failed) stops.
+      const flags = new Int32Array(counts);
+      Atomics.store(flags, 0, 1);
+      for (let b = 1; b <= blocks; b++) Atomics.notify(flags, b);
+    }
     for (const w of workers) void w.terminate();
   }
   return { rows, sums };

@@ -18,6 +18,14 @@ import { rowKernelModule, type RowKernels } from './wasm/row-kernels.ts';
 
 export type RowFormat = 'f32' | 'i8';
 
+/** Rows in shared memory that another thread may fill (RowStore.loadTarget). */
+export interface RowTarget {
+  memory: WebAssembly.Memory;
+  rowsAt: number;
+  scalesAt: number;
+  capacity: number;
+}
+
 export function simdAvailable(): boolean {
   return rowKernelModule() !== null;
 }
@@ -45,15 +53,30 @@ export class RowStore {
   private poolId = 0;
   capacity = 0;
 
+  /**
+   * `shared`: rows in shared memory whatever the size, so that other threads can write them in
+   * place (a parallel load: `loadTarget`). Large stores are shared anyway when the dot pool runs.
+   */
   constructor(
     readonly format: RowFormat,
     readonly dim: number,
     capacity: number,
+    private readonly shared = false,
   ) {
     this.rowBytes = format === 'f32' ? dim * 4 : dim;
     // The kernels walk rows in 16- or 32-byte steps: other dimensions use the plain loops.
     this.simd = rowKernelModule() !== null && dim > 0 && dim % (format === 'f32' ? 8 : 16) === 0;
     this.allocate(Math.max(1, capacity));
+  }
+
+  /**
+   * Where other threads may write rows in place (parallel-load-worker.mjs), or null when the rows
+   * are not in shared memory: the shared memory, the byte offsets of row 0 and of scale 0, and the
+   * capacity in rows. Valid until the next grow().
+   */
+  loadTarget(): RowTarget | null {
+    if (!this.memory || !(this.memory.buffer instanceof SharedArrayBuffer)) return null;
+    return { memory: this.memory, rowsAt: this.rowsAt, scalesAt: this.scalesAt, capacity: this.capacity };
   }
 
   /** Row-major float32 rows ('f32' only): a view that stays valid until the next grow(). */
@@ -238,10 +261,11 @@ export class RowStore {
       // Stores large enough for split passes live in shared memory (fixed size: a grow allocates
       // anew, as for any store), known to the pool's helper threads.
       const pool = capacity >= PARALLEL_DOT_MIN_ROWS ? dotPool() : null;
+      const shared = Boolean(pool) || (this.shared && rowKernelModule(true) !== null);
       const pages = Math.ceil(bytes / PAGE);
-      this.memory = pool ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : new WebAssembly.Memory({ initial: pages });
+      this.memory = shared ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : new WebAssembly.Memory({ initial: pages });
       this.buffer = this.memory.buffer as ArrayBuffer;
-      const instance = new WebAssembly.Instance(rowKernelModule(Boolean(pool))!, { env: { mem: this.memory } });
+      const instance = new WebAssembly.Instance(rowKernelModule(shared)!, { env: { mem: this.memory } });
       this.kernels = instance.exports as unknown as RowKernels;
       if (this.poolId) dotPool()?.unregister(this.poolId);
       this.poolId = pool ? pool.register(this.memory, this) : 0;
