@@ -34,12 +34,20 @@ export function clipIqaScore(cosPositive: number, cosNegative: number, logitScal
   return 1 / (1 + Math.exp(-logitScale * (cosPositive - cosNegative)));
 }
 
-/** Every row's dot product with `vec` (over the int8 shadow when `fast`), mapped by `f`, with the exact re-score. */
-async function dotSignal(ctx: SignalContext, vec: Float32Array, fast: boolean, f: (dot: number) => number): Promise<RowScores> {
+/** CLIP-IQA's logistic of a cosine difference `c` (the pair's direction dotted with a photo). */
+const logistic = (logitScale: number, c: number) => 1 / (1 + Math.exp(-logitScale * c));
+
+/**
+ * Every row's dot product with `vec` (over the int8 shadow when `fast`), mapped through the
+ * logistic of `logitScale` (null: the dots as they are), with the exact re-score. The mapping runs
+ * as one plain loop over every row, not a callback per row (which the two callers made
+ * polymorphic: slower at 100k rows); the values are the same.
+ */
+async function dotSignal(ctx: SignalContext, vec: Float32Array, fast: boolean, logitScale: number | null): Promise<RowScores> {
   const { matrix } = ctx;
   const d = fast ? matrix.dotFast(vec) : { values: matrix.dot(vec), approximate: matrix.approximate };
   const values = d.values;
-  for (let r = 0; r < values.length; r++) values[r] = f(values[r]);
+  if (logitScale !== null) for (let r = 0; r < values.length; r++) values[r] = logistic(logitScale, values[r]);
   const dim = matrix.dim;
   return {
     values,
@@ -48,7 +56,7 @@ async function dotSignal(ctx: SignalContext, vec: Float32Array, fast: boolean, f
       Float32Array.from(rows, (_r, k) => {
         let c = 0;
         for (let j = 0; j < dim; j++) c += embeddings[k * dim + j] * vec[j];
-        return f(c);
+        return logitScale === null ? c : logistic(logitScale, c);
       }),
   };
 }
@@ -77,12 +85,11 @@ export class ClipAttributeSignal implements Signal {
   }
 
   async scoreRows(ctx: SignalContext, fast: boolean): Promise<RowScores> {
-    const s = ctx.model.info.logitScale;
-    return dotSignal(ctx, await this.direction(ctx), fast, (c) => 1 / (1 + Math.exp(-s * c)));
+    return dotSignal(ctx, await this.direction(ctx), fast, ctx.model.info.logitScale);
   }
 
   async scoreRow(ctx: SignalContext, row: number): Promise<number> {
-    return 1 / (1 + Math.exp(-ctx.model.info.logitScale * ctx.matrix.dotRow(row, await this.direction(ctx))));
+    return logistic(ctx.model.info.logitScale, ctx.matrix.dotRow(row, await this.direction(ctx)));
   }
 }
 
@@ -99,7 +106,7 @@ export class TextMatchSignal implements Signal {
   }
 
   async scoreRows(ctx: SignalContext, fast: boolean): Promise<RowScores> {
-    return dotSignal(ctx, await this.vector(ctx), fast, (c) => c);
+    return dotSignal(ctx, await this.vector(ctx), fast, null);
   }
 
   async scoreRow(ctx: SignalContext, row: number): Promise<number> {
