@@ -12,7 +12,7 @@
 //
 // The kernels themselves are in wasm/row-kernels.ts.
 
-import { dot } from './dot.ts';
+import { dot, logisticInPlace } from './dot.ts';
 import { dotPool, PARALLEL_DOT_MIN_ROWS } from './dot-pool.ts';
 import { rowKernelModule, type RowKernels } from './wasm/row-kernels.ts';
 
@@ -177,13 +177,21 @@ export class RowStore {
     s[to] = s[from];
   }
 
-  /** out[r] = row r · direction for r < rows. */
-  dot(direction: Float32Array, rows: number, out: Float32Array = new Float32Array(rows)): Float32Array {
+  /**
+   * out[r] = row r · direction for r < rows; with `logit`, logistic(logit, row r · direction) (the
+   * dots mapped inside the pass: split over the cores with it, see dot-pool.ts).
+   */
+  dot(direction: Float32Array, rows: number, out: Float32Array = new Float32Array(rows), logit: number | null = null): Float32Array {
     const dim = this.dim;
     if (direction.length !== dim) throw new Error(`Direction has ${direction.length} values; the rows have ${dim}.`);
     if (rows > this.capacity) throw new Error(`${rows} rows asked of a store of ${this.capacity}.`);
     if (rows === 0) return out;
-    if (!this.simd || !this.kernels) return this.format === 'f32' ? this.dotF32Js(direction, rows, out) : this.dotI8Js(direction, rows, out);
+    if (!this.simd || !this.kernels) {
+      if (this.format === 'f32') this.dotF32Js(direction, rows, out);
+      else this.dotI8Js(direction, rows, out);
+      if (logit !== null) logisticInPlace(out, 0, rows, logit);
+      return out;
+    }
     let scale = 0;
     if (this.format === 'f32') {
       new Float32Array(this.buffer, this.dirAt, dim).set(direction);
@@ -193,15 +201,16 @@ export class RowStore {
       scale = q.scale;
     }
     const pool = this.poolId && rows >= PARALLEL_DOT_MIN_ROWS && RowStore.passes !== 'one-thread' ? dotPool() : null;
+    const outView = new Float32Array(this.buffer, this.outAt, rows);
     if (pool) {
-      const pass = { format: this.format, memoryId: this.poolId, kernels: this.kernels, mat: this.rowsAt, rows, dim, dir: this.dirAt, scales: this.scalesAt, out: this.outAt, dscale: scale };
+      const pass = { format: this.format, memoryId: this.poolId, kernels: this.kernels, mat: this.rowsAt, rows, dim, dir: this.dirAt, scales: this.scalesAt, out: this.outAt, dscale: scale, logit, outView };
       pool.run(pass, RowStore.passes === 'helpers-only');
-    } else if (this.format === 'f32') {
-      this.kernels.dot_f32(this.rowsAt, rows, dim, this.dirAt, this.outAt);
     } else {
-      this.kernels.dot_i8(this.rowsAt, rows, dim, this.dirAt, this.scalesAt, this.outAt, scale);
+      if (this.format === 'f32') this.kernels.dot_f32(this.rowsAt, rows, dim, this.dirAt, this.outAt);
+      else this.kernels.dot_i8(this.rowsAt, rows, dim, this.dirAt, this.scalesAt, this.outAt, scale);
+      if (logit !== null) logisticInPlace(outView, 0, rows, logit);
     }
-    out.set(new Float32Array(this.buffer, this.outAt, rows));
+    out.set(outView);
     return out;
   }
 

@@ -8,6 +8,7 @@
 import { UserError } from '../../../common/errors.ts';
 import type { Attribute } from '../../../common/types.ts';
 import { getTextFeatures } from '../../../db/features.ts';
+import { logistic } from '../matrix/dot.ts';
 import { UNIT_RANGE, type RowScores, type Signal, type SignalContext } from './signal.ts';
 
 /** Normalised weighted mean of L2-normalised prompt embeddings (plain mean without weights). */
@@ -34,30 +35,29 @@ export function clipIqaScore(cosPositive: number, cosNegative: number, logitScal
   return 1 / (1 + Math.exp(-logitScale * (cosPositive - cosNegative)));
 }
 
-/** CLIP-IQA's logistic of a cosine difference `c` (the pair's direction dotted with a photo). */
-const logistic = (logitScale: number, c: number) => 1 / (1 + Math.exp(-logitScale * c));
-
 /**
  * Every row's dot product with `vec` (over the int8 shadow when `fast`), mapped through the
- * logistic of `logitScale` (null: the dots as they are), with the exact re-score. The mapping runs
- * as one plain loop over every row, not a callback per row (which the two callers made
- * polymorphic: slower at 100k rows); the values are the same.
+ * logistic of `logitScale` (null: the dots as they are), with the exact re-score. The mapping is
+ * part of the scoring pass (split over the cores with it: dot-pool.ts); the values are those of
+ * `logistic` row by row.
  */
 async function dotSignal(ctx: SignalContext, vec: Float32Array, fast: boolean, logitScale: number | null): Promise<RowScores> {
   const { matrix } = ctx;
-  const d = fast ? matrix.dotFast(vec) : { values: matrix.dot(vec), approximate: matrix.approximate };
+  const d = fast ? matrix.dotFast(vec, undefined, logitScale) : { values: matrix.dot(vec, undefined, logitScale), approximate: matrix.approximate };
   const values = d.values;
-  if (logitScale !== null) for (let r = 0; r < values.length; r++) values[r] = logistic(logitScale, values[r]);
   const dim = matrix.dim;
   return {
     values,
     approximate: d.approximate,
-    exact: (rows, embeddings) =>
-      Float32Array.from(rows, (_r, k) => {
+    exact: (rows, embeddings) => {
+      const out = new Float32Array(rows.length);
+      for (let k = 0, at = 0; k < rows.length; k++, at += dim) {
         let c = 0;
-        for (let j = 0; j < dim; j++) c += embeddings[k * dim + j] * vec[j];
-        return logitScale === null ? c : logistic(logitScale, c);
-      }),
+        for (let j = 0; j < dim; j++) c += embeddings[at + j] * vec[j];
+        out[k] = logitScale === null ? c : logistic(logitScale, c);
+      }
+      return out;
+    },
   };
 }
 
