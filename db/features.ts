@@ -227,7 +227,9 @@ export function embeddingBlockSql(extra: readonly string[] = []): string {
 
 /** Smallest and largest photo id (0, -1 for no photos): the span block readers split. */
 export function photoIdRange(db: DB): { lo: number; hi: number } {
-  const r = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM photos').get() as { lo: number | null; hi: number | null };
+  // Two subqueries: each is one step down the table's b-tree; min() and max() in one SELECT scan
+  // every photo (~60 ms at 1M, on a cold open's critical path).
+  const r = db.prepare('SELECT (SELECT min(id) FROM photos) AS lo, (SELECT max(id) FROM photos) AS hi').get() as { lo: number | null; hi: number | null };
   return r.lo === null || r.hi === null ? { lo: 0, hi: -1 } : { lo: r.lo, hi: r.hi };
 }
 

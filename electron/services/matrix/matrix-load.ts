@@ -125,40 +125,41 @@ export abstract class MatrixRows {
   protected async loadParallel(db: DB, opts: LoadOptions): Promise<boolean> {
     const readers = opts.readers ?? parallelReaders();
     if (readers < 2 || !db.name || db.memory || db.name === ':memory:' || db.inTransaction || !simdAvailable()) return false;
-    const { dim, count } = embeddingShape(db, this.modelId);
-    if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
-    const { lo, hi } = photoIdRange(db);
-    // Rows in shared memory: the readers write them in place (parallel-load.ts).
-    this.reset(dim, count + Math.max(1024, count >> 5), undefined, true);
-    this.version++;
-    let r = 0;
-    let statements = 0;
-    let inPlace = 0;
-    const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
-    const target = this.store.loadTarget();
-    const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums, target }, (block) => {
-      if (block.at >= 0 && block.at !== r) throw new Error(`rows of photos from ${block.ids[0]} were written at row ${block.at}, not ${r}`);
-      this.ensureCapacity(r + block.count); // a block written in place fits: no growing then
-      this.idBuf.set(block.ids, r);
-      this.indexedAt.set(block.indexedAt, r);
-      if (block.rows) this.store.setRawRows(r, block.rows, block.scales);
-      else inPlace += block.count;
-      for (const { k, blob } of block.refused) this.storeRowF16(r + k, blob);
-      r += block.count;
-      this.length = r; // what ensureCapacity keeps
-      statements++;
-    });
-    // One read transaction from here on: the library's stamp (taken while the readers read), the
-    // check of their rows against it and any reconciling all see the same state. The readers each
-    // saw their own snapshot: their rows stand when their sums match the stamp (nothing was written
-    // in between), else they are reconciled by id, as a stale snapshot is.
-    // (The readers start first, so their start-up overlaps the stamp; a test's onReading hook
+    // One read transaction from here on: the rows' shape, the library's stamp (taken while the
+    // readers read), the check of their rows against it and any reconciling all see the same state.
+    // The readers each saw their own snapshot: their rows stand when their sums match the stamp
+    // (nothing was written in between), else they are reconciled by id, as a stale snapshot is.
+    // (The readers start before the stamp, so their start-up overlaps it; a test's onReading hook
     // writes before they start, so they surely see the write.)
-    let reading = opts.onReading ? null : read();
-    reading?.catch(() => {}); // awaited below; a failure before then must not surface as unhandled
     db.exec('BEGIN');
+    let reading: Promise<{ rows: number; sums: number[] }> | null = null;
     try {
-      const stamp = libraryStamp(db, this.modelId);
+      const { dim, count } = embeddingShape(db, this.modelId);
+      if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
+      const { lo, hi } = photoIdRange(db);
+      // Rows in shared memory: the readers write them in place (parallel-load.ts).
+      this.reset(dim, count + Math.max(1024, count >> 5), undefined, true);
+      this.version++;
+      let r = 0;
+      let statements = 0;
+      let inPlace = 0;
+      const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
+      const target = this.store.loadTarget();
+      const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums, target }, (block) => {
+        if (block.at >= 0 && block.at !== r) throw new Error(`rows of photos from ${block.ids[0]} were written at row ${block.at}, not ${r}`);
+        this.ensureCapacity(r + block.count); // a block written in place fits: no growing then
+        this.idBuf.set(block.ids, r);
+        this.indexedAt.set(block.indexedAt, r);
+        if (block.rows) this.store.setRawRows(r, block.rows, block.scales);
+        else inPlace += block.count;
+        for (const { k, blob } of block.refused) this.storeRowF16(r + k, blob);
+        r += block.count;
+        this.length = r; // what ensureCapacity keeps
+        statements++;
+      });
+      reading = opts.onReading ? null : read();
+      reading?.catch(() => {}); // awaited below; a failure before then must not surface as unhandled
+      const stamp = libraryStamp(db, this.modelId, count); // count: the same transaction's
       if (opts.onReading) {
         opts.onReading();
         reading = read();
@@ -172,6 +173,7 @@ export abstract class MatrixRows {
       if (stamp[4] >= SNAPSHOT_MIN_ROWS) this.saveSnapshot(db, stamp);
       return true;
     } catch {
+      await reading?.catch(() => {}); // readers still running write no more rows once settled
       return false; // a reader failed: the caller loads on this thread
     } finally {
       db.exec('COMMIT');
