@@ -127,12 +127,13 @@ export abstract class MatrixRows {
     if (readers < 2 || !db.name || db.memory || db.name === ':memory:' || db.inTransaction || !simdAvailable()) return false;
     // One read transaction from here on: the rows' shape, the library's stamp (taken while the
     // readers read), the check of their rows against it and any reconciling all see the same state.
-    // The readers each saw their own snapshot: their rows stand when their sums match the stamp
-    // (nothing was written in between), else they are reconciled by id, as a stale snapshot is.
+    // The readers each saw their own snapshot: their rows stand when the ok photos they saw match
+    // the stamp (count and sums: nothing was written in between) and each had its row, else they
+    // are reconciled by id, as a stale snapshot is.
     // (The readers start before the stamp, so their start-up overlaps it; a test's onReading hook
     // writes before they start, so they surely see the write.)
     db.exec('BEGIN');
-    let reading: Promise<{ rows: number; sums: number[] }> | null = null;
+    let reading: Promise<{ rows: number; photos: number; sums: number[] }> | null = null;
     try {
       const { dim, count } = embeddingShape(db, this.modelId);
       if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
@@ -166,7 +167,7 @@ export abstract class MatrixRows {
       }
       const done = await reading!;
       this.lastLoad = { rows: r, statements, readers, reconciled: false, inPlace };
-      const same = stamp[0] === done.rows && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
+      const same = stamp[0] === done.photos && done.rows === done.photos && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
       if (!same && !this.reconcile(db)) return false;
       this.lastLoad.reconciled = !same;
       this.loadedFrom = 'database';

@@ -1,9 +1,11 @@
 // One reader of a parallel matrix load (parallel-load.ts): opens the library read-only on its own
-// connection, runs the block statement that db/features.ts defines (embeddingBlockSql) over its
-// share of the blocks of photo ids (every `stride`-th from `first`), and turns each block's float16
-// BLOBs into matrix rows with the row store's own ingest kernel (the compiled module arrives in
-// workerData), so reading AND converting run on every core. Plain JavaScript so that it loads as a
-// worker under Node, tsx, vitest and (bundled by build/build-electron.ts) Electron alike.
+// connection, runs the two block statements that db/features.ts defines (embeddingRangeSql: the
+// range's embeddings of the model, and its ok photos) over its share of the blocks of photo ids
+// (every `stride`-th from `first`), keeps the embeddings whose photo is ok (both lists come in
+// photo-id order: one merge), and turns their float16 BLOBs into matrix rows with the row store's
+// own ingest kernel (the compiled module arrives in workerData), so reading AND converting run on
+// every core. Plain JavaScript so that it loads as a worker under Node, tsx, vitest and (bundled by
+// build/build-electron.ts) Electron alike.
 //
 // Rows in place: when the matrix's rows are in shared memory (`target`), each block's rows are
 // copied straight to where they belong, so the main thread copies nothing but ids and times. Where
@@ -20,8 +22,8 @@
 // rows (`at`: the row it was placed at, rows/scales then null; else at −1 and the rows' bytes;
 // typed arrays transferred, never copied; `refused` holds the rows the kernel leaves to the
 // caller's plain path, with their BLOBs), { empty: index } per block without, then
-// { done: { rows, sums } } (sums: the `extra` aggregates added up, for the caller's consistency
-// check), or { error }.
+// { done: { rows, photos, sums } } (photos: the ok photos seen, with or without a row; sums: the
+// `extra` aggregates over those photos added up, for the caller's consistency check), or { error }.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
@@ -105,15 +107,48 @@ try {
   // Pages mapped instead of read(): ~1 s less system time at 1M photos (one pread per 4 KB page).
   // Safe here: this connection only reads, and only for the length of the load.
   db.pragma(`mmap_size = ${2 ** 40}`);
-  const stmt = db.prepare(sql).raw();
+  const embeddings = db.prepare(sql.embeddings).raw();
+  const okPhotos = db.prepare(sql.photos).raw();
   const sums = [];
   let rows = 0;
+  let photos = 0;
   db.exec('BEGIN'); // one snapshot for the whole range
   // Blocks first, first + stride, …: block b holds photo ids lo + b·step … lo + (b + 1)·step − 1.
   for (let index = first; lo + index * step <= hi; index += stride) {
     const at = lo + index * step;
-    const r = stmt.get(modelId, at, Math.min(hi + 1, at + step), blobBytes);
-    const count = r[0];
+    const end = Math.min(hi + 1, at + step);
+    const e = embeddings.get(at, end, modelId, blobBytes);
+    const p = okPhotos.get(at, end);
+    photos += p[0];
+    for (let i = 3; i < p.length; i++) sums[i - 3] = (sums[i - 3] ?? 0) + p[i];
+    // The embeddings whose photo is ok: k-th kept row = embedding keep[k] of the block.
+    let count = 0;
+    let ids = null;
+    let indexedAt = null;
+    let keep = null;
+    const vecs = e[2];
+    if (e[0] && p[0]) {
+      const eids = JSON.parse(`[${e[1]}]`);
+      const pids = JSON.parse(`[${p[1]}]`);
+      const times = JSON.parse(`[${p[2]}]`);
+      if (eids.length !== e[0] || vecs.length !== e[0] * blobBytes || pids.length !== p[0] || times.length !== p[0]) throw new Error(`block at photo ${at} came back misaligned`);
+      ids = new Int32Array(eids.length);
+      indexedAt = new Float64Array(eids.length);
+      keep = new Int32Array(eids.length);
+      for (let i = 0, j = 0; i < eids.length; i++) {
+        const id = eids[i];
+        if (i && !(id > eids[i - 1])) throw new Error(`embeddings at photo ${at} came back out of order`);
+        while (j < pids.length && pids[j] < id) {
+          if (j && !(pids[j] > pids[j - 1])) throw new Error(`photos at ${at} came back out of order`);
+          j++;
+        }
+        if (j < pids.length && pids[j] === id) {
+          ids[count] = id;
+          indexedAt[count] = times[j];
+          keep[count++] = i;
+        }
+      }
+    }
     if (counts) {
       Atomics.store(counts, 1 + index, count);
       Atomics.notify(counts, 1 + index);
@@ -122,10 +157,8 @@ try {
       parentPort.postMessage({ empty: index });
       continue;
     }
-    const ids = Int32Array.from(JSON.parse(`[${r[1]}]`));
-    const indexedAt = Float64Array.from(JSON.parse(`[${r[2]}]`));
-    const vecs = r[3];
-    if (ids.length !== count || indexedAt.length !== count || vecs.length !== count * blobBytes) throw new Error(`block at photo ${at} came back misaligned`);
+    ids = ids.slice(0, count);
+    indexedAt = indexedAt.slice(0, count);
     if (!freeSlots.length) send(pending.shift(), true);
     const slot = freeSlots.pop();
     const rowsAt = slotAt + slot * slotBytes;
@@ -133,18 +166,17 @@ try {
     bytes.set(vecs, blobsAt);
     const refused = [];
     for (let k = 0; k < count; k++) {
-      const src = blobsAt + k * blobBytes;
+      const src = blobsAt + keep[k] * blobBytes;
       const ok = format === 'f32' ? kernels.ingest(src, dim, rowsAt + k * rowBytes, 0, 0) : kernels.ingest(src, dim, tmpAt, rowsAt + k * rowBytes, scalesAt + k * 4);
-      if (ok !== 1) refused.push({ k, blob: vecs.slice(k * blobBytes, (k + 1) * blobBytes) });
+      if (ok !== 1) refused.push({ k, blob: vecs.slice(keep[k] * blobBytes, (keep[k] + 1) * blobBytes) });
     }
-    for (let i = 4; i < r.length; i++) sums[i - 4] = (sums[i - 4] ?? 0) + r[i];
     rows += count;
     pending.push({ index, slot, count, ids, indexedAt, refused });
     flush(false);
   }
   db.exec('COMMIT');
   flush(true);
-  parentPort.postMessage({ done: { rows, sums } });
+  parentPort.postMessage({ done: { rows, photos, sums } });
 } catch (err) {
   parentPort.postMessage({ error: String((err && err.message) || err) });
 } finally {

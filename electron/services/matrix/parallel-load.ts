@@ -11,11 +11,11 @@
 // block. Either way ids and times come back by message, block by block, in order.
 //
 // Each worker reads its own snapshot of the database, so the result may mix states if something
-// wrote meanwhile: the caller checks the rows' sums against the library inside its own read
+// wrote meanwhile: the caller checks the photos' sums against the library inside its own read
 // transaction and reconciles by id when they differ (embedding-matrix.ts).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BLOCK_IDS, embeddingBlockSql } from '../../../db/features.ts';
+import { BLOCK_IDS, embeddingRangeSql } from '../../../db/features.ts';
 import { rowKernelModule } from './wasm/row-kernels.ts';
 import type { RowFormat, RowTarget } from './row-store.ts';
 
@@ -53,7 +53,7 @@ export interface ParallelLoad {
   lo: number;
   hi: number;
   readers: number;
-  /** Aggregates over every row read (SQL over photos p), summed across blocks and readers. */
+  /** Aggregates over every ok photo seen (SQL over photos p), summed across blocks and readers. */
   sums: readonly string[];
   /** Shared rows the readers write in place, from row 0 (null: every block's rows come by message). */
   target: RowTarget | null;
@@ -63,16 +63,17 @@ interface Reply {
   block?: LoadedBlock & { index: number };
   /** A block with no rows (a gap in the photo ids). */
   empty?: number;
-  done?: { rows: number; sums: number[] };
+  done?: { rows: number; photos: number; sums: number[] };
   error?: string;
 }
 
 /**
  * Reads every embedding of `opts.modelId` (as forEachEmbeddingBlock does) with `opts.readers`
- * workers; `visit` gets the blocks in photo-id order. Resolves with the rows and the `sums`, or
+ * workers; `visit` gets the blocks in photo-id order. Resolves with the rows, the ok photos seen
+ * (every row is one; an ok photo without an embedding of the right size is not) and their `sums`, or
  * rejects (every worker stopped) on the first failure: the caller then loads on one thread.
  */
-export async function readRowsParallel(opts: ParallelLoad, visit: (block: LoadedBlock) => void): Promise<{ rows: number; sums: number[] }> {
+export async function readRowsParallel(opts: ParallelLoad, visit: (block: LoadedBlock) => void): Promise<{ rows: number; photos: number; sums: number[] }> {
   const module = rowKernelModule();
   if (!module) throw new Error('WebAssembly SIMD is not available');
   // Blocks of BLOCK_IDS photo ids (one statement each, as on one thread), dealt out in turn:
@@ -80,8 +81,8 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
   // few blocks ever wait here for the one before them.
   const blocks = Math.max(0, Math.ceil((opts.hi - opts.lo + 1) / BLOCK_IDS));
   const readers = Math.min(opts.readers, blocks);
-  if (!blocks) return { rows: 0, sums: opts.sums.map(() => 0) };
-  const sql = embeddingBlockSql(opts.sums);
+  if (!blocks) return { rows: 0, photos: 0, sums: opts.sums.map(() => 0) };
+  const sql = embeddingRangeSql(opts.sums);
   // [stop flag, count of block 0, count of block 1, …] (−1: not read yet): see the worker's header.
   const counts = opts.target ? new SharedArrayBuffer((blocks + 1) * 4) : null;
   if (counts) new Int32Array(counts).fill(-1, 1);
@@ -90,6 +91,7 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
   const finished = new Array<boolean>(readers).fill(false);
   let next = 0; // the block `visit` gets next
   let rows = 0;
+  let photos = 0;
   const sums = opts.sums.map(() => 0);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -115,6 +117,7 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
             else if (m.empty !== undefined) arrived.set(m.empty, null);
             else if (m.done) {
               rows += m.done.rows;
+              photos += m.done.photos;
               m.done.sums.forEach((v, j) => (sums[j] += v));
               finished[i] = true;
             }
@@ -138,5 +141,5 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
     }
     for (const w of workers) void w.terminate();
   }
-  return { rows, sums };
+  return { rows, photos, sums };
 }
