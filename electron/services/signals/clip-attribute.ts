@@ -32,7 +32,7 @@ export function poleDirection(vectors: Float32Array[], weights?: number[]): Floa
 
 /** CLIP-IQA's two-way softmax at the positive pole, written as a logistic of the cosine difference. */
 export function clipIqaScore(cosPositive: number, cosNegative: number, logitScale: number): number {
-  return 1 / (1 + Math.exp(-logitScale * (cosPositive - cosNegative)));
+  return logistic(logitScale, cosPositive - cosNegative);
 }
 
 /**
