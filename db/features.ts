@@ -247,6 +247,14 @@ export function embeddingRangeSql(extra: readonly string[] = []): { embeddings: 
   };
 }
 
+/**
+ * An instant upper bound of any model's embedding count (the largest rowid of the table), for
+ * deciding cheaply whether a load may be large enough to start its reader threads early.
+ */
+export function embeddingCountBound(db: DB): number {
+  return (db.prepare('SELECT max(rowid) AS n FROM embeddings').get() as { n: number | null }).n ?? 0;
+}
+
 /** Smallest and largest photo id (0, -1 for no photos): the span block readers split. */
 export function photoIdRange(db: DB): { lo: number; hi: number } {
   // Two subqueries: each is one step down the table's b-tree; min() and max() in one SELECT scan

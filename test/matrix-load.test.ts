@@ -9,6 +9,7 @@ import { openDatabase, type DB } from '../db/database.ts';
 import { BLOCK_IDS, loadEmbeddingMatrix } from '../db/features.ts';
 import { encodeF16 } from '../db/vectors.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
+import { Readers, readRowsParallel } from '../electron/services/matrix/parallel-load.ts';
 import { prng } from '../electron/services/matrix/prng.ts';
 
 const DIM = 32;
@@ -174,6 +175,19 @@ describe('matrix load from the database', () => {
     expect(m.lastLoad!.inPlace).toBeLessThan(m.lastLoad!.rows);
     expect(m.lastLoad!.rows).toBe(4100);
     expect(byId(m)).toEqual(byId(before));
+  });
+
+  it('reads with readers started before the job, and refuses readers that died before it came', async () => {
+    fill(3000, false);
+    const job = { file, modelId: 'm', dim: DIM, format: 'f32' as const, lo: 1, hi: 1 + 2999 * 3 + 10_000, readers: 2, sums: ['total(p.id)'], target: null };
+    const started = new Readers(2);
+    let rows = 0;
+    const done = await readRowsParallel(job, (b) => (rows += b.count), started);
+    expect(done).toMatchObject({ rows: 3000, photos: 3000 });
+    expect(rows).toBe(3000);
+    const broken = new Readers(2);
+    await broken.workers[1].terminate(); // gone before its job: the load must fail, not wait for it
+    await expect(readRowsParallel(job, () => {}, broken)).rejects.toThrow(/stopped/);
   });
 
   it('falls back to one thread for a small library, and loads an empty one', async () => {

@@ -6,7 +6,7 @@
 // (embedding-matrix.ts) extends it with opening, scoring and refresh; the buffers stay protected
 // between the two, which share their invariants (row order, id index, shadow in step).
 import type { DB } from '../../../db/database.ts';
-import { embeddingShape, forEachEmbedding, forEachEmbeddingBlock, photoIdRange } from '../../../db/features.ts';
+import { embeddingCountBound, embeddingShape, forEachEmbedding, forEachEmbeddingBlock, photoIdRange } from '../../../db/features.ts';
 import { decodeF16Into } from '../../../db/vectors.ts';
 import {
   CHECKSUM_SQL,
@@ -19,7 +19,7 @@ import {
   writeSnapshotAsync,
   type LibraryStamp,
 } from './matrix-snapshot.ts';
-import { PARALLEL_MIN_ROWS, parallelReaders, readRowsParallel } from './parallel-load.ts';
+import { PARALLEL_MIN_ROWS, parallelReaders, Readers, readRowsParallel } from './parallel-load.ts';
 import { RowStore, simdAvailable, type RowFormat } from './row-store.ts';
 
 /** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
@@ -132,11 +132,15 @@ export abstract class MatrixRows {
     // are reconciled by id, as a stale snapshot is.
     // (The readers start before the stamp, so their start-up overlaps it; a test's onReading hook
     // writes before they start, so they surely see the write.)
+    const minRows = opts.parallelMinRows ?? PARALLEL_MIN_ROWS;
+    // The readers start now when the library may be large enough (an instant bound): their start-up
+    // (~70 ms) overlaps the count, the id range and the matrix's allocation below.
+    const early = embeddingCountBound(db) >= minRows ? new Readers(readers) : null;
     db.exec('BEGIN');
     let reading: Promise<{ rows: number; photos: number; sums: number[] }> | null = null;
     try {
       const { dim, count } = embeddingShape(db, this.modelId);
-      if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
+      if (count < minRows || dim % 16 !== 0) return false;
       const { lo, hi } = photoIdRange(db);
       // Rows in shared memory: the readers write them in place (parallel-load.ts).
       this.reset(dim, count + Math.max(1024, count >> 5), undefined, true);
@@ -146,7 +150,8 @@ export abstract class MatrixRows {
       let inPlace = 0;
       const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
       const target = this.store.loadTarget();
-      const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums, target }, (block) => {
+      const load = { file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums, target };
+      const read = () => readRowsParallel(load, (block) => {
         if (block.at >= 0 && block.at !== r) throw new Error(`rows of photos from ${block.ids[0]} were written at row ${block.at}, not ${r}`);
         this.ensureCapacity(r + block.count); // a block written in place fits: no growing then
         this.idBuf.set(block.ids, r);
@@ -157,7 +162,7 @@ export abstract class MatrixRows {
         r += block.count;
         this.length = r; // what ensureCapacity keeps
         statements++;
-      });
+      }, early ?? undefined);
       reading = opts.onReading ? null : read();
       reading?.catch(() => {}); // awaited below; a failure before then must not surface as unhandled
       const stamp = libraryStamp(db, this.modelId, count); // count: the same transaction's
@@ -177,6 +182,7 @@ export abstract class MatrixRows {
       await reading?.catch(() => {}); // readers still running write no more rows once settled
       return false; // a reader failed: the caller loads on this thread
     } finally {
+      early?.stop(); // not handed over (nothing to read in parallel), or done with
       db.exec('COMMIT');
     }
   }

@@ -68,25 +68,62 @@ interface Reply {
 }
 
 /**
+ * Reader threads started before their job is known, so that their start-up (~70 ms: a thread,
+ * better-sqlite3) overlaps the caller's own preparation (counting the rows, allocating the matrix).
+ * Handed to readRowsParallel, or stopped.
+ */
+export class Readers {
+  readonly workers: Worker[] = [];
+  /** Why a reader failed before its job came (its first error, or its exit), if one did. */
+  failure: Error | null = null;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
+      const w = new Worker(WORKER_URL, { execArgv: [] });
+      w.on('error', (err) => (this.failure ??= err));
+      w.once('exit', (code) => (this.failure ??= new Error(`matrix reader ${i} stopped (exit code ${code})`)));
+      this.workers.push(w);
+    }
+  }
+
+  stop(): void {
+    for (const w of this.workers) void w.terminate();
+  }
+}
+
+/**
  * Reads every embedding of `opts.modelId` (as forEachEmbeddingBlock does) with `opts.readers`
- * workers; `visit` gets the blocks in photo-id order. Resolves with the rows, the ok photos seen
+ * workers (those of `started` when given: any beyond what the range needs are stopped); `visit`
+ * gets the blocks in photo-id order. Resolves with the rows, the ok photos seen
  * (every row is one; an ok photo without an embedding of the right size is not) and their `sums`, or
  * rejects (every worker stopped) on the first failure: the caller then loads on one thread.
  */
-export async function readRowsParallel(opts: ParallelLoad, visit: (block: LoadedBlock) => void): Promise<{ rows: number; photos: number; sums: number[] }> {
+export async function readRowsParallel(
+  opts: ParallelLoad,
+  visit: (block: LoadedBlock) => void,
+  started: Readers = new Readers(opts.readers),
+): Promise<{ rows: number; photos: number; sums: number[] }> {
   const module = rowKernelModule();
-  if (!module) throw new Error('WebAssembly SIMD is not available');
+  if (!module) {
+    started.stop();
+    throw new Error('WebAssembly SIMD is not available');
+  }
   // Blocks of BLOCK_IDS photo ids (one statement each, as on one thread), dealt out in turn:
   // reader i reads blocks i, i + readers, … so all readers move through the ids together and
   // few blocks ever wait here for the one before them.
   const blocks = Math.max(0, Math.ceil((opts.hi - opts.lo + 1) / BLOCK_IDS));
-  const readers = Math.min(opts.readers, blocks);
-  if (!blocks) return { rows: 0, photos: 0, sums: opts.sums.map(() => 0) };
+  const readers = Math.min(opts.readers, blocks, started.workers.length);
+  if (!readers) {
+    started.stop();
+    return { rows: 0, photos: 0, sums: opts.sums.map(() => 0) };
+  }
   const sql = embeddingRangeSql(opts.sums);
   // [stop flag, count of block 0, count of block 1, …] (−1: not read yet): see the worker's header.
   const counts = opts.target ? new SharedArrayBuffer((blocks + 1) * 4) : null;
   if (counts) new Int32Array(counts).fill(-1, 1);
-  const workers: Worker[] = [];
+  const workers = started.workers.slice(0, readers);
+  for (const w of started.workers.slice(readers)) void w.terminate();
   const arrived = new Map<number, LoadedBlock | null>(); // block index → rows (null: none in it)
   const finished = new Array<boolean>(readers).fill(false);
   let next = 0; // the block `visit` gets next
@@ -103,13 +140,9 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
         }
         if (next === blocks && finished.every(Boolean)) resolve();
       };
-      for (let i = 0; i < readers; i++) {
-        const w = new Worker(WORKER_URL, {
-          // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
-          execArgv: [],
-          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module, target: opts.target, counts },
-        });
-        workers.push(w);
+      if (started.failure) return reject(started.failure); // a reader died before its job came
+      workers.forEach((w, i) => {
+        w.postMessage({ file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module, target: opts.target, counts });
         w.on('message', (m: Reply) => {
           try {
             if (m.error) throw new Error(m.error);
@@ -130,7 +163,7 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
         w.on('exit', (code) => {
           if (!finished[i]) reject(new Error(`matrix reader ${i} stopped (exit code ${code})`));
         });
-      }
+      });
     });
   } finally {
     if (counts) {
