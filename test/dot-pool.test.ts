@@ -3,6 +3,7 @@
 // the one-thread kernel (the same kernel over the same rows: identical bits).
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { logistic } from '../electron/services/matrix/dot.ts';
 import { dotPool, PARALLEL_DOT_MIN_ROWS } from '../electron/services/matrix/dot-pool.ts';
 import { prng } from '../electron/services/matrix/prng.ts';
 import { RowStore, simdAvailable } from '../electron/services/matrix/row-store.ts';
@@ -46,6 +47,21 @@ describe.skipIf(!multiCore)('scoring passes over every core', () => {
       RowStore.passes = 'auto';
       expect(store.dot(d, rows)).toEqual(alone); // and with the calling thread taking chunks too
       expect(dotPool()!.stats.passes).toBe(after.passes + 1);
+
+      // Dots mapped through the logistic inside the pass: every thread gives logistic(s, dot) with
+      // the bits of the one-thread mapping (the helpers repeat dot.ts's line in plain JavaScript).
+      const s = Math.fround(100.0000076); // a logit scale as a model stores it
+      const want = alone.map((v) => logistic(s, v));
+      expect(want).not.toEqual(alone);
+      RowStore.passes = 'one-thread';
+      expect(store.dot(d, rows, undefined, s)).toEqual(want);
+      const helperChunks = dotPool()!.stats.helperChunks;
+      RowStore.passes = 'helpers-only';
+      expect(store.dot(d, rows, undefined, s)).toEqual(want);
+      expect(dotPool()!.stats.helperChunks).toBeGreaterThan(helperChunks);
+      RowStore.passes = 'auto';
+      expect(store.dot(d, rows, undefined, s)).toEqual(want);
+      expect(store.dot(d, rows)).toEqual(alone); // the next pass without it: plain dots again
     });
   }
 });

@@ -9,6 +9,7 @@ import { openDatabase, type DB } from '../db/database.ts';
 import { BLOCK_IDS, loadEmbeddingMatrix } from '../db/features.ts';
 import { encodeF16 } from '../db/vectors.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
+import { Readers, readRowsParallel } from '../electron/services/matrix/parallel-load.ts';
 import { prng } from '../electron/services/matrix/prng.ts';
 
 const DIM = 32;
@@ -91,6 +92,8 @@ describe('matrix load from the database', () => {
       // The photo whose BLOB has a foreign size is an ok photo without a row: the rows' sums differ
       // from the library's, so they were checked by id against it (and found right).
       expect(two.lastLoad).toMatchObject({ rows: 2998, readers: 2, reconciled: true });
+      // Every row was written in place by the readers, in shared memory: none copied here.
+      expect(two.lastLoad!.inPlace).toBe(2998);
       expect(two.loadedFrom).toBe('database');
       expect(Array.from(two.ids)).toEqual(Array.from(one.ids));
       expect(Array.from(two.indexedTimes)).toEqual(Array.from(one.indexedTimes));
@@ -140,6 +143,51 @@ describe('matrix load from the database', () => {
     const r = m.refresh(db);
     expect(m.length).toBe(before.length - 50 + 1);
     expect(r.added + r.updated).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sends the rows that no longer fit the matrix as sized by message, and still matches its own view', async () => {
+    fill(3000, false);
+    const before = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'i8' });
+    const other = openDatabase(file);
+    const m = await EmbeddingMatrix.loadAsync(db, 'm', {
+      snapshot: false,
+      format: 'i8',
+      readers: 2,
+      parallelMinRows: 1,
+      // The matrix was sized for 3000 rows (+1024 spare) before this: 1100 photos with embeddings
+      // appear between the existing ids, so the readers see more rows than the matrix has room for.
+      onReading: () => {
+        const rand = prng(11);
+        const photo = other.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at) VALUES (?, ?, '/p', 1, 0, ?, 5)");
+        const emb = other.prepare("INSERT INTO embeddings (photo_id, model_id, vec) VALUES (?, 'm', ?)");
+        other.transaction(() => {
+          for (let i = 0; i < 1100; i++) {
+            photo.run(2 + i * 3, `/q/${i}.jpg`, `q${i}`);
+            emb.run(2 + i * 3, encodeF16(vector(rand)));
+          }
+        })();
+      },
+    });
+    other.close();
+    expect(m.lastLoad).toMatchObject({ readers: 2, reconciled: true });
+    // The first blocks went in place; those past the room came as rows (the matrix grew for them).
+    expect(m.lastLoad!.inPlace).toBeGreaterThan(0);
+    expect(m.lastLoad!.inPlace).toBeLessThan(m.lastLoad!.rows);
+    expect(m.lastLoad!.rows).toBe(4100);
+    expect(byId(m)).toEqual(byId(before));
+  });
+
+  it('reads with readers started before the job, and refuses readers that died before it came', async () => {
+    fill(3000, false);
+    const job = { file, modelId: 'm', dim: DIM, format: 'f32' as const, lo: 1, hi: 1 + 2999 * 3 + 10_000, readers: 2, sums: ['total(p.id)'], target: null };
+    const started = new Readers(2);
+    let rows = 0;
+    const done = await readRowsParallel(job, (b) => (rows += b.count), started);
+    expect(done).toMatchObject({ rows: 3000, photos: 3000 });
+    expect(rows).toBe(3000);
+    const broken = new Readers(2);
+    await broken.workers[1].terminate(); // gone before its job: the load must fail, not wait for it
+    await expect(readRowsParallel(job, () => {}, broken)).rejects.toThrow(/stopped/);
   });
 
   it('falls back to one thread for a small library, and loads an empty one', async () => {

@@ -1,5 +1,6 @@
 // The dot product as plain JavaScript loops run it: the fallback of the SIMD kernels (solve.ts,
-// row-store.ts) and the exact cosine of near-duplicate grouping (culling/groups.ts).
+// row-store.ts) and the exact cosine of near-duplicate grouping (culling/groups.ts); and the
+// logistic that scoring passes may map their dots through (row-store.ts, dot-pool.ts).
 
 /**
  * Σ a[ao + j]·b[bo + j] for j < n, in four interleaved sums (so consecutive additions do not wait
@@ -16,4 +17,15 @@ export function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: 
   }
   for (; j < n; j++) s0 += a[ao + j] * b[bo + j];
   return s0 + s1 + s2 + s3;
+}
+
+/** 1 / (1 + e^(−logitScale·c)): CLIP-IQA's two-way softmax of a cosine difference `c`. */
+export const logistic = (logitScale: number, c: number): number => 1 / (1 + Math.exp(-logitScale * c));
+
+/**
+ * values[i] = logistic(logitScale, values[i]) for from ≤ i < to. (dot-pool-worker.mjs repeats this
+ * line for the helper threads' chunks; test/dot-pool.test.ts checks that both give the same bits.)
+ */
+export function logisticInPlace(values: Float32Array, from: number, to: number, logitScale: number): void {
+  for (let i = from; i < to; i++) values[i] = logistic(logitScale, values[i]);
 }

@@ -130,13 +130,13 @@ export class EmbeddingMatrix extends MatrixRows {
    * Like `dot`, but over the int8 shadow of a large float32 matrix (or the int8 rows themselves):
    * `approximate` says whether the values need an exact re-rank (`exactRows`) before being shown.
    */
-  dotFast(direction: Float32Array, out: Float32Array = new Float32Array(this.length)): { values: Float32Array; approximate: boolean } {
-    if (!this.wantsShadow()) return { values: this.dot(direction, out), approximate: this.approximate };
+  dotFast(direction: Float32Array, out: Float32Array = new Float32Array(this.length), logit: number | null = null): { values: Float32Array; approximate: boolean } {
+    if (!this.wantsShadow()) return { values: this.dot(direction, out, logit), approximate: this.approximate };
     if (!this.shadow || this.shadowBuilt < this.length) {
       this.buildShadow();
-      return { values: this.dot(direction, out), approximate: false };
+      return { values: this.dot(direction, out, logit), approximate: false };
     }
-    return { values: this.shadow.dot(direction, this.length, out), approximate: true };
+    return { values: this.shadow.dot(direction, this.length, out, logit), approximate: true };
   }
 
   /** Starts (once) the background build of the int8 shadow, a slice of rows per macrotask. */
@@ -175,11 +175,11 @@ export class EmbeddingMatrix extends MatrixRows {
   }
 
 
-  /** out[r] = row r · direction, for every row. */
-  dot(direction: Float32Array, out: Float32Array = new Float32Array(this.length)): Float32Array {
+  /** out[r] = row r · direction, for every row (with `logit`: mapped through that logistic, dot.ts). */
+  dot(direction: Float32Array, out: Float32Array = new Float32Array(this.length), logit: number | null = null): Float32Array {
     if (this.length === 0) return out; // no rows yet (a model nothing was embedded with): nothing to score, whatever its width
     if (direction.length !== this.dim) throw new Error(`Direction has ${direction.length} values; the matrix has ${this.dim} columns.`);
-    return this.store.dot(direction, this.length, out);
+    return this.store.dot(direction, this.length, out, logit);
   }
 
   /** Dot of one row with a direction (explain, single-photo views); exact in both formats. */

@@ -6,7 +6,7 @@
 // (embedding-matrix.ts) extends it with opening, scoring and refresh; the buffers stay protected
 // between the two, which share their invariants (row order, id index, shadow in step).
 import type { DB } from '../../../db/database.ts';
-import { embeddingShape, forEachEmbedding, forEachEmbeddingBlock, photoIdRange } from '../../../db/features.ts';
+import { embeddingCountBound, embeddingShape, forEachEmbedding, forEachEmbeddingBlock, photoIdRange } from '../../../db/features.ts';
 import { decodeF16Into } from '../../../db/vectors.ts';
 import {
   CHECKSUM_SQL,
@@ -19,7 +19,7 @@ import {
   writeSnapshotAsync,
   type LibraryStamp,
 } from './matrix-snapshot.ts';
-import { PARALLEL_MIN_ROWS, parallelReaders, readRowsParallel } from './parallel-load.ts';
+import { PARALLEL_MIN_ROWS, parallelReaders, Readers, readRowsParallel } from './parallel-load.ts';
 import { RowStore, simdAvailable, type RowFormat } from './row-store.ts';
 
 /** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
@@ -81,9 +81,10 @@ export abstract class MatrixRows {
   loadedFrom: 'snapshot' | 'snapshot+database' | 'database' | 'memory' = 'memory';
   /**
    * How the last load from the database read its rows: `statements` results crossed into
-   * JavaScript for `rows` rows (blocks of rows, not one result per row; see forEachEmbeddingBlock).
+   * JavaScript for `rows` rows (blocks of rows, not one result per row; see forEachEmbeddingBlock);
+   * `inPlace` of them written straight into the rows' memory by the parallel readers.
    */
-  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean } | null = null;
+  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean; inPlace: number } | null = null;
   protected readonly snapshotFile: string | null;
   protected deferSnapshot = false;
   /** Bumped whenever rows change in place: a deferred snapshot write of an older state gives up. */
@@ -124,50 +125,64 @@ export abstract class MatrixRows {
   protected async loadParallel(db: DB, opts: LoadOptions): Promise<boolean> {
     const readers = opts.readers ?? parallelReaders();
     if (readers < 2 || !db.name || db.memory || db.name === ':memory:' || db.inTransaction || !simdAvailable()) return false;
-    const { dim, count } = embeddingShape(db, this.modelId);
-    if (count < (opts.parallelMinRows ?? PARALLEL_MIN_ROWS) || dim % 16 !== 0) return false;
-    const { lo, hi } = photoIdRange(db);
-    this.reset(dim, count + Math.max(1024, count >> 5));
-    this.version++;
-    let r = 0;
-    let statements = 0;
-    const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
-    const read = () => readRowsParallel({ file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums }, (block) => {
-      this.ensureCapacity(r + block.count);
-      this.idBuf.set(block.ids, r);
-      this.indexedAt.set(block.indexedAt, r);
-      this.store.setRawRows(r, block.rows, block.scales);
-      for (const { k, blob } of block.refused) this.storeRowF16(r + k, blob);
-      r += block.count;
-      this.length = r; // what ensureCapacity keeps
-      statements++;
-    });
-    // One read transaction from here on: the library's stamp (taken while the readers read), the
-    // check of their rows against it and any reconciling all see the same state. The readers each
-    // saw their own snapshot: their rows stand when their sums match the stamp (nothing was written
-    // in between), else they are reconciled by id, as a stale snapshot is.
-    // (The readers start first, so their start-up overlaps the stamp; a test's onReading hook
+    // One read transaction from here on: the rows' shape, the library's stamp (taken while the
+    // readers read), the check of their rows against it and any reconciling all see the same state.
+    // The readers each saw their own snapshot: their rows stand when the ok photos they saw match
+    // the stamp (count and sums: nothing was written in between) and each had its row, else they
+    // are reconciled by id, as a stale snapshot is.
+    // (The readers start before the stamp, so their start-up overlaps it; a test's onReading hook
     // writes before they start, so they surely see the write.)
-    let reading = opts.onReading ? null : read();
-    reading?.catch(() => {}); // awaited below; a failure before then must not surface as unhandled
+    const minRows = opts.parallelMinRows ?? PARALLEL_MIN_ROWS;
+    // The readers start now when the library may be large enough (an instant bound): their start-up
+    // (~70 ms) overlaps the count, the id range and the matrix's allocation below.
+    const early = embeddingCountBound(db) >= minRows ? new Readers(readers) : null;
     db.exec('BEGIN');
+    let reading: Promise<{ rows: number; photos: number; sums: number[] }> | null = null;
     try {
-      const stamp = libraryStamp(db, this.modelId);
+      const { dim, count } = embeddingShape(db, this.modelId);
+      if (count < minRows || dim % 16 !== 0) return false;
+      const { lo, hi } = photoIdRange(db);
+      // Rows in shared memory: the readers write them in place (parallel-load.ts).
+      this.reset(dim, count + Math.max(1024, count >> 5), undefined, true);
+      this.version++;
+      let r = 0;
+      let statements = 0;
+      let inPlace = 0;
+      const sums = ['total(p.id)', ...CHECKSUM_SQL.map((x) => `total(${x})`)];
+      const target = this.store.loadTarget();
+      const load = { file: db.name!, modelId: this.modelId, dim, format: this.store.format, lo, hi, readers, sums, target };
+      const read = () => readRowsParallel(load, (block) => {
+        if (block.at >= 0 && block.at !== r) throw new Error(`rows of photos from ${block.ids[0]} were written at row ${block.at}, not ${r}`);
+        this.ensureCapacity(r + block.count); // a block written in place fits: no growing then
+        this.idBuf.set(block.ids, r);
+        this.indexedAt.set(block.indexedAt, r);
+        if (block.rows) this.store.setRawRows(r, block.rows, block.scales);
+        else inPlace += block.count;
+        for (const { k, blob } of block.refused) this.storeRowF16(r + k, blob);
+        r += block.count;
+        this.length = r; // what ensureCapacity keeps
+        statements++;
+      }, early ?? undefined);
+      reading = opts.onReading ? null : read();
+      reading?.catch(() => {}); // awaited below; a failure before then must not surface as unhandled
+      const stamp = libraryStamp(db, this.modelId, count); // count: the same transaction's
       if (opts.onReading) {
         opts.onReading();
         reading = read();
       }
       const done = await reading!;
-      this.lastLoad = { rows: r, statements, readers, reconciled: false };
-      const same = stamp[0] === done.rows && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
+      this.lastLoad = { rows: r, statements, readers, reconciled: false, inPlace };
+      const same = stamp[0] === done.photos && done.rows === done.photos && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
       if (!same && !this.reconcile(db)) return false;
       this.lastLoad.reconciled = !same;
       this.loadedFrom = 'database';
       if (stamp[4] >= SNAPSHOT_MIN_ROWS) this.saveSnapshot(db, stamp);
       return true;
     } catch {
+      await reading?.catch(() => {}); // readers still running write no more rows once settled
       return false; // a reader failed: the caller loads on this thread
     } finally {
+      early?.stop(); // not handed over (nothing to read in parallel), or done with
       db.exec('COMMIT');
     }
   }
@@ -315,7 +330,7 @@ export abstract class MatrixRows {
         }
       });
       this.length = r;
-      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false };
+      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false, inPlace: 0 };
       this.loadedFrom = 'database';
       if (stamp) this.saveSnapshot(db, stamp);
     })();
@@ -386,13 +401,13 @@ export abstract class MatrixRows {
   }
 
   /** Empty matrix of `dim` columns with room for `capacity` rows. */
-  protected reset(dim: number, capacity: number, format = this.pickFormat(capacity, dim)): void {
+  protected reset(dim: number, capacity: number, format = this.pickFormat(capacity, dim), shared = false): void {
     this.dim = dim;
     this.length = 0;
     this.idBuf = new Int32Array(capacity);
     this.indexedAt = new Float64Array(capacity);
     this.store.release();
-    this.store = new RowStore(format, dim, capacity);
+    this.store = new RowStore(format, dim, capacity, shared);
     this.index = null;
     this.pathList = null;
     this.dropShadow();

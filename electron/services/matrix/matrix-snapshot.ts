@@ -57,15 +57,16 @@ export function snapshotPath(db: DB, modelId: string): string | null {
  * The library's state as far as the matrix of `modelId` is concerned (see the header). One scan of
  * the photos table inside SQLite (~0.2 s for 1M photos), no rows cross into JavaScript.
  */
-export function libraryStamp(db: DB, modelId: string): LibraryStamp {
+export function libraryStamp(db: DB, modelId: string, embeddings?: number): LibraryStamp {
   const p = db
     .prepare(
       `SELECT count(*) AS n, total(id) AS a, total(${CHECKSUM_SQL[0]}) AS b, total(${CHECKSUM_SQL[1]}) AS c
        FROM photos WHERE status = 'ok'`,
     )
     .get() as { n: number; a: number; b: number; c: number };
-  const e = db.prepare('SELECT count(*) AS n FROM embeddings WHERE model_id = ?').get(modelId) as { n: number };
-  return [p.n, p.a, p.b, p.c, e.n];
+  // `embeddings`: the model's count as the caller read it in the same transaction (a scan saved).
+  const e = embeddings ?? (db.prepare('SELECT count(*) AS n FROM embeddings WHERE model_id = ?').get(modelId) as { n: number }).n;
+  return [p.n, p.a, p.b, p.c, e];
 }
 
 const sameStamp = (a: LibraryStamp, b: LibraryStamp) => a.length === b.length && a.every((v, i) => v === b[i]);

@@ -4,17 +4,20 @@
 // ~0.7 s converting float16 BLOBs to int8 rows: far over the 2 s an open may take. Here the photo
 // ids are cut into blocks of BLOCK_IDS dealt out in turn to one worker per core
 // (parallel-load-worker.mjs), which reads them on its own read-only connection and converts them
-// with the row kernels; the rows come back as transferred buffers that the matrix copies into
-// place block after block, so rows stay in photo-id order.
+// with the row kernels. Rows stay in photo-id order: where the matrix's rows are in shared memory
+// (`target`), each reader writes its blocks' rows straight into place (a block starts after the
+// rows of every block before it: the readers share each block's count as soon as they know it);
+// otherwise the rows come back as transferred buffers that the matrix copies into place block after
+// block. Either way ids and times come back by message, block by block, in order.
 //
 // Each worker reads its own snapshot of the database, so the result may mix states if something
-// wrote meanwhile: the caller checks the rows' sums against the library inside its own read
+// wrote meanwhile: the caller checks the photos' sums against the library inside its own read
 // transaction and reconciles by id when they differ (embedding-matrix.ts).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BLOCK_IDS, embeddingBlockSql } from '../../../db/features.ts';
+import { BLOCK_IDS, embeddingRangeSql } from '../../../db/features.ts';
 import { rowKernelModule } from './wasm/row-kernels.ts';
-import type { RowFormat } from './row-store.ts';
+import type { RowFormat, RowTarget } from './row-store.ts';
 
 const WORKER_URL = new URL('./parallel-load-worker.mjs', import.meta.url);
 
@@ -31,9 +34,11 @@ export interface LoadedBlock {
   count: number;
   ids: Int32Array;
   indexedAt: Float64Array;
-  /** `count` rows in the store's format, back to back. */
-  rows: Uint8Array;
-  /** One scale per row ('i8'), else null. */
+  /** The row the reader wrote the block's rows at in the target (rows and scales then null), or −1. */
+  at: number;
+  /** `count` rows in the store's format, back to back (when not written in place). */
+  rows: Uint8Array | null;
+  /** One scale per row ('i8', when not written in place), else null. */
   scales: Float32Array | null;
   /** Rows the kernel left to the plain path (inf/NaN or all zeros), with their float16 BLOBs. */
   refused: { k: number; blob: Uint8Array }[];
@@ -48,38 +53,82 @@ export interface ParallelLoad {
   lo: number;
   hi: number;
   readers: number;
-  /** Aggregates over every row read (SQL over photos p), summed across blocks and readers. */
+  /** Aggregates over every ok photo seen (SQL over photos p), summed across blocks and readers. */
   sums: readonly string[];
+  /** Shared rows the readers write in place, from row 0 (null: every block's rows come by message). */
+  target: RowTarget | null;
 }
 
 interface Reply {
   block?: LoadedBlock & { index: number };
   /** A block with no rows (a gap in the photo ids). */
   empty?: number;
-  done?: { rows: number; sums: number[] };
+  done?: { rows: number; photos: number; sums: number[] };
   error?: string;
 }
 
 /**
+ * Reader threads started before their job is known, so that their start-up (~70 ms: a thread,
+ * better-sqlite3) overlaps the caller's own preparation (counting the rows, allocating the matrix).
+ * Handed to readRowsParallel, or stopped.
+ */
+export class Readers {
+  readonly workers: Worker[] = [];
+  /** Why a reader failed before its job came (its first error, or its exit), if one did. */
+  failure: Error | null = null;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
+      const w = new Worker(WORKER_URL, { execArgv: [] });
+      w.on('error', (err) => (this.failure ??= err));
+      w.once('exit', (code) => (this.failure ??= new Error(`matrix reader ${i} stopped (exit code ${code})`)));
+      this.workers.push(w);
+    }
+  }
+
+  stop(): void {
+    for (const w of this.workers) void w.terminate();
+  }
+}
+
+/**
  * Reads every embedding of `opts.modelId` (as forEachEmbeddingBlock does) with `opts.readers`
- * workers; `visit` gets the blocks in photo-id order. Resolves with the rows and the `sums`, or
+ * workers (those of `started` when given: any beyond what the range needs are stopped); `visit`
+ * gets the blocks in photo-id order. Resolves with the rows, the ok photos seen
+ * (every row is one; an ok photo without an embedding of the right size is not) and their `sums`, or
  * rejects (every worker stopped) on the first failure: the caller then loads on one thread.
  */
-export async function readRowsParallel(opts: ParallelLoad, visit: (block: LoadedBlock) => void): Promise<{ rows: number; sums: number[] }> {
+export async function readRowsParallel(
+  opts: ParallelLoad,
+  visit: (block: LoadedBlock) => void,
+  started: Readers = new Readers(opts.readers),
+): Promise<{ rows: number; photos: number; sums: number[] }> {
   const module = rowKernelModule();
-  if (!module) throw new Error('WebAssembly SIMD is not available');
+  if (!module) {
+    started.stop();
+    throw new Error('WebAssembly SIMD is not available');
+  }
   // Blocks of BLOCK_IDS photo ids (one statement each, as on one thread), dealt out in turn:
   // reader i reads blocks i, i + readers, … so all readers move through the ids together and
   // few blocks ever wait here for the one before them.
   const blocks = Math.max(0, Math.ceil((opts.hi - opts.lo + 1) / BLOCK_IDS));
-  const readers = Math.min(opts.readers, blocks);
-  if (!blocks) return { rows: 0, sums: opts.sums.map(() => 0) };
-  const sql = embeddingBlockSql(opts.sums);
-  const workers: Worker[] = [];
+  const readers = Math.min(opts.readers, blocks, started.workers.length);
+  if (!readers) {
+    started.stop();
+    return { rows: 0, photos: 0, sums: opts.sums.map(() => 0) };
+  }
+  const sql = embeddingRangeSql(opts.sums);
+  // [stop flag, count of block 0, count of block 1, …] (−1: not read yet): see the worker's header.
+  const counts = opts.target ? new SharedArrayBuffer((blocks + 1) * 4) : null;
+  if (counts) new Int32Array(counts).fill(-1, 1);
+  const workers = started.workers.slice(0, readers);
+  for (const w of started.workers.slice(readers)) void w.terminate();
   const arrived = new Map<number, LoadedBlock | null>(); // block index → rows (null: none in it)
   const finished = new Array<boolean>(readers).fill(false);
   let next = 0; // the block `visit` gets next
   let rows = 0;
+  let photos = 0;
   const sums = opts.sums.map(() => 0);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -91,13 +140,9 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
         }
         if (next === blocks && finished.every(Boolean)) resolve();
       };
-      for (let i = 0; i < readers; i++) {
-        const w = new Worker(WORKER_URL, {
-          // Plain JavaScript: none of the parent's loader flags (tsx's hooks cost ~0.1–0.3 s a worker).
-          execArgv: [],
-          workerData: { file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module },
-        });
-        workers.push(w);
+      if (started.failure) return reject(started.failure); // a reader died before its job came
+      workers.forEach((w, i) => {
+        w.postMessage({ file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module, target: opts.target, counts });
         w.on('message', (m: Reply) => {
           try {
             if (m.error) throw new Error(m.error);
@@ -105,6 +150,7 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
             else if (m.empty !== undefined) arrived.set(m.empty, null);
             else if (m.done) {
               rows += m.done.rows;
+              photos += m.done.photos;
               m.done.sums.forEach((v, j) => (sums[j] += v));
               finished[i] = true;
             }
@@ -117,10 +163,16 @@ export async function readRowsParallel(opts: ParallelLoad, visit: (block: Loaded
         w.on('exit', (code) => {
           if (!finished[i]) reject(new Error(`matrix reader ${i} stopped (exit code ${code})`));
         });
-      }
+      });
     });
   } finally {
+    if (counts) {
+      // A reader waiting for a count that will never come (another one failed) stops.
+      const flags = new Int32Array(counts);
+      Atomics.store(flags, 0, 1);
+      for (let b = 1; b <= blocks; b++) Atomics.notify(flags, b);
+    }
     for (const w of workers) void w.terminate();
   }
-  return { rows, sums };
+  return { rows, photos, sums };
 }

@@ -12,11 +12,19 @@
 //
 // The kernels themselves are in wasm/row-kernels.ts.
 
-import { dot } from './dot.ts';
+import { dot, logisticInPlace } from './dot.ts';
 import { dotPool, PARALLEL_DOT_MIN_ROWS } from './dot-pool.ts';
 import { rowKernelModule, type RowKernels } from './wasm/row-kernels.ts';
 
 export type RowFormat = 'f32' | 'i8';
+
+/** Rows in shared memory that another thread may fill (RowStore.loadTarget). */
+export interface RowTarget {
+  memory: WebAssembly.Memory;
+  rowsAt: number;
+  scalesAt: number;
+  capacity: number;
+}
 
 export function simdAvailable(): boolean {
   return rowKernelModule() !== null;
@@ -45,15 +53,30 @@ export class RowStore {
   private poolId = 0;
   capacity = 0;
 
+  /**
+   * `shared`: rows in shared memory whatever the size, so that other threads can write them in
+   * place (a parallel load: `loadTarget`). Large stores are shared anyway when the dot pool runs.
+   */
   constructor(
     readonly format: RowFormat,
     readonly dim: number,
     capacity: number,
+    private readonly shared = false,
   ) {
     this.rowBytes = format === 'f32' ? dim * 4 : dim;
     // The kernels walk rows in 16- or 32-byte steps: other dimensions use the plain loops.
     this.simd = rowKernelModule() !== null && dim > 0 && dim % (format === 'f32' ? 8 : 16) === 0;
     this.allocate(Math.max(1, capacity));
+  }
+
+  /**
+   * Where other threads may write rows in place (parallel-load-worker.mjs), or null when the rows
+   * are not in shared memory: the shared memory, the byte offsets of row 0 and of scale 0, and the
+   * capacity in rows. Valid until the next grow().
+   */
+  loadTarget(): RowTarget | null {
+    if (!this.memory || !(this.memory.buffer instanceof SharedArrayBuffer)) return null;
+    return { memory: this.memory, rowsAt: this.rowsAt, scalesAt: this.scalesAt, capacity: this.capacity };
   }
 
   /** Row-major float32 rows ('f32' only): a view that stays valid until the next grow(). */
@@ -154,13 +177,21 @@ export class RowStore {
     s[to] = s[from];
   }
 
-  /** out[r] = row r · direction for r < rows. */
-  dot(direction: Float32Array, rows: number, out: Float32Array = new Float32Array(rows)): Float32Array {
+  /**
+   * out[r] = row r · direction for r < rows; with `logit`, logistic(logit, row r · direction) (the
+   * dots mapped inside the pass: split over the cores with it, see dot-pool.ts).
+   */
+  dot(direction: Float32Array, rows: number, out: Float32Array = new Float32Array(rows), logit: number | null = null): Float32Array {
     const dim = this.dim;
     if (direction.length !== dim) throw new Error(`Direction has ${direction.length} values; the rows have ${dim}.`);
     if (rows > this.capacity) throw new Error(`${rows} rows asked of a store of ${this.capacity}.`);
     if (rows === 0) return out;
-    if (!this.simd || !this.kernels) return this.format === 'f32' ? this.dotF32Js(direction, rows, out) : this.dotI8Js(direction, rows, out);
+    if (!this.simd || !this.kernels) {
+      if (this.format === 'f32') this.dotF32Js(direction, rows, out);
+      else this.dotI8Js(direction, rows, out);
+      if (logit !== null) logisticInPlace(out, 0, rows, logit);
+      return out;
+    }
     let scale = 0;
     if (this.format === 'f32') {
       new Float32Array(this.buffer, this.dirAt, dim).set(direction);
@@ -170,15 +201,16 @@ export class RowStore {
       scale = q.scale;
     }
     const pool = this.poolId && rows >= PARALLEL_DOT_MIN_ROWS && RowStore.passes !== 'one-thread' ? dotPool() : null;
+    const outView = new Float32Array(this.buffer, this.outAt, rows);
     if (pool) {
-      const pass = { format: this.format, memoryId: this.poolId, kernels: this.kernels, mat: this.rowsAt, rows, dim, dir: this.dirAt, scales: this.scalesAt, out: this.outAt, dscale: scale };
+      const pass = { format: this.format, memoryId: this.poolId, kernels: this.kernels, mat: this.rowsAt, rows, dim, dir: this.dirAt, scales: this.scalesAt, out: this.outAt, dscale: scale, logit, outView };
       pool.run(pass, RowStore.passes === 'helpers-only');
-    } else if (this.format === 'f32') {
-      this.kernels.dot_f32(this.rowsAt, rows, dim, this.dirAt, this.outAt);
     } else {
-      this.kernels.dot_i8(this.rowsAt, rows, dim, this.dirAt, this.scalesAt, this.outAt, scale);
+      if (this.format === 'f32') this.kernels.dot_f32(this.rowsAt, rows, dim, this.dirAt, this.outAt);
+      else this.kernels.dot_i8(this.rowsAt, rows, dim, this.dirAt, this.scalesAt, this.outAt, scale);
+      if (logit !== null) logisticInPlace(outView, 0, rows, logit);
     }
-    out.set(new Float32Array(this.buffer, this.outAt, rows));
+    out.set(outView);
     return out;
   }
 
@@ -238,10 +270,11 @@ export class RowStore {
       // Stores large enough for split passes live in shared memory (fixed size: a grow allocates
       // anew, as for any store), known to the pool's helper threads.
       const pool = capacity >= PARALLEL_DOT_MIN_ROWS ? dotPool() : null;
+      const shared = Boolean(pool) || (this.shared && rowKernelModule(true) !== null);
       const pages = Math.ceil(bytes / PAGE);
-      this.memory = pool ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : new WebAssembly.Memory({ initial: pages });
+      this.memory = shared ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : new WebAssembly.Memory({ initial: pages });
       this.buffer = this.memory.buffer as ArrayBuffer;
-      const instance = new WebAssembly.Instance(rowKernelModule(Boolean(pool))!, { env: { mem: this.memory } });
+      const instance = new WebAssembly.Instance(rowKernelModule(shared)!, { env: { mem: this.memory } });
       this.kernels = instance.exports as unknown as RowKernels;
       if (this.poolId) dotPool()?.unregister(this.poolId);
       this.poolId = pool ? pool.register(this.memory, this) : 0;

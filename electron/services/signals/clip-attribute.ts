@@ -8,6 +8,7 @@
 import { UserError } from '../../../common/errors.ts';
 import type { Attribute } from '../../../common/types.ts';
 import { getTextFeatures } from '../../../db/features.ts';
+import { logistic } from '../matrix/dot.ts';
 import { UNIT_RANGE, type RowScores, type Signal, type SignalContext } from './signal.ts';
 
 /** Normalised weighted mean of L2-normalised prompt embeddings (plain mean without weights). */
@@ -31,25 +32,32 @@ export function poleDirection(vectors: Float32Array[], weights?: number[]): Floa
 
 /** CLIP-IQA's two-way softmax at the positive pole, written as a logistic of the cosine difference. */
 export function clipIqaScore(cosPositive: number, cosNegative: number, logitScale: number): number {
-  return 1 / (1 + Math.exp(-logitScale * (cosPositive - cosNegative)));
+  return logistic(logitScale, cosPositive - cosNegative);
 }
 
-/** Every row's dot product with `vec` (over the int8 shadow when `fast`), mapped by `f`, with the exact re-score. */
-async function dotSignal(ctx: SignalContext, vec: Float32Array, fast: boolean, f: (dot: number) => number): Promise<RowScores> {
+/**
+ * Every row's dot product with `vec` (over the int8 shadow when `fast`), mapped through the
+ * logistic of `logitScale` (null: the dots as they are), with the exact re-score. The mapping is
+ * part of the scoring pass (split over the cores with it: dot-pool.ts); the values are those of
+ * `logistic` row by row.
+ */
+async function dotSignal(ctx: SignalContext, vec: Float32Array, fast: boolean, logitScale: number | null): Promise<RowScores> {
   const { matrix } = ctx;
-  const d = fast ? matrix.dotFast(vec) : { values: matrix.dot(vec), approximate: matrix.approximate };
+  const d = fast ? matrix.dotFast(vec, undefined, logitScale) : { values: matrix.dot(vec, undefined, logitScale), approximate: matrix.approximate };
   const values = d.values;
-  for (let r = 0; r < values.length; r++) values[r] = f(values[r]);
   const dim = matrix.dim;
   return {
     values,
     approximate: d.approximate,
-    exact: (rows, embeddings) =>
-      Float32Array.from(rows, (_r, k) => {
+    exact: (rows, embeddings) => {
+      const out = new Float32Array(rows.length);
+      for (let k = 0, at = 0; k < rows.length; k++, at += dim) {
         let c = 0;
-        for (let j = 0; j < dim; j++) c += embeddings[k * dim + j] * vec[j];
-        return f(c);
-      }),
+        for (let j = 0; j < dim; j++) c += embeddings[at + j] * vec[j];
+        out[k] = logitScale === null ? c : logistic(logitScale, c);
+      }
+      return out;
+    },
   };
 }
 
@@ -77,12 +85,11 @@ export class ClipAttributeSignal implements Signal {
   }
 
   async scoreRows(ctx: SignalContext, fast: boolean): Promise<RowScores> {
-    const s = ctx.model.info.logitScale;
-    return dotSignal(ctx, await this.direction(ctx), fast, (c) => 1 / (1 + Math.exp(-s * c)));
+    return dotSignal(ctx, await this.direction(ctx), fast, ctx.model.info.logitScale);
   }
 
   async scoreRow(ctx: SignalContext, row: number): Promise<number> {
-    return 1 / (1 + Math.exp(-ctx.model.info.logitScale * ctx.matrix.dotRow(row, await this.direction(ctx))));
+    return logistic(ctx.model.info.logitScale, ctx.matrix.dotRow(row, await this.direction(ctx)));
   }
 }
 
@@ -99,7 +106,7 @@ export class TextMatchSignal implements Signal {
   }
 
   async scoreRows(ctx: SignalContext, fast: boolean): Promise<RowScores> {
-    return dotSignal(ctx, await this.vector(ctx), fast, (c) => c);
+    return dotSignal(ctx, await this.vector(ctx), fast, null);
   }
 
   async scoreRow(ctx: SignalContext, row: number): Promise<number> {
