@@ -30,7 +30,7 @@ export interface MeshCheckSettings {
 }
 
 export interface MeshCheckResult {
-  /** Each box's mesh score (raw, 0..1), in the gate's box order. */
+  /** The mesh score (raw, 0..1) of each box looked at, best detector score first, up to the first that passes. */
   scores: number[];
   /** Some box's mesh score reaches the threshold less the margin: the full pass is worth running. */
   passes: boolean;
@@ -49,20 +49,22 @@ export async function openFaceMeshCheck(files: ReadonlyMap<string, Buffer>, gate
   const threshold = settings.minConfidence - settings.margin;
   return {
     async check(r: Raster): Promise<MeshCheckResult> {
-      const boxes = await gate.boxes(r, threshold);
-      if (!boxes.length) return { scores: [], passes: false };
-      // All boxes in one run (the mesh's batch dimension is free).
-      const batch = new Float32Array(boxes.length * MESH_SIZE * MESH_SIZE * 3);
-      boxes.forEach((b, i) => humanFaceCrop(r, b, batch.subarray(i * MESH_SIZE * MESH_SIZE * 3)));
-      const out = await session.run({ [input]: new ort.Tensor('float32', batch, [boxes.length, MESH_SIZE, MESH_SIZE, 3]) });
-      try {
-        // Human reads the output whose last dimension is 1: the face flag, already a probability.
-        const flag = Object.values(out).find((t) => t.dims[t.dims.length - 1] === 1)!;
-        const scores = Array.from(flag.data as Float32Array);
-        return { scores, passes: scores.some((c) => Math.round(100 * c) / 100 > threshold) };
-      } finally {
-        for (const t of Object.values(out)) t.dispose();
+      // Best box first (the gate's order), one at a time: on a photo with people the first box is
+      // nearly always a face and the check ends there; a texture pays for every box.
+      const scores: number[] = [];
+      const crop = new Float32Array(MESH_SIZE * MESH_SIZE * 3);
+      for (const b of await gate.boxes(r, threshold)) {
+        const out = await session.run({ [input]: new ort.Tensor('float32', humanFaceCrop(r, b, crop), [1, MESH_SIZE, MESH_SIZE, 3]) });
+        try {
+          // Human reads the output whose last dimension is 1: the face flag, already a probability.
+          const c = (Object.values(out).find((t) => t.dims[t.dims.length - 1] === 1)!.data as Float32Array)[0];
+          scores.push(c);
+          if (Math.round(100 * c) / 100 > threshold) return { scores, passes: true };
+        } finally {
+          for (const t of Object.values(out)) t.dispose();
+        }
       }
+      return { scores, passes: false };
     },
     release: () => session.release(),
   };
@@ -87,24 +89,29 @@ export function humanFaceCrop(r: Raster, b: FaceBox, out: Float32Array): Float32
   const cx = b.startPoint[0] + (b.endPoint[0] - b.startPoint[0]) / 2;
   const cy = b.startPoint[1] + (b.endPoint[1] - b.startPoint[1]) / 2;
   // tfjs's wasm kernel computes in float32: the same rounding of the source pixel.
-  const [sin, cos] = [Math.fround(Math.sin(angle)), Math.fround(Math.cos(angle))];
-  const [fcx, fcy] = [Math.fround((cx / w) * w), Math.fround((cy / h) * h)];
+  const sin = Math.fround(Math.sin(angle));
+  const cos = Math.fround(Math.cos(angle));
+  const fcx = Math.fround((cx / w) * w);
+  const fcy = Math.fround((cy / h) * h);
   /** Offset of pixel (x, y) of the (rotated) frame in `data`, or −1 where it is empty (fill 0). */
   const at = (x: number, y: number): number => {
-    if (!rotate) return (y * w + x) * 3;
     const dx = Math.fround(x - fcx);
     const dy = Math.fround(y - fcy);
     const sx = Math.round(Math.fround(Math.fround(Math.fround(dx * cos) - Math.fround(dy * sin)) + fcx));
     const sy = Math.round(Math.fround(Math.fround(Math.fround(dx * sin) + Math.fround(dy * cos)) + fcy));
     return sx >= 0 && sx < w && sy >= 0 && sy < h ? (sy * w + sx) * 3 : -1;
   };
+  const value = (offset: number, c: number) => (offset < 0 ? 0 : data[offset + c]);
   // cropAndResize's box [y1, x1, y2, x2] as fractions of the frame (cutAndResize), then its sampling.
-  const [y1, x1, y2, x2] = [b.startPoint[1] / h, b.startPoint[0] / w, b.endPoint[1] / h, b.endPoint[0] / w];
-  const ys = ((y2 - y1) * (h - 1)) / (MESH_SIZE - 1);
-  const xs = ((x2 - x1) * (w - 1)) / (MESH_SIZE - 1);
-  const px = new Float64Array(12);
+  const y1 = b.startPoint[1] / h;
+  const x1 = b.startPoint[0] / w;
+  const ys = ((b.endPoint[1] / h - y1) * (h - 1)) / (MESH_SIZE - 1);
+  const xs = ((b.endPoint[0] / w - x1) * (w - 1)) / (MESH_SIZE - 1);
   for (let oy = 0; oy < MESH_SIZE; oy++) {
     const yIn = y1 * (h - 1) + oy * ys;
+    const top = Math.floor(yIn);
+    const bottom = Math.ceil(yIn);
+    const yl = yIn - top;
     for (let ox = 0; ox < MESH_SIZE; ox++) {
       const o = (oy * MESH_SIZE + ox) * 3;
       const xIn = x1 * (w - 1) + ox * xs;
@@ -112,13 +119,25 @@ export function humanFaceCrop(r: Raster, b: FaceBox, out: Float32Array): Float32
         out[o] = out[o + 1] = out[o + 2] = 0;
         continue;
       }
-      const [top, bottom, left, right] = [Math.floor(yIn), Math.ceil(yIn), Math.floor(xIn), Math.ceil(xIn)];
-      const [yl, xl] = [yIn - top, xIn - left];
-      const corners = [at(left, top), at(right, top), at(left, bottom), at(right, bottom)];
-      for (let k = 0; k < 4; k++) for (let c = 0; c < 3; c++) px[k * 3 + c] = corners[k] < 0 ? 0 : data[corners[k] + c];
+      const left = Math.floor(xIn);
+      const right = Math.ceil(xIn);
+      const xl = xIn - left;
+      if (!rotate) { // the usual case: every corner inside the frame
+        const [tl, tr, bl, br] = [(top * w + left) * 3, (top * w + right) * 3, (bottom * w + left) * 3, (bottom * w + right) * 3];
+        for (let c = 0; c < 3; c++) {
+          const t = data[tl + c] + (data[tr + c] - data[tl + c]) * xl;
+          const btm = data[bl + c] + (data[br + c] - data[bl + c]) * xl;
+          out[o + c] = (t + (btm - t) * yl) / 255;
+        }
+        continue;
+      }
+      const tl = at(left, top);
+      const tr = at(right, top);
+      const bl = at(left, bottom);
+      const br = at(right, bottom);
       for (let c = 0; c < 3; c++) {
-        const t = px[c] + (px[3 + c] - px[c]) * xl;
-        const btm = px[6 + c] + (px[9 + c] - px[6 + c]) * xl;
+        const t = value(tl, c) + (value(tr, c) - value(tl, c)) * xl;
+        const btm = value(bl, c) + (value(br, c) - value(bl, c)) * xl;
         out[o + c] = (t + (btm - t) * yl) / 255;
       }
     }
