@@ -243,8 +243,8 @@ export const FULL_CONFIDENCE = 0.3;
  * How far below FULL_CONFIDENCE the mesh check (face-mesh-check.ts) still passes a frame: boxes
  * scoring above 0.2 are meshed and a mesh score above 0.2 passes. Measured on the 200 bench photos
  * and the 103 of ../shared/faces (test/judgement/face-mesh-check-parity.ts): every face Human keeps
- * scores 0.33 or more on the check, every box of a frame where it keeps none 0.063 or less; without
- * the margin the check's verdict is Human's on all 303.
+ * scores 0.33 or more on the check, every box of a real frame where it keeps none 0.056 or less;
+ * without the margin the check's verdict is Human's on all 303.
  */
 export const MESH_MARGIN = 0.1;
 /** Human's non-max suppression overlap for BlazeFace's boxes (the gate reproduces it). */
