@@ -35,8 +35,24 @@ export interface FaceGateResult {
   passes: boolean;
 }
 
+/** One of Human's detector boxes (blazeface.ts DetectBox), in the raster's pixels: what the mesh is cropped from. */
+export interface FaceBox {
+  /** The box scaled, enlarged 1.4× and squared, corners rounded (Human's squarifyBox). */
+  startPoint: [number, number];
+  endPoint: [number, number];
+  /** BlazeFace's 6 keypoints (eyes, nose, mouth, ears), scaled to the raster. */
+  landmarks: [number, number][];
+  /** The raw (unrounded) detector score. */
+  confidence: number;
+}
+
 export interface FaceGate {
   check(raster: Raster): Promise<FaceGateResult>;
+  /**
+   * Human's detector boxes on `raster` at `minConfidence` (getBoxes: non-max suppression, score
+   * above the threshold, box not empty), as its full pass would take them for the mesh.
+   */
+  boxes(raster: Raster, minConfidence: number): Promise<FaceBox[]>;
   release(): Promise<void>;
 }
 
@@ -64,19 +80,20 @@ export async function openFaceGate(files: ReadonlyMap<string, Buffer>, settings:
   const { bytes, inputSize } = buildFaceGateModel(graph);
   const session = await ort.InferenceSession.create(bytes, sessionOptions(threads));
   const anchors = blazeFaceAnchors(inputSize);
+  const detect = async <T>(r: Raster, then: (d: Decoded) => T): Promise<T> => {
+    const pixels = new ort.Tensor('uint8', new Uint8Array(r.data.buffer, r.data.byteOffset, r.width * r.height * 3), [1, r.height, r.width, 3]);
+    const out = await session.run({ pixels });
+    try {
+      // Human sorts the four outputs by size: classificators 384, 512, then regressors 384 × 16, 512 × 16.
+      const [c384, c512, r384, r512] = session.outputNames.map((n) => out[n]).sort((a, b) => a.size - b.size).map((t) => t.data as Float32Array);
+      return then(decode({ logits: [c512, c384], regs: [r512, r384] }, anchors)); // rows: the 512 stride-16 anchors first
+    } finally {
+      for (const t of Object.values(out)) t.dispose();
+    }
+  };
   return {
-    async check(r: Raster): Promise<FaceGateResult> {
-      const pixels = new ort.Tensor('uint8', new Uint8Array(r.data.buffer, r.data.byteOffset, r.width * r.height * 3), [1, r.height, r.width, 3]);
-      const out = await session.run({ pixels });
-      try {
-        // Human sorts the four outputs by size: classificators 384, 512, then regressors 384 × 16, 512 × 16.
-        const [c384, c512, r384, r512] = session.outputNames.map((n) => out[n]).sort((a, b) => a.size - b.size).map((t) => t.data as Float32Array);
-        const rows = { logits: [c512, c384], regs: [r512, r384] }; // rows: the 512 stride-16 anchors first
-        return decide(rows, anchors, inputSize, r.width, r.height, settings);
-      } finally {
-        for (const t of Object.values(out)) t.dispose();
-      }
-    },
+    check: (r) => detect(r, (d) => decide(d, inputSize, r.width, r.height, settings)),
+    boxes: (r, minConfidence) => detect(r, (d) => humanBoxes(d, inputSize, r.width, r.height, { ...settings, minConfidence })),
     release: () => session.release(),
   };
 }
@@ -91,24 +108,38 @@ export function blazeFaceAnchors(inputSize: number): Float32Array {
   return Float32Array.from(out);
 }
 
-/** Human's post-processing of the detector's outputs (see the header), reduced to "any face?". */
-function decide(
-  rows: { logits: Float32Array[]; regs: Float32Array[] }, anchors: Float32Array, inputSize: number,
-  width: number, height: number, s: FaceGateSettings,
-): FaceGateResult {
+/** Every anchor's sigmoid score, box [x1, y1, x2, y2] and keypoint offsets, in the model's input pixels. */
+interface Decoded {
+  scores: Float32Array;
+  boxes: Float32Array;
+  /** Per anchor 12 values: the 6 keypoints' (x, y) offsets from the anchor (Human's batch columns 5–16). */
+  keypoints: Float32Array;
+  anchors: Float32Array;
+  maxScore: number;
+}
+
+function decode(rows: { logits: Float32Array[]; regs: Float32Array[] }, anchors: Float32Array): Decoded {
   const count = anchors.length / 2;
   const scores = new Float32Array(count);
-  const boxes = new Float32Array(count * 4); // [x1, y1, x2, y2] in the model's input pixels
+  const boxes = new Float32Array(count * 4);
+  const keypoints = new Float32Array(count * 12);
   let maxScore = 0;
   for (let i = 0, part = 0, j = 0; i < count; i++, j++) {
     if (j === rows.logits[part].length) [part, j] = [part + 1, 0];
     scores[i] = 1 / (1 + Math.exp(-rows.logits[part][j]));
     if (scores[i] > maxScore) maxScore = scores[i];
-    const reg = rows.regs[part].subarray(j * 16, j * 16 + 4);
+    const reg = rows.regs[part].subarray(j * 16, j * 16 + 16);
     const cx = reg[0] + anchors[2 * i];
     const cy = reg[1] + anchors[2 * i + 1];
     boxes.set([cx - reg[2] / 2, cy - reg[3] / 2, cx + reg[2] / 2, cy + reg[3] / 2], i * 4);
+    keypoints.set(reg.subarray(4, 16), i * 12);
   }
+  return { scores, boxes, keypoints, anchors, maxScore };
+}
+
+/** Human's post-processing of the detector's outputs (see the header), reduced to "any face?". */
+function decide(d: Decoded, inputSize: number, width: number, height: number, s: FaceGateSettings): FaceGateResult {
+  const { boxes, scores } = d;
   const kept = nonMaxSuppression(boxes, scores, s);
   const fx = width / inputSize;
   const fy = height / inputSize;
@@ -117,7 +148,32 @@ function decide(
     const h = Math.round(BOX_SCALE * Math.abs(boxes[i * 4 + 3] - boxes[i * 4 + 1]) * fy);
     return w > 0 && h > 0 && Math.round(100 * scores[i]) / 100 > s.minConfidence;
   });
-  return { maxScore, passes };
+  return { maxScore: d.maxScore, passes };
+}
+
+/** Human's getBoxes after the model: scaleBoxCoordinates, enlargeBox (1.4), squarifyBox, empty boxes dropped. */
+function humanBoxes(d: Decoded, inputSize: number, width: number, height: number, s: FaceGateSettings): FaceBox[] {
+  const fx = width / inputSize;
+  const fy = height / inputSize;
+  const out: FaceBox[] = [];
+  for (const i of nonMaxSuppression(d.boxes, d.scores, s)) {
+    const [x1, y1, x2, y2] = [d.boxes[i * 4] * fx, d.boxes[i * 4 + 1] * fy, d.boxes[i * 4 + 2] * fx, d.boxes[i * 4 + 3] * fy];
+    const landmarks: [number, number][] = [];
+    for (let k = 0; k < 6; k++) {
+      landmarks.push([(d.keypoints[i * 12 + 2 * k] + d.anchors[2 * i]) * fx, (d.keypoints[i * 12 + 2 * k + 1] + d.anchors[2 * i + 1]) * fy]);
+    }
+    const [cx, cy] = [x1 + (x2 - x1) / 2, y1 + (y2 - y1) / 2];
+    const [w, h] = [BOX_SCALE * Math.abs(x2 - x1), BOX_SCALE * Math.abs(y2 - y1)];
+    const half = Math.max(w, h) / 2; // squarifyBox: the enlarged box's center and larger side
+    if (!(Math.round(w) > 0 && Math.round(h) > 0 && d.scores[i] > s.minConfidence)) continue;
+    out.push({
+      startPoint: [Math.round(cx - half), Math.round(cy - half)],
+      endPoint: [Math.round(cx + half), Math.round(cy + half)],
+      landmarks,
+      confidence: d.scores[i],
+    });
+  }
+  return out;
 }
 
 /** tfjs's nonMaxSuppression (hard NMS): best first, dropping a box whose IoU with a kept one is ≥ the threshold. */

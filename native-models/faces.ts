@@ -4,7 +4,9 @@
 // network at run time. What it returns is raw geometry in the raster's pixels (and the smile);
 // what it means (eye state, face focus) is electron/services/indexing/analyzers/face-measures.ts.
 // Each frame is first asked "any face?" by the gate (face-gate.ts: the same BlazeFace converted to
-// ONNX, on onnxruntime, giving Human's verdict); only a frame it passes gets the full tfjs pass.
+// ONNX, on onnxruntime, giving Human's verdict), then by the mesh check (face-mesh-check.ts: the
+// full pass's boxes and Human's mesh score, also on onnxruntime); only a frame both pass gets the
+// full tfjs pass.
 //
 // Integrity: every model file is read once, checked against the SHA-256 pinned below, and served
 // to TensorFlow.js from those very bytes (a load router for the models folder's paths), so what
@@ -19,6 +21,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../common/errors.ts';
 import { openFaceGate } from './face-gate.ts';
+import { openFaceMeshCheck } from './face-mesh-check.ts';
 import type { Raster } from './preprocess.ts';
 
 const require = createRequire(import.meta.url);
@@ -165,6 +168,7 @@ export function openFaceModel(dirs: { models: string; wasm: string } = defaultFa
 async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
   const files = readVerifiedModelFiles(modelsDir);
   const gate = await openFaceGate(files, { minConfidence: GATE_CONFIDENCE, maxDetected: MAX_FACES, iouThreshold: IOU_THRESHOLD });
+  const meshCheck = await openFaceMeshCheck(files, gate, { minConfidence: FULL_CONFIDENCE, margin: MESH_MARGIN });
   tfReady ??= initTf();
   const tf = await tfReady;
   for (const name of MODEL_NAMES) {
@@ -200,11 +204,14 @@ async function load(modelsDir: string, wasmDir: string): Promise<FaceModel> {
     // small copy (libvips, antialiased), on onnxruntime (face-gate.ts: the same answer as Human's
     // detector with config(false), at a fraction of tfjs's cost); only a frame where it finds a face
     // pays for the full pass (detector again, then the mesh and the iris model cropped from the
-    // working raster).
+    // working raster). Before it, the mesh check (face-mesh-check.ts, onnxruntime): the full pass's
+    // detector boxes and Human's mesh confidence on each, so that a texture the gate took for a face
+    // (most frames without people that pass it) stops here instead of in tfjs's mesh.
     if (Math.max(r.width, r.height) > GATE_SIDE) {
       const small = await downscale(r, GATE_SIDE);
       if (!(await gate.check(small)).passes) return [];
     }
+    if (!(await meshCheck.check(r)).passes) return [];
     return (await run(r, true)).map(toRaw);
   };
   let queue: Promise<unknown> = Promise.resolve();
@@ -230,6 +237,16 @@ export const GATE_SIDE = 320;
  * small or unclear, which the eye rules mostly answer "can't tell" anyway.
  */
 export const GATE_CONFIDENCE = 0.5;
+/** Human's detector.minConfidence in the full pass; its mesh keeps a face whose score (rounded to 0.01) is above it too. */
+export const FULL_CONFIDENCE = 0.3;
+/**
+ * How far below FULL_CONFIDENCE the mesh check (face-mesh-check.ts) still passes a frame: boxes
+ * scoring above 0.2 are meshed and a mesh score above 0.2 passes. Measured on the 200 bench photos
+ * and the 103 of ../shared/faces (test/judgement/face-mesh-check-parity.ts): every face Human keeps
+ * scores 0.33 or more on the check, every box of a real frame where it keeps none 0.056 or less;
+ * without the margin the check's verdict is Human's on all 303.
+ */
+export const MESH_MARGIN = 0.1;
 /** Human's non-max suppression overlap for BlazeFace's boxes (the gate reproduces it). */
 const IOU_THRESHOLD = 0.1;
 
@@ -256,7 +273,7 @@ export function config(full: boolean) {
     face: {
       enabled: true,
       // rotation: the mesh is fitted to the face turned upright (a tilted head's lids measured along the eye).
-      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? 0.3 : GATE_CONFIDENCE, iouThreshold: IOU_THRESHOLD, return: false, ...noSkip },
+      detector: { modelPath: 'blazeface.json', rotation: true, maxDetected: MAX_FACES, minConfidence: full ? FULL_CONFIDENCE : GATE_CONFIDENCE, iouThreshold: IOU_THRESHOLD, return: false, ...noSkip },
       mesh: { enabled: full, modelPath: 'facemesh.json', ...noSkip },
       iris: { enabled: full, modelPath: 'iris.json', ...noSkip },
       // The smile estimate (RawFace.smile); minConfidence 0 so that every class's score is returned.

@@ -17,6 +17,14 @@ export interface TfjsFaceReference {
   blazeFace(r: Raster): Promise<Float32Array[]>;
   /** Human's detector pass with the gate's settings (its threshold `minConfidence`): did it report a face? */
   humanGate(r: Raster, minConfidence?: number): Promise<boolean>;
+  /** Human's full pass (detector at 0.3, mesh, iris, emotion; native-models/faces.ts config(true)) without the gate: each face's mesh score. */
+  humanFull(r: Raster): Promise<{ faceScore: number; boxScore: number }[]>;
+  /**
+   * Human's face tensor for the mesh (facemeshutil.ts correctFaceRotation, rotation on): the frame
+   * turned by `angle` about the box's center when |angle| > 0.2 (tf.image.rotateWithOffset), the box
+   * cropped and resized to 192 (cutAndResize), / 255.
+   */
+  faceCrop(r: Raster, box: { startPoint: [number, number]; endPoint: [number, number] }, angle: number): Promise<Float32Array>;
   /** Runs blazeface, facemesh or iris on an NHWC float input; the outputs named (graph node names). */
   run(model: 'blazeface' | 'facemesh' | 'iris', input: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]>;
 }
@@ -41,6 +49,12 @@ export async function openTfjsFaceReference(): Promise<TfjsFaceReference> {
     cacheModels: false, debug: false, async: true, warmup: 'none',
   });
   await human.load();
+  const full = new Human({
+    ...config(true), backend: 'wasm', wasmPath: dirs.wasm + path.sep, modelBasePath: dirs.models + path.sep,
+    cacheModels: false, debug: false, async: true, warmup: 'none',
+  });
+  await full.load();
+  if (!full.env.kernels.includes('rotatewithoffset')) throw new Error('tfjs wasm has no RotateWithOffset: Human would not rotate the face crop');
   const input = (r: Raster) => tf.tensor4d(r.data, [1, r.height, r.width, 3], 'int32');
   const outputs = async (res: import('@tensorflow/tfjs-core').Tensor | import('@tensorflow/tfjs-core').Tensor[]) => {
     const list = Array.isArray(res) ? res : [res];
@@ -66,6 +80,24 @@ export async function openTfjsFaceReference(): Promise<TfjsFaceReference> {
       } finally {
         t.dispose();
       }
+    },
+    async humanFull(r) {
+      const t = input(r);
+      try {
+        return ((await full.detect(t, config(true))).face ?? []).map((f: { faceScore: number; boxScore: number }) => ({ faceScore: f.faceScore, boxScore: f.boxScore }));
+      } finally {
+        t.dispose();
+      }
+    },
+    async faceCrop(r, box, angle) {
+      const crop = tf.tidy(() => {
+        const x = tf.cast(input(r), 'float32') as import('@tensorflow/tfjs-core').Tensor4D;
+        const [cx, cy] = [box.startPoint[0] + (box.endPoint[0] - box.startPoint[0]) / 2, box.startPoint[1] + (box.endPoint[1] - box.startPoint[1]) / 2];
+        const src = angle !== 0 && Math.abs(angle) > 0.2 ? tf.image.rotateWithOffset(x, angle, 0, [cx / r.width, cy / r.height]) : x;
+        const cut = [[box.startPoint[1] / r.height, box.startPoint[0] / r.width, box.endPoint[1] / r.height, box.endPoint[0] / r.width]];
+        return tf.div(tf.image.cropAndResize(src, cut, [0], [192, 192]), tf.scalar(255));
+      });
+      return (await outputs(crop))[0];
     },
     async run(name, data, shape, names) {
       return outputs(tf.tidy(() => models.get(name)!.execute(tf.tensor(data, shape, 'float32'), names)) as never);
