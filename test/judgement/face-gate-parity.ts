@@ -7,28 +7,17 @@
 //   npx tsx test/judgement/face-gate-parity.ts [--bench N]     (N: how many bench photos, default all)
 //
 // Exits 1 if any verdict differs. Names no photo content; copies nothing.
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { openFaceGate } from '../../native-models/face-gate.ts';
 import { defaultFaceModelDirs, downscale, GATE_CONFIDENCE, GATE_SIDE, MAX_FACES, readVerifiedModelFiles } from '../../native-models/faces.ts';
 import { decodeImage } from '../../native-models/preprocess.ts';
-import { CACHE } from '../bench/util.ts';
 import { openTfjsFaceReference } from '../helpers/tfjs-face-reference.ts';
-import { FACES_DIR } from './faces-judge.ts';
+import { parityPhotos } from './parity-photos.ts';
 
 const { values: args } = parseArgs({ options: { bench: { type: 'string' } } });
-const benchDir = path.join(CACHE, 'bench-photos');
-const list = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((f) => path.join(dir, f)) : []);
-const bench = fs.existsSync(benchDir)
-  ? fs.readdirSync(benchDir).flatMap((set) => list(path.join(benchDir, set, 'photos'))).slice(0, args.bench ? Number(args.bench) : undefined)
-  : [];
-const faces = ['open', 'closed', 'hard'].flatMap((l) => list(path.join(FACES_DIR, l))).filter((f) => !f.endsWith('.md') && !f.endsWith('.tsv'));
-if (!bench.length && !faces.length) {
-  console.error(`Nothing to compare: no ${benchDir} (run the faces bench once) and no ${FACES_DIR}.`);
-  process.exit(2);
-}
+const { bench, faces } = parityPhotos(args.bench ? Number(args.bench) : undefined);
 
 const files = readVerifiedModelFiles(defaultFaceModelDirs().models);
 const gate = await openFaceGate(files, { minConfidence: GATE_CONFIDENCE, maxDetected: MAX_FACES, iouThreshold: 0.1 });

@@ -18,21 +18,11 @@ import {
   defaultFaceModelDirs, downscale, FULL_CONFIDENCE, GATE_CONFIDENCE, GATE_SIDE, MAX_FACES, MESH_MARGIN, readVerifiedModelFiles,
 } from '../../native-models/faces.ts';
 import { decodeImage } from '../../native-models/preprocess.ts';
-import { CACHE } from '../bench/util.ts';
 import { openTfjsFaceReference } from '../helpers/tfjs-face-reference.ts';
-import { FACES_DIR } from './faces-judge.ts';
+import { parityPhotos } from './parity-photos.ts';
 
 const { values: args } = parseArgs({ options: { bench: { type: 'string' } } });
-const benchDir = path.join(CACHE, 'bench-photos');
-const list = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((f) => path.join(dir, f)) : []);
-const bench = fs.existsSync(benchDir)
-  ? fs.readdirSync(benchDir).sort().flatMap((set) => list(path.join(benchDir, set, 'photos'))).slice(0, Number(args.bench ?? 200))
-  : [];
-const faces = ['open', 'closed', 'hard'].flatMap((l) => list(path.join(FACES_DIR, l))).filter((f) => !f.endsWith('.md') && !f.endsWith('.tsv'));
-if (!bench.length && !faces.length) {
-  console.error(`Nothing to compare: no ${benchDir} (run the faces bench once) and no ${FACES_DIR}.`);
-  process.exit(2);
-}
+const { bench, faces } = parityPhotos(Number(args.bench ?? 200));
 
 const files = readVerifiedModelFiles(defaultFaceModelDirs().models);
 const gate = await openFaceGate(files, { minConfidence: GATE_CONFIDENCE, maxDetected: MAX_FACES, iouThreshold: 0.1 });
