@@ -137,17 +137,12 @@ function decode(rows: { logits: Float32Array[]; regs: Float32Array[] }, anchors:
   return { scores, boxes, keypoints, anchors, maxScore };
 }
 
-/** Human's post-processing of the detector's outputs (see the header), reduced to "any face?". */
+/**
+ * Human's verdict from the detector's outputs (see the header): its boxes (humanBoxes), and a face
+ * counted when its score rounded to 2 decimals is above the threshold (facemesh.ts's face.score).
+ */
 function decide(d: Decoded, inputSize: number, width: number, height: number, s: FaceGateSettings): FaceGateResult {
-  const { boxes, scores } = d;
-  const kept = nonMaxSuppression(boxes, scores, s);
-  const fx = width / inputSize;
-  const fy = height / inputSize;
-  const passes = kept.some((i) => {
-    const w = Math.round(BOX_SCALE * Math.abs(boxes[i * 4 + 2] - boxes[i * 4]) * fx);
-    const h = Math.round(BOX_SCALE * Math.abs(boxes[i * 4 + 3] - boxes[i * 4 + 1]) * fy);
-    return w > 0 && h > 0 && Math.round(100 * scores[i]) / 100 > s.minConfidence;
-  });
+  const passes = humanBoxes(d, inputSize, width, height, s).some((b) => Math.round(100 * b.confidence) / 100 > s.minConfidence);
   return { maxScore: d.maxScore, passes };
 }
 
