@@ -68,10 +68,13 @@ export interface Analyzer<R = unknown> {
   isDone?(db: DB, photoId: number): boolean;
 }
 
+/** Rec. 709 luma, 0..255, of the RGB pixel at byte offset `s`. */
+export const lumaAt = (d: Uint8Array, s: number): number => 0.2126 * d[s] + 0.7152 * d[s + 1] + 0.0722 * d[s + 2];
+
 /** Rec. 709 luma of a raster, 0..255 per pixel (for analyzers that look at brightness or focus). */
 export function luminance(r: Raster): Float32Array {
   const n = r.width * r.height;
   const out = new Float32Array(n);
-  for (let i = 0, s = 0; i < n; i++, s += 3) out[i] = 0.2126 * r.data[s] + 0.7152 * r.data[s + 1] + 0.0722 * r.data[s + 2];
+  for (let i = 0, s = 0; i < n; i++, s += 3) out[i] = lumaAt(r.data, s);
   return out;
 }

@@ -12,7 +12,7 @@
 // painted at measure time (test/judgement/occlude.ts); a pure function of the raster and the
 // mesh, no I/O. Where the mesh, guessing, puts the eyes off the cover (on a lens's rim, or on the
 // mouth of a face whose top is hidden), the patch sees detail and the rule does not fire.
-import type { Raster } from './analyzer.ts';
+import { lumaAt, type Raster } from './analyzer.ts';
 
 export const COVER_FLAT = 0.2;
 
@@ -29,8 +29,6 @@ export interface EyeCover {
   flat: number;
 }
 
-const lum = (d: Buffer, i: number) => 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
-
 /** Luminances of a rectangle centred on c, half-sides `along` (on direction u) and `across`. */
 function patch(r: Raster, c: [number, number], u: [number, number], along: number, across: number): number[] {
   const out: number[] = [];
@@ -40,7 +38,7 @@ function patch(r: Raster, c: [number, number], u: [number, number], along: numbe
   for (let y = y0; y <= y1; y++) {
     for (let x = x0; x <= x1; x++) {
       const dx = x - c[0], dy = y - c[1];
-      if (Math.abs(dx * u[0] + dy * u[1]) <= along && Math.abs(-dx * u[1] + dy * u[0]) <= across) out.push(lum(r.data, (y * r.width + x) * 3));
+      if (Math.abs(dx * u[0] + dy * u[1]) <= along && Math.abs(-dx * u[1] + dy * u[0]) <= across) out.push(lumaAt(r.data, (y * r.width + x) * 3));
     }
   }
   return out;
