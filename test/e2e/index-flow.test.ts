@@ -5,9 +5,9 @@
 // all done; scores arrive in steps while the run goes on, unscored photos sorting last with a note;
 // the final order is the library's. A folder added during a run is indexed right after it (no
 // "busy" error); a cancelled run leaves its photos listed, the loupe stays on its photo, and
-// Update index completes them. The run's pace is that of a real shoot: 130 photos (about 14 s here
-// under load; the window reloads about once a second, so several states are seen on any machine
-// slower than ~3 s for the run).
+// Update index completes them. The run's pace is that of a real shoot: 260 photos (the window
+// reloads about once a second, spaced by 4 × a reload's duration: with 130 photos, a 7–10 s run in a
+// clean-clone CI run once saw no reload land between the first scores and the end).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -16,7 +16,7 @@ import type { Library } from '../../electron/services/library.ts';
 import { backToGrid, chromiumStatus, closeAll, makeBursts, makePhotos, pageTools, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
-const PHOTOS = 130;
+const PHOTOS = 260;
 
 /** What the window shows, sampled every 50 ms by the page itself (a recorder in the test, not in the app). */
 interface Sample {
