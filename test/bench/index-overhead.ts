@@ -6,11 +6,11 @@
 // shared machine slows the wall clock but barely the CPU a photo takes; img/s is reported beside it.
 // Medians over the repeats. Part of `npm run bench` (run.ts, step 3b); alone:
 //   npx tsx test/bench/index-overhead.ts [photos = 48] [repeats = 3]
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { IndexRun } from './index-child.ts';
-import { CACHE, log, median, ROOT, rmrf, round, runChild } from './util.ts';
+import { photoFolder } from './photos.ts';
+import { log, median, ROOT, rmrf, round, runChild } from './util.ts';
 
 export interface IndexOverhead {
   photos: number;
@@ -29,11 +29,7 @@ export interface IndexOverhead {
 }
 
 export async function measureIndexOverhead(modelDir: string, files: string[], repeats = 3): Promise<IndexOverhead> {
-  // A folder of the chosen photos (hard links: no copy, same files to the decoder).
-  const dir = path.join(CACHE, 'bench-index-overhead');
-  rmrf(dir);
-  fs.mkdirSync(dir, { recursive: true });
-  for (const f of files) fs.linkSync(f, path.join(dir, path.basename(f)));
+  const dir = photoFolder(files, `bench-index-overhead-${process.pid}`);
   const child = path.join(ROOT, 'test/bench/index-child.ts');
   const loadBefore = os.loadavg()[0];
   const all: IndexRun[] = [];

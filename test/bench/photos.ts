@@ -98,6 +98,18 @@ async function renderCopy(base: Buffer, index: number, out: string): Promise<voi
   fs.renameSync(tmp, out);
 }
 
+/**
+ * A fresh folder `name` in the cache holding exactly `files` (hard links: no copy, the same files to
+ * the decoder), for runs that index a whole folder.
+ */
+export function photoFolder(files: string[], name: string): string {
+  const dir = path.join(CACHE, name);
+  rmrf(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of files) fs.linkSync(f, path.join(dir, path.basename(f)));
+  return dir;
+}
+
 /** `count` 24 MP JPEGs; generated once (~1.3 s per source + ~0.6 s per photo, per core) and reused. */
 export async function ensureBenchPhotos(count: number): Promise<PhotoSet> {
   const src = sources();
@@ -133,9 +145,9 @@ export async function ensureBenchPhotos(count: number): Promise<PhotoSet> {
     await Promise.all([worker(), worker()]); // one libvips thread each: both cores busy
     fs.writeFileSync(manifest, JSON.stringify({ version: VERSION, count, source: src.kind }, null, 2));
   }
-  // Leftovers (interrupted writes, photos of a larger earlier set) would be indexed too.
-  const keep = new Set(files.map((f) => path.basename(f)));
-  for (const f of fs.readdirSync(dir)) if (!keep.has(f)) rmrf(path.join(dir, f));
+  // Interrupted writes are dropped; photos of a larger set stay (another run may be using them):
+  // whoever indexes a folder indexes photoFolder(files), which holds exactly the files asked for.
+  for (const f of fs.readdirSync(dir)) if (f.endsWith('.tmp')) rmrf(path.join(dir, f));
   const meanBytes = files.reduce((s, f) => s + fs.statSync(f).size, 0) / files.length;
   return { dir, files, source: src.kind, meanBytes };
 }

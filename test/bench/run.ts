@@ -27,7 +27,7 @@ import { measureLoupe, type LoupeRun } from './loupe.ts';
 import { measureTextStall, type TextStall } from './text-stall.ts';
 import { measureServeStall, type ServeStall } from './serve-stall.ts';
 import { ensureBenchModel, MODEL_NAME, MODEL_ROOT } from './model.ts';
-import { ensureBenchPhotos } from './photos.ts';
+import { ensureBenchPhotos, photoFolder } from './photos.ts';
 import { profileStages, type StageProfile } from './stages.ts';
 import { measureTechnicalCost, type TechnicalCost } from './technical.ts';
 import { measureFacesCost, type FacesCost } from './faces.ts';
@@ -35,7 +35,7 @@ import { measureFlaws, type FlawsRun } from './flaws.ts';
 import { measureIndexOverhead, type IndexOverhead } from './index-overhead.ts';
 import { TECHNICAL_WORKING_SIDE } from '../../electron/services/indexing/analyzers/technical.ts';
 import { ensureSyntheticLibrary } from './synthetic-library.ts';
-import { CACHE, cpuBound, log, median, ROOT, round, runChild, timeRuns } from './util.ts';
+import { CACHE, cpuBound, log, median, ROOT, rmrf, round, runChild, timeRuns } from './util.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -115,12 +115,14 @@ if (!skip.has('flaws')) {
 let index: IndexRun | null = null;
 const indexRuns: IndexRun[] = [];
 if (!skip.has('index')) {
+  const folder = photoFolder(photoSet.files, `bench-index-${process.pid}`);
   for (let run = 1; run <= 2; run++) {
     log(`index: run ${run}/2, ${photoSet.files.length} photos through Library.open/addRoot/index (a fresh library)…`);
-    const r = await runChild<IndexRun>(here('index-child.ts'), ['--model', modelDir, '--photos', photoSet.dir]);
+    const r = await runChild<IndexRun>(here('index-child.ts'), ['--model', modelDir, '--photos', folder]);
     indexRuns.push(r);
     log(`index: ${r.imgPerSec} img/s = ${(r.imgPerSec / bound).toFixed(2)} × the CPU bound ${bound.toFixed(2)}; cores busy ${r.coresBusy}, encoder busy ${r.encoderBusy}`);
   }
+  rmrf(folder);
   index = indexRuns.reduce((a, b) => (b.imgPerSec > a.imgPerSec ? b : a));
 }
 
