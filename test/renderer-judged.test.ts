@@ -2,7 +2,7 @@
 // (lib/sort-filter.ts) and their keys (lib/keyboard.ts), under Node as test/renderer-logic.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { FocusMapInfo, PhotoFace, PhotoRecord } from '../common/types.ts';
-import { eyeLook, faceCrop, faceRows, facesWords, focusBand, focusCells, focusLevel, focusWords } from '../renderer/src/lib/judged.ts';
+import { SMILING, eyeLook, faceCrop, faceRows, faceTag, facesWords, focusBand, focusCells, focusLevel, focusWords, judgedCaption, smileWords } from '../renderer/src/lib/judged.ts';
 import { SHORTCUTS, keyToAction, type KeyContext } from '../renderer/src/lib/keyboard.ts';
 import { DEFAULT_FILTER, applyView, matchesFilter } from '../renderer/src/lib/sort-filter.ts';
 
@@ -57,6 +57,33 @@ describe('faces in words', () => {
     expect(facesWords({ analyzed: true, faces: [face(0, 0), face(0.5, 0)] })).toBe('eyes open: all 2 faces');
     expect(facesWords({ analyzed: true, faces: [face(0, 0), face(0.5, 0, 'unknown')] })).toBe("eyes open: 1 of 2 faces; can't tell: 1 of 2 faces");
     expect(facesWords({ analyzed: true, faces: [face(0, 0, 'unknown')] })).toBe("can't tell: 1 of 1 face");
+  });
+});
+
+describe('face box labels and survey captions', () => {
+  it('says "smiling" on a face box only when the smile estimate is clearly high, and never "not smiling"', () => {
+    expect(SMILING).toBe(0.7);
+    expect(smileWords(null)).toBeNull();
+    expect(smileWords(0.11)).toBeNull(); // the squinting boy of docs/judgement.md
+    expect(smileWords(0.53)).toBeNull(); // an ordinary open-eye portrait, on average
+    expect(smileWords(0.7)).toBe('smiling');
+    expect(smileWords(0.99)).toBe('smiling');
+    expect(faceTag({ eyes: { state: 'open', left: 0.3, right: 0.3 }, smile: 0.9 })).toBe('◉ eyes open · smiling');
+    expect(faceTag({ eyes: { state: 'closed', left: 0.08, right: 0.08 }, smile: 0.95 })).toBe('✕ eyes closed · smiling'); // a laugh with eyes shut is still a blink
+    expect(faceTag({ eyes: { state: 'open', left: 0.3, right: 0.3 }, smile: 0.4 })).toBe('◉ eyes open');
+    expect(faceTag({ eyes: { state: 'unknown', left: null, right: null, reason: 'face too small to tell' }, smile: null })).toBe("? eyes: can't tell (face too small to tell)");
+  });
+
+  it('captions a survey cell with the loupe\'s own grades and sentences, shorter', () => {
+    const map = (focus: number | null): FocusMapInfo => ({ grid: 16, tiles: [], focus });
+    const three = { analyzed: true, faces: [face(0, 0, 'closed'), face(0.3, 0), face(0.6, 0)] };
+    expect(judgedCaption(map(0.9), three, 0.45).text).toBe('sharpest region sharp · eyes closed: 1 of 3 faces');
+    expect(judgedCaption(map(0.3), { analyzed: true, faces: [face(0, 0)] }, 0.45).text).toBe('sharpest region soft · eyes open: the one face');
+    expect(judgedCaption(map(0.5), { analyzed: true, faces: [] }, 0.45).text).toBe('sharpest region fair · no faces found');
+    expect(judgedCaption(null, null, 0.45).text).toBe('focus not measured yet · faces not looked at yet');
+    expect(judgedCaption(map(null), { analyzed: false, faces: [] }, 0.45).text).toBe("focus: can't tell · faces not looked at yet");
+    // The tooltip: the loupe's full sentences.
+    expect(judgedCaption(map(0.3), three, 0.45).title).toBe(`${focusWords(map(0.3), 0.45)}\n${facesWords(three)}`);
   });
 });
 

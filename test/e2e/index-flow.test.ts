@@ -6,8 +6,9 @@
 // the final order is the library's. A folder added during a run is indexed right after it (no
 // "busy" error); a cancelled run leaves its photos listed, the loupe stays on its photo, and
 // Update index completes them. The run's pace is that of a real shoot: 260 photos (the window
-// reloads about once a second, spaced by 4 × a reload's duration: with 130 photos, a 7–10 s run in a
-// clean-clone CI run once saw no reload land between the first scores and the end).
+// reloads about once a second, spaced by 4 × a reload's duration, at most 2 s since
+// renderer/src/lib/refresh-pace.ts: before that cap, with 130 photos, a 7–10 s run in a clean-clone
+// CI run once saw no reload land between the first scores and the end).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';

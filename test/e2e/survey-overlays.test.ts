@@ -1,9 +1,11 @@
 // End-to-end in Debian's Chromium against the real server and a real SQLite library of generated
 // photos: (1) the focus map (M) and face boxes (B) in the survey's cells — each cell its own photo's
 // map and faces, lying on the photo as that cell draws it, at fit and at 100 % while panning,
-// toggled by the loupe's keys; (2) the loupe's tools (the M / B / F buttons and the zoom badge)
-// never cover the photo at fit, for a landscape and a portrait photo, with the panels, after Tab
-// and full screen, at three window sizes. Focus and face rows are written into the server's
+// toggled by the loupe's keys, and each cell's caption saying focus and eyes in words; (2) the
+// loupe's tools (the M / B / F buttons and the zoom badge) never cover the photo at fit, and the
+// filmstrip beside them shows only whole frames, the focused one among them, for a landscape and a
+// portrait photo, with the panels, after Tab and full screen, at three window sizes; (3) the
+// loupe's face boxes say "smiling" only where the smile estimate is high. Focus and face rows are written into the server's
 // library file through db/ (test/helpers/judged-rows.ts), as the analyzers would store them: no
 // real face is committed. Screenshots (generated photos only) go to test-output/screenshots.
 import path from 'node:path';
@@ -14,7 +16,8 @@ import { withLibraryFile, writeFaces, writeTechnical } from '../helpers/judged-r
 import { backToGrid, chromiumStatus, closeAll, focusNth as focusTile, makePhotos, pageTools, prepareApp, startApp, type RunningApp } from './helpers.ts';
 
 const chromium = chromiumStatus();
-const LANDSCAPES = 4;
+/** Enough photos that the filmstrip has more than it can show at every window size tried. */
+const LANDSCAPES = 24;
 
 /** A portrait frame (480×720) cut from a generated landscape, captured after the landscapes. */
 async function makePortrait(dir: string, from: string): Promise<void> {
@@ -34,8 +37,8 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
   const pageErrors: string[] = [];
   /** Photo ids in the grid's order (capture time): the landscapes, then the portrait. */
   let ids: number[] = [];
-  // SOFT: out of focus but for a sharp top-left quarter, one face, eyes open. SHARP: sharp
-  // everywhere, two faces, the second blinked.
+  // SOFT: out of focus but for a sharp top-left quarter, one face, eyes open, an ordinary smile
+  // estimate (0.5). SHARP: sharp everywhere, two faces: the first beaming (0.92), the second blinked.
   const SOFT = 0;
   const SHARP = 1;
   const PORTRAIT = LANDSCAPES;
@@ -116,8 +119,8 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
         withLibraryFile(folder.dbPath, (db) => {
           writeTechnical(db, ids[SOFT], 0.2);
           writeTechnical(db, ids[SHARP], 0.9);
-          writeFaces(db, ids[SOFT], [{ box: faceA, state: 'open' }]);
-          writeFaces(db, ids[SHARP], [{ box: faceA, state: 'open' }, { box: faceB, state: 'closed' }]);
+          writeFaces(db, ids[SOFT], [{ box: faceA, state: 'open', smile: 0.5 }]);
+          writeFaces(db, ids[SHARP], [{ box: faceA, state: 'open', smile: 0.92 }, { box: faceB, state: 'closed', smile: 0.2 }]);
         });
       },
     });
@@ -137,6 +140,12 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
     await pageTools(page).imagesLoaded('[data-testid="compare"] img');
     const cell = (i: number) => `[data-testid="compare"] .cell[data-id="${ids[i]}"]`;
 
+    // Each cell's caption: focus and eyes in the loupe's words, face boxes and focus map on or off.
+    const caption = (i: number) => page.locator(`${cell(i)} [data-testid="cell-judged"]`).innerText();
+    await expect.poll(() => caption(SHARP)).toBe('sharpest region sharp · eyes closed: 1 of 2 faces');
+    expect(await caption(SOFT)).toBe('sharpest region soft · eyes open: the one face');
+    expect(await page.getAttribute(`${cell(SOFT)} [data-testid="cell-judged"]`, 'title')).toBe('sharpest region soft (focus 0.20): out of focus\neyes open: the one face');
+
     // Face boxes are on unless turned off (B): each frame's own faces, the blink in words.
     await page.waitForSelector(`${cell(SHARP)} [data-testid="face-box"][data-state="closed"]`);
     expect(await page.locator(`${cell(SOFT)} [data-testid="face-box"]`).count()).toBe(1);
@@ -144,6 +153,7 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
     expect(await page.innerText(`${cell(SHARP)} [data-testid="face-box"][data-state="closed"]`)).toMatch(/eyes closed/);
     await page.keyboard.press('b');
     await page.waitForSelector('[data-testid="compare"] [data-testid="face-box"]', { state: 'detached' });
+    expect(await caption(SHARP)).toBe('sharpest region sharp · eyes closed: 1 of 2 faces'); // the words stay
     await page.keyboard.press('b');
     await page.waitForSelector(`${cell(SOFT)} [data-testid="face-box"]`);
 
@@ -177,7 +187,7 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
     expect(pageErrors).toEqual([]);
   });
 
-  it('keeps the loupe\'s tools and zoom badge off the photo at fit: landscape and portrait, panels, Tab, full screen, three window sizes', async () => {
+  it('keeps the loupe\'s tools and zoom badge off the photo at fit, and the filmstrip\'s frames whole: landscape and portrait, panels, Tab, full screen, three window sizes', async () => {
     /** The drawn photo's rectangle and the tools' rectangles, once the fit rendition (or the thumbnail under it) is loaded. */
     const measure = () =>
       page.evaluate(() => {
@@ -195,7 +205,15 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
           const visible = b.width > 0 && b.height > 0 && b.left >= strip.left - 0.5 && b.right <= strip.right + 0.5 && b.top >= strip.top - 0.5 && b.bottom <= strip.bottom + 0.5;
           return { t, left: b.left, top: b.top, right: b.right, bottom: b.bottom, visible };
         });
-        return { photo, tools };
+        // The filmstrip: every frame whole inside the strip (not cut at either edge), the focused one among them.
+        const sb = document.querySelector('[data-testid="filmstrip"]')!.getBoundingClientRect();
+        const frames = Array.from(document.querySelectorAll('[data-testid="filmstrip"] .frame')).map((f) => {
+          const b = f.getBoundingClientRect();
+          return { id: Number(f.getAttribute('data-id')), focused: f.classList.contains('focused'), left: b.left, right: b.right, whole: b.left >= sb.left - 0.5 && b.right <= sb.right + 0.5 };
+        });
+        // Room left beside the frames: less than one more frame's (the strip shows as many as it holds).
+        const spare = frames.length ? sb.width - (frames[frames.length - 1].right - frames[0].left) : sb.width;
+        return { photo, tools, strip: { left: sb.left, right: sb.right }, frames, spare };
       });
     const checked: string[] = [];
     for (const size of [{ width: 1280, height: 800 }, { width: 1000, height: 700 }, { width: 1600, height: 900 }]) {
@@ -217,13 +235,19 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
             await page.waitForSelector('[data-testid="loupe"].fullscreen');
           }
           await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="loupe"] img.fit, [data-testid="loupe"] img.thumb')).some((i) => i.complete && i.naturalWidth > 0));
-          const { photo, tools } = await measure();
+          const { photo, tools, strip, frames, spare } = await measure();
           for (const b of tools) {
             const where = `${b.t} at ${size.width}×${size.height}, ${which === PORTRAIT ? 'portrait' : 'landscape'}, ${mode}`;
             expect(b.visible, where).toBe(true);
             const overlaps = b.left < photo.right && b.right > photo.left && b.top < photo.bottom && b.bottom > photo.top;
             expect(overlaps, `${where}: tool ${JSON.stringify(b)} over photo ${JSON.stringify(photo)}`).toBe(false);
           }
+          const where = `filmstrip at ${size.width}×${size.height}, ${which === PORTRAIT ? 'portrait' : 'landscape'}, ${mode}`;
+          expect(frames.length, where).toBeGreaterThanOrEqual(1);
+          // Never fewer than fit: the space left is less than one more frame (81 px and a 4 px gap) beside the 8 px paddings.
+          expect(spare, where).toBeLessThan(2 * 8 + 81 + 4 + 1);
+          for (const f of frames) expect(f.whole, `${where}: frame ${JSON.stringify(f)} cut by the strip ${JSON.stringify(strip)}`).toBe(true);
+          expect(frames.filter((f) => f.focused).map((f) => f.id), where).toEqual([ids[which]]);
           checked.push(`${size.width}×${size.height} ${which === PORTRAIT ? 'portrait' : 'landscape'} ${mode}`);
           if (size.width === 1280 && which === PORTRAIT && mode === 'panels') await pageTools(page).screenshot('loupe-tools.png');
         }
@@ -233,6 +257,19 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
     }
     expect(checked).toHaveLength(18);
     await page.setViewportSize({ width: 1280, height: 800 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('labels the loupe\'s face boxes "smiling" only where the smile estimate is high', async () => {
+    const labels = async () => (await page.locator('[data-testid="loupe"] [data-testid="face-box"]').allInnerTexts()).map((t) => t.trim());
+    await focusNth(SHARP);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${ids[SHARP]}"] [data-testid="face-box"][data-state="closed"]`);
+    expect(await labels()).toEqual(['◉ eyes open · smiling', '✕ eyes closed']);
+    await page.keyboard.press('ArrowLeft'); // SOFT: an ordinary 0.5 is not called a smile
+    await page.waitForSelector(`[data-testid="loupe"][data-id="${ids[SOFT]}"] [data-testid="face-box"]`);
+    await expect.poll(labels).toEqual(['◉ eyes open']);
+    await page.keyboard.press('Escape');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 // What the loupe says about focus and faces, as pure functions (unit-tested under Node): the focus
-// map's tiles as coloured cells with a word each, eye states as words and colours, the "why" in
-// words ("eyes closed: 2 of 5 faces", "sharpest region soft"), the 100 % face crops of the faces
-// view and the rows that line the same face up across the frames of a stack or survey.
+// map's tiles as coloured cells with a word each, eye states (and a clear smile) as words and
+// colours, the "why" in words ("eyes closed: 2 of 5 faces", "sharpest region soft") for the loupe's
+// panel and, shorter, each survey cell's caption, the 100 % face crops of the faces view and the
+// rows that line the same face up across the frames of a stack or survey.
 import type { EyeState, FocusMapInfo, PhotoFace, PhotoFaces } from '../../../common/types.ts';
 
 /** Tile sharpness (re-blur V/D) at which focus is "soft" or "sharp": the @focus mapping's ends (technical-measures.ts). */
@@ -42,14 +43,30 @@ export function focusCells(map: FocusMapInfo): FocusCell[] {
   return out;
 }
 
+/** How the sharpest region reads against the filter threshold, or why it has no value. */
+export type FocusGrade = 'unmeasured' | 'flat' | 'soft' | 'fair' | 'sharp';
+
+/** The one place focus becomes a grade: the loupe's sentence and the survey's caption both say it. `below`: the "Out of focus" filter's threshold. */
+export function focusGrade(map: FocusMapInfo | null, below: number): FocusGrade {
+  if (!map) return 'unmeasured';
+  if (map.focus === null) return 'flat';
+  return map.focus < below ? 'soft' : map.focus < 0.65 ? 'fair' : 'sharp';
+}
+
 /** The focus sentence of the loupe's "why". `below`: the "Out of focus" filter's threshold. */
 export function focusWords(map: FocusMapInfo | null, below: number): string {
-  if (!map) return 'focus not measured yet: run Index on its folder';
-  if (map.focus === null) return 'focus: too little detail to tell (a smooth sky, fog, a plain wall)';
-  const f = map.focus.toFixed(2);
-  if (map.focus < below) return `sharpest region soft (focus ${f}): out of focus`;
-  if (map.focus < 0.65) return `sharpest region fair (focus ${f})`;
-  return `sharpest region sharp (focus ${f})`;
+  const grade = focusGrade(map, below);
+  if (grade === 'unmeasured') return 'focus not measured yet: run Index on its folder';
+  if (grade === 'flat') return 'focus: too little detail to tell (a smooth sky, fog, a plain wall)';
+  const f = map!.focus!.toFixed(2);
+  return grade === 'soft' ? `sharpest region soft (focus ${f}): out of focus` : `sharpest region ${grade} (focus ${f})`;
+}
+
+/** The same grade in a few words, for a survey cell's caption. */
+function focusShort(grade: FocusGrade): string {
+  if (grade === 'unmeasured') return 'focus not measured yet';
+  if (grade === 'flat') return "focus: can't tell";
+  return grade === 'soft' ? 'sharpest region soft' : `sharpest region ${grade}`;
 }
 
 export interface EyeLook {
@@ -65,7 +82,30 @@ export function eyeLook(state: EyeState): EyeLook {
   return { text: "eyes: can't tell", cls: 'unknown' };
 }
 
-/** The faces sentence of the loupe's "why". */
+/**
+ * The smile estimate in words, or null when it says nothing worth showing. The estimate is the
+ * expression model's 'happy' probability and the labelled photos carry no smile labels
+ * (docs/judgement.md, "Smile and laughing squints"): the faces noted laughing or smiling score 0.79
+ * on average (0.44–0.99), the other open-eye portraits 0.53 on average (many smile too). So
+ * "smiling" is said only at 0.7 and above — over the ordinary portrait's average, under the
+ * laughing faces' — and a low value is not called "not smiling" (a squint scored 0.11, a grimace
+ * 0.74–0.88: it reads how happy a face looks, not the mouth).
+ */
+export const SMILING = 0.7;
+export function smileWords(smile: number | null): string | null {
+  return smile !== null && smile >= SMILING ? 'smiling' : null;
+}
+
+/** What a face box says: its eye state, why it can't tell, and a smile when there clearly is one. */
+export function faceTag(f: Pick<PhotoFace, 'eyes' | 'smile'>): string {
+  const look = eyeLook(f.eyes.state);
+  const mark = look.cls === 'closed' ? '✕' : look.cls === 'open' ? '◉' : '?';
+  const why = f.eyes.state === 'unknown' && f.eyes.reason ? ` (${f.eyes.reason})` : '';
+  const smile = smileWords(f.smile);
+  return `${mark} ${look.text}${why}${smile ? ` · ${smile}` : ''}`;
+}
+
+/** The faces sentence of the loupe's "why" (and of each survey cell's caption). */
 export function facesWords(f: PhotoFaces | null): string {
   if (!f || !f.analyzed) return 'faces not looked at yet: run Index on its folder';
   const n = f.faces.length;
@@ -129,4 +169,13 @@ export function faceRows(frames: PhotoFace[][], maxDistance = 0.12): (PhotoFace 
   const rows = ref.map(claim);
   frames.forEach((faces, i) => faces.forEach((f, j) => !used[i].has(j) && rows.push(claim(f))));
   return rows;
+}
+
+/**
+ * A survey cell's caption: focus and faces in a few words ("sharpest region sharp · eyes closed: 1
+ * of 3 faces"), from the loupe's own grades and sentences; `title` the loupe's full sentences.
+ */
+export function judgedCaption(map: FocusMapInfo | null, faces: PhotoFaces | null, below: number): { text: string; title: string } {
+  const facesPart = faces?.analyzed ? facesWords(faces) : 'faces not looked at yet';
+  return { text: `${focusShort(focusGrade(map, below))} · ${facesPart}`, title: `${focusWords(map, below)}\n${facesWords(faces)}` };
 }

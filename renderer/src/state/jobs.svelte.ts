@@ -51,7 +51,10 @@ class Jobs {
       this.indexing.running = false;
       // Another window (or an HTTP client) is indexing this library: this folder waits for that run.
       if (toUiError(err).code === 'busy') this.queue(roots);
-      else if (toUiError(err).code !== 'cancelled') toasts.show(err, 'Indexing failed');
+      else {
+        if (toUiError(err).code !== 'cancelled') toasts.show(err, 'Indexing failed');
+        void session.refresh(); // what the run stored before it failed is listed
+      }
     } finally {
       this.calling = false;
       this.runQueued();

@@ -13,6 +13,9 @@ class Judged {
   /** Bumped when the library changed: the loupe re-reads its photo's focus map and faces. */
   version = $state(0);
 
+  /** The focus below which a photo counts as out of focus (the library's one threshold; its default until known). */
+  below = $derived(this.problems?.outOfFocusBelow ?? 0.45);
+
   sets: IssueSets = $derived(this.problems ? { outOfFocus: new Set(this.problems.outOfFocus), closedEyes: new Set(this.problems.closedEyes) } : null);
 
   async loadProblems(): Promise<void> {

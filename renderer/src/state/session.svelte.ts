@@ -3,6 +3,7 @@
 // events routed to the stores that own what they report, and reloading after the library changed.
 import type { CullApi, ServerEvent } from '../../../common/api-types.ts';
 import { toUiError, type UiError } from '../lib/format.ts';
+import { RefreshPacer } from '../lib/refresh-pace.ts';
 import { culling } from './culling.svelte.ts';
 import { jobs } from './jobs.svelte.ts';
 import { library } from './library.svelte.ts';
@@ -19,10 +20,8 @@ class Session {
   /** The library is open (the first-run screen and the fatal error are not shown). */
   ready = $state(false);
   fatal = $state<UiError | null>(null);
-  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastRefreshAt = 0;
-  private lastRefreshMs = 0;
-  private refreshing = false;
+  /** When reloads run (lib/refresh-pace.ts): spaced while indexing, never two at once. */
+  private readonly pacer = new RefreshPacer(() => this.reload(), () => jobs.indexing.running);
 
   async init(api: CullApi): Promise<void> {
     this.api = api;
@@ -62,7 +61,7 @@ class Session {
         jobs.onExportProgress(e.done, e.total, e.current);
         break;
       case 'library-changed':
-        if (this.ready) this.scheduleRefresh();
+        if (this.ready) this.pacer.changed();
         break;
       case 'model-download-progress':
         jobs.onDownloadProgress(e.progress);
@@ -74,28 +73,17 @@ class Session {
   }
 
   /**
-   * 'library-changed': reload soon. During indexing these come about once a second (photos listed,
-   * scores stored) and none may be lost, so a reload is deferred, never dropped: at most one
-   * waits, and reloads are spaced by at least four times the last one's duration (re-reading
-   * 100 000 records must not take the window's time away from the photographer).
-   * Indexing ends with both 'index-done' (which refreshes) and 'library-changed': one reload is enough.
+   * Reloads the library now (after indexing ended, a folder was removed…); if a reload is under
+   * way, once more right after it, so nothing it reads predates the call. 'library-changed' events
+   * reload through the pacer instead: spaced while indexing (within ~2 s of new scores), and the
+   * event that follows a run's end is left to the reload that ended it.
    */
-  private scheduleRefresh(): void {
-    if (this.refreshTimer) return;
-    const sinceLast = Date.now() - this.lastRefreshAt;
-    if (!jobs.indexing.running && sinceLast < 1000) return;
-    const wait = Math.max(300, Math.max(1000, 4 * this.lastRefreshMs) - sinceLast);
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = null;
-      if (this.refreshing) this.scheduleRefresh();
-      else void this.refresh();
-    }, wait);
+  refresh(): Promise<void> {
+    return this.pacer.now();
   }
 
-  /** Reloads the library, then the ranking and the stacks over it. Selection, focus and the open loupe stay (by photo id). */
-  async refresh(): Promise<void> {
-    this.lastRefreshAt = Date.now();
-    this.refreshing = true;
+  /** The library, then the ranking and the stacks over it. Selection, focus and the open loupe stay (by photo id). */
+  private async reload(): Promise<void> {
     try {
       await library.reload();
       void judged.refresh();
@@ -106,9 +94,6 @@ class Session {
       if (selection.automatic && views.view === 'grid') selection.focusFirst();
     } catch (err) {
       toasts.show(err, 'Refreshing the library failed');
-    } finally {
-      this.refreshing = false;
-      this.lastRefreshMs = Date.now() - this.lastRefreshAt;
     }
   }
 }
