@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { measureFaces } from '../../electron/services/indexing/analyzers/face-measures.ts';
+import { eyeOpening, measureFaces } from '../../electron/services/indexing/analyzers/face-measures.ts';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { openFaceGate } from '../../native-models/face-gate.ts';
 import { openFacePass } from '../../native-models/face-pass.ts';
@@ -76,6 +76,7 @@ for (const [set, paths] of [['bench', bench], ['faces', faces]] as const) {
         pointsTotal++;
       }
       note('mesh point x/y (working px)', meshWorst, at);
+      for (const eye of ['left', 'right'] as const) note('eyelid opening, unrounded', Math.abs((eyeOpening(m.mesh, eye) ?? 0) - (eyeOpening(t.mesh, eye) ?? 0)), at);
       if (m.mesh.length !== t.mesh.length) problems.push(`${at}: ${m.mesh.length} mesh points, Human ${t.mesh.length}`);
     }
     for (let i = 0; i < a.length; i++) {
