@@ -2,14 +2,19 @@
 // rotation on), reproduced in JS for the full pass on onnxruntime (face-pass.ts): the frame turned
 // upright about the detector box's center when the eyes' line tilts more than 0.2 rad (tfjs's
 // rotateWithOffset, nearest pixel, fill 0), then cropAndResize of the box (bilinear, 192 × 192),
-// / 255. The mesh, the iris crops and the emotion model all read this one crop, as in Human.
-// test/face-pass.test.ts compares it with tfjs's on upright and tilted boxes.
+// / 255. The mesh, the iris crops and the emotion model all read this one crop, as in Human; the
+// iris crops are cut from it by the same cropAndResize (below). test/face-pass.test.ts compares
+// the crop with tfjs's on upright and tilted boxes.
 import type { FaceBox } from './face-gate.ts';
-import { isLargeAngle } from './face-landmarks.ts';
 import type { Raster } from './preprocess.ts';
 
 /** The face mesh's input side (facemesh.json: [n, 192, 192, 3]). */
 export const MESH_SIZE = 192;
+/** Human's rotation rule: the crop is turned upright only when the eyes' line tilts more than this (radians). */
+const LARGE_ANGLE = 0.2;
+
+/** Whether Human turned the face crop upright for this tilt (and so turns the mesh back). */
+export const isLargeAngle = (angle: number) => angle !== 0 && Math.abs(angle) > LARGE_ANGLE;
 /** Human's computeRotation of the detector's keypoints 3 and 2 (its BlazeFace symmetry line). */
 export function faceAngle(b: FaceBox): number {
   const [p1, p2] = [b.landmarks[3], b.landmarks[2]];
@@ -45,6 +50,8 @@ export function humanFaceCrop(r: Raster, b: FaceBox, out: Float32Array): Float32
   // cropAndResize's box [y1, x1, y2, x2] as fractions of the frame (cutAndResize), then its sampling.
   const y1 = b.startPoint[1] / h;
   const x1 = b.startPoint[0] / w;
+  if (!rotate) return cropAndResize(data, w, h, 3, [y1, x1, b.endPoint[1] / h, b.endPoint[0] / w], MESH_SIZE, out, false, 255); // the usual case
+  // Turned: the same sampling, each corner read from the frame rotated about the box's center.
   const ys = ((b.endPoint[1] / h - y1) * (h - 1)) / (MESH_SIZE - 1);
   const xs = ((b.endPoint[0] / w - x1) * (w - 1)) / (MESH_SIZE - 1);
   for (let oy = 0; oy < MESH_SIZE; oy++) {
@@ -62,15 +69,6 @@ export function humanFaceCrop(r: Raster, b: FaceBox, out: Float32Array): Float32
       const left = Math.floor(xIn);
       const right = Math.ceil(xIn);
       const xl = xIn - left;
-      if (!rotate) { // the usual case: every corner inside the frame
-        const [tl, tr, bl, br] = [(top * w + left) * 3, (top * w + right) * 3, (bottom * w + left) * 3, (bottom * w + right) * 3];
-        for (let c = 0; c < 3; c++) {
-          const t = data[tl + c] + (data[tr + c] - data[tl + c]) * xl;
-          const btm = data[bl + c] + (data[br + c] - data[bl + c]) * xl;
-          out[o + c] = (t + (btm - t) * yl) / 255;
-        }
-        continue;
-      }
       const tl = at(left, top);
       const tr = at(right, top);
       const bl = at(left, bottom);
@@ -79,6 +77,44 @@ export function humanFaceCrop(r: Raster, b: FaceBox, out: Float32Array): Float32
         const t = value(tl, c) + (value(tr, c) - value(tl, c)) * xl;
         const btm = value(bl, c) + (value(br, c) - value(bl, c)) * xl;
         out[o + c] = (t + (btm - t) * yl) / 255;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * tfjs's cropAndResize (bilinear, extrapolation 0) of one box [y1, x1, y2, x2] (fractions of the
+ * image) from an HWC image, into `out` (side × side × channels), each value divided by `divisor`
+ * (Human's / 255 of the face crop); `flip` mirrors the result left–right (tf.image.flipLeftRight).
+ */
+export function cropAndResize(
+  img: ArrayLike<number>, w: number, h: number, ch: number, box: [number, number, number, number], side: number, out: Float32Array,
+  flip = false, divisor = 1,
+): Float32Array {
+  const [y1, x1, y2, x2] = box;
+  const ys = ((y2 - y1) * (h - 1)) / (side - 1);
+  const xs = ((x2 - x1) * (w - 1)) / (side - 1);
+  for (let oy = 0; oy < side; oy++) {
+    const yIn = y1 * (h - 1) + oy * ys;
+    const top = Math.floor(yIn);
+    const bottom = Math.ceil(yIn);
+    const yl = yIn - top;
+    for (let ox = 0; ox < side; ox++) {
+      const o = (oy * side + (flip ? side - 1 - ox : ox)) * ch;
+      const xIn = x1 * (w - 1) + ox * xs;
+      if (yIn < 0 || yIn > h - 1 || xIn < 0 || xIn > w - 1) {
+        for (let c = 0; c < ch; c++) out[o + c] = 0;
+        continue;
+      }
+      const left = Math.floor(xIn);
+      const right = Math.ceil(xIn);
+      const xl = xIn - left;
+      const [tl, tr, bl, br] = [(top * w + left) * ch, (top * w + right) * ch, (bottom * w + left) * ch, (bottom * w + right) * ch];
+      for (let c = 0; c < ch; c++) {
+        const t = img[tl + c] + (img[tr + c] - img[tl + c]) * xl;
+        const b = img[bl + c] + (img[br + c] - img[bl + c]) * xl;
+        out[o + c] = (t + (b - t) * yl) / divisor;
       }
     }
   }

@@ -6,6 +6,7 @@
 // mesh, the head's yaw, pitch and roll, and the emotion model's 64 × 64 grey input. Pure functions:
 // no model, no I/O. test/face-pass.test.ts and test/judgement/face-pass-parity.ts compare the
 // result with Human's own.
+import { cropAndResize, isLargeAngle } from './face-crop.ts';
 import type { FaceBox } from './face-gate.ts';
 
 export type Pt3 = [number, number, number];
@@ -22,8 +23,6 @@ const IRIS_SCALE = 2.3;
 /** The iris model's 76 points: 71 eye contour points, then 5 iris points. */
 const IRIS_POINTS = 76;
 const IRIS_FIRST = 71;
-/** Human's largeAngle: the crop was turned upright only beyond this tilt (radians). */
-const LARGE_ANGLE = 0.2;
 
 /**
  * Human's meshAnnotations for each eye's contours (facemeshcoords.ts; Human's "left" is the
@@ -59,41 +58,6 @@ const EYE_BOUNDS = { left: [263, 362], right: [33, 133] } as const;
 
 const center = (b: Box): [number, number] => [b.startPoint[0] + (b.endPoint[0] - b.startPoint[0]) / 2, b.startPoint[1] + (b.endPoint[1] - b.startPoint[1]) / 2];
 const size = (b: Box): [number, number] => [Math.abs(b.endPoint[0] - b.startPoint[0]), Math.abs(b.endPoint[1] - b.startPoint[1])];
-
-/**
- * tfjs's cropAndResize (bilinear, extrapolation 0) of one box [y1, x1, y2, x2] (fractions of the
- * image) from an HWC float image, into `out` (side × side × channels); `flip` mirrors the result
- * left–right (tf.image.flipLeftRight).
- */
-export function cropAndResize(img: Float32Array, w: number, h: number, ch: number, box: [number, number, number, number], side: number, out: Float32Array, flip = false): Float32Array {
-  const [y1, x1, y2, x2] = box;
-  const ys = ((y2 - y1) * (h - 1)) / (side - 1);
-  const xs = ((x2 - x1) * (w - 1)) / (side - 1);
-  for (let oy = 0; oy < side; oy++) {
-    const yIn = y1 * (h - 1) + oy * ys;
-    const top = Math.floor(yIn);
-    const bottom = Math.ceil(yIn);
-    const yl = yIn - top;
-    for (let ox = 0; ox < side; ox++) {
-      const o = (oy * side + (flip ? side - 1 - ox : ox)) * ch;
-      const xIn = x1 * (w - 1) + ox * xs;
-      if (yIn < 0 || yIn > h - 1 || xIn < 0 || xIn > w - 1) {
-        for (let c = 0; c < ch; c++) out[o + c] = 0;
-        continue;
-      }
-      const left = Math.floor(xIn);
-      const right = Math.ceil(xIn);
-      const xl = xIn - left;
-      const [tl, tr, bl, br] = [(top * w + left) * ch, (top * w + right) * ch, (bottom * w + left) * ch, (bottom * w + right) * ch];
-      for (let c = 0; c < ch; c++) {
-        const t = img[tl + c] + (img[tr + c] - img[tl + c]) * xl;
-        const b = img[bl + c] + (img[br + c] - img[bl + c]) * xl;
-        out[o + c] = t + (b - t) * yl;
-      }
-    }
-  }
-  return out;
-}
 
 /** Human's getEyeBox: the two corners' bounding box enlarged 2.3× and squared (whole pixels of the 192 px crop). */
 export function eyeBox(raw: Pt3[], eye: 'left' | 'right'): Box {
@@ -174,8 +138,6 @@ function invert(m: Mat): Mat {
   return [[...rot[0], -dot(rot[0], tr)], [...rot[1], -dot(rot[1], tr)], [0, 0, 1]];
 }
 
-/** Human's rotation rule: the face crop was turned upright only when the eyes' line tilts more than 0.2 rad. */
-export const isLargeAngle = (angle: number) => angle !== 0 && Math.abs(angle) > LARGE_ANGLE;
 
 /** Human's transformRawCoords: the mesh's points (in the 192 px crop) back to the frame's whole pixels. */
 export function toFrame(raw: Pt3[], box: FaceBox, angle: number, meshSize: number): Pt3[] {
