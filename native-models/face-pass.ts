@@ -58,8 +58,10 @@ export async function openFacePass(files: ReadonlyMap<string, Buffer>, gate: Fac
     humanFaceCrop(r, box, crop);
     const outs = await run(mesh, crop, [1, MESH_SIZE, MESH_SIZE, 3]);
     // Human picks the outputs by their last dimension: 1 the face flag, 1404 the 468 points.
+    // Human drops the face when the score rounded to 0.01 is under the detector's minConfidence, and
+    // keeps it only when that score is above it.
     const meshScore = Math.round(100 * outs.find((d) => d.length === 1)![0]) / 100;
-    if (!(meshScore >= minConfidence && meshScore > minConfidence)) return null;
+    if (!(meshScore > minConfidence)) return null;
     const flat = outs.find((d) => d.length === 1404)!;
     let raw: Pt3[] = Array.from({ length: 468 }, (_, i) => [flat[i * 3], flat[i * 3 + 1], flat[i * 3 + 2]]);
     const eyes: [ReturnType<typeof eyeBox>, ReturnType<typeof eyeBox>] = [eyeBox(raw, 'left'), eyeBox(raw, 'right')];

@@ -40,9 +40,6 @@ export const FACE_MODEL_FILES: Readonly<Record<string, string>> = {
   'emotion.bin': '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987',
 };
 
-/** The models loaded (each a .json and its .bin in FACE_MODEL_FILES). */
-const MODEL_NAMES = ['blazeface', 'facemesh', 'iris', 'emotion'];
-
 /**
  * At most this many faces per photo: BlazeFace looks at a 256 × 256 view of the whole frame, so a
  * crowd of hundreds yields faces too small to judge anyway; the cap bounds the mesh work per photo.
