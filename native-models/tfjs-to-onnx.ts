@@ -2,10 +2,10 @@
 // @vladmandic/human's models folder) into an ONNX graph, in memory, so onnxruntime-node can run it
 // beside CLIP instead of TensorFlow.js's WebAssembly backend (issue 11: the face detector's cost).
 //
-// Only the ops of the MediaPipe face models are handled — BlazeFace, face mesh, iris: Placeholder,
+// Only the ops of Human's face models are handled — BlazeFace, face mesh, iris, emotion: Placeholder,
 // Const, _FusedConv2D / _FusedDepthwiseConv2dNative (fused BiasAdd then Relu, Relu6, Prelu,
 // LeakyRelu, Sigmoid, Elu), Conv2D, DepthwiseConv2dNative, element-wise arithmetic, activations,
-// MaxPool, AvgPool, Pad, Reshape, ConcatV2, Identity. Anything else is refused by name rather than
+// MaxPool, AvgPool, Pad, Reshape, ConcatV2, Mean, Softmax, Identity. Anything else is refused by name rather than
 // guessed. Weights may be float32, int32, or quantized (float16, uint8/uint16 with scale and min),
 // exactly as tfjs decodes them.
 //
@@ -256,6 +256,23 @@ export function addTfjsGraph(g: GraphBuilder, graph: TfjsGraph, feeds: Record<st
         const allNchw = parts.every((v) => v.nchw);
         if (allNchw) axis = AXIS_NCHW[axis < 0 ? axis + 4 : axis];
         set(g.op1('Concat', parts.map((v) => (allNchw ? v.name : plain(v))), { axis }), allNchw);
+        break;
+      }
+      case 'Mean': {
+        // The emotion model's global average pooling. An NCHW input is reduced in place when the
+        // result keeps its dimensions or is [n, c] either way (height and width reduced); otherwise
+        // in NHWC order.
+        const x = val(inputs[0]);
+        const tfAxes = Array.from(c(inputs[1]).data).map((k) => (k < 0 ? k + 4 : k));
+        const keep = a.keep_dims?.b ? 1 : 0;
+        const mapped = tfAxes.map((k) => AXIS_NCHW[k]);
+        const inPlace = x.nchw && (keep === 1 || (mapped.length === 2 && mapped.includes(2) && mapped.includes(3)));
+        set(g.op1('ReduceMean', [inPlace ? x.name : plain(x)], { axes: inPlace ? mapped : tfAxes, keepdims: keep }), inPlace && keep === 1);
+        break;
+      }
+      case 'Softmax': {
+        const x = val(inputs[0]); // tfjs: over the last (NHWC) axis
+        set(g.op1('Softmax', [x.name], { axis: x.nchw ? 1 : -1 }), x.nchw);
         break;
       }
       default:

@@ -39,7 +39,7 @@ describe('the face model files', () => {
   });
 
   it('a changed or missing file is refused, naming it', async () => {
-    const { models, wasm } = defaultFaceModelDirs();
+    const { models } = defaultFaceModelDirs();
     const copy = path.join(tmp, 'face-models');
     fs.mkdirSync(copy);
     for (const name of Object.keys(FACE_MODEL_FILES)) fs.copyFileSync(path.join(models, name), path.join(copy, name));
@@ -47,12 +47,12 @@ describe('the face model files', () => {
     const bytes = fs.readFileSync(bin);
     bytes[1000] ^= 0xff; // one bit pattern changed in the weights
     fs.writeFileSync(bin, bytes);
-    const err = await openFaceModel({ models: copy, wasm }).catch((e: unknown) => e);
+    const err = await openFaceModel({ models: copy }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FaceModelError);
     expect((err as Error).message).toMatch(/facemesh\.bin is damaged or was changed .*refusing to load it/);
     fs.rmSync(path.join(copy, 'iris.json'));
     fs.copyFileSync(path.join(models, 'facemesh.bin'), bin);
-    await expect(openFaceModel({ models: copy, wasm })).rejects.toThrow(/iris\.json is missing/);
+    await expect(openFaceModel({ models: copy })).rejects.toThrow(/iris\.json is missing/);
   });
 });
 

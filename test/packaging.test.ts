@@ -31,7 +31,7 @@ describe('build/electron-builder.yml', () => {
     expect(config.asar).toBe(true);
   });
 
-  it('ships the face models the analyzer loads (and the wasm backend), not the rest of the package', async () => {
+  it('ships the face models the analyzer loads, not the rest of the package nor TensorFlow.js (the app no longer runs them)', async () => {
     const config = await getConfig(REPO_DIR, path.join(REPO_DIR, 'build', 'electron-builder.yml'), null);
     const { minimatch } = require('minimatch');
     // The loader turns the list into [{ filter: [...] }].
@@ -48,10 +48,15 @@ describe('build/electron-builder.yml', () => {
     };
     const { FACE_MODEL_FILES } = await import('../native-models/faces.ts');
     for (const name of Object.keys(FACE_MODEL_FILES)) expect(shipped(`node_modules/@vladmandic/human/models/${name}`), name).toBe(true);
-    for (const file of ['node_modules/@vladmandic/human/dist/human.node-wasm.js', 'node_modules/@vladmandic/human/dist/human.node.js', 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm']) {
+    // human.node.js: what require.resolve('@vladmandic/human') finds, to locate the models folder.
+    for (const file of ['node_modules/@vladmandic/human/dist/human.node.js', 'node_modules/@vladmandic/human/package.json']) {
       expect(shipped(file), file).toBe(true);
     }
-    for (const file of ['node_modules/@vladmandic/human/models/faceres.bin', 'node_modules/@vladmandic/human/models/movenet-lightning.json', 'node_modules/@vladmandic/human/dist/human.esm.js']) {
+    for (const file of [
+      'node_modules/@vladmandic/human/models/faceres.bin', 'node_modules/@vladmandic/human/models/movenet-lightning.json',
+      'node_modules/@vladmandic/human/dist/human.esm.js', 'node_modules/@vladmandic/human/dist/human.node-wasm.js',
+      'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm', 'node_modules/@tensorflow/tfjs-core/dist/tf-core.node.js',
+    ]) {
       expect(shipped(file), file).toBe(false);
     }
   });

@@ -1,9 +1,10 @@
 // What the faces analyzer costs per photo (issue 11): CPU ms of this process (process.cpuUsage:
-// tfjs's WebAssembly runs on this thread, the gate's onnxruntime session in this process) for
+// the face model's onnxruntime sessions run in this process) for
 // FacesAnalyzer.analyze on the indexer's working raster — the raster itself is shared with the
 // technical analyzer and counted in technical_ms_per_photo. Two sets:
-//   without faces: the bench's 24 MP photos (the gate's BlazeFace on a 320 px copy, then the mesh
-//                  check where it finds a face; the full pass only where Human's mesh would keep one);
+//   without faces: the bench's 24 MP photos (the gate's BlazeFace on a 320 px copy; where it finds
+//                  a face, the full pass's detector and mesh, and its iris and emotion models only
+//                  where the mesh keeps a face);
 //   with faces:    the full photos of ../shared/faces (open/ and closed/, not the tight crops; one
 //                  to nine faces each), skipped when ../shared is absent.
 // Part of `npm run bench` (run.ts, step 2c); alone: npx tsx test/bench/faces.ts [photos]

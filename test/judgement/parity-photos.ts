@@ -1,4 +1,4 @@
-// The photos the parity scripts (face-gate-parity.ts, face-mesh-check-parity.ts) compare the ONNX
+// The photos the parity scripts (face-gate-parity.ts, face-pass-parity.ts) compare the ONNX
 // face stages with Human on: the bench's 24 MP photos (.cache/bench-photos, made by the faces
 // bench) and every labelled photo of ../shared/faces. Exits with a message when neither exists.
 import fs from 'node:fs';

@@ -1,15 +1,15 @@
 // The faces analyzer: faces, eye states and face focus (face-measures.ts) from the face model
 // (native-models/faces.ts), on the same working raster as the technical analyzer (1200 px long
 // side: one decode serves both). BlazeFace first looks at a small copy of the frame (it sees
-// 256 × 256 anyway; that look runs on onnxruntime, native-models/face-gate.ts); only a frame where it
-// finds a face gets the full pass, whose face mesh and iris
-// model crop each face from the working raster (native-models/faces.ts). At most MAX_FACES faces per photo (the largest); a photo with none is
+// 256 × 256 anyway: native-models/face-gate.ts); only a frame where it finds a face gets the full
+// pass, whose face mesh, iris and emotion models crop each face from the working raster
+// (native-models/face-pass.ts). At most MAX_FACES faces per photo (the largest); a photo with none is
 // recorded as analysed in the ledger and has no row. Table: db/faces.ts; signals @eyes-open and
 // @face-focus: signals/faces.ts; measured accuracy: docs/judgement.md ("Faces"); cost: docs/performance.md.
 //
 // The model is opened on the first photo (a damaged or changed model file fails the run with a
-// message naming it); tfjs's WebAssembly backend runs on this thread, single-threaded, and the
-// gate's onnxruntime session on one thread: on 2 cores the CLIP encoder's threads have the other core.
+// message naming it); its onnxruntime sessions run one thread each, in this process: on 2 cores
+// the CLIP encoder's threads have the other core.
 import type { DB } from '../../../../db/database.ts';
 import { ensureFacesSchema, storeFaces, type FaceRow } from '../../../../db/faces.ts';
 import { openFaceModel, type FaceModel } from '../../../../native-models/faces.ts';
