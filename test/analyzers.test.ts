@@ -9,9 +9,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
 import { luminance } from '../electron/services/indexing/analyzers/analyzer.ts';
-import { ClipAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
+import { ClipAnalyzer, FacesAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress } from '../common/types.ts';
+import { defaultFaceModelDirs, openFaceModel } from '../native-models/faces.ts';
 import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { REPO_DIR, writeImage, writePhotoSet } from './helpers/fixtures.ts';
@@ -199,6 +200,23 @@ describe('progress', () => {
     expect(analyzerCounts(indexing.at(-1)!)).toEqual({ [ids[0]]: [files.length, files.length], [ids[1]]: [files.length, files.length] });
     // Snapshots, not one shared object.
     expect(indexing[0].analyzers).not.toBe(indexing.at(-1)!.analyzers);
+  });
+});
+
+describe('opening what an analyzer needs (prepare)', () => {
+  it('the faces analyzer opens its model once, prepared or not; a failed open is reported again by analyze', async () => {
+    let opens = 0;
+    const faces = new FacesAnalyzer(undefined, () => (opens++, openFaceModel()));
+    await Promise.all([faces.prepare(), faces.prepare()]);
+    const working = (await decodeImage(await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } }).png().toBuffer(), { working: [64] })).working[0];
+    expect(await faces.analyze([{ path: 'grey.png', width: 64, height: 48, working }])).toEqual([[]]);
+    expect(opens).toBe(1);
+    const missing = { models: path.join(tmp, 'no-face-models'), wasm: defaultFaceModelDirs().wasm };
+    let tries = 0;
+    const broken = new FacesAnalyzer(undefined, () => (tries++, openFaceModel(missing)));
+    await expect(broken.prepare()).rejects.toThrow(/is missing/);
+    await expect(broken.analyze([{ path: 'grey.png', width: 64, height: 48, working }])).rejects.toThrow(/is missing/);
+    expect(tries).toBe(2);
   });
 });
 
