@@ -204,6 +204,21 @@ describe('progress', () => {
 });
 
 describe('opening what an analyzer needs (prepare)', () => {
+  it('starts before the first decode when the run has photos for the analyzer; not on a run with none', async () => {
+    const root = path.join(tmp, 'prepare-photos');
+    await writePhotoSet(root, 6, { seed: 400 });
+    const lib = library('prepare-lib', root);
+    const events: string[] = [];
+    const luma = () => new LumaAnalyzer(1, { onPrepare: () => events.push('prepare'), onAnalyze: () => events.push('analyze') });
+    await lib.run({ luma: luma(), onDecode: () => events.push('decode') });
+    expect(events[0]).toBe('prepare');
+    expect(events.filter((e) => e === 'prepare')).toHaveLength(1);
+    expect(events).toContain('analyze');
+    events.length = 0;
+    await lib.run({ luma: luma(), onDecode: () => events.push('decode') }); // every photo done: nothing to open
+    expect(events).toEqual([]);
+  });
+
   it('the faces analyzer opens its model once, prepared or not; a failed open is reported again by analyze', async () => {
     let opens = 0;
     const faces = new FacesAnalyzer(undefined, () => (opens++, openFaceModel()));

@@ -7,10 +7,11 @@
 // recorded as analysed in the ledger and has no row. Table: db/faces.ts; signals @eyes-open and
 // @face-focus: signals/faces.ts; measured accuracy: docs/judgement.md ("Faces"); cost: docs/performance.md.
 //
-// The model is opened on the first photo, or before by prepare() (the benchmark times it apart); a
-// damaged or changed model file fails the run with a message naming it. tfjs's WebAssembly backend
-// runs on this thread, single-threaded, and the gate's onnxruntime session on one thread: on 2 cores
-// the CLIP encoder's threads have the other core.
+// The model is opened by prepare(), which the indexer starts with a run that has photos for it (so
+// it loads while the first photos decode), or else on the first photo; a damaged or changed model
+// file fails the run with a message naming it. tfjs's WebAssembly backend runs on this thread,
+// single-threaded, and the gate's onnxruntime session on one thread: on 2 cores the CLIP encoder's
+// threads have the other core.
 import type { DB } from '../../../../db/database.ts';
 import { ensureFacesSchema, storeFaces, type FaceRow } from '../../../../db/faces.ts';
 import { openFaceModel, type FaceModel } from '../../../../native-models/faces.ts';
