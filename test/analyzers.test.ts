@@ -19,6 +19,7 @@ import { REPO_DIR, writeImage, writePhotoSet } from './helpers/fixtures.ts';
 import { LUMA_SIDE, LumaAnalyzer } from './helpers/luma-analyzer.ts';
 import { closeTinyModel, countingModel, openTinyModel } from './helpers/tiny-model.ts';
 import { killOnceStored } from './helpers/kill-child.ts';
+import { ANNEX_K_DC_LUMA, dcLumaCounts } from './helpers/jpeg.ts';
 
 let tmp: string;
 let modelDir: string;
@@ -339,6 +340,14 @@ describe('decodeImage working rasters', () => {
     const corner = at(stored, 1600, 2, 2);
     const rotated = at(full.data, full.width, full.width - 3, 2);
     expect(rotated.every((v, i) => Math.abs(v - corner[i]) < 40)).toBe(true);
+  });
+
+  it('the thumbnail is encoded with the standard Huffman tables (half the encoding CPU; only the entropy coding differs)', async () => {
+    const file = await writeImage(path.join(tmp, 'decode/thumb.jpg'), { width: 1600, height: 1200, seed: 9 });
+    const { thumbnail } = await decodeImage(file, { clip: spec() });
+    expect(dcLumaCounts(thumbnail!)).toEqual(ANNEX_K_DC_LUMA);
+    const optimised = await sharp(thumbnail!).jpeg({ quality: 82 }).toBuffer(); // sharp's default: tables optimised for the image
+    expect(dcLumaCounts(optimised)).not.toEqual(ANNEX_K_DC_LUMA);
   });
 
   it('skips what is not asked: no CLIP pixels, no thumbnail', async () => {

@@ -8,13 +8,13 @@ import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TECHNICAL_WORKING_SIDE } from '../electron/services/indexing/analyzers/technical.ts';
-import { jpegHeaderSegments } from '../electron/services/culling/xmp.ts';
 import { rasterJpeg } from '../electron/services/indexing/standard-preview.ts';
 import { Library } from '../electron/services/library.ts';
 import type { Raster } from '../native-models/preprocess.ts';
 import { lookupImage } from '../electron/transport/images.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { imageBuffer, tempDir } from './helpers/fixtures.ts';
+import { ANNEX_K_DC_LUMA, dcLumaCounts } from './helpers/jpeg.ts';
 
 let tmp: string;
 let library: Library;
@@ -43,20 +43,6 @@ afterAll(async () => {
   await library?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-/** The DC luminance Huffman table's code counts by length (DHT class 0, id 0), or null. */
-function dcLumaCounts(jpeg: Buffer): number[] | null {
-  for (const seg of jpegHeaderSegments(jpeg).segments.filter((x) => x.marker === 0xc4)) {
-    for (let p = seg.start + 4; p + 17 <= seg.end; ) {
-      const counts = [...jpeg.subarray(p + 1, p + 17)];
-      if (jpeg[p] === 0x00) return counts;
-      p += 17 + counts.reduce((a, b) => a + b, 0);
-    }
-  }
-  return null;
-}
-/** libjpeg's standard (ITU T.81 Annex K.3) DC luminance table: what a JPEG without optimised tables carries. */
-const ANNEX_K_DC_LUMA = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
 
 describe('standard previews', () => {
   it('are written with the standard Huffman tables (half the encoding CPU): the same pixels as tables optimised for the image', async () => {
