@@ -9,15 +9,17 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
 import { luminance } from '../electron/services/indexing/analyzers/analyzer.ts';
-import { ClipAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
+import { ClipAnalyzer, FacesAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress } from '../common/types.ts';
+import { defaultFaceModelDirs, openFaceModel } from '../native-models/faces.ts';
 import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { REPO_DIR, writeImage, writePhotoSet } from './helpers/fixtures.ts';
 import { LUMA_SIDE, LumaAnalyzer } from './helpers/luma-analyzer.ts';
 import { closeTinyModel, countingModel, openTinyModel } from './helpers/tiny-model.ts';
 import { killOnceStored } from './helpers/kill-child.ts';
+import { ANNEX_K_DC_LUMA, dcLumaCounts } from './helpers/jpeg.ts';
 
 let tmp: string;
 let modelDir: string;
@@ -202,6 +204,38 @@ describe('progress', () => {
   });
 });
 
+describe('opening what an analyzer needs (prepare)', () => {
+  it('starts before the first decode when the run has photos for the analyzer; not on a run with none', async () => {
+    const root = path.join(tmp, 'prepare-photos');
+    await writePhotoSet(root, 6, { seed: 400 });
+    const lib = library('prepare-lib', root);
+    const events: string[] = [];
+    const luma = () => new LumaAnalyzer(1, { onPrepare: () => events.push('prepare'), onAnalyze: () => events.push('analyze') });
+    await lib.run({ luma: luma(), onDecode: () => events.push('decode') });
+    expect(events[0]).toBe('prepare');
+    expect(events.filter((e) => e === 'prepare')).toHaveLength(1);
+    expect(events).toContain('analyze');
+    events.length = 0;
+    await lib.run({ luma: luma(), onDecode: () => events.push('decode') }); // every photo done: nothing to open
+    expect(events).toEqual([]);
+  });
+
+  it('the faces analyzer opens its model once, prepared or not; a failed open is reported again by analyze', async () => {
+    let opens = 0;
+    const faces = new FacesAnalyzer(undefined, () => (opens++, openFaceModel()));
+    await Promise.all([faces.prepare(), faces.prepare()]);
+    const working = (await decodeImage(await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } }).png().toBuffer(), { working: [64] })).working[0];
+    expect(await faces.analyze([{ path: 'grey.png', width: 64, height: 48, working }])).toEqual([[]]);
+    expect(opens).toBe(1);
+    const missing = { models: path.join(tmp, 'no-face-models') };
+    let tries = 0;
+    const broken = new FacesAnalyzer(undefined, () => (tries++, openFaceModel(missing)));
+    await expect(broken.prepare()).rejects.toThrow(/is missing/);
+    await expect(broken.analyze([{ path: 'grey.png', width: 64, height: 48, working }])).rejects.toThrow(/is missing/);
+    expect(tries).toBe(2);
+  });
+});
+
 describe('resuming a backfill', () => {
   it('after an abort: the next run does only the photos not stored', async () => {
     const root = path.join(tmp, 'abort-photos');
@@ -306,6 +340,14 @@ describe('decodeImage working rasters', () => {
     const corner = at(stored, 1600, 2, 2);
     const rotated = at(full.data, full.width, full.width - 3, 2);
     expect(rotated.every((v, i) => Math.abs(v - corner[i]) < 40)).toBe(true);
+  });
+
+  it('the thumbnail is encoded with the standard Huffman tables (half the encoding CPU; only the entropy coding differs)', async () => {
+    const file = await writeImage(path.join(tmp, 'decode/thumb.jpg'), { width: 1600, height: 1200, seed: 9 });
+    const { thumbnail } = await decodeImage(file, { clip: spec() });
+    expect(dcLumaCounts(thumbnail!)).toEqual(ANNEX_K_DC_LUMA);
+    const optimised = await sharp(thumbnail!).jpeg({ quality: 82 }).toBuffer(); // sharp's default: tables optimised for the image
+    expect(dcLumaCounts(optimised)).not.toEqual(ANNEX_K_DC_LUMA);
   });
 
   it('skips what is not asked: no CLIP pixels, no thumbnail', async () => {

@@ -8,10 +8,13 @@ import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TECHNICAL_WORKING_SIDE } from '../electron/services/indexing/analyzers/technical.ts';
+import { rasterJpeg } from '../electron/services/indexing/standard-preview.ts';
 import { Library } from '../electron/services/library.ts';
+import type { Raster } from '../native-models/preprocess.ts';
 import { lookupImage } from '../electron/transport/images.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { imageBuffer, tempDir } from './helpers/fixtures.ts';
+import { ANNEX_K_DC_LUMA, dcLumaCounts } from './helpers/jpeg.ts';
 
 let tmp: string;
 let library: Library;
@@ -42,6 +45,18 @@ afterAll(async () => {
 });
 
 describe('standard previews', () => {
+  it('are written with the standard Huffman tables (half the encoding CPU): the same pixels as tables optimised for the image', async () => {
+    const file = (await library.standardPreviewPath(ids['portrait.jpg']))!;
+    expect(dcLumaCounts(fs.readFileSync(file))).toEqual(ANNEX_K_DC_LUMA);
+    const { data, info } = await sharp(await imageBuffer({ width: 1200, height: 900, seed: 5 })).raw().toBuffer({ resolveWithObject: true });
+    const r: Raster = { data, width: info.width, height: info.height, channels: 3 };
+    const standard = (await rasterJpeg(r, null, { quality: 88, optimiseCoding: false }))!;
+    const optimised = (await rasterJpeg(r, null, { quality: 88 }))!;
+    expect(dcLumaCounts(optimised)).not.toEqual(ANNEX_K_DC_LUMA);
+    const pixels = (b: Buffer) => sharp(b).raw().toBuffer();
+    expect((await pixels(standard)).equals(await pixels(optimised))).toBe(true);
+  });
+
   it('are written at index time beside the thumbnail: upright, the working size on the long side, the photo in its colours', async () => {
     expect(stdFiles()).toHaveLength(1); // the small photo needs none; the Display P3 one keeps its on-demand rendition
     const file = (await library.standardPreviewPath(ids['portrait.jpg']))!;

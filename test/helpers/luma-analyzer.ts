@@ -21,8 +21,13 @@ export class LumaAnalyzer implements Analyzer<Luma> {
 
   constructor(
     readonly version = 1,
-    private readonly hooks: { delayMs?: number; onAnalyze?: (paths: string[]) => void } = {},
+    private readonly hooks: { delayMs?: number; onAnalyze?: (paths: string[]) => void; onPrepare?: () => void } = {},
   ) {}
+
+  /** Nothing to open: says when the indexer asked (the hook). */
+  async prepare(): Promise<void> {
+    this.hooks.onPrepare?.();
+  }
 
   ensureSchema(db: DB): void {
     db.exec(`CREATE TABLE IF NOT EXISTS test_luma (

@@ -19,6 +19,10 @@ import {
   DC_NS,
   decodeXmpBytes,
   descriptions,
+  isJpeg,
+  isXmpApp1,
+  JPEG_XMP_HEADER,
+  jpegHeaderSegments,
   DIGIKAM_COLOR,
   DIGIKAM_NS,
   occurrences,
@@ -166,32 +170,19 @@ async function mergeXmpOffThread(text: string, change: XmpChange, target: XmpTar
   return mergeXmp(text, change, target, false, await scanAsync(text));
 }
 
-const JPEG_XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
-
 /**
  * A JPEG's bytes without its XMP APP1 segments (null when it is not a JPEG whose markers can be
  * followed): two files equal this way are the same photo with other decisions in their XMP.
  */
 export function withoutXmpApp1(jpeg: Buffer): Buffer | null {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return null;
+  if (!isJpeg(jpeg)) return null;
+  const { segments, broken } = jpegHeaderSegments(jpeg);
+  if (broken) return null;
   const parts: Buffer[] = [];
   let from = 0;
-  let pos = 2;
-  while (pos + 4 <= jpeg.length) {
-    if (jpeg[pos] !== 0xff) return null;
-    const marker = jpeg[pos + 1];
-    if (marker === 0xff) {
-      pos++;
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) break;
-    const end = pos + 2 + jpeg.readUInt16BE(pos + 2);
-    if (end > jpeg.length) return null;
-    if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 4 + JPEG_XMP_HEADER.length).equals(JPEG_XMP_HEADER)) {
-      parts.push(jpeg.subarray(from, pos));
-      from = end;
-    }
-    pos = end;
+  for (const seg of segments.filter((s) => isXmpApp1(jpeg, s))) {
+    parts.push(jpeg.subarray(from, seg.start));
+    from = seg.end;
   }
   parts.push(jpeg.subarray(from));
   return Buffer.concat(parts);
@@ -204,26 +195,16 @@ export function withoutXmpApp1(jpeg: Buffer): Buffer | null {
  * exceed one APP1 segment (65,533 bytes) or the JPEG's markers cannot be followed.
  */
 export function jpegWithXmp(jpeg: Buffer, change: XmpChange, target: XmpTarget = 'standard'): Buffer {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new XmpError('Not a JPEG (no SOI marker).');
-  let pos = 2;
+  if (!isJpeg(jpeg)) throw new XmpError('Not a JPEG (no SOI marker).');
+  const { segments, broken } = jpegHeaderSegments(jpeg);
+  if (broken) throw new XmpError(broken);
   let insertAt = 2;
   let existing: { start: number; end: number; packet: string } | null = null;
-  while (pos + 4 <= jpeg.length) {
-    if (jpeg[pos] !== 0xff) throw new XmpError(`Not a JPEG segment at byte ${pos}.`);
-    const marker = jpeg[pos + 1];
-    if (marker === 0xff) {
-      pos++;
-      continue;
+  for (const seg of segments) {
+    if (!existing && isXmpApp1(jpeg, seg)) {
+      existing = { start: seg.start, end: seg.end, packet: jpeg.toString('utf8', seg.start + 4 + JPEG_XMP_HEADER.length, seg.end) };
     }
-    if (marker === 0xda || marker === 0xd9) break; // start of scan: image data follows
-    const len = jpeg.readUInt16BE(pos + 2);
-    const end = pos + 2 + len;
-    if (len < 2 || end > jpeg.length) throw new XmpError(`A JPEG segment runs past the end of the file at byte ${pos}.`);
-    if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 4 + JPEG_XMP_HEADER.length).equals(JPEG_XMP_HEADER) && !existing) {
-      existing = { start: pos, end, packet: jpeg.toString('utf8', pos + 4 + JPEG_XMP_HEADER.length, end) };
-    }
-    if (marker === 0xe0 || marker === 0xe1) insertAt = end;
-    pos = end;
+    if (seg.marker === 0xe0 || seg.marker === 0xe1) insertAt = seg.end;
   }
   const packet = existing ? mergeXmp(existing.packet, change, target, true) : buildXmp(change, target, true);
   const body = Buffer.concat([JPEG_XMP_HEADER, Buffer.from(packet, 'utf8')]);

@@ -264,23 +264,84 @@ export function readXmpCulling(xml: string): { rating: number | null; label: str
 
 // ---- XMP embedded in photos -----------------------------------------------------------------
 
+/** What opens a JPEG APP1 segment holding the (standard) XMP packet (XMP specification part 3, 1.1.3). */
+export const JPEG_XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
+
+/** One marker segment of a JPEG's header: its marker (0xe1 = APP1) and bytes (marker and length included). */
+export interface JpegSegment {
+  marker: number;
+  start: number;
+  end: number;
+}
+
 /**
- * The XMP packet embedded in a photo's bytes (JPEG APP1, TIFF/DNG tag 700, PNG iTXt, HEIF/AVIF
- * item, RAW containers: all store it as plain UTF-8 between "<?xpacket begin" and "<?xpacket end",
- * or at least as an x:xmpmeta element), or null. Compressed PNG iTXt chunks are not read.
+ * The marker segments of a JPEG before its image data (the first SOS, or EOI), in order; `broken`
+ * says where the markers could not be followed (the segments before it are still listed). Only the
+ * header is walked — segment lengths jump over the content — never the entropy-coded data.
+ */
+export function jpegHeaderSegments(jpeg: Buffer): { segments: JpegSegment[]; broken: string | null } {
+  const segments: JpegSegment[] = [];
+  let pos = 2;
+  while (pos + 4 <= jpeg.length) {
+    if (jpeg[pos] !== 0xff) return { segments, broken: `Not a JPEG segment at byte ${pos}.` };
+    const marker = jpeg[pos + 1];
+    if (marker === 0xff) {
+      pos++; // fill byte
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) break; // start of scan: image data follows
+    const len = jpeg.readUInt16BE(pos + 2);
+    const end = pos + 2 + len;
+    if (len < 2 || end > jpeg.length) return { segments, broken: `A JPEG segment runs past the end of the file at byte ${pos}.` };
+    segments.push({ marker, start: pos, end });
+    pos = end;
+  }
+  return { segments, broken: null };
+}
+
+export const isJpeg = (b: Buffer): boolean => b.length >= 2 && b[0] === 0xff && b[1] === 0xd8;
+
+/** Whether a segment is the XMP APP1 segment (its packet follows JPEG_XMP_HEADER). */
+export const isXmpApp1 = (jpeg: Buffer, s: JpegSegment): boolean =>
+  s.marker === 0xe1 && jpeg.subarray(s.start + 4, s.start + 4 + JPEG_XMP_HEADER.length).equals(JPEG_XMP_HEADER);
+
+/**
+ * The XMP packet embedded in a photo's bytes, or null. A JPEG's is its XMP APP1 segment (the only
+ * place the XMP specification, part 3, puts it), found by walking the header's markers: no search
+ * through the megabytes of image data that follow. Other formats (TIFF/DNG tag 700, PNG iTXt,
+ * HEIF/AVIF item, RAW containers) may hold it anywhere, as plain UTF-8 between "<?xpacket begin" and
+ * "<?xpacket end", or at least as an x:xmpmeta element: there the bytes are searched once, for the
+ * RDF namespace every XMP packet declares, and the packet's start is looked for back from it (a
+ * photo without XMP, the usual case, costs one pass instead of two). Compressed PNG iTXt chunks are
+ * not read.
  */
 export function embeddedXmp(content: Buffer): string | null {
-  let start = content.indexOf('<?xpacket begin');
+  if (isJpeg(content)) {
+    const seg = jpegHeaderSegments(content).segments.find((s) => isXmpApp1(content, s));
+    if (!seg) return null;
+    const body = content.subarray(seg.start + 4 + JPEG_XMP_HEADER.length, seg.end);
+    return packetAt(body, body.indexOf(XPACKET_BEGIN), body.indexOf(XMPMETA));
+  }
+  const rdf = content.indexOf(RDF_NS);
+  if (rdf < 0) return null;
+  return packetAt(content, content.lastIndexOf(XPACKET_BEGIN, rdf), content.lastIndexOf(XMPMETA, rdf));
+}
+
+const XPACKET_BEGIN = '<?xpacket begin';
+const XMPMETA = '<x:xmpmeta';
+
+/** The packet starting at `xpacket` (its "<?xpacket begin") or else at `xmpmeta` (its x:xmpmeta element); -1: none there. */
+function packetAt(content: Buffer, xpacket: number, xmpmeta: number): string | null {
+  let start = -1;
   let end = -1;
-  if (start >= 0) {
-    const e = content.indexOf('<?xpacket end', start);
-    if (e >= 0) end = content.indexOf('?>', e) + 2;
+  if (xpacket >= 0) {
+    const e = content.indexOf('<?xpacket end', xpacket);
+    if (e >= 0) [start, end] = [xpacket, content.indexOf('?>', e) + 2];
   }
   if (start < 0 || end < 2) {
-    start = content.indexOf('<x:xmpmeta');
-    const e = start >= 0 ? content.indexOf('</x:xmpmeta>', start) : -1;
+    const e = xmpmeta >= 0 ? content.indexOf('</x:xmpmeta>', xmpmeta) : -1;
     if (e < 0) return null;
-    end = e + '</x:xmpmeta>'.length;
+    [start, end] = [xmpmeta, e + '</x:xmpmeta>'.length];
   }
   if (end - start > XMP_LIMITS.maxBytes) return null;
   return content.toString('utf8', start, end);

@@ -54,18 +54,41 @@ export const IN_MEMORY_BYTES = 64 << 20;
 /** No JPEG, PNG, WebP, GIF, HEIC or AVIF photo is this large: such a file is refused before it is read. */
 export const MAX_COMPRESSED_BYTES = 1 << 30;
 
-async function readHead(file: string | Buffer): Promise<{ head: Buffer; size: number }> {
+/**
+ * The file's head (up to HEAD_BYTES) and size. `wholeUpTo`: a file up to this size gets a buffer
+ * for all of it, of which the head is the start, so that reading it whole (readRest) is the rest
+ * read into the same buffer: one allocation per photo instead of a head and a copy of the file
+ * (the largest allocations of indexing, and so its garbage collection), and the head read once.
+ */
+async function readHead(file: string | Buffer, wholeUpTo: number): Promise<{ head: Buffer; size: number }> {
   const fh = await fs.promises.open(file, 'r');
   try {
     const { size } = await fh.stat();
-    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
-    let done = 0;
-    while (done < head.length) {
-      const { bytesRead } = await fh.read(head, done, head.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return { head: head.subarray(0, done), size };
+    const buf = size <= wholeUpTo ? Buffer.allocUnsafeSlow(size) : Buffer.alloc(Math.min(size, HEAD_BYTES));
+    return { head: await readInto(fh, buf, 0, Math.min(size, HEAD_BYTES)), size };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `buf` read from `from` up to `to` (or the file's end): its bytes [0, what was read). */
+async function readInto(fh: fs.promises.FileHandle, buf: Buffer, from: number, to: number): Promise<Buffer> {
+  let done = from;
+  while (done < to) {
+    const { bytesRead } = await fh.read(buf, done, to - done, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return buf.subarray(0, done);
+}
+
+/** The whole file, its head already read into a buffer of its size (readHead with room for it). */
+async function readRest(file: string | Buffer, head: Buffer, size: number): Promise<Buffer> {
+  if (head.length >= size) return head;
+  if (head.buffer.byteLength < size || head.byteOffset !== 0) return fs.promises.readFile(file); // the head had no room for it
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    return await readInto(fh, Buffer.from(head.buffer, 0, size), head.length, size);
   } finally {
     await fh.close();
   }
@@ -81,9 +104,9 @@ export async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: stri
   // Memory per decode is bounded whatever the file's size: the head, then either the whole file
   // (up to IN_MEMORY_BYTES), sharp reading the file itself, or a RAW's preview read by offset.
   const file = fsPath(job.file.path);
-  const { head, size } = await readHead(file);
-  if (size === 0) throw new Error('empty file (0 bytes)');
   const raw = isRawFile(job.file.path);
+  const { head, size } = await readHead(file, raw ? 0 : IN_MEMORY_BYTES);
+  if (size === 0) throw new Error('empty file (0 bytes)');
   const type = sniffImageType(head);
   if (!raw && type === null) throw new Error('not an image (unrecognised file content)');
   if (!raw && type !== 'tiff' && size > MAX_COMPRESSED_BYTES) {
@@ -91,7 +114,7 @@ export async function decodeJob(job: Job, analyzers: Analyzer[], thumbsDir: stri
   }
   const full = job.photoId === null; // a backfill leaves the row (metadata, thumbnail) as it is
   const whole = !raw && (size <= head.length || size <= IN_MEMORY_BYTES || typeof file !== 'string');
-  const content = whole ? (size <= head.length ? head : await fs.promises.readFile(file)) : head;
+  const content = whole ? await readRest(file, head, size) : head;
   let meta = full || raw ? await readMetadata(content, !whole && typeof file === 'string' ? file : undefined) : null;
   let image: Buffer | string = whole ? content : (file as string);
   if (raw) {

@@ -123,6 +123,10 @@ export async function indexLibrary(opts: IndexOptions): Promise<IndexSummary> {
     else if (row.error === null || row.status === 'ok') expected[i] = pending(row.id);
   }
   progress.plan(expected);
+  // Analyzers with photos to do open their models now, while the first photos decode, rather than
+  // on the first batch (measured faster: docs/performance.md, "Run H"). A failure is left for
+  // analyze() to report (it opens the model again).
+  for (const [k, a] of analyzers.entries()) if (a.prepare && expected.some((e) => e & (1 << k))) a.prepare().catch(() => {});
   progress.state.total = files.length;
   progress.state.phase = 'indexing';
   progress.startRate();

@@ -57,6 +57,14 @@ export interface Analyzer<R = unknown> {
   readonly batchSize: number;
   /** Creates the analyzer's own tables if absent (CREATE TABLE IF NOT EXISTS). Called once per run. */
   ensureSchema?(db: DB): void;
+  /**
+   * Opens what analyze() needs (a model) ahead of the first batch: the indexer starts it when the
+   * run has photos for this analyzer, so the one-time cost overlaps the first decodes, and the
+   * benchmark times it apart from the per-photo cost (test/bench/index-child.ts). Optional and
+   * idempotent: analyze() opens it anyway when it was not prepared; a failure here is the one
+   * analyze() then reports.
+   */
+  prepare?(): Promise<void>;
   /** One result per input, in order. May run native work asynchronously; a throw fails the run (stored batches stay). */
   analyze(batch: AnalyzerInput[]): Promise<R[]>;
   /**

@@ -7,9 +7,10 @@
 // recorded as analysed in the ledger and has no row. Table: db/faces.ts; signals @eyes-open and
 // @face-focus: signals/faces.ts; measured accuracy: docs/judgement.md ("Faces"); cost: docs/performance.md.
 //
-// The model is opened on the first photo (a damaged or changed model file fails the run with a
-// message naming it); its onnxruntime sessions run one thread each, in this process: on 2 cores
-// the CLIP encoder's threads have the other core.
+// The model is opened by prepare(), which the indexer starts with a run that has photos for it (so
+// it loads while the first photos decode), or else on the first photo; a damaged or changed model
+// file fails the run with a message naming it. Its onnxruntime sessions run one thread each, in
+// this process: on 2 cores the CLIP encoder's threads have the other core.
 import type { DB } from '../../../../db/database.ts';
 import { ensureFacesSchema, storeFaces, type FaceRow } from '../../../../db/faces.ts';
 import { openFaceModel, type FaceModel } from '../../../../native-models/faces.ts';
@@ -40,10 +41,21 @@ export class FacesAnalyzer implements Analyzer<FaceRow[]> {
     ensureFacesSchema(db);
   }
 
+  /** The model, opened once (a failed open is tried again by the next call, which reports it again). */
+  private loaded(): Promise<FaceModel> {
+    if (!this.model) {
+      this.model = this.open();
+      this.model.catch(() => (this.model = null));
+    }
+    return this.model;
+  }
+
+  async prepare(): Promise<void> {
+    await this.loaded();
+  }
+
   async analyze(batch: AnalyzerInput[]): Promise<FaceRow[][]> {
-    this.model ??= this.open();
-    this.model.catch(() => (this.model = null));
-    const model = await this.model;
+    const model = await this.loaded();
     const out: FaceRow[][] = [];
     for (const input of batch) {
       const r = input.working;
