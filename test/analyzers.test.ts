@@ -12,7 +12,7 @@ import { luminance } from '../electron/services/indexing/analyzers/analyzer.ts';
 import { ClipAnalyzer, FacesAnalyzer } from '../electron/services/indexing/analyzers/index.ts';
 import { indexLibrary, type IndexOptions } from '../electron/services/indexing/indexer.ts';
 import type { IndexProgress } from '../common/types.ts';
-import { defaultFaceModelDirs, openFaceModel } from '../native-models/faces.ts';
+import { openFaceModel } from '../native-models/faces.ts';
 import { decodeImage, decodePhoto } from '../native-models/preprocess.ts';
 import type { ClipModel } from '../native-models/types.ts';
 import { REPO_DIR, writeImage, writePhotoSet } from './helpers/fixtures.ts';
