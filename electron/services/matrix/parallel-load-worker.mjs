@@ -36,12 +36,11 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
   const SLOTS = 8;
   const slots = target ? SLOTS : 1;
 
-  // Kernel memory: [16 spare][BLOBs of one block][float32 scratch row][slots × (rows, scales)]
-  // (address 0 means "no int8 codes" to the kernel, hence the spare bytes).
+  // Kernel memory: [16 spare][BLOBs of one block][slots × (rows, scales)] (address 0 means "no
+  // int8 codes" to the kernel, hence the spare bytes).
   const align16 = (n) => (n + 15) & ~15;
   const blobsAt = 16;
-  const tmpAt = align16(blobsAt + step * blobBytes);
-  const slotAt = align16(tmpAt + dim * 4);
+  const slotAt = align16(blobsAt + step * blobBytes);
   const slotBytes = align16(step * rowBytes) + align16(step * 4);
   const memory = new WebAssembly.Memory({ initial: Math.ceil((slotAt + slots * slotBytes + 16) / 65536) });
   const kernels = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
@@ -170,7 +169,7 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
       const refused = [];
       for (let k = 0; k < count; k++) {
         const src = blobsAt + keep[k] * blobBytes;
-        const ok = format === 'f32' ? kernels.ingest(src, dim, rowsAt + k * rowBytes, 0, 0) : kernels.ingest(src, dim, tmpAt, rowsAt + k * rowBytes, scalesAt + k * 4);
+        const ok = format === 'f32' ? kernels.ingest(src, dim, rowsAt + k * rowBytes, 0, 0) : kernels.ingest(src, dim, 0, rowsAt + k * rowBytes, scalesAt + k * 4);
         if (ok !== 1) refused.push({ k, blob: vecs.slice(keep[k] * blobBytes, (keep[k] + 1) * blobBytes) });
       }
       rows += count;
