@@ -1,6 +1,7 @@
 // One reader of a parallel matrix load (parallel-load.ts): opens the library read-only on its own
 // connection, runs the two block statements that db/features.ts defines (embeddingRangeSql: the
-// range's embeddings of the model, and its ok photos) over its share of the blocks of photo ids
+// range's embeddings of the model — read from the block's pack when it has one, db/embedding-packs.ts
+// — and its ok photos) over its share of the blocks of photo ids
 // (every `stride`-th from `first`), keeps the embeddings whose photo is ok (both lists come in
 // photo-id order: one merge), and turns their float16 BLOBs into matrix rows with the row store's
 // own ingest kernel (the compiled module arrives in workerData), so reading AND converting run on
@@ -23,8 +24,10 @@
 // rows (`at`: the row it was placed at, rows/scales then null; else at −1 and the rows' bytes;
 // typed arrays transferred, never copied; `refused` holds the rows the kernel leaves to the
 // caller's plain path, with their BLOBs), { empty: index } per block without, then
-// { done: { rows, photos, sums } } (photos: the ok photos seen, with or without a row; sums: the
-// `extra` aggregates over those photos added up, for the caller's consistency check), or { error }.
+// { done: { rows, photos, sums, packed, unpacked } } (photos: the ok photos seen, with or without a
+// row; sums: the `extra` aggregates over those photos added up, for the caller's consistency check;
+// packed: blocks read from a pack; unpacked: the packs (block numbers) of blocks read row by row
+// that had rows), or { error }.
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
@@ -111,6 +114,12 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
     db.pragma(`mmap_size = ${2 ** 40}`);
     const embeddings = db.prepare(sql.embeddings).raw();
     const okPhotos = db.prepare(sql.photos).raw();
+    // Packs (db/embedding-packs.ts): a block's rows as one value, where the library has them
+    // (lo is a multiple of the pack size and step equals it: block `index` is pack lo/step + index).
+    // A library not yet migrated to schema 8 (opened read-only) has none: read row by row.
+    const pack = sql.pack && db.prepare(sql.packsExist).get() ? db.prepare(sql.pack).raw() : null;
+    const unpacked = []; // blocks read row by row that had rows: the caller packs them later
+    let packed = 0;
     const sums = [];
     let rows = 0;
     let photos = 0;
@@ -119,7 +128,17 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
     for (let index = first; lo + index * step <= hi; index += stride) {
       const at = lo + index * step;
       const end = Math.min(hi + 1, at + step);
-      const e = embeddings.get(at, end, modelId, blobBytes);
+      const key = at / step;
+      const pk = pack ? pack.get(modelId, key) : undefined;
+      let e;
+      if (pk) {
+        // Every BLOB of a pack has its `bytes`: of another size, the block has no row of this one.
+        e = pk[1] === blobBytes ? [pk[0], pk[2], pk[3]] : [0, null, null];
+        packed++;
+      } else {
+        e = embeddings.get(at, end, modelId, blobBytes);
+        if (pack && e[0]) unpacked.push(key);
+      }
       const p = okPhotos.get(at, end);
       photos += p[0];
       for (let i = 3; i < p.length; i++) sums[i - 3] = (sums[i - 3] ?? 0) + p[i];
@@ -178,7 +197,7 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
     }
     db.exec('COMMIT');
     flush(true);
-    parentPort.postMessage({ done: { rows, photos, sums } });
+    parentPort.postMessage({ done: { rows, photos, sums, packed, unpacked } });
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   } finally {

@@ -1,0 +1,58 @@
+// Embeddings packed by blocks of photo ids (table embedding_packs, migration 8): one row per
+// (model, block of PACK_IDS photo ids) holding the block's photo ids and their float16 BLOBs back to
+// back — exactly what embeddingRangeSql's `embeddings` statement returns for that block.
+//
+// Why: a cold open (no matrix snapshot) of a 1M-photo library spent ~0.8 s per reader in SQLite
+// walking ~3 embeddings per 4 KB page, one cell at a time, and concatenating their BLOBs; a pack is
+// one value read off its overflow pages: ~2.5x less CPU (measured: docs/performance.md, "Run H").
+//
+// A copy, never the truth: the triggers of migration 8 drop a block's pack in the same transaction
+// as any insert, update or delete of an embedding in it, and a pack is written in one transaction
+// from the rows as they are, so in any snapshot of the database a pack present equals its rows. A
+// block without a pack is read row by row, as before; packs are written in the background after a
+// load that met unpacked blocks (electron/services/matrix/pack-worker.mjs).
+import type { DB } from './database.ts';
+
+/** log2 of the photo ids per pack (the triggers of migration 8 shift by this: never change it). */
+export const PACK_SHIFT = 12;
+/** Photo ids per pack: block b holds photo ids b·PACK_IDS … (b + 1)·PACK_IDS − 1. */
+export const PACK_IDS = 1 << PACK_SHIFT;
+
+/** One row when the library has the packs' table (a library opened read-only before migration 8 has not). */
+export const PACKS_EXIST_SQL = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'embedding_packs'";
+
+/**
+ * The pack of a block: parameters (model id, block); columns count, bytes (every BLOB's length),
+ * photo ids comma-separated, BLOBs back to back. No row: the block is not packed.
+ */
+export const PACK_READ_SQL = 'SELECT count, bytes, ids, vecs FROM embedding_packs WHERE model_id = ? AND block = ?';
+
+/**
+ * Writes (or rewrites) a block's pack from its rows: named parameters model, block, lo (its first
+ * photo id), hi (the next block's first). Writes nothing for a block without embeddings of the model, or whose BLOBs differ
+ * in length (those stay read row by row). The ids and BLOBs are concatenated in the same pass over
+ * the primary key, in photo-id order (the readers check the order).
+ */
+export const PACK_WRITE_SQL = `INSERT OR REPLACE INTO embedding_packs (model_id, block, bytes, count, ids, vecs)
+  SELECT @model, @block, max(length(e.vec)), count(*), group_concat(e.photo_id), CAST(group_concat(e.vec, x'') AS BLOB)
+  FROM embeddings e WHERE e.photo_id >= @lo AND e.photo_id < @hi AND +e.model_id = @model
+  HAVING count(*) > 0 AND min(length(e.vec)) = max(length(e.vec))`;
+
+/** Packs `blocks` of `modelId`, each in its own write transaction (others' writes interleave). Returns the packs written. */
+export function packEmbeddingBlocks(db: DB, modelId: string, blocks: Iterable<number>): number {
+  const write = db.prepare(PACK_WRITE_SQL);
+  const one = db.transaction((b: number) => write.run({ model: modelId, block: b, lo: b * PACK_IDS, hi: (b + 1) * PACK_IDS }).changes);
+  let written = 0;
+  for (const b of blocks) written += one.immediate(b) > 0 ? 1 : 0;
+  return written;
+}
+
+/** Every block of photo ids holding an embedding of `modelId` (for packing a whole library). */
+export function embeddingBlocks(db: DB, modelId: string): number[] {
+  return (db.prepare(`SELECT DISTINCT photo_id >> ${PACK_SHIFT} FROM embeddings WHERE model_id = ? ORDER BY 1`).pluck().all(modelId) as number[]);
+}
+
+/** Packs held for `modelId` (tests, the bench). */
+export function packCount(db: DB, modelId: string): number {
+  return (db.prepare('SELECT count(*) FROM embedding_packs WHERE model_id = ?').pluck().get(modelId) as number);
+}
