@@ -46,7 +46,13 @@ function fill(): void {
   })();
 }
 
-const packOf = (block: number, model = 'm') => db.prepare(PACK_READ_SQL).raw().get(model, block) as [number, number, string, Buffer] | undefined;
+/** A block's pack as the readers see it: its parts (more than one for a full block) put together. */
+function packOf(block: number, model = 'm'): [number, number, string, Buffer] | undefined {
+  const parts = db.prepare(PACK_READ_SQL).raw().all(model, block) as [number, number, string, Buffer][];
+  if (!parts.length) return undefined;
+  expect(new Set(parts.map((p) => p[1])).size).toBe(1);
+  return [parts.reduce((n, p) => n + p[0], 0), parts[0][1], parts.map((p) => p[2]).join(','), Buffer.concat(parts.map((p) => p[3]))];
+}
 const rowsOf = (block: number, model = 'm') =>
   db.prepare(embeddingRangeSql().embeddings).raw().get(block * PACK_IDS, (block + 1) * PACK_IDS, model, DIM * 2) as [number, string, Buffer];
 
@@ -56,6 +62,7 @@ describe('embedding packs', () => {
     const blocks = embeddingBlocks(db, 'm');
     expect(blocks).toEqual([0, 1, 2, 3, 5]);
     expect(packEmbeddingBlocks(db, 'm', blocks)).toBe(4);
+    expect(db.prepare("SELECT count(*) FROM embedding_packs WHERE model_id = 'm' AND block = 0").pluck().get()).toBe(8); // 4095 photos: 8 parts
     for (const b of [0, 1, 2, 3]) {
       const [count, bytes, ids, vecs] = packOf(b)!;
       const [n, rowIds, rowVecs] = rowsOf(b);

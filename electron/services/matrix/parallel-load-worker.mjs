@@ -129,15 +129,31 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
       const at = lo + index * step;
       const end = Math.min(hi + 1, at + step);
       const key = at / step;
-      const pk = pack ? pack.get(modelId, key) : undefined;
-      let e;
-      if (pk) {
-        // Every BLOB of a pack has its `bytes`: of another size, the block has no row of this one.
-        e = pk[1] === blobBytes ? [pk[0], pk[2], pk[3]] : [0, null, null];
+      // The block's embeddings: their count and ids (comma-separated), their BLOBs copied to blobsAt.
+      const parts = pack ? pack.all(modelId, key) : [];
+      let n = 0;
+      let idList = '';
+      let blobLength = 0;
+      if (parts.length) {
         packed++;
+        // Every BLOB of a pack has its `bytes`: of another size, the block has no row of this one.
+        if (parts[0][1] === blobBytes) {
+          for (const [c, , partIds, vecs] of parts) {
+            if (blobLength + vecs.length > step * blobBytes) throw new Error(`pack at photo ${at} holds more than its block`);
+            bytes.set(vecs, blobsAt + blobLength);
+            blobLength += vecs.length;
+            n += c;
+            idList += idList ? `,${partIds}` : partIds;
+          }
+        }
       } else {
-        e = embeddings.get(at, end, modelId, blobBytes);
-        if (pack && e[0]) unpacked.push(key);
+        const e = embeddings.get(at, end, modelId, blobBytes);
+        if (e[0]) {
+          if (e[2].length > step * blobBytes) throw new Error(`block at photo ${at} came back misaligned`);
+          bytes.set(e[2], blobsAt);
+          [n, idList, blobLength] = [e[0], e[1], e[2].length];
+          if (pack) unpacked.push(key);
+        }
       }
       const p = okPhotos.get(at, end);
       photos += p[0];
@@ -147,12 +163,11 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
       let ids = null;
       let indexedAt = null;
       let keep = null;
-      const vecs = e[2];
-      if (e[0] && p[0]) {
-        const eids = JSON.parse(`[${e[1]}]`);
+      if (n && p[0]) {
+        const eids = JSON.parse(`[${idList}]`);
         const pids = JSON.parse(`[${p[1]}]`);
         const times = JSON.parse(`[${p[2]}]`);
-        if (eids.length !== e[0] || vecs.length !== e[0] * blobBytes || pids.length !== p[0] || times.length !== p[0]) throw new Error(`block at photo ${at} came back misaligned`);
+        if (eids.length !== n || blobLength !== n * blobBytes || pids.length !== p[0] || times.length !== p[0]) throw new Error(`block at photo ${at} came back misaligned`);
         ids = new Int32Array(eids.length);
         indexedAt = new Float64Array(eids.length);
         keep = new Int32Array(eids.length);
@@ -184,12 +199,11 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
       const slot = freeSlots.pop();
       const rowsAt = slotAt + slot * slotBytes;
       const scalesAt = rowsAt + align16(step * rowBytes);
-      bytes.set(vecs, blobsAt);
       const refused = [];
       for (let k = 0; k < count; k++) {
         const src = blobsAt + keep[k] * blobBytes;
         const ok = format === 'f32' ? kernels.ingest(src, dim, rowsAt + k * rowBytes, 0, 0) : kernels.ingest(src, dim, 0, rowsAt + k * rowBytes, scalesAt + k * 4);
-        if (ok !== 1) refused.push({ k, blob: vecs.slice(keep[k] * blobBytes, (keep[k] + 1) * blobBytes) });
+        if (ok !== 1) refused.push({ k, blob: bytes.slice(src, src + blobBytes) });
       }
       rows += count;
       pending.push({ index, slot, count, ids, indexedAt, refused });

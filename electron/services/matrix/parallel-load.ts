@@ -15,7 +15,7 @@
 // transaction and reconciles by id when they differ (embedding-matrix.ts).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { PACK_IDS, PACK_READ_SQL, PACK_WRITE_SQL, PACKS_EXIST_SQL } from '../../../db/embedding-packs.ts';
+import { PACK_CLEAR_SQL, PACK_IDS, PACK_READ_SQL, PACK_WRITE_SQL, PACKS_EXIST_SQL } from '../../../db/embedding-packs.ts';
 import { embeddingRangeSql } from '../../../db/features.ts';
 import { rowKernelModule } from './wasm/row-kernels.ts';
 import type { RowFormat, RowTarget } from './row-store.ts';
@@ -204,7 +204,7 @@ export async function readRowsParallel(
  */
 export function packInBackground(file: string, modelId: string, blocks: readonly number[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(PACK_WORKER_URL, { execArgv: [], workerData: { file, modelId, blocks, sql: PACK_WRITE_SQL, size: PACK_IDS } });
+    const w = new Worker(PACK_WORKER_URL, { execArgv: [], workerData: { file, modelId, blocks, clearSql: PACK_CLEAR_SQL, sql: PACK_WRITE_SQL, size: PACK_IDS } });
     w.unref();
     let result: { written?: number; error?: string } = {};
     w.on('message', (m: { written?: number; error?: string }) => (result = m));
