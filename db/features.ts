@@ -234,7 +234,8 @@ export function embeddingBlockSql(extra: readonly string[] = []): string {
  * the second list, both in photo-id order.
  *   embeddings: (first photo id, end photo id, model id, BLOB bytes) → count, photo ids, BLOBs back
  *               to back (the unary + keeps SQLite on the primary key: its index on model_id alone
- *               would visit every embedding of the model);
+ *               would visit every embedding of the model); a block with a pack
+ *               (db/embedding-packs.ts) is read from it instead;
  *   photos:     (first photo id, end photo id) → count, ids, indexed_at, then `extra` aggregates
  *               over those ok photos (SQL over photos p).
  */

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DB } from '../db/database.ts';
+import { embeddingBlocks, packCount, packEmbeddingBlocks } from '../db/embedding-packs.ts';
 import { BLOCK_IDS, loadEmbeddingMatrix } from '../db/features.ts';
 import { encodeF16 } from '../db/vectors.ts';
 import { EmbeddingMatrix } from '../electron/services/matrix/embedding-matrix.ts';
@@ -105,6 +106,32 @@ describe('matrix load from the database', () => {
     });
   }
 
+  it('packs the blocks it read row by row, off the main thread; the next cold load reads the packs, with the same rows', async () => {
+    fill(3000); // photos in blocks 0, 1, 3 and 4 (db/embedding-packs.ts); block 0 holds the BLOB of a foreign size
+    const opts = { snapshot: false, format: 'i8' as const, readers: 2, parallelMinRows: 1 };
+    const first = await EmbeddingMatrix.loadAsync(db, 'm', opts);
+    expect(first.lastLoad!.packed).toBe(0);
+    expect(await first.packing).toBe(3); // block 0's BLOBs differ in size: it stays read row by row
+    expect(packCount(db, 'm')).toBe(3);
+    const second = await EmbeddingMatrix.loadAsync(db, 'm', opts);
+    expect(second.lastLoad).toMatchObject({ packed: 3, rows: 2998 });
+    expect(Array.from(second.ids)).toEqual(Array.from(first.ids));
+    expect(Array.from(second.indexedTimes)).toEqual(Array.from(first.indexedTimes));
+    expect(second.data).toEqual(first.data);
+    expect(await second.packing).toBe(0); // only block 0 was read row by row again: still not packable
+    // Photo 14 507 (block 3) re-indexed: its block's pack goes with the write, the next load reads
+    // that block row by row (with the new row) and packs it again.
+    db.prepare('UPDATE photos SET indexed_at = indexed_at + 1 WHERE id = 14507').run();
+    db.prepare("INSERT OR REPLACE INTO embeddings (photo_id, model_id, vec) VALUES (14507, 'm', ?)").run(encodeF16(new Float32Array(DIM).fill(0.5)));
+    const third = await EmbeddingMatrix.loadAsync(db, 'm', opts);
+    expect(third.lastLoad!.packed).toBe(2);
+    const one = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'i8' });
+    expect(Array.from(third.ids)).toEqual(Array.from(one.ids));
+    expect(Array.from(third.indexedTimes)).toEqual(Array.from(one.indexedTimes));
+    expect(third.data).toEqual(one.data);
+    expect(await third.packing).toBe(1);
+  });
+
   it('keeps the readers\' rows as they are when their sums match the library', async () => {
     fill(3000, false);
     const m = await EmbeddingMatrix.loadAsync(db, 'm', { snapshot: false, format: 'i8', readers: 2, parallelMinRows: 1 });
@@ -112,70 +139,76 @@ describe('matrix load from the database', () => {
     expect(byId(m)).toEqual(byId(EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'i8' })));
   });
 
-  it('matches its own view of the library when another process writes while the readers read', async () => {
-    fill(3000, false);
-    const before = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'f32' });
-    const other = openDatabase(file);
-    let wrote = false;
-    const m = await EmbeddingMatrix.loadAsync(db, 'm', {
-      snapshot: false,
-      format: 'f32',
-      readers: 2,
-      parallelMinRows: 1,
-      // After this connection's view is fixed: 50 photos go missing, one is re-indexed, one is new.
-      onReading: () => {
-        other.transaction(() => {
-          other.prepare("UPDATE photos SET status = 'missing' WHERE id IN (SELECT id FROM photos ORDER BY id LIMIT 50 OFFSET 100)").run();
-          other.prepare('UPDATE photos SET indexed_at = indexed_at + 1 WHERE id = 4').run();
-          other.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at) VALUES (99999, '/p/new.jpg', '/p', 1, 0, 'new', 1)").run();
-          other.prepare("INSERT INTO embeddings (photo_id, model_id, vec) VALUES (99999, 'm', ?)").run(encodeF16(new Float32Array(DIM).fill(1)));
-        })();
-        wrote = true;
-      },
+  for (const packed of [false, true]) {
+    it(`matches its own view of the library when another process writes while the readers read${packed ? ' (packs)' : ''}`, async () => {
+      fill(3000, false);
+      if (packed) expect(packEmbeddingBlocks(db, 'm', embeddingBlocks(db, 'm'))).toBe(4);
+      const before = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'f32' });
+      const other = openDatabase(file);
+      let wrote = false;
+      const m = await EmbeddingMatrix.loadAsync(db, 'm', {
+        snapshot: false,
+        format: 'f32',
+        readers: 2,
+        parallelMinRows: 1,
+        // After this connection's view is fixed: 50 photos go missing, one is re-indexed, one is new.
+        onReading: () => {
+          other.transaction(() => {
+            other.prepare("UPDATE photos SET status = 'missing' WHERE id IN (SELECT id FROM photos ORDER BY id LIMIT 50 OFFSET 100)").run();
+            other.prepare('UPDATE photos SET indexed_at = indexed_at + 1 WHERE id = 4').run();
+            other.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at) VALUES (99999, '/p/new.jpg', '/p', 1, 0, 'new', 1)").run();
+            other.prepare("INSERT INTO embeddings (photo_id, model_id, vec) VALUES (99999, 'm', ?)").run(encodeF16(new Float32Array(DIM).fill(1)));
+          })();
+          wrote = true;
+        },
+      });
+      other.close();
+      expect(wrote).toBe(true);
+      expect(m.lastLoad).toMatchObject({ readers: 2, reconciled: true }); // the readers saw the write
+      if (packed) expect(m.lastLoad!.packed).toBe(4); // the readers read every block from its pack (the new photo is past them)
+      // Whatever each reader saw, the rows are the library as this connection saw it: before the write
+      // (rows a reader missed are appended by the reconciling, so compare by photo id).
+      expect(byId(m)).toEqual(byId(before));
+      // And the next refresh brings the write in.
+      const r = m.refresh(db);
+      expect(m.length).toBe(before.length - 50 + 1);
+      expect(r.added + r.updated).toBeGreaterThanOrEqual(2);
     });
-    other.close();
-    expect(wrote).toBe(true);
-    expect(m.lastLoad).toMatchObject({ readers: 2, reconciled: true }); // the readers saw the write
-    // Whatever each reader saw, the rows are the library as this connection saw it: before the write
-    // (rows a reader missed are appended by the reconciling, so compare by photo id).
-    expect(byId(m)).toEqual(byId(before));
-    // And the next refresh brings the write in.
-    const r = m.refresh(db);
-    expect(m.length).toBe(before.length - 50 + 1);
-    expect(r.added + r.updated).toBeGreaterThanOrEqual(2);
-  });
 
-  it('sends the rows that no longer fit the matrix as sized by message, and still matches its own view', async () => {
-    fill(3000, false);
-    const before = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'i8' });
-    const other = openDatabase(file);
-    const m = await EmbeddingMatrix.loadAsync(db, 'm', {
-      snapshot: false,
-      format: 'i8',
-      readers: 2,
-      parallelMinRows: 1,
-      // The matrix was sized for 3000 rows (+1024 spare) before this: 1100 photos with embeddings
-      // appear between the existing ids, so the readers see more rows than the matrix has room for.
-      onReading: () => {
-        const rand = prng(11);
-        const photo = other.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at) VALUES (?, ?, '/p', 1, 0, ?, 5)");
-        const emb = other.prepare("INSERT INTO embeddings (photo_id, model_id, vec) VALUES (?, 'm', ?)");
-        other.transaction(() => {
-          for (let i = 0; i < 1100; i++) {
-            photo.run(2 + i * 3, `/q/${i}.jpg`, `q${i}`);
-            emb.run(2 + i * 3, encodeF16(vector(rand)));
-          }
-        })();
-      },
+    it(`sends the rows that no longer fit the matrix as sized by message, and still matches its own view${packed ? ' (packs)' : ''}`, async () => {
+      fill(3000, false);
+      if (packed) packEmbeddingBlocks(db, 'm', embeddingBlocks(db, 'm'));
+      const before = EmbeddingMatrix.load(db, 'm', { snapshot: false, format: 'i8' });
+      const other = openDatabase(file);
+      const m = await EmbeddingMatrix.loadAsync(db, 'm', {
+        snapshot: false,
+        format: 'i8',
+        readers: 2,
+        parallelMinRows: 1,
+        // The matrix was sized for 3000 rows (+1024 spare) before this: 1100 photos with embeddings
+        // appear between the existing ids, so the readers see more rows than the matrix has room for.
+        onReading: () => {
+          const rand = prng(11);
+          const photo = other.prepare("INSERT INTO photos (id, path, folder, size, mtime_ms, fingerprint, indexed_at) VALUES (?, ?, '/p', 1, 0, ?, 5)");
+          const emb = other.prepare("INSERT INTO embeddings (photo_id, model_id, vec) VALUES (?, 'm', ?)");
+          other.transaction(() => {
+            for (let i = 0; i < 1100; i++) {
+              photo.run(2 + i * 3, `/q/${i}.jpg`, `q${i}`);
+              emb.run(2 + i * 3, encodeF16(vector(rand)));
+            }
+          })();
+        },
+      });
+      other.close();
+      expect(m.lastLoad).toMatchObject({ readers: 2, reconciled: true });
+      // The first blocks went in place; those past the room came as rows (the matrix grew for them).
+      expect(m.lastLoad!.inPlace).toBeGreaterThan(0);
+      expect(m.lastLoad!.inPlace).toBeLessThan(m.lastLoad!.rows);
+      expect(m.lastLoad!.rows).toBe(4100);
+      if (packed) expect(m.lastLoad!.packed).toBe(3); // block 0 got the new photos: its pack went with them, read row by row
+      expect(byId(m)).toEqual(byId(before));
     });
-    other.close();
-    expect(m.lastLoad).toMatchObject({ readers: 2, reconciled: true });
-    // The first blocks went in place; those past the room came as rows (the matrix grew for them).
-    expect(m.lastLoad!.inPlace).toBeGreaterThan(0);
-    expect(m.lastLoad!.inPlace).toBeLessThan(m.lastLoad!.rows);
-    expect(m.lastLoad!.rows).toBe(4100);
-    expect(byId(m)).toEqual(byId(before));
-  });
+  }
 
   it('reads with readers started before the job, and refuses readers that died before it came', async () => {
     fill(3000, false);

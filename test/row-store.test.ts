@@ -9,6 +9,7 @@ import { parseAttribute } from '../electron/services/signals/attributes.ts';
 import { EmbeddingMatrix, FAST_SHADOW_MIN_ROWS } from '../electron/services/matrix/embedding-matrix.ts';
 import { libraryStamp, snapshotPath, SNAPSHOT_MIN_ROWS } from '../electron/services/matrix/matrix-snapshot.ts';
 import { quantiseDirection, RowStore, simdAvailable } from '../electron/services/matrix/row-store.ts';
+import { rowKernelModule, type RowKernels } from '../electron/services/matrix/wasm/row-kernels.ts';
 import { Scorer } from '../electron/services/signals/scoring.ts';
 import type { ClipModel, ModelInfo } from '../native-models/types.ts';
 import { prng, tempDir } from './helpers/fixtures.ts';
@@ -96,6 +97,50 @@ describe('RowStore', () => {
       expect(viaKernel.setRowF16(3, encodeF16(bad))).toBe(false);
       expect(viaKernel.setRowF16(3, encodeF16(new Float32Array(dim)))).toBe(false);
     }
+  });
+
+  it('int8 ingest gives exactly the codes and scale of decode → float32 lane sums → round(x·127/max)', () => {
+    // The kernel's arithmetic written out in float32 (Math.fround): the sum of squares in 4 lanes
+    // (element j into lane j % 4) added up lane 0 + 1, + 2, + 3; codes round-half-even(x · (127 / max))
+    // of the row as decoded; scale max · (1/√sum) / 127. Any change to the ingest must keep these
+    // bits: the matrices' hashes (bench, snapshot) depend on them.
+    const f = Math.fround;
+    const even = (x: number) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
+    const dim = 512;
+    const store = new RowStore('i8', dim, 6);
+    const raw = unitRows(6, dim, 17).map((v, i) => v * [3, 1e-4, 1, 250, 7e-6, 0.5][Math.floor(i / dim)]);
+    raw[5 * dim + 9] = 0.5; // exact ties: x · 127 / max lands on .5 for some values
+    for (let r = 0; r < 6; r++) {
+      const blob = encodeF16(raw.subarray(r * dim, (r + 1) * dim));
+      const x = decodeF16(blob);
+      const lanes = [0, 0, 0, 0];
+      let max = 0;
+      for (let j = 0; j < dim; j++) {
+        lanes[j % 4] = f(lanes[j % 4] + f(x[j] * x[j]));
+        max = Math.max(max, Math.abs(x[j]));
+      }
+      const inv = f(1 / f(Math.sqrt(f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]))));
+      const w = f(127 / max);
+      expect(store.setRowF16(r, blob)).toBe(true);
+      expect(store.scales[r]).toBe(f(f(max * inv) / 127));
+      const codes = Array.from(x, (v) => even(f(v * w)) + 0); // + 0: an int8 has no −0
+      expect(Array.from(store.codes.subarray(r * dim, (r + 1) * dim))).toEqual(codes);
+    }
+  });
+
+  it('int8 ingest needs no float32 scratch row: the address passed for one is never written', () => {
+    if (!simdAvailable()) return;
+    const dim = 512;
+    const mem = new WebAssembly.Memory({ initial: 2 });
+    const k = new WebAssembly.Instance(rowKernelModule()!, { env: { mem } }).exports as unknown as RowKernels;
+    const bytes = new Uint8Array(mem.buffer);
+    const src = 16;
+    const scratch = src + dim * 2;
+    const codes = scratch + dim * 4;
+    bytes.set(encodeF16(unitRows(1, dim, 23)), src);
+    bytes.fill(0xa5, scratch, codes);
+    expect(k.ingest(src, dim, scratch, codes, codes + dim)).toBe(1);
+    expect(bytes.subarray(scratch, codes).every((b) => b === 0xa5)).toBe(true);
   });
 
   it('grows keeping its rows', () => {

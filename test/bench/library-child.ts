@@ -56,7 +56,7 @@ if (first.length !== Math.min(100, photos)) throw new Error(`first score returne
 if (a['open-only']) {
   await lib.close();
   rmrf(tmp);
-  reply({ photos, openMs: Math.round(t2 - t0), openParts: { libraryOpen: Math.round(t1 - t0), firstScore: Math.round(t2 - t1) }, rssMb: rssOpen, peakRssMb: peakOpen, loadedFrom: lib.matrix.loadedFrom, readers: lib.matrix.lastLoad?.readers ?? 0 });
+  reply({ photos, openMs: Math.round(t2 - t0), openParts: { libraryOpen: Math.round(t1 - t0), firstScore: Math.round(t2 - t1) }, rssMb: rssOpen, peakRssMb: peakOpen, loadedFrom: lib.matrix.loadedFrom, readers: lib.matrix.lastLoad?.readers ?? 0, packed: lib.matrix.lastLoad?.packed ?? 0 });
   process.exit(0);
 }
 

@@ -19,7 +19,7 @@ import {
   writeSnapshotAsync,
   type LibraryStamp,
 } from './matrix-snapshot.ts';
-import { PARALLEL_MIN_ROWS, parallelReaders, Readers, readRowsParallel } from './parallel-load.ts';
+import { packInBackground, PARALLEL_MIN_ROWS, parallelReaders, Readers, readRowsParallel, type ReadTotals } from './parallel-load.ts';
 import { RowStore, simdAvailable, type RowFormat } from './row-store.ts';
 
 /** Float32 rows up to this many bytes, int8 codes beyond (see the header). */
@@ -84,7 +84,9 @@ export abstract class MatrixRows {
    * JavaScript for `rows` rows (blocks of rows, not one result per row; see forEachEmbeddingBlock);
    * `inPlace` of them written straight into the rows' memory by the parallel readers.
    */
-  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean; inPlace: number } | null = null;
+  lastLoad: { rows: number; statements: number; readers: number; reconciled: boolean; inPlace: number; packed: number } | null = null;
+  /** Packs being written after a load that met blocks without one (parallel-load.ts packInBackground): resolves with the packs written (0 on failure). */
+  packing: Promise<number> | null = null;
   protected readonly snapshotFile: string | null;
   protected deferSnapshot = false;
   /** Bumped whenever rows change in place: a deferred snapshot write of an older state gives up. */
@@ -137,7 +139,7 @@ export abstract class MatrixRows {
     // (~70 ms) overlaps the count, the id range and the matrix's allocation below.
     const early = embeddingCountBound(db) >= minRows ? new Readers(readers) : null;
     db.exec('BEGIN');
-    let reading: Promise<{ rows: number; photos: number; sums: number[] }> | null = null;
+    let reading: Promise<ReadTotals> | null = null;
     try {
       const { dim, count } = embeddingShape(db, this.modelId);
       if (count < minRows || dim % 16 !== 0) return false;
@@ -171,7 +173,9 @@ export abstract class MatrixRows {
         reading = read();
       }
       const done = await reading!;
-      this.lastLoad = { rows: r, statements, readers, reconciled: false, inPlace };
+      this.lastLoad = { rows: r, statements, readers, reconciled: false, inPlace, packed: done.packed };
+      // Blocks read row by row get their packs off this thread, for the next cold open.
+      if (done.unpacked.length && !db.readonly) this.packing = packInBackground(db.name!, this.modelId, done.unpacked).catch(() => 0);
       const same = stamp[0] === done.photos && done.rows === done.photos && stamp[1] === done.sums[0] && stamp[2] === done.sums[1] && stamp[3] === done.sums[2];
       if (!same && !this.reconcile(db)) return false;
       this.lastLoad.reconciled = !same;
@@ -330,7 +334,7 @@ export abstract class MatrixRows {
         }
       });
       this.length = r;
-      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false, inPlace: 0 };
+      this.lastLoad = { rows: r, statements: read.blocks, readers: 1, reconciled: false, inPlace: 0, packed: 0 };
       this.loadedFrom = 'database';
       if (stamp) this.saveSnapshot(db, stamp);
     })();

@@ -1,6 +1,7 @@
 // One reader of a parallel matrix load (parallel-load.ts): opens the library read-only on its own
 // connection, runs the two block statements that db/features.ts defines (embeddingRangeSql: the
-// range's embeddings of the model, and its ok photos) over its share of the blocks of photo ids
+// range's embeddings of the model — read from the block's pack when it has one, db/embedding-packs.ts
+// — and its ok photos) over its share of the blocks of photo ids
 // (every `stride`-th from `first`), keeps the embeddings whose photo is ok (both lists come in
 // photo-id order: one merge), and turns their float16 BLOBs into matrix rows with the row store's
 // own ingest kernel (the compiled module arrives in workerData), so reading AND converting run on
@@ -23,8 +24,10 @@
 // rows (`at`: the row it was placed at, rows/scales then null; else at −1 and the rows' bytes;
 // typed arrays transferred, never copied; `refused` holds the rows the kernel leaves to the
 // caller's plain path, with their BLOBs), { empty: index } per block without, then
-// { done: { rows, photos, sums } } (photos: the ok photos seen, with or without a row; sums: the
-// `extra` aggregates over those photos added up, for the caller's consistency check), or { error }.
+// { done: { rows, photos, sums, packed, unpacked } } (photos: the ok photos seen, with or without a
+// row; sums: the `extra` aggregates over those photos added up, for the caller's consistency check;
+// packed: blocks read from a pack; unpacked: the packs (block numbers) of blocks read row by row
+// that had rows), or { error }.
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
@@ -36,12 +39,11 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
   const SLOTS = 8;
   const slots = target ? SLOTS : 1;
 
-  // Kernel memory: [16 spare][BLOBs of one block][float32 scratch row][slots × (rows, scales)]
-  // (address 0 means "no int8 codes" to the kernel, hence the spare bytes).
+  // Kernel memory: [16 spare][BLOBs of one block][slots × (rows, scales)] (address 0 means "no
+  // int8 codes" to the kernel, hence the spare bytes).
   const align16 = (n) => (n + 15) & ~15;
   const blobsAt = 16;
-  const tmpAt = align16(blobsAt + step * blobBytes);
-  const slotAt = align16(tmpAt + dim * 4);
+  const slotAt = align16(blobsAt + step * blobBytes);
   const slotBytes = align16(step * rowBytes) + align16(step * 4);
   const memory = new WebAssembly.Memory({ initial: Math.ceil((slotAt + slots * slotBytes + 16) / 65536) });
   const kernels = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
@@ -112,6 +114,12 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
     db.pragma(`mmap_size = ${2 ** 40}`);
     const embeddings = db.prepare(sql.embeddings).raw();
     const okPhotos = db.prepare(sql.photos).raw();
+    // Packs (db/embedding-packs.ts): a block's rows as one value, where the library has them
+    // (lo is a multiple of the pack size and step equals it: block `index` is pack lo/step + index).
+    // A library not yet migrated to schema 8 (opened read-only) has none: read row by row.
+    const pack = sql.pack && db.prepare(sql.packsExist).get() ? db.prepare(sql.pack).raw() : null;
+    const unpacked = []; // blocks read row by row that had rows: the caller packs them later
+    let packed = 0;
     const sums = [];
     let rows = 0;
     let photos = 0;
@@ -120,7 +128,33 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
     for (let index = first; lo + index * step <= hi; index += stride) {
       const at = lo + index * step;
       const end = Math.min(hi + 1, at + step);
-      const e = embeddings.get(at, end, modelId, blobBytes);
+      const key = at / step;
+      // The block's embeddings: their count and ids (comma-separated), their BLOBs copied to blobsAt.
+      const parts = pack ? pack.all(modelId, key) : [];
+      let n = 0;
+      let idList = '';
+      let blobLength = 0;
+      if (parts.length) {
+        packed++;
+        // Every BLOB of a pack has its `bytes`: of another size, the block has no row of this one.
+        if (parts[0][1] === blobBytes) {
+          for (const [c, , partIds, vecs] of parts) {
+            if (blobLength + vecs.length > step * blobBytes) throw new Error(`pack at photo ${at} holds more than its block`);
+            bytes.set(vecs, blobsAt + blobLength);
+            blobLength += vecs.length;
+            n += c;
+            idList += idList ? `,${partIds}` : partIds;
+          }
+        }
+      } else {
+        const e = embeddings.get(at, end, modelId, blobBytes);
+        if (e[0]) {
+          if (e[2].length > step * blobBytes) throw new Error(`block at photo ${at} came back misaligned`);
+          bytes.set(e[2], blobsAt);
+          [n, idList, blobLength] = [e[0], e[1], e[2].length];
+          if (pack) unpacked.push(key);
+        }
+      }
       const p = okPhotos.get(at, end);
       photos += p[0];
       for (let i = 3; i < p.length; i++) sums[i - 3] = (sums[i - 3] ?? 0) + p[i];
@@ -129,12 +163,11 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
       let ids = null;
       let indexedAt = null;
       let keep = null;
-      const vecs = e[2];
-      if (e[0] && p[0]) {
-        const eids = JSON.parse(`[${e[1]}]`);
+      if (n && p[0]) {
+        const eids = JSON.parse(`[${idList}]`);
         const pids = JSON.parse(`[${p[1]}]`);
         const times = JSON.parse(`[${p[2]}]`);
-        if (eids.length !== e[0] || vecs.length !== e[0] * blobBytes || pids.length !== p[0] || times.length !== p[0]) throw new Error(`block at photo ${at} came back misaligned`);
+        if (eids.length !== n || blobLength !== n * blobBytes || pids.length !== p[0] || times.length !== p[0]) throw new Error(`block at photo ${at} came back misaligned`);
         ids = new Int32Array(eids.length);
         indexedAt = new Float64Array(eids.length);
         keep = new Int32Array(eids.length);
@@ -166,12 +199,11 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
       const slot = freeSlots.pop();
       const rowsAt = slotAt + slot * slotBytes;
       const scalesAt = rowsAt + align16(step * rowBytes);
-      bytes.set(vecs, blobsAt);
       const refused = [];
       for (let k = 0; k < count; k++) {
         const src = blobsAt + keep[k] * blobBytes;
-        const ok = format === 'f32' ? kernels.ingest(src, dim, rowsAt + k * rowBytes, 0, 0) : kernels.ingest(src, dim, tmpAt, rowsAt + k * rowBytes, scalesAt + k * 4);
-        if (ok !== 1) refused.push({ k, blob: vecs.slice(keep[k] * blobBytes, (keep[k] + 1) * blobBytes) });
+        const ok = format === 'f32' ? kernels.ingest(src, dim, rowsAt + k * rowBytes, 0, 0) : kernels.ingest(src, dim, 0, rowsAt + k * rowBytes, scalesAt + k * 4);
+        if (ok !== 1) refused.push({ k, blob: bytes.slice(src, src + blobBytes) });
       }
       rows += count;
       pending.push({ index, slot, count, ids, indexedAt, refused });
@@ -179,7 +211,7 @@ function run({ file, sql, modelId, dim, format, lo, hi, step, first, stride, mod
     }
     db.exec('COMMIT');
     flush(true);
-    parentPort.postMessage({ done: { rows, photos, sums } });
+    parentPort.postMessage({ done: { rows, photos, sums, packed, unpacked } });
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   } finally {

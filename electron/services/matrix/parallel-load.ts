@@ -2,7 +2,7 @@
 //
 // Why: read on one thread, a 1M-photo library costs ~2 s of CPU in SQLite and better-sqlite3 and
 // ~0.7 s converting float16 BLOBs to int8 rows: far over the 2 s an open may take. Here the photo
-// ids are cut into blocks of BLOCK_IDS dealt out in turn to one worker per core
+// ids are cut into blocks of PACK_IDS dealt out in turn to one worker per core
 // (parallel-load-worker.mjs), which reads them on its own read-only connection and converts them
 // with the row kernels. Rows stay in photo-id order: where the matrix's rows are in shared memory
 // (`target`), each reader writes its blocks' rows straight into place (a block starts after the
@@ -15,11 +15,13 @@
 // transaction and reconciles by id when they differ (embedding-matrix.ts).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BLOCK_IDS, embeddingRangeSql } from '../../../db/features.ts';
+import { PACK_CLEAR_SQL, PACK_IDS, PACK_READ_SQL, PACK_WRITE_SQL, PACKS_EXIST_SQL } from '../../../db/embedding-packs.ts';
+import { embeddingRangeSql } from '../../../db/features.ts';
 import { rowKernelModule } from './wasm/row-kernels.ts';
 import type { RowFormat, RowTarget } from './row-store.ts';
 
 const WORKER_URL = new URL('./parallel-load-worker.mjs', import.meta.url);
+const PACK_WORKER_URL = new URL('./pack-worker.mjs', import.meta.url);
 
 /** From this many embeddings on, a load from the database uses the parallel readers (when there are ≥ 2 cores). */
 export const PARALLEL_MIN_ROWS = 50_000;
@@ -63,8 +65,20 @@ interface Reply {
   block?: LoadedBlock & { index: number };
   /** A block with no rows (a gap in the photo ids). */
   empty?: number;
-  done?: { rows: number; photos: number; sums: number[] };
+  done?: ReadTotals;
   error?: string;
+}
+
+/** What a parallel read saw, all readers together. */
+export interface ReadTotals {
+  rows: number;
+  /** Ok photos seen (each row is one; an ok photo without an embedding of the right size is not). */
+  photos: number;
+  sums: number[];
+  /** Blocks read from their pack (db/embedding-packs.ts). */
+  packed: number;
+  /** Packs (block numbers) of the blocks that had rows but no pack: packInBackground's list. */
+  unpacked: number[];
 }
 
 /**
@@ -103,22 +117,23 @@ export async function readRowsParallel(
   opts: ParallelLoad,
   visit: (block: LoadedBlock) => void,
   started: Readers = new Readers(opts.readers),
-): Promise<{ rows: number; photos: number; sums: number[] }> {
+): Promise<ReadTotals> {
   const module = rowKernelModule();
   if (!module) {
     started.stop();
     throw new Error('WebAssembly SIMD is not available');
   }
-  // Blocks of BLOCK_IDS photo ids (one statement each, as on one thread), dealt out in turn:
-  // reader i reads blocks i, i + readers, … so all readers move through the ids together and
+  // Blocks of PACK_IDS photo ids, those of the packs (one pack or statement each), dealt out in
+  // turn: reader i reads blocks i, i + readers, … so all readers move through the ids together and
   // few blocks ever wait here for the one before them.
-  const blocks = Math.max(0, Math.ceil((opts.hi - opts.lo + 1) / BLOCK_IDS));
+  const lo = opts.lo - (opts.lo % PACK_IDS);
+  const blocks = Math.max(0, Math.ceil((opts.hi - lo + 1) / PACK_IDS));
   const readers = Math.min(opts.readers, blocks, started.workers.length);
   if (!readers) {
     started.stop();
-    return { rows: 0, photos: 0, sums: opts.sums.map(() => 0) };
+    return { rows: 0, photos: 0, sums: opts.sums.map(() => 0), packed: 0, unpacked: [] };
   }
-  const sql = embeddingRangeSql(opts.sums);
+  const sql = { ...embeddingRangeSql(opts.sums), pack: PACK_READ_SQL, packsExist: PACKS_EXIST_SQL };
   // [stop flag, count of block 0, count of block 1, …] (−1: not read yet): see the worker's header.
   const counts = opts.target ? new SharedArrayBuffer((blocks + 1) * 4) : null;
   if (counts) new Int32Array(counts).fill(-1, 1);
@@ -129,6 +144,8 @@ export async function readRowsParallel(
   let next = 0; // the block `visit` gets next
   let rows = 0;
   let photos = 0;
+  let packed = 0;
+  const unpacked: number[] = [];
   const sums = opts.sums.map(() => 0);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -142,7 +159,7 @@ export async function readRowsParallel(
       };
       if (started.failure) return reject(started.failure); // a reader died before its job came
       workers.forEach((w, i) => {
-        w.postMessage({ file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo: opts.lo, hi: opts.hi, step: BLOCK_IDS, first: i, stride: readers, module, target: opts.target, counts });
+        w.postMessage({ file: opts.file, sql, modelId: opts.modelId, dim: opts.dim, format: opts.format, lo, hi: opts.hi, step: PACK_IDS, first: i, stride: readers, module, target: opts.target, counts });
         w.on('message', (m: Reply) => {
           try {
             if (m.error) throw new Error(m.error);
@@ -152,6 +169,8 @@ export async function readRowsParallel(
               rows += m.done.rows;
               photos += m.done.photos;
               m.done.sums.forEach((v, j) => (sums[j] += v));
+              packed += m.done.packed;
+              unpacked.push(...m.done.unpacked);
               finished[i] = true;
             }
             advance();
@@ -174,5 +193,22 @@ export async function readRowsParallel(
     }
     for (const w of workers) void w.terminate();
   }
-  return { rows, photos, sums };
+  return { rows, photos, sums, packed, unpacked: unpacked.sort((a, b) => a - b) };
+}
+
+/**
+ * Writes the packs of `blocks` (db/embedding-packs.ts) on a thread of its own with its own
+ * connection, one write transaction per block so the app's own writes interleave (~15–60 ms each;
+ * ~250 blocks at 1M photos). Resolves with the packs written, or rejects (a busy or closed library:
+ * the next load that meets unpacked blocks tries again). The thread does not keep the process alive.
+ */
+export function packInBackground(file: string, modelId: string, blocks: readonly number[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(PACK_WORKER_URL, { execArgv: [], workerData: { file, modelId, blocks, clearSql: PACK_CLEAR_SQL, sql: PACK_WRITE_SQL, size: PACK_IDS } });
+    w.unref();
+    let result: { written?: number; error?: string } = {};
+    w.on('message', (m: { written?: number; error?: string }) => (result = m));
+    w.on('error', reject);
+    w.on('exit', () => (result.error !== undefined || result.written === undefined ? reject(new Error(result.error ?? 'the packing thread stopped')) : resolve(result.written)));
+  });
 }

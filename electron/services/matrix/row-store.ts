@@ -46,7 +46,6 @@ export class RowStore {
   private outAt = 0;
   private dirAt = 0;
   private stageAt = 0;
-  private tmpAt = 0;
   private readonly rowBytes: number;
   private readonly simd: boolean;
   /** Set when the rows sit in shared memory known to the dot pool: passes are split over the cores. */
@@ -149,7 +148,7 @@ export class RowStore {
     new Uint8Array(this.buffer, this.stageAt, blob.length).set(blob);
     const row = this.rowsAt + r * this.rowBytes;
     if (this.format === 'f32') return this.kernels.ingest(this.stageAt, this.dim, row, 0, 0) === 1;
-    return this.kernels.ingest(this.stageAt, this.dim, this.tmpAt, row, this.scalesAt + r * 4) === 1;
+    return this.kernels.ingest(this.stageAt, this.dim, 0, row, this.scalesAt + r * 4) === 1;
   }
 
   /** Rows from r on, as made elsewhere in this store's format (raw row bytes; one scale per row for 'i8'). */
@@ -263,8 +262,7 @@ export class RowStore {
     this.outAt = align16(this.scalesAt + capacity * 4);
     this.dirAt = align16(this.outAt + capacity * 4);
     this.stageAt = align16(this.dirAt + dim * 4);
-    this.tmpAt = align16(this.stageAt + dim * 2);
-    const bytes = this.tmpAt + dim * 4 + 16;
+    const bytes = this.stageAt + dim * 2 + 16;
     this.capacity = capacity;
     if (this.simd) {
       // Stores large enough for split passes live in shared memory (fixed size: a grow allocates

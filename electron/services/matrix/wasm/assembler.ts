@@ -71,6 +71,7 @@ export const op = {
   f32const: (bits: number) => [0x43, bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24],
   f32load: (offset = 0) => [0x2a, ...memarg(2, offset)],
   f32store: (offset = 0) => [0x38, ...memarg(2, offset)],
+  f32lt: [0x5d],
   f32gt: [0x5e],
   f32sqrt: [0x91],
   f32add: [0x92],
@@ -97,6 +98,7 @@ export const op = {
   i16x8NarrowI32: simd(0x85),
   i16x8ExtendLowI8: simd(0x87),
   i16x8ExtendHighI8: simd(0x88),
+  i16x8MaxU: simd(0x99),
   // i32x4
   i32x4Splat: simd(0x11),
   i32x4Lane: (lane: number) => simd(0x1b, lane),
@@ -105,6 +107,7 @@ export const op = {
   i32x4ExtendHighU16: simd(0xaa),
   i32x4Shl: simd(0xab),
   i32x4Add: simd(0xae),
+  i32x4MaxU: simd(0xb9),
   i32x4DotI16: simd(0xba),
   i32x4TruncSatF32: simd(0xf8),
   // f32x4
