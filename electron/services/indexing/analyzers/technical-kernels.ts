@@ -16,7 +16,7 @@
 // window slid in the same pass that reads it, and the Laplacian taken as its two separable [1 −2 1]
 // halves (3 reads a pixel instead of 9).
 
-import { columnKernel } from './technical-simd.ts';
+import { columnKernel, rowKernel } from './technical-simd.ts';
 
 /** Re-blur length (pixels along a direction). */
 export const REBLUR = 9;
@@ -114,7 +114,27 @@ export function reblurRowsAndColumns(
 ): void {
   // Horizontal: the re-blurred value at x from a running window sum, consumed as it is made; B is
   // rounded to float32 (fround), as the row buffer it used to be stored in did.
-  for (let y = 0; y < h; y += step) {
+  const rows = rowKernel(L, w, REBLUR);
+  for (let y = 0; y < h && rows; y += step) {
+    rows.row(y);
+    const { dl, e } = rows;
+    const row = ty[y] * g;
+    for (let c = 0; c < g; c++) {
+      let d = 0;
+      let v = 0;
+      const start = xe[c] < 1 ? 1 : xe[c];
+      const end = xe[c + 1];
+      for (let x = start; x < end; x++) {
+        d += dl[x];
+        v += e[x];
+      }
+      const k = row + c;
+      D[k] += d;
+      V[k] += v;
+      N[k] += end - start;
+    }
+  }
+  for (let y = 0; y < h && !rows; y += step) {
     const base = y * w;
     let sum = 0;
     for (let x = 0; x < R && x < w; x++) sum += L[base + x];

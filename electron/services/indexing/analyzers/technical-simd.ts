@@ -81,11 +81,68 @@ function columnRowBody(): Code {
   ];
 }
 
+/**
+ * The row re-blur in three passes over one row of the plane (float64 arrays P, B, DL, E in scratch):
+ * row_prefix(l, p, w): P[0] = 0, P[k + 1] = P[k] + L[k] (exact: see technical-kernels.ts), so a
+ * window's sum is P[hi] − P[lo], the same value the running sum had;
+ * row_mid(pa, pb, q, end): from q to end, two at a time, B = float32((P[pa] − P[pb]) / 9) (the
+ * windows wholly inside the row; the caller sets the clipped ones at the ends);
+ * row_diff(lx, lp, bx, bp, dl, e, end): DL = |L[x] − L[x − 1]|, E = max(0, DL − |B[x] − B[x − 1]|)
+ * from x = 1, two at a time, until dl reaches end.
+ */
+function rowPrefixBody(): Code {
+  const [L, P, W, K, ACC] = [0, 1, 2, 3, 4];
+  return [
+    op.f64const(0), op.set(ACC), op.get(P), op.get(ACC), op.f64store,
+    op.i32(0), op.set(K),
+    op.block, op.get(W), op.eqz, op.brIf(0),
+    op.loop,
+    op.get(ACC), op.get(L), op.f32load(0), op.f64PromoteF32, op.f64add, op.set(ACC),
+    op.get(P), op.i32(8), op.add, op.tee(P), op.get(ACC), op.f64store,
+    op.get(L), op.i32(4), op.add, op.set(L),
+    op.get(K), op.i32(1), op.add, op.tee(K), op.get(W), op.ltU, op.brIf(0),
+    op.end, op.end,
+  ];
+}
+
+function rowMidBody(): Code {
+  const [PA, PB, Q, END, NINE] = [0, 1, 2, 3, 4];
+  return [
+    op.f64const(9), op.f64x2Splat, op.set(NINE),
+    op.block, op.get(Q), op.get(END), op.geU, op.brIf(0),
+    op.loop,
+    op.get(Q), op.get(PA), op.v128load(0), op.get(PB), op.v128load(0), op.f64x2Sub, op.get(NINE), op.f64x2Div,
+    op.f32x4DemoteF64x2Zero, op.f64x2PromoteLowF32x4, op.v128store(0),
+    op.get(PA), op.i32(16), op.add, op.set(PA),
+    op.get(PB), op.i32(16), op.add, op.set(PB),
+    op.get(Q), op.i32(16), op.add, op.tee(Q), op.get(END), op.ltU, op.brIf(0),
+    op.end, op.end,
+  ];
+}
+
+function rowDiffBody(): Code {
+  const [LX, LP, BX, BP, DL, E, END, DLV] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const advance = (ptr: number, by: number) => [op.get(ptr), op.i32(by), op.add, op.set(ptr)];
+  return [
+    op.block, op.get(DL), op.get(END), op.geU, op.brIf(0),
+    op.loop,
+    op.get(LX), op.v128load(0), op.f64x2PromoteLowF32x4, op.get(LP), op.v128load(0), op.f64x2PromoteLowF32x4, op.f64x2Sub, op.f64x2Abs, op.set(DLV),
+    op.get(DL), op.get(DLV), op.v128store(0),
+    op.get(E), op.get(DLV), op.get(BX), op.v128load(0), op.get(BP), op.v128load(0), op.f64x2Sub, op.f64x2Abs, op.f64x2Sub, op.v128zero, op.f64x2Max, op.v128store(0),
+    ...advance(LX, 8), ...advance(LP, 8), ...advance(BX, 16), ...advance(BP, 16), ...advance(E, 16),
+    op.get(DL), op.i32(16), op.add, op.tee(DL), op.get(END), op.ltU, op.brIf(0),
+    op.end, op.end,
+  ];
+}
+
 export function lumaKernelBytes(): Uint8Array<ArrayBuffer> {
   const i = T.i32;
-  return wasmModule([funcType([i, i, i]), funcType([i, i, i, i, T.f64, i, i, i, i, i])], { own: true, pages: 1 }, [
+  return wasmModule([funcType([i, i, i]), funcType([i, i, i, i, T.f64, i, i, i, i, i]), funcType([i, i, i, i]), funcType([i, i, i, i, i, i, i])], { own: true, pages: 1 }, [
     { name: 'luma', type: 0, locals: [[6, T.v128]], code: lumaBody() },
     { name: 'column_row', type: 1, locals: [[1, T.i32], [3, T.v128]], code: columnRowBody() },
+    { name: 'row_prefix', type: 0, locals: [[1, T.i32], [1, T.f64]], code: rowPrefixBody() },
+    { name: 'row_mid', type: 2, locals: [[1, T.v128]], code: rowMidBody() },
+    { name: 'row_diff', type: 3, locals: [[1, T.v128]], code: rowDiffBody() },
   ]);
 }
 
@@ -93,6 +150,9 @@ interface LumaKernel {
   mem: WebAssembly.Memory;
   luma(src: number, dst: number, end: number): void;
   column_row(lb: number, lu: number, le: number, ll: number, inv: number, s: number, p: number, dl: number, e: number, pairs: number): void;
+  row_prefix(l: number, p: number, w: number): void;
+  row_mid(pa: number, pb: number, q: number, end: number): void;
+  row_diff(lx: number, lp: number, bx: number, bp: number, dl: number, e: number, end: number): void;
 }
 
 let kernel: LumaKernel | null | undefined;
@@ -130,7 +190,20 @@ export interface ColumnKernel {
   /** One row (rows given by index): S += L[enter] − L[leave] (pass enter = leave to leave S as it is), then the rest. */
   row(y: number, up: number, enter: number, leave: number, inv: number): void;
 }
-let column: { plane: Float32Array; w: number; kernel: ColumnKernel } | null = null;
+let column: { plane: Float32Array; w: number; kernel: ColumnKernel; rows: RowKernel } | null = null;
+
+/** The horizontal re-blur's scratch in the kernel's memory: one row's |ΔL| and max(0, |ΔL| − |ΔB|) at each x ≥ 1. */
+export interface RowKernel {
+  dl: Float64Array;
+  e: Float64Array;
+  /** Row y, the re-blur window [x − 4, x + 4] clipped to the row. */
+  row(y: number): void;
+}
+
+/** The horizontal re-blur kernel over rows of the plane `L` of width w, or null where it does not apply (as columnKernel; a re-blur length other than 9). */
+export function rowKernel(L: Float32Array, w: number, reblur: number): RowKernel | null {
+  return column && column.plane === L && column.w === w && reblur === 9 ? column.rows : null;
+}
 
 /**
  * The vertical re-blur kernel over every 4th column of the plane `L` of width w, or null where it
@@ -164,7 +237,9 @@ export function lumaPlane(data: Uint8Array, w: number, h: number): Float32Array 
   const end = dst + groups * 16;
   const colBytes = align((Math.ceil(w / 4) + 2) * 8);
   const scratch = end + 32;
-  const total = scratch + 4 * colBytes;
+  const rowBytes = align((w + 4) * 8);
+  const rowScratch = scratch + 4 * colBytes;
+  const total = rowScratch + 4 * rowBytes;
   const have = k.mem.buffer.byteLength;
   if (total > have) k.mem.grow(Math.ceil((total - have) / 65536));
   const bytes = new Uint8Array(k.mem.buffer);
@@ -177,10 +252,30 @@ export function lumaPlane(data: Uint8Array, w: number, h: number): Float32Array 
   const pairs = Math.ceil(Math.ceil(w / 4) / 2);
   const rowAt = (y: number) => dst + y * w * 4;
   const sAt = S.byteOffset, pAt = prev.byteOffset, dlAt = dl.byteOffset, eAt = e.byteOffset;
+  const f64r = (i: number) => new Float64Array(k.mem.buffer, rowScratch + i * rowBytes, rowBytes / 8);
+  const [P, B, rdl, re] = [f64r(0), f64r(1), f64r(2), f64r(3)];
+  const rows: RowKernel = {
+    dl: rdl,
+    e: re,
+    row: (y) => {
+      const r = 4;
+      const l = rowAt(y);
+      k.row_prefix(l, P.byteOffset, w);
+      if (w - r > r) k.row_mid(P.byteOffset + 8 * (2 * r + 1), P.byteOffset, B.byteOffset + 8 * r, B.byteOffset + 8 * (w - r));
+      // The windows the row's ends clip (after row_mid, which may write one past its end).
+      for (let x = 0; x < w; x = x + 1 === r && w - r > r ? w - r : x + 1) {
+        const lo = x - r > 0 ? x - r : 0;
+        const hi = x + r + 1 < w ? x + r + 1 : w;
+        B[x] = Math.fround((P[hi] - P[lo]) / (hi - lo));
+      }
+      k.row_diff(l + 4, l, B.byteOffset + 8, B.byteOffset, rdl.byteOffset + 8, re.byteOffset + 8, rdl.byteOffset + 8 * w);
+    },
+  };
   column = {
     plane: L,
     w,
     kernel: { S, prev, dl, e, row: (y, up, enter, leave, inv) => k.column_row(rowAt(y), rowAt(up), rowAt(enter), rowAt(leave), inv, sAt, pAt, dlAt, eAt, pairs) },
+    rows,
   };
   return L;
 }

@@ -82,6 +82,7 @@ export const op = {
   f32FromI32: [0xb2],
   // f64
   f64const: (value: number) => [0x44, ...new Uint8Array(new Float64Array([value]).buffer)],
+  f64PromoteF32: [0xbb],
   f64load: [0x2b, ...memarg(3, 0)],
   f64store: [0x39, ...memarg(3, 0)],
   f64add: [0xa0],
@@ -129,6 +130,7 @@ export const op = {
   f64x2ConvertLowI32x4U: simd(0xff),
   f32x4DemoteF64x2Zero: simd(0x5e),
   f64x2PromoteLowF32x4: simd(0x5f),
+  f64x2Div: simd(0xf3),
   f64x2Abs: simd(0xec),
   f64x2Max: simd(0xf5),
 };
