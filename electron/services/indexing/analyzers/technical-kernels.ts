@@ -105,8 +105,9 @@ export function reblurDirection(L: Float32Array, w: number, x0: number, y0: numb
 /**
  * The horizontal and vertical re-blur sums per tile of a g × g grid (`tx`/`ty`: tileOf of the
  * columns/rows, `xe` the column edges) over every `step`-th line: every step-th row for the
- * horizontal sums, every step-th column for the vertical. Adds into D[tile], V[tile] and the terms
- * counted into N[tile].
+ * horizontal sums, every step-th column for the vertical (a tile at 1200 px is ~75 × 50 pixels, so
+ * ~13 lines of it in each direction still give its sums thousands of terms, and this costs 1/step of
+ * a full pass). Adds into D[tile], V[tile] and the terms counted into N[tile].
  */
 export function reblurRowsAndColumns(
   L: Float32Array, w: number, h: number, g: number, step: number, tx: Int32Array, ty: Int32Array, xe: Int32Array,

@@ -33,8 +33,8 @@
 // between photos); the focus map's sums read every STEP-th row and column, the noise estimate every
 // NOISE_STEP-th row, the histograms every HIST_STEP-th row; only the sharpest region's four
 // directions read every pixel of their tiles (that value is the score). The loops are in
-// ./technical-kernels.ts and the WebAssembly SIMD kernels (luminance, the column re-blur) in
-// ./technical-simd.ts; about 10 ms of CPU for a 1200 × 800 raster.
+// ./technical-kernels.ts and the WebAssembly SIMD kernels (luminance, the row and column re-blur)
+// in ./technical-simd.ts; about 10 ms of CPU for a 1200 × 800 raster.
 //
 // Scores on 0…1 (higher = better), each a fixed documented function of the measures above:
 //   focus    = clamp((sharpness − 0.20) / 0.65) · (1 − 0.5 · motion); NaN ("can't tell") when no

@@ -1,18 +1,21 @@
 // The technical analyzer's WebAssembly SIMD kernels, built at run time with the project's assembler
 // (matrix/wasm/assembler.ts; no binary in the repo): the luminance plane (Rec. 709 luma of every
-// pixel as float32) and the focus map's vertical re-blur, one row of sampled columns at a time. Where
-// SIMD is missing or turned off (CULL_NO_SIMD, or disableTechnicalSimd for tests) the callers run
-// the JavaScript loops (analyzer.ts lumaAt, technical-kernels.ts). Both give the same numbers, bit
-// for bit (test/technical-kernels.test.ts): the kernels do the JavaScript expressions' float64
-// arithmetic in the same order, two pixels or columns per f64x2, and round to float32 where the
-// JavaScript stores into a Float32Array ((0.2126·R + 0.7152·G) + 0.0722·B; S + (in − out), S·inv,
-// |ΔL|, max(0, |ΔL| − |ΔB|)); the sums over a tile stay in JavaScript, in the old order.
+// pixel as float32) and the focus map's re-blur terms, one sampled row (rowKernel) or one row of
+// sampled columns (columnKernel) at a time. Where SIMD is missing or turned off (CULL_NO_SIMD, or
+// disableTechnicalSimd for tests) the callers run the JavaScript loops (analyzer.ts lumaAt,
+// technical-kernels.ts). Both give the same numbers, bit for bit (test/technical-kernels.test.ts):
+// the kernels do the JavaScript expressions' float64 arithmetic in the same order, two pixels or
+// columns per f64x2, and round to float32 where the JavaScript does ((0.2126·R + 0.7152·G) +
+// 0.0722·B stored as float32; the row means float32(window sum / 9); S + (in − out), S·inv; |ΔL|,
+// max(0, |ΔL| − |ΔB|)); window sums as prefix-sum differences are exact (technical-kernels.ts says
+// why); the sums over a tile stay in JavaScript, in the old order.
 //
 // Why: at the 1200 px working size the plane is a million pixels (~4.5 ms a photo in V8, ~2 with the
-// kernel, copying the pixels in included) and the vertical re-blur visits every row at every 4th
-// column (~4 ms in V8, ~1.5). The plane and the kernel's scratch live in the kernel's memory and are
-// reused from one photo to the next (measureTechnical is synchronous, so one set is safe). The column
-// kernel is specialised to the focus map's step of 4 columns (two sampled columns are 32 bytes apart).
+// kernel, copying the pixels in included), and the re-blur terms of every 4th row and column ~7 ms in
+// V8, ~3 with the kernels and the sums. The plane and the kernels' scratch live in the module's
+// memory and are reused from one photo to the next (measureTechnical is synchronous, so one set is
+// safe). The column kernel is specialised to the focus map's step of 4 columns (two sampled columns
+// are 32 bytes apart) and the row kernel to the re-blur length of 9.
 import { VALTYPE as T, funcType, op, wasmModule, type Code } from '../../matrix/wasm/assembler.ts';
 import { lumaAt } from './analyzer.ts';
 
