@@ -140,7 +140,7 @@ function rowDiffBody(): Code {
 
 export function lumaKernelBytes(): Uint8Array<ArrayBuffer> {
   const i = T.i32;
-  return wasmModule([funcType([i, i, i]), funcType([i, i, i, i, T.f64, i, i, i, i, i]), funcType([i, i, i, i]), funcType([i, i, i, i, i, i, i])], { own: true, pages: 1 }, [
+  return wasmModule([funcType([i, i, i]), funcType([i, i, i, i, T.f64, i, i, i, i, i]), funcType([i, i, i, i]), funcType([i, i, i, i, i, i, i])], { imported: true, pages: 1 }, [
     { name: 'luma', type: 0, locals: [[6, T.v128]], code: lumaBody() },
     { name: 'column_row', type: 1, locals: [[1, T.i32], [3, T.v128]], code: columnRowBody() },
     { name: 'row_prefix', type: 0, locals: [[1, T.i32], [1, T.f64]], code: rowPrefixBody() },
@@ -150,7 +150,6 @@ export function lumaKernelBytes(): Uint8Array<ArrayBuffer> {
 }
 
 interface LumaKernel {
-  mem: WebAssembly.Memory;
   luma(src: number, dst: number, end: number): void;
   column_row(lb: number, lu: number, le: number, ll: number, inv: number, s: number, p: number, dl: number, e: number, pairs: number): void;
   row_prefix(l: number, p: number, w: number): void;
@@ -158,28 +157,47 @@ interface LumaKernel {
   row_diff(lx: number, lp: number, bx: number, bp: number, dl: number, e: number, end: number): void;
 }
 
-let kernel: LumaKernel | null | undefined;
-function lumaKernel(): LumaKernel | null {
-  if (kernel !== undefined) return kernel;
-  kernel = null;
+let compiled: WebAssembly.Module | null | undefined;
+function lumaModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
   if (process.env.CULL_NO_SIMD) return null;
   try {
     const bytes = lumaKernelBytes();
     if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(bytes)) return null;
-    kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as LumaKernel;
+    compiled = new WebAssembly.Module(bytes);
   } catch {
-    kernel = null;
+    compiled = null;
   }
-  return kernel;
+  return compiled;
+}
+
+/**
+ * The kernels over a memory of at least `bytes`. A larger photo gets a new memory and instance, never
+ * memory.grow: growing detaches the old ArrayBuffer, and the first detached ArrayBuffer in a process
+ * makes V8 check for detachment on every typed-array access from then on, in every module (measured:
+ * the analyzers' JavaScript loops ran ~15 % slower after one grow).
+ */
+let instance: { mem: WebAssembly.Memory; k: LumaKernel } | null = null;
+function lumaKernel(bytes: number): { mem: WebAssembly.Memory; k: LumaKernel } | null {
+  const module = lumaModule();
+  if (!module) return null;
+  if (!instance || instance.mem.buffer.byteLength < bytes) {
+    // A quarter more than asked: the next photo a little larger (a crop, another camera) fits too.
+    const mem = new WebAssembly.Memory({ initial: Math.ceil((bytes * 1.25) / 65536) });
+    instance = { mem, k: new WebAssembly.Instance(module, { env: { mem } }).exports as unknown as LumaKernel };
+  }
+  return instance;
 }
 
 /** For tests: force the JavaScript loop (true) or back to auto-detection (false). */
 export function disableTechnicalSimd(disabled: boolean): void {
-  kernel = disabled ? null : undefined;
+  compiled = disabled ? null : undefined;
+  instance = null;
 }
 
-/** Whether the SIMD kernel is in use. */
-export const technicalSimd = (): boolean => lumaKernel() !== null;
+/** Whether the SIMD kernels are in use. */
+export const technicalSimd = (): boolean => lumaModule() !== null;
 
 let jsPlane = new Float32Array(0);
 
@@ -223,9 +241,8 @@ export function columnKernel(L: Float32Array, w: number, step: number): ColumnKe
  */
 export function lumaPlane(data: Uint8Array, w: number, h: number): Float32Array {
   const n = w * h;
-  const k = lumaKernel();
   column = null;
-  if (!k) {
+  if (!lumaModule()) {
     if (jsPlane.length < n) jsPlane = new Float32Array(n);
     const L = jsPlane.subarray(0, n);
     for (let i = 0, s = 0; i < n; i++, s += 3) L[i] = lumaAt(data, s);
@@ -243,19 +260,18 @@ export function lumaPlane(data: Uint8Array, w: number, h: number): Float32Array 
   const rowBytes = align((w + 4) * 8);
   const rowScratch = scratch + 4 * colBytes;
   const total = rowScratch + 4 * rowBytes;
-  const have = k.mem.buffer.byteLength;
-  if (total > have) k.mem.grow(Math.ceil((total - have) / 65536));
-  const bytes = new Uint8Array(k.mem.buffer);
+  const { mem, k } = lumaKernel(total)!;
+  const bytes = new Uint8Array(mem.buffer);
   bytes.set(data.subarray(0, n * 3), src);
   bytes.fill(0, src + n * 3, src + groups * 12 + 16);
   k.luma(src, dst, end);
-  const L = new Float32Array(k.mem.buffer, dst, n);
-  const f64 = (i: number) => new Float64Array(k.mem.buffer, scratch + i * colBytes, colBytes / 8);
+  const L = new Float32Array(mem.buffer, dst, n);
+  const f64 = (i: number) => new Float64Array(mem.buffer, scratch + i * colBytes, colBytes / 8);
   const [S, prev, dl, e] = [f64(0), f64(1), f64(2), f64(3)];
   const pairs = Math.ceil(Math.ceil(w / 4) / 2);
   const rowAt = (y: number) => dst + y * w * 4;
   const sAt = S.byteOffset, pAt = prev.byteOffset, dlAt = dl.byteOffset, eAt = e.byteOffset;
-  const f64r = (i: number) => new Float64Array(k.mem.buffer, rowScratch + i * rowBytes, rowBytes / 8);
+  const f64r = (i: number) => new Float64Array(mem.buffer, rowScratch + i * rowBytes, rowBytes / 8);
   const [P, B, rdl, re] = [f64r(0), f64r(1), f64r(2), f64r(3)];
   const rows: RowKernel = {
     dl: rdl,
