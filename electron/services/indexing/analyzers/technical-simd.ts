@@ -249,7 +249,9 @@ export function lumaPlane(data: Uint8Array, w: number, h: number): Float32Array 
     return L;
   }
   // Layout: the pixels (padded so the last group's 16-byte read stays inside), the plane (whole
-  // groups of 4, then 32 bytes the column kernel may read past the last row), the column scratch.
+  // groups of 4, then 32 bytes the row and column kernels may read past the last row), the column
+  // scratch (S, prev, dl, e: a pair's worth more than the sampled columns), the row scratch (P, B,
+  // dl, e: a few values more than the row, which the passes two at a time may touch).
   const align = (b: number) => Math.ceil(b / 16) * 16;
   const groups = Math.ceil(n / 4);
   const src = 0;
