@@ -10,6 +10,7 @@ import { decodeImage } from '../../native-models/preprocess.ts';
 import { loadModelFolder } from '../../native-models/folder.ts';
 import { openClipModel } from '../../native-models/runtime.ts';
 import { TechnicalAnalyzer } from '../../electron/services/indexing/analyzers/technical.ts';
+import { measureTechnical } from '../../electron/services/indexing/analyzers/technical-measures.ts';
 import { THUMB_SIZE } from '../../electron/services/indexing/thumbnails.ts';
 import { log, median, round } from './util.ts';
 
@@ -19,6 +20,12 @@ export interface TechnicalCost {
   technicalMsPerPhoto: number;
   analyzeCpuMs: number;
   analyzeWallMs: number;
+  /**
+   * The measures alone: measureTechnical on the same raster again, synchronously. analyzeCpuMs also
+   * counts whatever the process ran during the analyzer's turn of the event loop (the decodes'
+   * leftovers, GC of their buffers): several ms, as large as the analysis's own changes.
+   */
+  measureCpuMs: number;
   decodeCpuMs: number;
   decodeWithWorkingCpuMs: number;
   encoderCpuMsPerPhoto: number;
@@ -39,6 +46,7 @@ export async function measureTechnicalCost(modelDir: string, files: string[], th
   const withWorking: number[] = [];
   const analyzeCpu: number[] = [];
   const analyzeWall: number[] = [];
+  const measureCpu: number[] = [];
   const pixels: Float32Array[] = [];
   const order = [files[0], ...files];
   for (let i = 0; i < order.length; i++) {
@@ -54,12 +62,17 @@ export async function measureTechnicalCost(modelDir: string, files: string[], th
     const wall = performance.now();
     await analyzer.analyze([{ path: f, width: b.width, height: b.height, working: b.working[0] }]);
     const an = cpuMs(t);
+    const anWall = performance.now() - wall;
+    t = process.cpuUsage();
+    measureTechnical(b.working[0]);
+    const me = cpuMs(t);
     if (i === 0) continue; // warm-up
     if (pixels.length < 8) pixels.push(a.pixels!);
     plain.push(p);
     withWorking.push(w);
     analyzeCpu.push(an);
-    analyzeWall.push(performance.now() - wall);
+    analyzeWall.push(anWall);
+    measureCpu.push(me);
   }
   // The encoder's CPU per photo: batches of 8 (as the indexer runs them), after one warm-up batch.
   const model = await openClipModel(info, { threads });
@@ -84,6 +97,7 @@ export async function measureTechnicalCost(modelDir: string, files: string[], th
     technicalMsPerPhoto: round(decodeWorking - decode + analyze, 1),
     analyzeCpuMs: round(analyze, 1),
     analyzeWallMs: round(median(analyzeWall), 1),
+    measureCpuMs: round(median(measureCpu), 1),
     decodeCpuMs: round(decode, 1),
     decodeWithWorkingCpuMs: round(decodeWorking, 1),
     encoderCpuMsPerPhoto: round(encoder, 1),

@@ -1,5 +1,6 @@
 // A minimal WebAssembly assembler: the binary encoding, one opcode table and a module builder for
-// the small SIMD kernel modules that dense-kernels.ts and row-kernels.ts build at run time (no
+// the small SIMD kernel modules that dense-kernels.ts, row-kernels.ts and the technical analyzer's
+// kernels (indexing/analyzers/technical-simd.ts) build at run time (no
 // toolchain, no binary in the repo). Only the instructions those kernels use are listed.
 
 /** Value types. */
@@ -81,6 +82,8 @@ export const op = {
   f32max: [0x97],
   f32FromI32: [0xb2],
   // f64
+  f64const: (value: number) => [0x44, ...new Uint8Array(new Float64Array([value]).buffer)],
+  f64PromoteF32: [0xbb],
   f64load: [0x2b, ...memarg(3, 0)],
   f64store: [0x39, ...memarg(3, 0)],
   f64add: [0xa0],
@@ -90,6 +93,8 @@ export const op = {
   v128load: (offset = 0, align = 0) => simd(0x00, ...memarg(align, offset)),
   v128store: (offset = 0, align = 0) => simd(0x0b, ...memarg(align, offset)),
   v128zero: simd(0x0c, ...new Array<number>(16).fill(0)),
+  /** i8x16.shuffle: byte k of the result is byte lanes[k] of the two operands (0–15 the first, 16–31 the second). */
+  shuffle: (lanes: number[]) => simd(0x0d, ...lanes),
   v128and: simd(0x4e),
   v128or: simd(0x50),
   anyTrue: simd(0x53),
@@ -125,6 +130,12 @@ export const op = {
   f64x2Add: simd(0xf0),
   f64x2Sub: simd(0xf1),
   f64x2Mul: simd(0xf2),
+  f64x2ConvertLowI32x4U: simd(0xff),
+  f32x4DemoteF64x2Zero: simd(0x5e),
+  f64x2PromoteLowF32x4: simd(0x5f),
+  f64x2Div: simd(0xf3),
+  f64x2Abs: simd(0xec),
+  f64x2Max: simd(0xf5),
 };
 
 /** Instructions as written in a kernel: single bytes or whole instructions, flattened in order. */
