@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhotoRecord, ScoredPhoto } from '../common/types.ts';
 import { Library } from '../electron/services/library.ts';
+import type { ClipModel } from '../native-models/types.ts';
 import { makeTestModel } from '../native-models/testmodel/index.ts';
 import { REPO_DIR, tempDir, writePhotoSet } from './helpers/fixtures.ts';
 
@@ -30,6 +31,17 @@ describe('scores while indexing (Library facade)', () => {
     const lib = await Library.open({ dbPath: path.join(tmp, 'library.db'), modelDir, thumbsDir: path.join(tmp, 'thumbs') });
     try {
       let asked: Promise<[ScoredPhoto[], PhotoRecord[]]> | null = null;
+      // The questions are answered asynchronously (the text features come from a worker thread):
+      // the library's model holds further batches until they are, so a fast run cannot finish in
+      // between and leave nothing "mid-run" to see (it did once a run got cheaper).
+      const loaded = (lib as unknown as { loaded: { clip: ClipModel } }).loaded;
+      const inner = loaded.clip;
+      loaded.clip = {
+        info: inner.info,
+        embedTexts: (t) => inner.embedTexts(t),
+        dispose: () => inner.dispose(),
+        embedImages: async (pixels, n) => (await asked, inner.embedImages(pixels, n)),
+      };
       await lib.index([root], {
         onProgress: (p) => {
           // Once two batches are embedded and the run is not over: what would the window see now?
