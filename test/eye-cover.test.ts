@@ -3,10 +3,12 @@
 // while the raster shows a lash line, and "can't tell: eyes covered" once sunglasses or a skin patch
 // (test/judgement/occlude.ts, as the judgement paints them on real faces) hide the eyes; open eyes
 // stay open. Without the rule, the covered faces come out 'closed' (the mesh's lids are a guess).
+// A coarse-grained skin patch that is not flat enough for "eyes covered" but shows no lash line is
+// "can't tell: no eyelids to be seen" (the lash-line rule; 'closed' on the old code).
 // Real faces: test/faces-judgement.test.ts.
 import { describe, expect, it } from 'vitest';
-import { eyeCover, eyesCovered, COVER_FLAT } from '../electron/services/indexing/analyzers/eye-cover.ts';
-import { EYES_COVERED, measureFaces } from '../electron/services/indexing/analyzers/face-measures.ts';
+import { eyeCover, eyesCovered, COVER_FLAT, LASH_DARK, noLashLine } from '../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, measureFaces, NO_LASH_LINE } from '../electron/services/indexing/analyzers/face-measures.ts';
 import { describeFaces } from '../electron/services/signals/faces.ts';
 import type { RawFace } from '../native-models/faces.ts';
 import type { Raster } from '../native-models/preprocess.ts';
@@ -35,10 +37,10 @@ function mesh(opening: number): [number, number, number][] {
 }
 
 /** Skin with a little deterministic grain, and each eye drawn open (white, iris) or shut (a lash line). */
-function face(eyes: 'open' | 'shut'): Raster {
+function face(eyes: 'open' | 'shut', grain = 10): Raster {
   const data = Buffer.alloc(W * H * 3);
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 10;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * grain;
   for (let i = 0; i < W * H; i++) {
     const g = rnd();
     data[i * 3] = 200 + g, data[i * 3 + 1] = 160 + g, data[i * 3 + 2] = 140 + g;
@@ -88,6 +90,21 @@ describe('eyes covered', () => {
     expect(left.flat).toBeLessThan(COVER_FLAT);
     expect(right.flat).toBeGreaterThan(COVER_FLAT);
     expect(eyesCovered([left, right])).toBe(false);
+  });
+
+  it('shut lids on skin with no lash line (a coarse-grained hand the flatness rule misses) are "can\'t tell", not closed', () => {
+    // Skin with a coarse grain: under the painted hand each eye patch spreads more than COVER_FLAT
+    // (so "eyes covered" does not fire, as for 8 of the 17 hand-covered faces of ../shared/faces),
+    // yet nothing in it is darker than skin. Before the lash-line rule this came out 'closed'.
+    const shut = face('shut', 90);
+    expect(verdict(shut, 0.08)).toMatchObject({ state: 'closed' }); // the lash line is seen: a blink
+    const covered = occlude(shut, [mesh(0.08)], 'hand');
+    const m = eyeCover(covered, mesh(0.08))!;
+    expect(m.every((e) => e.flat >= COVER_FLAT && e.dark >= LASH_DARK)).toBe(true);
+    expect(noLashLine(m)).toBe(true);
+    expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: NO_LASH_LINE });
+    // Open eyes on the same skin: an iris is dark, the rule never touches an open verdict anyway.
+    expect(verdict(face('open', 90), 0.35)).toMatchObject({ state: 'open' });
   });
 
   it('no mesh, no measure', () => {

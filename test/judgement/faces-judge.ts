@@ -18,8 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { EyeState, PhotoFace } from '../../common/types.ts';
-import { eyeCover, eyesCovered, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
-import { EYES_COVERED, eyeOpening, eyeState, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
+import { eyeCover, eyesCovered, noLashLine, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, eyeOpening, NO_LASH_LINE, eyeState, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { faceFocusScore } from '../../electron/services/signals/faces.ts';
 import { openFaceModel, type RawFace } from '../../native-models/faces.ts';
@@ -198,7 +198,7 @@ function verdicts(f: RawFace, raster: Raster) {
   const size = Math.max(f.box.w, f.box.h);
   const l = eyeOpening(f.mesh, 'left'), r = eyeOpening(f.mesh, 'right');
   const measures = eyeCover(raster, f.mesh);
-  const after = eyeState(f, size, l, r, eyesCovered(measures));
+  const after = eyeState(f, size, l, r, eyesCovered(measures), noLashLine(measures));
   return { before: eyeState(f, size, l, r).state, after: after.state, ...(after.reason ? { reason: after.reason } : {}), measures };
 }
 
@@ -241,6 +241,8 @@ export interface CoveredFigures {
   openBefore: number;
   openAfter: number;
   saidCovered: number;
+  /** Said "no eyelids to be seen" (shut lids on skin: the lash-line rule). */
+  saidNoLash: number;
 }
 
 export function coveredFigures(all: CoveredFace[]): { byCover: CoveredFigures[]; plain: { faces: number; changed: string[] } } {
@@ -253,6 +255,7 @@ export function coveredFigures(all: CoveredFace[]): { byCover: CoveredFigures[];
       closedBefore: n((c) => c.before === 'closed'), closedAfter: n((c) => c.after === 'closed'),
       openBefore: n((c) => c.before === 'open'), openAfter: n((c) => c.after === 'open'),
       saidCovered: n((c) => c.reason === EYES_COVERED),
+      saidNoLash: n((c) => c.reason === NO_LASH_LINE),
     };
   });
   // The unmodified faces once (each appears under both covers).

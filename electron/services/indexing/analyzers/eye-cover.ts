@@ -12,9 +12,20 @@
 // painted at measure time (test/judgement/occlude.ts); a pure function of the raster and the
 // mesh, no I/O. Where the mesh, guessing, puts the eyes off the cover (on a lens's rim, or on the
 // mouth of a face whose top is hidden), the patch sees detail and the rule does not fire.
+// Second measure, same patches: how dark the eye patch's darkest tenth is against the cheek. A shut
+// eye shows its lash line; lids the mesh guessed on a hand's skin show nothing darker than skin,
+// so "closed" there becomes "can't tell" (noLashLine, LASH_DARK; applied in face-measures.ts).
 import { lumaAt, type Raster } from './analyzer.ts';
 
 export const COVER_FLAT = 0.2;
+/**
+ * A shut eye shows its lash line (an open one its iris): the darkest tenth of the eye patch is
+ * well below the cheek. Under a painted hand the mesh's "closed" lids sit on skin whose darkest
+ * tenth is 0.60 of the cheek or more; on the 33 shut faces of ../shared/faces read as closed it
+ * is at most 0.52 for the darker eye (docs/judgement.md, "Covered eyes"). "Closed" needs one eye
+ * darker than this.
+ */
+export const LASH_DARK = 0.56;
 
 type Pt = [number, number, number];
 
@@ -27,6 +38,8 @@ export const EYE_CHEEK = [
 export interface EyeCover {
   /** Luminance spread (p90 − p10) of the eye patch over the cheek's median. */
   flat: number;
+  /** The eye patch's 10th-percentile luminance over the cheek's median (a lash line or an iris: low). */
+  dark: number;
 }
 
 /** Luminances of a rectangle centred on c, half-sides `along` (on direction u) and `across`. */
@@ -61,7 +74,7 @@ export function eyeCover(raster: Raster, mesh: Pt[]): [EyeCover, EyeCover] | nul
     const cheek = patch(raster, [mesh[e.cheek][0], mesh[e.cheek][1]], u, 0.3 * w, 0.3 * w).sort((x, y) => x - y);
     if (eye.length < 16 || cheek.length < 4) return null;
     const ref = Math.max(quantile(cheek, 0.5), 8); // a cheek in deep shadow: do not divide by ~0
-    out.push({ flat: (quantile(eye, 0.9) - quantile(eye, 0.1)) / ref });
+    out.push({ flat: (quantile(eye, 0.9) - quantile(eye, 0.1)) / ref, dark: quantile(eye, 0.1) / ref });
   }
   return [out[0], out[1]];
 }
@@ -70,4 +83,10 @@ export function eyeCover(raster: Raster, mesh: Pt[]): [EyeCover, EyeCover] | nul
 export function eyesCovered(cover: [EyeCover, EyeCover] | null): boolean {
   if (!cover) return false;
   return cover[0].flat < COVER_FLAT && cover[1].flat < COVER_FLAT;
+}
+
+/** Neither eye shows anything darker than skin (LASH_DARK): lids read as shut there are a guess (a hand over the eyes?). */
+export function noLashLine(cover: [EyeCover, EyeCover] | null): boolean {
+  if (!cover) return false;
+  return cover[0].dark >= LASH_DARK && cover[1].dark >= LASH_DARK;
 }

@@ -19,7 +19,9 @@
 //   - one eye clearly open and the other clearly shut (a wink, or an eye hidden by hair or a hand:
 //     below WINK_SHUT and at least WINK_OPEN), or the mean between the closed and the open
 //     thresholds (a laughing squint, half-closed lids).
-// Closed: the two eyes' mean opening below CLOSED_BELOW. Open: the mean at or above OPEN_FROM.
+// Closed: the two eyes' mean opening below CLOSED_BELOW, unless neither eye shows a lash line
+// (eye-cover.ts noLashLine: with the top of a face under a hand the mesh guesses lids on skin).
+// Open: the mean at or above OPEN_FROM.
 // The thresholds were chosen on the same labelled photos the figures are measured on (there are
 // too few for a held-out set): the published rates are optimistic, the counts say how few.
 //
@@ -29,7 +31,7 @@
 import type { PhotoFace } from '../../../../common/types.ts';
 import type { RawFace } from '../../../../native-models/faces.ts';
 import { luminance, type Raster } from './analyzer.ts';
-import { eyeCover, eyesCovered } from './eye-cover.ts';
+import { eyeCover, eyesCovered, noLashLine } from './eye-cover.ts';
 import { clamp01, focusScore, windowSharpness } from './technical-measures.ts';
 
 /** Faces smaller than this (box side, working pixels) get "unknown" (docs/judgement.md: where eye state stops being reliable). */
@@ -68,16 +70,20 @@ export interface EyeVerdict {
   reason?: string;
 }
 
+/** The reason given for shut lids with no lash line to be seen (explain: "can't tell: …"). */
+export const NO_LASH_LINE = 'no eyelids to be seen (a hand over the eyes?)';
+
 /** The reason given for covered eyes (explain: "can't tell: eyes covered …"). */
 export const EYES_COVERED = 'eyes covered (sunglasses or a hand?)';
 
-/** The eye state rule above, from a face's geometry, its two openings and whether its eyes look covered (eye-cover.ts). */
+/** The eye state rule above, from a face's geometry, its two openings, whether its eyes look covered and whether a lash line shows (eye-cover.ts). */
 export function eyeState(
   face: Pick<RawFace, 'yaw' | 'pitch' | 'meshScore'>,
   sizePx: number,
   left: number | null,
   right: number | null,
   covered = false,
+  noLash = false,
 ): EyeVerdict {
   if (sizePx < MIN_FACE_PX) return { state: 'unknown', reason: 'face too small to tell' };
   if (Math.abs(face.yaw) > MAX_YAW) return { state: 'unknown', reason: 'face turned away (profile)' };
@@ -85,7 +91,8 @@ export function eyeState(
   if (covered) return { state: 'unknown', reason: EYES_COVERED };
   if (face.meshScore < MIN_MESH) return { state: 'unknown', reason: 'face unclear or partly hidden' };
   if (left === null || right === null) return { state: 'unknown', reason: 'eyes not found' };
-  return openingState(left, right);
+  const v = openingState(left, right);
+  return v.state === 'closed' && noLash ? { state: 'unknown', reason: NO_LASH_LINE } : v;
 }
 
 /** The state the two eyes' openings alone give (eyeState without the face's size, pose and mesh checks). */
@@ -138,7 +145,8 @@ export function measureFaces(raw: RawFace[], raster: Raster, scale: number): (Ph
     const sizePx = Math.max(f.box.w, f.box.h);
     const left = eyeOpening(f.mesh, 'left');
     const right = eyeOpening(f.mesh, 'right');
-    const verdict = eyeState(f, sizePx, left, right, eyesCovered(eyeCover(raster, f.mesh)));
+    const cover = eyeCover(raster, f.mesh);
+    const verdict = eyeState(f, sizePx, left, right, eyesCovered(cover), noLashLine(cover));
     const s = sizePx >= MIN_FACE_PX / 2 ? eyeSharpness(raster, f.mesh) : NaN;
     const sharp = focusScore(s, 0);
     return {
