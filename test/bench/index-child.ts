@@ -119,8 +119,9 @@ try {
     db.close();
   } else {
     const lib = await Library.open({ dbPath: path.join(tmp, 'library.db'), model: info, thumbsDir: path.join(tmp, 'thumbs') });
-    // Library owns its model: time its calls by wrapping the instance it holds.
-    const holder = lib as unknown as { clip: ClipModel };
+    // Library owns its model: time its calls by wrapping the instance it holds (its `loaded` model;
+    // a `clip` field set on the Library itself, as before, was never called: encoder busy read 0).
+    const holder = (lib as unknown as { loaded: { clip: ClipModel } }).loaded;
     holder.clip = timed(holder.clip, busy);
     await lib.addRoot(photos);
     cpu0 = cpuSeconds();
