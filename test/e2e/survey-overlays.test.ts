@@ -235,6 +235,20 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
             await page.waitForSelector('[data-testid="loupe"].fullscreen');
           }
           await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="loupe"] img.fit, [data-testid="loupe"] img.thumb')).some((i) => i.complete && i.naturalWidth > 0));
+          // The strip learns its new width from a ResizeObserver, a frame or more after the layout
+          // changes (under a loaded CI machine it was measured once before that): give it up to 3 s
+          // to show as many frames as fit, then measure and assert as below either way.
+          await page
+            .waitForFunction(
+              () => {
+                const sb = document.querySelector('[data-testid="filmstrip"]')?.getBoundingClientRect();
+                const fs = Array.from(document.querySelectorAll('[data-testid="filmstrip"] .frame')).map((f) => f.getBoundingClientRect());
+                return !!sb && fs.length > 0 && sb.width - (fs[fs.length - 1].right - fs[0].left) < 2 * 8 + 81 + 4 + 1;
+              },
+              undefined,
+              { timeout: 3000 },
+            )
+            .catch(() => {});
           const { photo, tools, strip, frames, spare } = await measure();
           for (const b of tools) {
             const where = `${b.t} at ${size.width}×${size.height}, ${which === PORTRAIT ? 'portrait' : 'landscape'}, ${mode}`;
