@@ -5,7 +5,7 @@
 // loupe's tools (the M / B / F buttons and the zoom badge) never cover the photo at fit, and the
 // filmstrip beside them shows only whole frames, the focused one among them, for a landscape and a
 // portrait photo, with the panels, after Tab and full screen, at three window sizes; (3) the
-// loupe's face boxes say "smiling" only where the smile estimate is high. Focus and face rows are written into the server's
+// loupe's face boxes say eye states only, never a smile. Focus and face rows are written into the server's
 // library file through db/ (test/helpers/judged-rows.ts), as the analyzers would store them: no
 // real face is committed. Screenshots (generated photos only) go to test-output/screenshots.
 import path from 'node:path';
@@ -274,13 +274,13 @@ describe.skipIf(!chromium.available)('Survey overlays and the loupe tools (Chrom
     expect(pageErrors).toEqual([]);
   });
 
-  it('labels the loupe\'s face boxes "smiling" only where the smile estimate is high', async () => {
+  it('labels the loupe\'s face boxes with eye states only, never a smile, however high its estimate', async () => {
     const labels = async () => (await page.locator('[data-testid="loupe"] [data-testid="face-box"]').allInnerTexts()).map((t) => t.trim());
     await focusNth(SHARP);
     await page.keyboard.press('Enter');
     await page.waitForSelector(`[data-testid="loupe"][data-id="${ids[SHARP]}"] [data-testid="face-box"][data-state="closed"]`);
-    expect(await labels()).toEqual(['◉ eyes open · smiling', '✕ eyes closed']);
-    await page.keyboard.press('ArrowLeft'); // SOFT: an ordinary 0.5 is not called a smile
+    expect(await labels()).toEqual(['◉ eyes open', '✕ eyes closed']); // the open face's smile estimate is 0.92
+    await page.keyboard.press('ArrowLeft'); // SOFT: smile 0.5
     await page.waitForSelector(`[data-testid="loupe"][data-id="${ids[SOFT]}"] [data-testid="face-box"]`);
     await expect.poll(labels).toEqual(['◉ eyes open']);
     await page.keyboard.press('Escape');

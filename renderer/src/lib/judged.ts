@@ -1,5 +1,5 @@
 // What the loupe says about focus and faces, as pure functions (unit-tested under Node): the focus
-// map's tiles as coloured cells with a word each, eye states (and a clear smile) as words and
+// map's tiles as coloured cells with a word each, eye states as words and
 // colours, the "why" in words ("eyes closed: 2 of 5 faces", "sharpest region soft") for the loupe's
 // panel and, shorter, each survey cell's caption, the 100 % face crops of the faces view and the
 // rows that line the same face up across the frames of a stack or survey.
@@ -83,26 +83,16 @@ export function eyeLook(state: EyeState): EyeLook {
 }
 
 /**
- * The smile estimate in words, or null when it says nothing worth showing. The estimate is the
- * expression model's 'happy' probability and the labelled photos carry no smile labels
- * (docs/judgement.md, "Smile and laughing squints"): the faces noted laughing or smiling score 0.79
- * on average (0.44–0.99), the other open-eye portraits 0.53 on average (many smile too). So
- * "smiling" is said only at 0.7 and above — over the ordinary portrait's average, under the
- * laughing faces' — and a low value is not called "not smiling" (a squint scored 0.11, a grimace
- * 0.74–0.88: it reads how happy a face looks, not the mouth).
+ * What a face box says: its eye state and why it can't tell. Never a smile: the smile estimate
+ * (the expression model's 'happy' probability) has no labelled photos to say how often it is right,
+ * and on real photos it reads 0.93 for a neutral face with shut eyes and 0.74–0.88 for a grimace
+ * (docs/judgement.md, "Smile and laughing squints"); the faces view shows it as a number.
  */
-export const SMILING = 0.7;
-export function smileWords(smile: number | null): string | null {
-  return smile !== null && smile >= SMILING ? 'smiling' : null;
-}
-
-/** What a face box says: its eye state, why it can't tell, and a smile when there clearly is one. */
-export function faceTag(f: Pick<PhotoFace, 'eyes' | 'smile'>): string {
+export function faceTag(f: Pick<PhotoFace, 'eyes'>): string {
   const look = eyeLook(f.eyes.state);
   const mark = look.cls === 'closed' ? '✕' : look.cls === 'open' ? '◉' : '?';
   const why = f.eyes.state === 'unknown' && f.eyes.reason ? ` (${f.eyes.reason})` : '';
-  const smile = smileWords(f.smile);
-  return `${mark} ${look.text}${why}${smile ? ` · ${smile}` : ''}`;
+  return `${mark} ${look.text}${why}`;
 }
 
 /** The faces sentence of the loupe's "why" (and of each survey cell's caption). */
