@@ -9,7 +9,7 @@
 // Why: a cold open (no matrix snapshot) of a 1M-photo library spent ~0.8 s per reader in SQLite
 // walking ~3 embeddings per 4 KB page, one cell at a time, and concatenating their BLOBs; a pack's
 // parts are read off their overflow pages: ~0.75 → ~0.45 s per reader per 500k rows under load
-// (docs/performance.md, "Run H"). The price: the BLOBs stored twice (+1 GB at 1M photos).
+// (docs/performance.md, "Run I"). The price: the BLOBs stored twice (+1 GB at 1M photos).
 //
 // A copy, never the truth: the triggers of migration 8 drop a block's pack in the same transaction
 // as any insert, update or delete of an embedding in it, and a pack is written in one transaction
