@@ -3,16 +3,20 @@
 // while the raster shows a lash line, and "can't tell: eyes covered" once sunglasses or a skin patch
 // (test/judgement/occlude.ts, as the judgement paints them on real faces) hide the eyes; open eyes
 // stay open. Without the rule, the covered faces come out 'closed' (the mesh's lids are a guess).
-// A coarse-grained skin patch that is not flat enough for "eyes covered" but shows no lash line is
-// "can't tell: no eyelids to be seen" (the lash-line rule; 'closed' on the old code).
+// A coarse-grained skin patch that is not flat enough for "eyes covered" but shows no lash line, and
+// mirrored lenses showing a horizon across the lids, are "can't tell: no lash line at the lids" (the
+// lash-line rule; the horizon lens was 'closed' before the line was looked for at the lids). Fingers
+// laid level across shut eyes, their gaps where the lids are, show "lines like fingers" — through
+// the nose bridge and again below the lash line — and are "can't tell" ('closed' on the old code).
 // Real faces: test/faces-judgement.test.ts.
 import { describe, expect, it } from 'vitest';
-import { eyeCover, eyesCovered, COVER_FLAT, LASH_DARK, noLashLine } from '../electron/services/indexing/analyzers/eye-cover.ts';
-import { EYES_COVERED, measureFaces, NO_LASH_LINE } from '../electron/services/indexing/analyzers/face-measures.ts';
+import { bridgeLine, eyeCover, eyesCovered, COVER_FLAT, FINGER_CONTRAST, LASH_CONTRAST, LASH_DEPTH, linesLikeFingers, noLashLine } from '../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, LINE_ACROSS, measureFaces, NO_LASH_LINE } from '../electron/services/indexing/analyzers/face-measures.ts';
 import { describeFaces } from '../electron/services/signals/faces.ts';
 import type { RawFace } from '../native-models/faces.ts';
 import type { Raster } from '../native-models/preprocess.ts';
 import { occlude } from './judgement/occlude.ts';
+import { occludeHeldOut } from './judgement/occlude-heldout.ts';
 
 const W = 400, H = 400, EYE_W = 40;
 const EYE_X = [140, 260], EYE_Y = 170;
@@ -94,17 +98,42 @@ describe('eyes covered', () => {
 
   it('shut lids on skin with no lash line (a coarse-grained hand the flatness rule misses) are "can\'t tell", not closed', () => {
     // Skin with a coarse grain: under the painted hand each eye patch spreads more than COVER_FLAT
-    // (so "eyes covered" does not fire, as for 8 of the 17 hand-covered faces of ../shared/faces),
-    // yet nothing in it is darker than skin. Before the lash-line rule this came out 'closed'.
+    // (so "eyes covered" does not fire), yet no thin dark line crosses the lids.
     const shut = face('shut', 90);
     expect(verdict(shut, 0.08)).toMatchObject({ state: 'closed' }); // the lash line is seen: a blink
+    const seen = eyeCover(shut, mesh(0.08))!;
+    expect(seen.every((e) => e.lash.contrast >= LASH_CONTRAST && e.lash.depth >= LASH_DEPTH)).toBe(true);
     const covered = occlude(shut, [mesh(0.08)], 'hand');
     const m = eyeCover(covered, mesh(0.08))!;
-    expect(m.every((e) => e.flat >= COVER_FLAT && e.dark >= LASH_DARK)).toBe(true);
+    expect(m.every((e) => e.flat >= COVER_FLAT)).toBe(true);
     expect(noLashLine(m)).toBe(true);
     expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: NO_LASH_LINE });
-    // Open eyes on the same skin: an iris is dark, the rule never touches an open verdict anyway.
+    // Open eyes on the same skin: the rule never touches an open verdict.
     expect(verdict(face('open', 90), 0.35)).toMatchObject({ state: 'open' });
+  });
+
+  it('mirrored lenses with a horizon across the lids: an edge, not a lash line — "can\'t tell", not closed', () => {
+    // Sky above, dark ground below, the edge near where the lids are: the lens is far from flat and
+    // its dark half is darker than any lash line, so the flatness and darkest-tenth rules said 'closed'.
+    const covered = occludeHeldOut(face('shut'), [mesh(0.08)], 'horizon');
+    const m = eyeCover(covered, mesh(0.08))!;
+    expect(eyesCovered(m)).toBe(false);
+    expect(m.every((e) => e.lash.contrast < LASH_CONTRAST)).toBe(true);
+    expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: NO_LASH_LINE });
+    // A lid line the mesh puts across a thin dark line with skin on both sides still reads closed.
+    expect(verdict(face('shut'), 0.08)).toMatchObject({ state: 'closed' });
+  });
+
+  it('fingers across shut eyes: lines through the bridge and below the "lash line" — "can\'t tell", not closed', () => {
+    const shut = face('shut');
+    const plain = eyeCover(shut, mesh(0.08))!;
+    expect(linesLikeFingers(plain, bridgeLine(shut, mesh(0.08)))).toBe(false); // a real lash line has skin below it and none across the nose
+    const covered = occludeHeldOut(shut, [mesh(0.08)], 'palm');
+    const m = eyeCover(covered, mesh(0.08))!;
+    expect(eyesCovered(m) || noLashLine(m)).toBe(false); // a gap between fingers passes for a lash line…
+    expect(bridgeLine(covered, mesh(0.08))!.contrast).toBeGreaterThanOrEqual(FINGER_CONTRAST); // …but it runs on across the nose
+    expect(m.every((e) => e.below.contrast >= FINGER_CONTRAST)).toBe(true); // and the next finger's gap lies just below
+    expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: LINE_ACROSS });
   });
 
   it('no mesh, no measure', () => {

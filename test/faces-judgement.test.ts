@@ -14,6 +14,7 @@ import { tempDir } from './helpers/fixtures.ts';
 import { FacesAnalyzer } from '../electron/services/indexing/analyzers/faces.ts';
 import { MAX_FACES } from '../native-models/faces.ts';
 import { decodeImage } from '../native-models/preprocess.ts';
+import { HELD_OUT_COVERS } from './judgement/occlude-heldout.ts';
 import { coveredFaces, coveredFigures, FACES_DIR, faceFigures, faceFocusPairs, measureFacesDir, smileFigures } from './judgement/faces-judge.ts';
 
 const present = fs.existsSync(path.join(FACES_DIR, 'SOURCES.tsv'));
@@ -90,19 +91,32 @@ describe.skipIf(!present)('faces on ../shared/faces', () => {
     for (const r of smileFigures(all).rules) expect(r.closedFlagged, `smile ≥ ${r.minSmile}`).toBeLessThan(f.closed.flagged);
   }, 600_000);
 
-  it('covered eyes (sunglasses, a hand painted over the open/ and closed/ faces) are "can\'t tell", not closed', async () => {
-    const { byCover, plain } = coveredFigures(await coveredFaces());
-    // Measured (docs/judgement.md, "Covered eyes"): called closed without the rule → with it,
-    // sunglasses 16 → 2 of 96 faces, a hand 17 → 2 (8 with "eyes covered" alone: the lash-line
-    // rule takes the rest); no unmodified face's verdict changed.
+  it('covered eyes (sunglasses, a hand and twelve held-out covers painted over the open/ and closed/ faces) are "can\'t tell", not closed', async () => {
+    const rounds = [1, 2, 3, 4] as const;
+    const { byCover, plain } = coveredFigures(await coveredFaces(FACES_DIR, () => {}, ['sunglasses', 'hand', ...rounds.flatMap((k) => HELD_OUT_COVERS[k])]));
+    const by = (cover: string) => byCover.find((c) => c.cover === cover)!;
+    // Measured (docs/judgement.md, "Covered eyes"): covered faces still called closed with the
+    // rules. Each round of held-out covers was written after the rules before it were fixed; round 4
+    // after all of them. The previous rules (flatness and the darkest tenth) left 2, 2 | 14, 5, 14 |
+    // 0, 19, 24 | … (docs/judgement.md); without any rule 16, 17 | 26, 13, 18 | 1, 32, 28 | 31, 5, 23 | 0, 7, 32.
+    const ceiling: Record<string, number> = {
+      sunglasses: 0, hand: 0,
+      mirrored: 2, tinted: 0, fingers: 0,
+      round: 0, horizon: 2, palm: 2,
+      hands: 8, visor: 1, gradient: 9,
+      sleeve: 0, 'clip-on': 0, 'side-lit': 3,
+    };
+    expect(byCover.map((c) => c.cover).sort()).toEqual(Object.keys(ceiling).sort());
     for (const c of byCover) {
       expect(c.faces, c.cover).toBeGreaterThanOrEqual(80);
-      expect(c.closedBefore, c.cover).toBeGreaterThanOrEqual(10); // the mesh guesses lids behind the cover: the rule is needed
-      expect(c.saidCovered, c.cover).toBeGreaterThanOrEqual(c.cover === 'sunglasses' ? 55 : 25);
+      expect(c.closedAfter, c.cover).toBeLessThanOrEqual(ceiling[c.cover]);
     }
-    expect(byCover.find((c) => c.cover === 'sunglasses')!.closedAfter).toBeLessThanOrEqual(4);
-    expect(byCover.find((c) => c.cover === 'hand')!.closedAfter).toBeLessThanOrEqual(4);
-    expect(byCover.find((c) => c.cover === 'hand')!.saidNoLash).toBeGreaterThanOrEqual(4);
+    // The mesh guesses lids behind the cover: without the rules many covered faces read closed.
+    for (const c of ['sunglasses', 'hand', 'mirrored', 'horizon', 'palm', 'hands', 'side-lit']) expect(by(c).closedBefore, c).toBeGreaterThanOrEqual(10);
+    expect(by('sunglasses').saidCovered).toBeGreaterThanOrEqual(55);
+    expect(by('hand').saidCovered).toBeGreaterThanOrEqual(25);
+    expect(by('horizon').saidNoLash + by('mirrored').saidNoLash).toBeGreaterThanOrEqual(30);
+    expect(by('palm').saidLineAcross + by('hands').saidLineAcross + by('side-lit').saidLineAcross).toBeGreaterThanOrEqual(25);
     expect(plain.changed).toEqual([]);
   }, 900_000);
 

@@ -18,13 +18,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { EyeState, PhotoFace } from '../../common/types.ts';
-import { eyeCover, eyesCovered, noLashLine, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
-import { EYES_COVERED, eyeOpening, NO_LASH_LINE, eyeState, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
+import { eyeCover, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, eyeEvidence, eyeOpening, LINE_ACROSS, NO_LASH_LINE, eyeState, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { faceFocusScore } from '../../electron/services/signals/faces.ts';
 import { openFaceModel, type RawFace } from '../../native-models/faces.ts';
 import { decodeImage, type Raster } from '../../native-models/preprocess.ts';
 import { occlude, type Cover } from './occlude.ts';
+import { occludeHeldOut, type HeldOutCover } from './occlude-heldout.ts';
 
 export const FACES_DIR = path.resolve(import.meta.dirname, '../../../shared/faces');
 
@@ -178,11 +179,14 @@ export async function faceFocusPairs(dir = FACES_DIR, sigma = 2): Promise<{ pair
 }
 
 /** One face of the covered-eyes measure: its verdict unmodified and with its eyes covered, without and with the cover rule. */
+/** The covers the rules were chosen on (./occlude.ts) and the ones held out from them (./occlude-heldout.ts). */
+export type AnyCover = Cover | HeldOutCover;
+
 export interface CoveredFace {
   file: string;
   label: Label;
   px: number;
-  cover: Cover;
+  cover: AnyCover;
   /** Unmodified photo: the eye state without and with the cover rule, and the cover measures. */
   plain: { before: EyeState; after: EyeState; reason?: string; measures: [EyeCover, EyeCover] | null };
   /** Eyes covered: null when the detector no longer finds the face (nothing is said about its eyes). */
@@ -198,7 +202,8 @@ function verdicts(f: RawFace, raster: Raster) {
   const size = Math.max(f.box.w, f.box.h);
   const l = eyeOpening(f.mesh, 'left'), r = eyeOpening(f.mesh, 'right');
   const measures = eyeCover(raster, f.mesh);
-  const after = eyeState(f, size, l, r, eyesCovered(measures), noLashLine(measures));
+  const ev = eyeEvidence(raster, f.mesh);
+  const after = eyeState(f, size, l, r, ev.covered, ev.shutUnseen);
   return { before: eyeState(f, size, l, r).state, after: after.state, ...(after.reason ? { reason: after.reason } : {}), measures };
 }
 
@@ -206,7 +211,7 @@ function verdicts(f: RawFace, raster: Raster) {
  * Covered eyes (sunglasses, a hand: test/judgement/occlude.ts) painted over every face of the
  * open/ and closed/ photos that the eye rule speaks for (≥ MIN_FACE_PX, mesh found), analysed again.
  */
-export async function coveredFaces(dir = FACES_DIR, log: (s: string) => void = () => {}): Promise<CoveredFace[]> {
+export async function coveredFaces(dir = FACES_DIR, log: (s: string) => void = () => {}, covers: AnyCover[] = ['sunglasses', 'hand']): Promise<CoveredFace[]> {
   const model = await openFaceModel();
   const side = new FacesAnalyzer().needs.working.longSide;
   const out: CoveredFace[] = [];
@@ -217,8 +222,9 @@ export async function coveredFaces(dir = FACES_DIR, log: (s: string) => void = (
       const w = d.working[0];
       const faces = (await model.detect(w)).filter((f) => f.mesh.length >= 468 && Math.max(f.box.w, f.box.h) >= MIN_FACE_PX);
       if (!faces.length) continue;
-      for (const cover of ['sunglasses', 'hand'] as Cover[]) {
-        const painted = occlude(w, faces.map((f) => f.mesh), cover);
+      for (const cover of covers) {
+        const meshes = faces.map((f) => f.mesh);
+        const painted = cover === 'sunglasses' || cover === 'hand' ? occlude(w, meshes, cover) : occludeHeldOut(w, meshes, cover);
         const again = await model.detect(painted);
         for (const f of faces) {
           const match = again.filter((g) => iou(f.box, g.box) >= 0.3).sort((a, b) => iou(f.box, b.box) - iou(f.box, a.box))[0];
@@ -232,34 +238,40 @@ export async function coveredFaces(dir = FACES_DIR, log: (s: string) => void = (
 }
 
 export interface CoveredFigures {
-  cover: Cover;
+  cover: AnyCover;
   faces: number;
   notFound: number;
   /** Covered faces called closed (or open) without the cover rule, and with it. */
   closedBefore: number;
   closedAfter: number;
+  /** Of closedAfter, faces of open/ photos (eyes open under the cover: a false alarm either way). */
+  closedAfterOpen: number;
   openBefore: number;
   openAfter: number;
   saidCovered: number;
-  /** Said "no eyelids to be seen" (shut lids on skin: the lash-line rule). */
+  /** Said "no lash line at the lids" (lids guessed on a lens or a hand: the lash-line rule). */
   saidNoLash: number;
+  /** Said "a line runs across both eyes" (a finger gap through the nose bridge). */
+  saidLineAcross: number;
 }
 
 export function coveredFigures(all: CoveredFace[]): { byCover: CoveredFigures[]; plain: { faces: number; changed: string[] } } {
-  const byCover = (['sunglasses', 'hand'] as Cover[]).map((cover) => {
+  const byCover = [...new Set(all.map((x) => x.cover))].map((cover) => {
     const xs = all.filter((x) => x.cover === cover);
     const found = xs.filter((x) => x.covered !== null);
     const n = (pred: (c: NonNullable<CoveredFace['covered']>) => boolean) => found.filter((x) => pred(x.covered!)).length;
     return {
       cover, faces: xs.length, notFound: xs.length - found.length,
       closedBefore: n((c) => c.before === 'closed'), closedAfter: n((c) => c.after === 'closed'),
+      closedAfterOpen: found.filter((x) => x.label === 'open' && x.covered!.after === 'closed').length,
       openBefore: n((c) => c.before === 'open'), openAfter: n((c) => c.after === 'open'),
       saidCovered: n((c) => c.reason === EYES_COVERED),
       saidNoLash: n((c) => c.reason === NO_LASH_LINE),
+      saidLineAcross: n((c) => c.reason === LINE_ACROSS),
     };
   });
   // The unmodified faces once (each appears under both covers).
-  const plain = all.filter((x) => x.cover === 'sunglasses');
+  const plain = all.filter((x) => x.cover === all[0]?.cover);
   return { byCover, plain: { faces: plain.length, changed: plain.filter((x) => x.plain.before !== x.plain.after).map((x) => `${x.file} (${x.px} px): ${x.plain.before} → ${x.plain.after}`) } };
 }
 

@@ -9,6 +9,7 @@
 // The photos' licences allow measuring, not shipping: the report names files, it copies none.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { HELD_OUT_COVERS } from './occlude-heldout.ts';
 import { coveredFaces, coveredFigures, FACES_DIR, faceFigures, faceFocusPairs, measureFacesDir, smileFigures, type PhotoOutcome } from './faces-judge.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' } } });
@@ -22,7 +23,12 @@ if (args.json) fs.writeFileSync(args.json, JSON.stringify(all, null, 1));
 const f = faceFigures(all);
 const focus = { 1: await faceFocusPairs(dir, 1), 2: await faceFocusPairs(dir, 2) };
 const smile = smileFigures(all);
-const covered = coveredFigures(await coveredFaces(dir, (s) => console.error(s)));
+const rounds = [1, 2, 3, 4] as const;
+const covered = coveredFigures(await coveredFaces(dir, (s) => console.error(s), ['sunglasses', 'hand', ...rounds.flatMap((k) => HELD_OUT_COVERS[k])]));
+const round = (c: string) => {
+  const k = rounds.find((k) => HELD_OUT_COVERS[k].includes(c as never));
+  return k ? `held out, round ${k}` : 'first rules chosen on';
+};
 const fix2 = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(2));
 
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(0)} %` : '–');
@@ -78,11 +84,11 @@ out.push(
   `| (no rule) | ${f.closed.flagged} / ${f.closed.photos} | ${f.hard.wronglyClosed.length} / ${f.hard.notClosedPhotos} | ${f.open.flagged} / ${f.open.photos} |`,
   ...smile.rules.map((r) => `| ${r.minSmile} | ${r.closedFlagged} / ${r.closedPhotos} | ${r.hardWronglyClosed} / ${f.hard.notClosedPhotos} | ${r.openFlagged} / ${f.open.photos} |`),
   '',
-  'Covered eyes (painted at measure time over every face ≥ 80 px with a mesh, of the open/ and closed/ photos; test/judgement/occlude.ts), before and after the "eyes covered" and lash-line rules:',
+  'Covered eyes (painted at measure time over every face ≥ 80 px with a mesh, of the open/ and closed/ photos; test/judgement/occlude.ts and occlude-heldout.ts), without and with the "eyes covered" and lash-line rules:',
   '',
-  '| cover | faces | face no longer found | called closed before → after | called open before → after | "eyes covered" | "no eyelids to be seen" |',
-  '|---|---|---|---|---|---|---|',
-  ...covered.byCover.map((c) => `| ${c.cover} | ${c.faces} | ${c.notFound} | ${c.closedBefore} → ${c.closedAfter} | ${c.openBefore} → ${c.openAfter} | ${c.saidCovered} | ${c.saidNoLash} |`),
+  '| cover | set | faces | face no longer found | called closed without → with the rules (of them open/ faces) | called open without → with | "eyes covered" | "no lash line" | "lines like fingers" |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...covered.byCover.map((c) => `| ${c.cover} | ${round(c.cover)} | ${c.faces} | ${c.notFound} | ${c.closedBefore} → ${c.closedAfter} (${c.closedAfterOpen}) | ${c.openBefore} → ${c.openAfter} | ${c.saidCovered} | ${c.saidNoLash} | ${c.saidLineAcross} |`),
   '',
   `Unmodified faces whose verdict the rule changes: ${covered.plain.changed.length} of ${covered.plain.faces}${covered.plain.changed.length ? ': ' + covered.plain.changed.join('; ') : ''}.`,
   '',

@@ -7,7 +7,7 @@
 //     tiles), shaded like a rounded surface, with a soft edge.
 // Never written to disk: the judgement script paints, analyses and forgets (the photos' licences
 // allow measuring, not shipping). Also used on generated rasters by test/eye-cover.test.ts.
-import { EYE_CHEEK as EYES } from '../../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYE_POINTS as EYES } from '../../electron/services/indexing/analyzers/eye-cover.ts';
 import type { Raster } from '../../native-models/preprocess.ts';
 
 type Pt = [number, number, number];

@@ -19,8 +19,9 @@
 //   - one eye clearly open and the other clearly shut (a wink, or an eye hidden by hair or a hand:
 //     below WINK_SHUT and at least WINK_OPEN), or the mean between the closed and the open
 //     thresholds (a laughing squint, half-closed lids).
-// Closed: the two eyes' mean opening below CLOSED_BELOW, unless neither eye shows a lash line
-// (eye-cover.ts noLashLine: with the top of a face under a hand the mesh guesses lids on skin).
+// Closed: the two eyes' mean opening below CLOSED_BELOW, both eyes showing a lash line at the lids
+// (eye-cover.ts noLashLine: behind a lens or a hand the mesh guesses lids it cannot see), and no
+// lines like fingers' around it (linesLikeFingers: through the nose bridge, or another just below).
 // Open: the mean at or above OPEN_FROM.
 // The thresholds were chosen on the same labelled photos the figures are measured on (there are
 // too few for a held-out set): the published rates are optimistic, the counts say how few.
@@ -31,7 +32,7 @@
 import type { PhotoFace } from '../../../../common/types.ts';
 import type { RawFace } from '../../../../native-models/faces.ts';
 import { luminance, type Raster } from './analyzer.ts';
-import { eyeCover, eyesCovered, noLashLine } from './eye-cover.ts';
+import { bridgeLine, EYE_POINTS, eyeCover, eyesCovered, linesLikeFingers, noLashLine } from './eye-cover.ts';
 import { clamp01, focusScore, windowSharpness } from './technical-measures.ts';
 
 /** Faces smaller than this (box side, working pixels) get "unknown" (docs/judgement.md: where eye state stops being reliable). */
@@ -44,12 +45,8 @@ export const OPEN_FROM = 0.24;
 export const WINK_SHUT = 0.12;
 export const WINK_OPEN = 0.28;
 
-/** Mesh indices (MediaPipe face mesh) of each eye: corners, then three upper-lid and the facing three lower-lid points. */
-const EYES = {
-  // The eye on the photo's left (the person's right eye).
-  left: { corners: [33, 133], upper: [160, 159, 158], lower: [144, 145, 153] },
-  right: { corners: [362, 263], upper: [385, 386, 387], lower: [380, 374, 373] },
-} as const;
+/** Mesh indices (MediaPipe face mesh) of each eye: eye-cover.ts's table; `left` is the eye on the photo's left (the person's right eye). */
+const EYES = { left: EYE_POINTS[0], right: EYE_POINTS[1] } as const;
 
 type Pt = [number, number, number];
 const dist = (a: Pt, b: Pt) => Math.hypot(a[0] - b[0], a[1] - b[1]);
@@ -71,19 +68,26 @@ export interface EyeVerdict {
 }
 
 /** The reason given for shut lids with no lash line to be seen (explain: "can't tell: …"). */
-export const NO_LASH_LINE = 'no eyelids to be seen (a hand over the eyes?)';
+export const NO_LASH_LINE = 'no lash line at the lids (sunglasses or a hand over the eyes?)';
+
+/** The reason given for shut lids whose "lash line" has lines like fingers' around it (explain: "can't tell: …"). */
+export const LINE_ACROSS = 'lines like fingers across the eyes (a hand over the eyes?)';
 
 /** The reason given for covered eyes (explain: "can't tell: eyes covered …"). */
 export const EYES_COVERED = 'eyes covered (sunglasses or a hand?)';
 
-/** The eye state rule above, from a face's geometry, its two openings, whether its eyes look covered and whether a lash line shows (eye-cover.ts). */
+/**
+ * The eye state rule above, from a face's geometry, its two openings, whether its eyes look
+ * covered, and — for lids read as shut — why they cannot be confirmed shut (no lash line, or a
+ * line running across both eyes: eye-cover.ts; null when a lash line is seen at both lids).
+ */
 export function eyeState(
   face: Pick<RawFace, 'yaw' | 'pitch' | 'meshScore'>,
   sizePx: number,
   left: number | null,
   right: number | null,
   covered = false,
-  noLash = false,
+  shutUnseen: string | null = null,
 ): EyeVerdict {
   if (sizePx < MIN_FACE_PX) return { state: 'unknown', reason: 'face too small to tell' };
   if (Math.abs(face.yaw) > MAX_YAW) return { state: 'unknown', reason: 'face turned away (profile)' };
@@ -92,7 +96,14 @@ export function eyeState(
   if (face.meshScore < MIN_MESH) return { state: 'unknown', reason: 'face unclear or partly hidden' };
   if (left === null || right === null) return { state: 'unknown', reason: 'eyes not found' };
   const v = openingState(left, right);
-  return v.state === 'closed' && noLash ? { state: 'unknown', reason: NO_LASH_LINE } : v;
+  return v.state === 'closed' && shutUnseen ? { state: 'unknown', reason: shutUnseen } : v;
+}
+
+/** The raster's evidence for an eye rule: eyes covered, and why shut lids could not be confirmed (null: a lash line at both lids, nothing across). */
+export function eyeEvidence(raster: Raster, mesh: Pt[]): { covered: boolean; shutUnseen: string | null } {
+  const cover = eyeCover(raster, mesh);
+  const shutUnseen = noLashLine(cover) ? NO_LASH_LINE : linesLikeFingers(cover, bridgeLine(raster, mesh)) ? LINE_ACROSS : null;
+  return { covered: eyesCovered(cover), shutUnseen };
 }
 
 /** The state the two eyes' openings alone give (eyeState without the face's size, pose and mesh checks). */
@@ -109,7 +120,7 @@ export function openingState(left: number, right: number): EyeVerdict {
 /** The eye region (both eyes with a margin of half an eye width), in raster pixels, clipped to the raster. */
 function eyeRegion(mesh: Pt[], w: number, h: number): [number, number, number, number] | null {
   if (mesh.length < 468) return null;
-  const pts = [...Object.values(EYES)].flatMap((e) => [...e.corners, ...e.upper, ...e.lower].map((i) => mesh[i]));
+  const pts = EYE_POINTS.flatMap((e) => [...e.corners, ...e.upper, ...e.lower].map((i) => mesh[i]));
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
   for (const p of pts) {
     x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]);
@@ -145,8 +156,8 @@ export function measureFaces(raw: RawFace[], raster: Raster, scale: number): (Ph
     const sizePx = Math.max(f.box.w, f.box.h);
     const left = eyeOpening(f.mesh, 'left');
     const right = eyeOpening(f.mesh, 'right');
-    const cover = eyeCover(raster, f.mesh);
-    const verdict = eyeState(f, sizePx, left, right, eyesCovered(cover), noLashLine(cover));
+    const ev = eyeEvidence(raster, f.mesh);
+    const verdict = eyeState(f, sizePx, left, right, ev.covered, ev.shutUnseen);
     const s = sizePx >= MIN_FACE_PX / 2 ? eyeSharpness(raster, f.mesh) : NaN;
     const sharp = focusScore(s, 0);
     return {

@@ -24,9 +24,10 @@ export class FacesAnalyzer implements Analyzer<FaceRow[]> {
   /**
    * Raise when the model, the eye rule or a stored measure changes (a library analysed by an older
    * version gets this one by the ledger's backfill). 2: the smile estimate and "eyes covered".
-   * 3: shut lids with no lash line to be seen are "can't tell" (a hand over the eyes).
+   * 3: shut lids with no lash line to be seen are "can't tell" (a hand over the eyes). 4: the lash
+   * line is looked for at the lids, on both eyes (lenses that reflect, fingers).
    */
-  readonly version = 3;
+  readonly version = 4;
   readonly needs: { working: { longSide: number } };
   readonly batchSize = 8;
   private model: Promise<FaceModel> | null = null;
