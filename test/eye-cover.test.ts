@@ -10,7 +10,7 @@
 // the nose bridge and again below the lash line — and are "can't tell" ('closed' on the old code).
 // Real faces: test/faces-judgement.test.ts.
 import { describe, expect, it } from 'vitest';
-import { bridgeLine, eyeCover, eyesCovered, COVER_FLAT, FINGER_CONTRAST, LASH_CONTRAST, LASH_DEPTH, linesLikeFingers, noLashLine } from '../electron/services/indexing/analyzers/eye-cover.ts';
+import { bridgeLine, eyeCover, eyesCovered, COVER_FLAT, FINGER_CONTRAST, LASH_CONTRAST, LASH_DEPTH, lashLines, linesLikeFingers, noLashLine } from '../electron/services/indexing/analyzers/eye-cover.ts';
 import { EYES_COVERED, LINE_ACROSS, measureFaces, NO_LASH_LINE } from '../electron/services/indexing/analyzers/face-measures.ts';
 import { describeFaces } from '../electron/services/signals/faces.ts';
 import type { RawFace } from '../native-models/faces.ts';
@@ -101,12 +101,11 @@ describe('eyes covered', () => {
     // (so "eyes covered" does not fire), yet no thin dark line crosses the lids.
     const shut = face('shut', 90);
     expect(verdict(shut, 0.08)).toMatchObject({ state: 'closed' }); // the lash line is seen: a blink
-    const seen = eyeCover(shut, mesh(0.08))!;
+    const seen = lashLines(shut, mesh(0.08))!;
     expect(seen.every((e) => e.lash.contrast >= LASH_CONTRAST && e.lash.depth >= LASH_DEPTH)).toBe(true);
     const covered = occlude(shut, [mesh(0.08)], 'hand');
-    const m = eyeCover(covered, mesh(0.08))!;
-    expect(m.every((e) => e.flat >= COVER_FLAT)).toBe(true);
-    expect(noLashLine(m)).toBe(true);
+    expect(eyeCover(covered, mesh(0.08))!.every((e) => e.flat >= COVER_FLAT)).toBe(true);
+    expect(noLashLine(lashLines(covered, mesh(0.08)))).toBe(true);
     expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: NO_LASH_LINE });
     // Open eyes on the same skin: the rule never touches an open verdict.
     expect(verdict(face('open', 90), 0.35)).toMatchObject({ state: 'open' });
@@ -116,9 +115,8 @@ describe('eyes covered', () => {
     // Sky above, dark ground below, the edge near where the lids are: the lens is far from flat and
     // its dark half is darker than any lash line, so the flatness and darkest-tenth rules said 'closed'.
     const covered = occludeHeldOut(face('shut'), [mesh(0.08)], 'horizon');
-    const m = eyeCover(covered, mesh(0.08))!;
-    expect(eyesCovered(m)).toBe(false);
-    expect(m.every((e) => e.lash.contrast < LASH_CONTRAST)).toBe(true);
+    expect(eyesCovered(eyeCover(covered, mesh(0.08)))).toBe(false);
+    expect(lashLines(covered, mesh(0.08))!.every((e) => e.lash.contrast < LASH_CONTRAST)).toBe(true);
     expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: NO_LASH_LINE });
     // A lid line the mesh puts across a thin dark line with skin on both sides still reads closed.
     expect(verdict(face('shut'), 0.08)).toMatchObject({ state: 'closed' });
@@ -126,11 +124,10 @@ describe('eyes covered', () => {
 
   it('fingers across shut eyes: lines through the bridge and below the "lash line" — "can\'t tell", not closed', () => {
     const shut = face('shut');
-    const plain = eyeCover(shut, mesh(0.08))!;
-    expect(linesLikeFingers(plain, bridgeLine(shut, mesh(0.08)))).toBe(false); // a real lash line has skin below it and none across the nose
+    expect(linesLikeFingers(lashLines(shut, mesh(0.08)), bridgeLine(shut, mesh(0.08)))).toBe(false); // a real lash line has skin below it and none across the nose
     const covered = occludeHeldOut(shut, [mesh(0.08)], 'palm');
-    const m = eyeCover(covered, mesh(0.08))!;
-    expect(eyesCovered(m) || noLashLine(m)).toBe(false); // a gap between fingers passes for a lash line…
+    const m = lashLines(covered, mesh(0.08))!;
+    expect(eyesCovered(eyeCover(covered, mesh(0.08))) || noLashLine(m)).toBe(false); // a gap between fingers passes for a lash line…
     expect(bridgeLine(covered, mesh(0.08))!.contrast).toBeGreaterThanOrEqual(FINGER_CONTRAST); // …but it runs on across the nose
     expect(m.every((e) => e.below.contrast >= FINGER_CONTRAST)).toBe(true); // and the next finger's gap lies just below
     expect(verdict(covered, 0.08)).toMatchObject({ state: 'unknown', reason: LINE_ACROSS });

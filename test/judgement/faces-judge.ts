@@ -18,8 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { EyeState, PhotoFace } from '../../common/types.ts';
-import { eyeCover, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
-import { EYES_COVERED, eyeEvidence, eyeOpening, LINE_ACROSS, NO_LASH_LINE, eyeState, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
+import { eyeCover, eyesCovered, type EyeCover } from '../../electron/services/indexing/analyzers/eye-cover.ts';
+import { EYES_COVERED, eyeOpening, LINE_ACROSS, NO_LASH_LINE, eyeState, shutUnseen, MIN_FACE_PX, openingState } from '../../electron/services/indexing/analyzers/face-measures.ts';
 import { FacesAnalyzer } from '../../electron/services/indexing/analyzers/faces.ts';
 import { faceFocusScore } from '../../electron/services/signals/faces.ts';
 import { openFaceModel, type RawFace } from '../../native-models/faces.ts';
@@ -202,8 +202,7 @@ function verdicts(f: RawFace, raster: Raster) {
   const size = Math.max(f.box.w, f.box.h);
   const l = eyeOpening(f.mesh, 'left'), r = eyeOpening(f.mesh, 'right');
   const measures = eyeCover(raster, f.mesh);
-  const ev = eyeEvidence(raster, f.mesh);
-  const after = eyeState(f, size, l, r, ev.covered, ev.shutUnseen);
+  const after = eyeState(f, size, l, r, eyesCovered(measures), () => shutUnseen(raster, f.mesh));
   return { before: eyeState(f, size, l, r).state, after: after.state, ...(after.reason ? { reason: after.reason } : {}), measures };
 }
 

@@ -20,7 +20,7 @@ import { lumaAt, type Raster } from './analyzer.ts';
 
 export const COVER_FLAT = 0.2;
 /**
- * The lash line, per eye (EyeCover.lash): at three points across the eye, the luminance profile through the lids
+ * The lash line, per eye (EyeLash.lash): at three points across the eye, the luminance profile through the lids
  * (along the eye's normal); its darkest point within 0.1 eye widths of the lid line against the
  * skin on either side (0.12–0.3 eye widths away; the darker side counts). Contrast = skin over
  * line, depth = (skin − line) over the cheek's median; the eye's figure is the median of the three
@@ -45,10 +45,20 @@ export const EYE_POINTS = [
 export interface EyeCover {
   /** Luminance spread (p90 − p10) of the eye patch over the cheek's median. */
   flat: number;
-  /** The lash line across the lids: skin over line (1 = no line), and skin − line over the cheek's median. */
-  lash: { contrast: number; depth: number };
-  /** The same measure for the strongest line 0.3–0.7 eye widths below the lash line. */
-  below: { contrast: number; depth: number };
+}
+
+/** A thin dark line: skin over line (1 = no line), and skin − line over the cheek's median. */
+export interface Line {
+  contrast: number;
+  depth: number;
+}
+
+/** Lines at an eye's lids (measured only for lids read as shut: the rest of the rule needs none). */
+export interface EyeLash {
+  /** The lash line across the lids. */
+  lash: Line;
+  /** The strongest line 0.3–0.7 eye widths below the lash line. */
+  below: Line;
 }
 
 /** Luminances of a rectangle centred on c, half-sides `along` (on direction u) and `across`. */
@@ -70,20 +80,41 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
 }
 
+/** An eye's frame: unit vector corner to corner, width, its patch's luminances and its cheek's median; null when too small to see. */
+function eyeFrame(raster: Raster, mesh: Pt[], e: (typeof EYE_POINTS)[number]) {
+  const a = mesh[e.corners[0]], b = mesh[e.corners[1]];
+  const w = Math.hypot(b[0] - a[0], b[1] - a[1]);
+  if (!(w >= 4)) return null; // an eye of a few pixels: nothing to see
+  const u: [number, number] = [(b[0] - a[0]) / w, (b[1] - a[1]) / w];
+  const cheek = patch(raster, [mesh[e.cheek][0], mesh[e.cheek][1]], u, 0.3 * w, 0.3 * w).sort((x, y) => x - y);
+  if (cheek.length < 4) return null;
+  const eye = patch(raster, [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], u, 0.4 * w, 0.2 * w);
+  if (eye.length < 16) return null;
+  const ref = Math.max(quantile(cheek, 0.5), 8); // a cheek in deep shadow: do not divide by ~0
+  return { u, w, eye, ref };
+}
+
 /** Each eye's flatness (photo's left eye first), or null when the mesh or the raster cannot give them. */
 export function eyeCover(raster: Raster, mesh: Pt[]): [EyeCover, EyeCover] | null {
   if (mesh.length < 468) return null;
   const out: EyeCover[] = [];
   for (const e of EYE_POINTS) {
-    const a = mesh[e.corners[0]], b = mesh[e.corners[1]];
-    const w = Math.hypot(b[0] - a[0], b[1] - a[1]);
-    if (!(w >= 4)) return null; // an eye of a few pixels: nothing to see
-    const u: [number, number] = [(b[0] - a[0]) / w, (b[1] - a[1]) / w];
-    const eye = patch(raster, [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], u, 0.4 * w, 0.2 * w).sort((x, y) => x - y);
-    const cheek = patch(raster, [mesh[e.cheek][0], mesh[e.cheek][1]], u, 0.3 * w, 0.3 * w).sort((x, y) => x - y);
-    if (eye.length < 16 || cheek.length < 4) return null;
-    const ref = Math.max(quantile(cheek, 0.5), 8); // a cheek in deep shadow: do not divide by ~0
-    out.push({ flat: (quantile(eye, 0.9) - quantile(eye, 0.1)) / ref, ...lashLine(raster, mesh, e, u, w, ref) });
+    const f = eyeFrame(raster, mesh, e);
+    if (!f) return null;
+    const eye = f.eye.sort((x, y) => x - y);
+    out.push({ flat: (quantile(eye, 0.9) - quantile(eye, 0.1)) / f.ref });
+  }
+  return [out[0], out[1]];
+}
+
+/** Each eye's lash line and the line below it (photo's left eye first), or null when the mesh or the raster cannot give them. */
+export function lashLines(raster: Raster, mesh: Pt[]): [EyeLash, EyeLash] | null {
+  if (mesh.length < 468) return null;
+  const out: EyeLash[] = [];
+  for (const e of EYE_POINTS) {
+    const f = eyeFrame(raster, mesh, e);
+    if (!f) return null;
+    out.push(lashLine(raster, mesh, e, f.u, f.w, f.ref));
   }
   return [out[0], out[1]];
 }
@@ -95,9 +126,9 @@ export function eyesCovered(cover: [EyeCover, EyeCover] | null): boolean {
 }
 
 /** An eye without a lash line at its lids (LASH_CONTRAST, LASH_DEPTH): lids read as shut there are a guess (covered eyes?). */
-export function noLashLine(cover: [EyeCover, EyeCover] | null): boolean {
-  if (!cover) return true; // nothing measurable: no evidence of a shut eye either
-  return cover.some((e) => e.lash.contrast < LASH_CONTRAST || e.lash.depth < LASH_DEPTH);
+export function noLashLine(lashes: [EyeLash, EyeLash] | null): boolean {
+  if (!lashes) return true; // nothing measurable: no evidence of a shut eye either
+  return lashes.some((e) => e.lash.contrast < LASH_CONTRAST || e.lash.depth < LASH_DEPTH);
 }
 
 /** Bilinear luminance at (x, y), clamped to the raster. */
@@ -132,8 +163,8 @@ function lineThrough(r: Raster, c: [number, number], u: [number, number], w: num
 }
 
 /** The lash-line measure above for one eye (u: unit vector corner to corner, w: eye width, ref: the cheek's median). */
-function lashLine(r: Raster, mesh: Pt[], e: (typeof EYE_POINTS)[number], u: [number, number], w: number, ref: number): Pick<EyeCover, 'lash' | 'below'> {
-  const contrast: number[] = [], depth: number[] = [], below: EyeCover['below'][] = [];
+function lashLine(r: Raster, mesh: Pt[], e: (typeof EYE_POINTS)[number], u: [number, number], w: number, ref: number): EyeLash {
+  const contrast: number[] = [], depth: number[] = [], below: Line[] = [];
   for (let k = 0; k < 3; k++) {
     const up = mesh[e.upper[k]], lo = mesh[e.lower[k]];
     const c: [number, number] = [(up[0] + lo[0]) / 2, (up[1] + lo[1]) / 2];
@@ -150,7 +181,7 @@ function lashLine(r: Raster, mesh: Pt[], e: (typeof EYE_POINTS)[number], u: [num
     }
     below.push(best);
   }
-  const mid = (xs: EyeCover['below'][]) => ({ contrast: median(xs.map((x) => x.contrast)), depth: median(xs.map((x) => x.depth)) });
+  const mid = (xs: Line[]) => ({ contrast: median(xs.map((x) => x.contrast)), depth: median(xs.map((x) => x.depth)) });
   return { lash: { contrast: median(contrast), depth: median(depth) }, below: mid(below) };
 }
 
@@ -159,7 +190,7 @@ function lashLine(r: Raster, mesh: Pt[], e: (typeof EYE_POINTS)[number], u: [num
  * line that runs on through the nose bridge at the lids' level, or a second strong line just below
  * the "lash line", is something lying across the eyes: the gaps between fingers. The bridge: the
  * same measure as the lash line, midway between the inner corners, at the mean level of the two
- * lids' middles; below: EyeCover.below. On the 33 real faces of ../shared/faces read as closed the
+ * lids' middles; below: EyeLash.below. On the 33 real faces of ../shared/faces read as closed the
  * bridge shows contrast ≤ 1.28 and depth ≤ 0.22, the line below ≤ 1.43 and ≤ 0.18
  * (docs/judgement.md, "Covered eyes"); FINGER_CONTRAST and FINGER_DEPTH are set above both.
  */
@@ -167,7 +198,7 @@ export const FINGER_CONTRAST = 1.5;
 export const FINGER_DEPTH = 0.3;
 
 /** The line-through-the-bridge measure above, or null when the mesh cannot give it. */
-export function bridgeLine(raster: Raster, mesh: Pt[]): EyeCover['lash'] | null {
+export function bridgeLine(raster: Raster, mesh: Pt[]): Line | null {
   if (mesh.length < 468) return null;
   const [l, r] = EYE_POINTS;
   const a = mesh[l.corners[1]], b = mesh[r.corners[0]]; // the inner corners
@@ -190,7 +221,7 @@ export function bridgeLine(raster: Raster, mesh: Pt[]): EyeCover['lash'] | null 
 }
 
 /** Lines like fingers' across the eyes (FINGER_CONTRAST, FINGER_DEPTH): through the bridge, or a second one below either lash line. */
-export function linesLikeFingers(cover: [EyeCover, EyeCover] | null, bridge: EyeCover['lash'] | null): boolean {
-  const strong = (m: EyeCover['lash'] | null) => !!m && m.contrast >= FINGER_CONTRAST && m.depth >= FINGER_DEPTH;
-  return strong(bridge) || (!!cover && cover.some((e) => strong(e.below)));
+export function linesLikeFingers(lashes: [EyeLash, EyeLash] | null, bridge: Line | null): boolean {
+  const strong = (m: Line | null) => !!m && m.contrast >= FINGER_CONTRAST && m.depth >= FINGER_DEPTH;
+  return strong(bridge) || (!!lashes && lashes.some((e) => strong(e.below)));
 }

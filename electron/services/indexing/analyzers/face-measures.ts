@@ -32,7 +32,7 @@
 import type { PhotoFace } from '../../../../common/types.ts';
 import type { RawFace } from '../../../../native-models/faces.ts';
 import { luminance, type Raster } from './analyzer.ts';
-import { bridgeLine, EYE_POINTS, eyeCover, eyesCovered, linesLikeFingers, noLashLine } from './eye-cover.ts';
+import { bridgeLine, EYE_POINTS, eyeCover, eyesCovered, lashLines, linesLikeFingers, noLashLine } from './eye-cover.ts';
 import { clamp01, focusScore, windowSharpness } from './technical-measures.ts';
 
 /** Faces smaller than this (box side, working pixels) get "unknown" (docs/judgement.md: where eye state stops being reliable). */
@@ -78,8 +78,8 @@ export const EYES_COVERED = 'eyes covered (sunglasses or a hand?)';
 
 /**
  * The eye state rule above, from a face's geometry, its two openings, whether its eyes look
- * covered, and — for lids read as shut — why they cannot be confirmed shut (no lash line, or a
- * line running across both eyes: eye-cover.ts; null when a lash line is seen at both lids).
+ * covered, and — asked only for lids read as shut — why the raster cannot confirm them shut
+ * (shutUnseen below; null when it can).
  */
 export function eyeState(
   face: Pick<RawFace, 'yaw' | 'pitch' | 'meshScore'>,
@@ -87,7 +87,7 @@ export function eyeState(
   left: number | null,
   right: number | null,
   covered = false,
-  shutUnseen: string | null = null,
+  unseen: (() => string | null) | null = null,
 ): EyeVerdict {
   if (sizePx < MIN_FACE_PX) return { state: 'unknown', reason: 'face too small to tell' };
   if (Math.abs(face.yaw) > MAX_YAW) return { state: 'unknown', reason: 'face turned away (profile)' };
@@ -96,14 +96,14 @@ export function eyeState(
   if (face.meshScore < MIN_MESH) return { state: 'unknown', reason: 'face unclear or partly hidden' };
   if (left === null || right === null) return { state: 'unknown', reason: 'eyes not found' };
   const v = openingState(left, right);
-  return v.state === 'closed' && shutUnseen ? { state: 'unknown', reason: shutUnseen } : v;
+  const why = v.state === 'closed' && unseen ? unseen() : null;
+  return why ? { state: 'unknown', reason: why } : v;
 }
 
-/** The raster's evidence for an eye rule: eyes covered, and why shut lids could not be confirmed (null: a lash line at both lids, nothing across). */
-export function eyeEvidence(raster: Raster, mesh: Pt[]): { covered: boolean; shutUnseen: string | null } {
-  const cover = eyeCover(raster, mesh);
-  const shutUnseen = noLashLine(cover) ? NO_LASH_LINE : linesLikeFingers(cover, bridgeLine(raster, mesh)) ? LINE_ACROSS : null;
-  return { covered: eyesCovered(cover), shutUnseen };
+/** Why the raster cannot confirm lids read as shut (eye-cover.ts: no lash line, or lines like fingers), or null: a lash line at both lids. */
+export function shutUnseen(raster: Raster, mesh: Pt[]): string | null {
+  const lashes = lashLines(raster, mesh);
+  return noLashLine(lashes) ? NO_LASH_LINE : linesLikeFingers(lashes, bridgeLine(raster, mesh)) ? LINE_ACROSS : null;
 }
 
 /** The state the two eyes' openings alone give (eyeState without the face's size, pose and mesh checks). */
@@ -156,8 +156,7 @@ export function measureFaces(raw: RawFace[], raster: Raster, scale: number): (Ph
     const sizePx = Math.max(f.box.w, f.box.h);
     const left = eyeOpening(f.mesh, 'left');
     const right = eyeOpening(f.mesh, 'right');
-    const ev = eyeEvidence(raster, f.mesh);
-    const verdict = eyeState(f, sizePx, left, right, ev.covered, ev.shutUnseen);
+    const verdict = eyeState(f, sizePx, left, right, eyesCovered(eyeCover(raster, f.mesh)), () => shutUnseen(raster, f.mesh));
     const s = sizePx >= MIN_FACE_PX / 2 ? eyeSharpness(raster, f.mesh) : NaN;
     const sharp = focusScore(s, 0);
     return {
