@@ -51,6 +51,8 @@ export const HELD_OUT_COVERS: Record<1 | 2 | 3 | 4, HeldOutCover[]> = {
 
 interface Geo {
   eyes: { c: [number, number]; w: number }[];
+  /** Midway between the eyes' centres. */
+  mid: [number, number];
   /** Unit vector from the photo's-left eye to the other, its normal (pointing down the face), eye spacing, mean eye width. */
   u: [number, number];
   v: [number, number];
@@ -66,7 +68,15 @@ function geo(mesh: Pt[]): Geo {
   const d = [eyes[1].c[0] - eyes[0].c[0], eyes[1].c[1] - eyes[0].c[1]];
   const n = Math.hypot(d[0], d[1]) || 1;
   const u: [number, number] = [d[0] / n, d[1] / n];
-  return { eyes, u, v: [-u[1], u[0]], n, w: (eyes[0].w + eyes[1].w) / 2 };
+  const mid: [number, number] = [(eyes[0].c[0] + eyes[1].c[0]) / 2, (eyes[0].c[1] + eyes[1].c[1]) / 2];
+  return { eyes, mid, u, v: [-u[1], u[0]], n, w: (eyes[0].w + eyes[1].w) / 2 };
+}
+
+/** A bar between the lenses: from `inset` eye widths inside each eye's centre, at `level` eye widths above the eye line, `half` thick. */
+function bridgeBar(r: Raster, g: Geo, inset: number, level: number, half: number, rgb: number[]) {
+  around(r, g.mid, g.n / 2, g.u, (i, s, t) => {
+    if (Math.abs(s) <= g.n / 2 - inset * g.w && Math.abs(t + level * g.w) <= half * g.w + 0.5) put(r.data, i, rgb, 1);
+  });
 }
 
 /** Visits raster pixels within `ext` of c, giving (s, t): coordinates along u and v in pixels. */
@@ -147,10 +157,8 @@ function lenses(r: Raster, original: Raster, g: Geo, kind: 'mirrored' | 'tinted'
     });
   }
   // Double bridge between the lenses.
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
-  around(r, mid, g.n / 2, g.u, (i, s, t) => {
-    if (Math.abs(s) <= g.n / 2 - 0.9 * g.w && (Math.abs(t + 0.45 * g.w) <= 0.04 * g.w + 0.5 || Math.abs(t + 0.25 * g.w) <= 0.04 * g.w + 0.5)) put(r.data, i, [185, 180, 170], 1);
-  });
+  bridgeBar(r, g, 0.9, 0.45, 0.04, [185, 180, 170]);
+  bridgeBar(r, g, 0.9, 0.25, 0.04, [185, 180, 170]);
 }
 
 /** Skin tones (sRGB) for the fingers, unrelated to the face they cover. */
@@ -178,10 +186,7 @@ function round(r: Raster, g: Geo) {
       put(r.data, i, [30, 35, 60], 0.92);
     });
   }
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
-  around(r, mid, g.n / 2, g.u, (i, s, t) => {
-    if (Math.abs(s) <= g.n / 2 - rad && Math.abs(t + 0.2 * g.w) <= 0.03 * g.w + 0.5) put(r.data, i, [25, 22, 20], 1);
-  });
+  bridgeBar(r, g, 0.62, 0.2, 0.03, [25, 22, 20]);
 }
 
 function horizon(r: Raster, g: Geo) {
@@ -202,16 +207,12 @@ function horizon(r: Raster, g: Geo) {
       }
     });
   }
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
-  around(r, mid, g.n / 2, g.u, (i, s, t) => {
-    if (Math.abs(s) <= g.n / 2 - 0.95 * g.w && Math.abs(t + 0.45 * g.w) <= 0.04 * g.w + 0.5) put(r.data, i, [190, 175, 120], 1);
-  });
+  bridgeBar(r, g, 0.95, 0.45, 0.04, [190, 175, 120]);
 }
 
 function visor(r: Raster, g: Geo) {
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
   const a = g.n / 2 + 1.2 * g.w, b = 0.75 * g.w;
-  around(r, mid, a + 2, g.u, (i, s, t) => {
+  around(r, g.mid, a + 2, g.u, (i, s, t) => {
     const tb = (t + 0.05 * g.w) / b, sa = s / a;
     if (Math.abs(sa) > 1 || Math.abs(tb) > 1 - 0.3 * sa * sa) return; // a band, narrowing at the temples
     const k = 48 - 16 * tb; // darker at the bottom
@@ -231,18 +232,14 @@ function gradient(r: Raster, g: Geo) {
       put(r.data, i, [40, 36, 34], 0.97 - 0.62 * k);
     });
   }
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
-  around(r, mid, g.n / 2, g.u, (i, s, t) => {
-    if (Math.abs(s) <= g.n / 2 - 0.9 * g.w && Math.abs(t + 0.3 * g.w) <= 0.04 * g.w + 0.5) put(r.data, i, [30, 28, 26], 1);
-  });
+  bridgeBar(r, g, 0.9, 0.3, 0.04, [30, 28, 26]);
 }
 
 function sleeve(r: Raster, g: Geo) {
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
   const tilt = -0.2; // the arm comes down from the photo's right
   const au: [number, number] = [g.u[0] * Math.cos(tilt) - g.u[1] * Math.sin(tilt), g.u[0] * Math.sin(tilt) + g.u[1] * Math.cos(tilt)];
   const half = 1.1 * g.w; // half the arm's width
-  around(r, mid, g.n + 3 * g.w, au, (i, s, t) => {
+  around(r, g.mid, g.n + 3 * g.w, au, (i, s, t) => {
     if (Math.abs(t) > half || Math.abs(s) > g.n / 2 + 2.5 * g.w) return;
     const p = i / 3, x = p % r.width, y = Math.floor(p / r.width);
     const round = 1 - 0.35 * (t / half) ** 2; // the arm's roundness
@@ -263,17 +260,14 @@ function clipOn(r: Raster, g: Geo) {
       if (lens <= 1) put(r.data, i, [24, 26, 24], 1);
     });
   }
-  const mid: [number, number] = [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
-  around(r, mid, g.n / 2, g.u, (i, s, t) => {
-    if (Math.abs(s) <= g.n / 2 - 0.8 * g.w && Math.abs(t + 0.25 * g.w) <= 0.03 * g.w + 0.5) put(r.data, i, [150, 150, 155], 1);
-  });
+  bridgeBar(r, g, 0.8, 0.25, 0.03, [150, 150, 155]);
 }
 
 function fingers(r: Raster, g: Geo, tone: number[], tilt: number, width = 0.62, offset = 0, at?: { centre: [number, number]; half: number }, sideLit = false) {
   // tilt: radians between the fingers and the eye line; width: a finger's, in eye widths; offset:
   // the fingers' shift across, in finger widths; at: centre and reach (default: both eyes)
   const fu: [number, number] = [g.u[0] * Math.cos(tilt) - g.u[1] * Math.sin(tilt), g.u[0] * Math.sin(tilt) + g.u[1] * Math.cos(tilt)];
-  const mid: [number, number] = at?.centre ?? [(g.eyes[0].c[0] + g.eyes[1].c[0]) / 2, (g.eyes[0].c[1] + g.eyes[1].c[1]) / 2];
+  const mid = at?.centre ?? g.mid;
   const fw = width * g.w; // a finger's width
   const half = at?.half ?? g.n / 2 + 1.1 * g.w; // the hand reaches this far past the middle; the fingertips end near it
   const reach = [0.82, 1, 0.94, 0.76]; // index to little finger: where each fingertip ends
