@@ -105,6 +105,37 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
     await error.waitFor({ state: 'detached' });
   });
 
+  it('typing the next attribute while the last one is still scoring keeps the keyboard in the box', async () => {
+    // The box hands the keyboard back to the grid when an attribute's scores arrive — not to
+    // someone already typing the next one there (under load the scores came after the next
+    // fill, and its Enter went to the grid). The scores are held at the network until then.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let scoring = 0;
+    await page.route('**/api/score', async (route) => {
+      scoring++;
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.fill('#attribute-input', 'sharp vs blurry');
+      await page.press('#attribute-input', 'Enter');
+      await page.waitForSelector('[data-attribute="sharp vs blurry"]'); // parsed; its scores are held
+      await expect.poll(() => scoring).toBe(1);
+      await page.fill('#attribute-input', 'bright vs dark'); // the next one, typed while they wait
+      release();
+      const bySharp = (await library.score('sharp vs blurry')).map((r) => r.id);
+      await expect.poll(async () => (await tileIds()).slice(0, 10)).toEqual(bySharp.slice(0, 10)); // the scores arrived
+      expect(await page.evaluate(() => document.activeElement?.id ?? '')).toBe('attribute-input');
+      await page.keyboard.press('Enter'); // where the keyboard is, without clicking the box again
+      await page.waitForSelector('[data-attribute="bright vs dark"]');
+      await page.waitForSelector('[data-attribute="sharp vs blurry"]', { state: 'detached' });
+    } finally {
+      release();
+      await page.unroute('**/api/score');
+    }
+  });
+
   it('searches by free text in the order library.search() gives, then goes back to the attribute', async () => {
     const text = 'a sunset over the hills';
     await page.fill('#search-input', text);
