@@ -121,7 +121,7 @@ describe.skipIf(!chromium.available)('Cull in Chromium (real server, real librar
       await page.fill('#attribute-input', 'sharp vs blurry');
       await page.press('#attribute-input', 'Enter');
       await page.waitForSelector('[data-attribute="sharp vs blurry"]'); // parsed; its scores are held
-      await expect.poll(() => scoring).toBe(1);
+      await expect.poll(() => scoring > 0).toBe(true); // (the window may also re-score for its own reasons: all are held)
       await page.fill('#attribute-input', 'bright vs dark'); // the next one, typed while they wait
       release();
       const bySharp = (await library.score('sharp vs blurry')).map((r) => r.id);
